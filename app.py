@@ -1,0 +1,14 @@
+"""镇合意·惠企走访: the router. Page config, database check, sign-in gate, navigation per role."""
+
+import streamlit as st
+
+from ui import navigation, session, style
+
+st.set_page_config(page_title="镇合意·惠企走访", page_icon=":material/handshake:", layout="wide")
+style.apply()
+session.ensure_database()
+actor = session.current_actor()
+page = navigation.build(actor)
+if session.is_demo():
+    st.caption("演示数据：本库中的企业、人员和问题均为生成的示例，不是真实记录。")
+page.run()

@@ -1,0 +1,22 @@
+"""工作台: what waits for the signed-in user, per role."""
+
+import streamlit as st
+
+from survey import inbox, reference
+from survey.labels import ROLE_LABELS
+from ui import session
+
+actor = session.require_actor()
+st.title(f"{actor.display_name}，您好")
+with session.database() as db:
+    items = inbox.waiting_items(db, actor)
+    department = reference.names(db, "departments").get(actor.department_code)
+st.caption(f"角色：{actor.role_labels}" + (f" · {department}" if department else ""))
+for role in ROLE_LABELS:
+    mine = [item for item in items if item.role == role]
+    if not mine:
+        continue
+    st.subheader(f"{ROLE_LABELS[role]}待办")
+    columns = st.columns(len(mine))
+    for column, item in zip(columns, mine, strict=True):
+        column.metric(item.label, f"{item.count:,}", help=item.help or None)

@@ -1,0 +1,183 @@
+"""`python -m survey`: database set-up, the first admin, backup/restore and health checks.
+
+Errors are one Chinese line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sqlite3
+import sys
+from pathlib import Path
+
+from survey import bootstrap, clock, maintenance
+from survey import db as store
+from survey.auth import SYSTEM, create_user
+from survey.errors import SurveyError
+from survey.labels import ROLE_LABELS
+
+
+class CliError(Exception):
+    """A failure to report in one line (exit code 2)."""
+
+
+def _add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db", metavar="PATH", help="数据库文件（默认 $SURVEY_DB 或 data/survey.db）"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m survey", description="镇合意·惠企走访 管理命令"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init-db", help="创建或升级数据库，首次运行时载入参考列表")
+    _add_db(p)
+
+    p = sub.add_parser("create-user", help="创建用户（第一个管理员就用它创建）")
+    _add_db(p)
+    p.add_argument("username", help="登录名，3–32 位字母数字")
+    p.add_argument("--name", required=True, help="姓名")
+    p.add_argument(
+        "--role",
+        action="append",
+        required=True,
+        choices=list(ROLE_LABELS),
+        help="角色，可重复：" + "，".join(f"{k}={v}" for k, v in ROLE_LABELS.items()),
+    )
+    p.add_argument("--department", help="所属部门代码（责任部门用户必填）")
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="从标准输入读取密码（脚本用），否则交互输入两次",
+    )
+    p.add_argument("--must-change", action="store_true", help="首次登录须修改密码")
+
+    p = sub.add_parser("backup", help="在线备份到 PATH（应用写入时也一致）")
+    _add_db(p)
+    p.add_argument("path", help="备份文件路径（不得已存在）")
+
+    p = sub.add_parser("restore", help="用备份文件覆盖数据库（先自动留存当前库）")
+    _add_db(p)
+    p.add_argument("path", help="备份文件路径")
+    p.add_argument("--yes", action="store_true", help="不再询问确认")
+
+    p = sub.add_parser("check", help="完整性检查、外键检查和迁移版本")
+    _add_db(p)
+    return parser
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin or not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        if not line:
+            raise CliError("标准输入没有密码。")
+        return line.rstrip("\n")
+    first = getpass.getpass("密码：")
+    second = getpass.getpass("再输入一次：")
+    if first != second:
+        raise CliError("两次输入的密码不一致。")
+    return first
+
+
+def cmd_init_db(args) -> int:
+    result = bootstrap.init_db(args.db)
+    applied = "、".join(result["applied"]) or "无（已是最新）"
+    print(f"数据库 {result['path']} 就绪；本次迁移：{applied}")
+    for key, n in result["loaded"].items():
+        print(f"  载入参考列表 {key}：{n} 条")
+    return 0
+
+
+def cmd_create_user(args) -> int:
+    bootstrap.init_db(args.db)
+    password = _read_password(args.password_stdin)
+    with store.opened(args.db) as db:
+        user_id = create_user(
+            db,
+            SYSTEM,
+            username=args.username,
+            display_name=args.name,
+            password=password,
+            roles=args.role,
+            department_code=args.department,
+            must_change_password=args.must_change,
+        )
+    roles = "、".join(ROLE_LABELS[r] for r in args.role)
+    print(f"已创建用户 {args.username}（编号 {user_id}，角色：{roles}）")
+    return 0
+
+
+def cmd_backup(args) -> int:
+    result = maintenance.backup(args.db, args.path)
+    print(f"已备份到 {result['path']}（{result['bytes'] / 1e6:.1f} MB，完整性检查通过）")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    source = Path(args.path)
+    target = store.db_path(args.db)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CliError("恢复会覆盖当前数据库；非交互运行时请加 --yes。")
+        answer = input(f"将用 {source} 覆盖 {target}，当前库会先另存。输入 yes 确认：")
+        if answer.strip().lower() != "yes":
+            print("已取消。")
+            return 1
+    result = maintenance.restore(args.path, args.db)
+    print(f"已从 {source} 恢复到 {target}；恢复前的数据库已另存为 {result['saved_copy']}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    path = store.db_path(args.db)
+    if not path.exists():
+        raise CliError(f"数据库文件 {path} 不存在。")
+    applied, pending = bootstrap.migration_status(args.db)
+    with store.opened(args.db) as db:
+        problems = store.integrity_problems(db)
+    print(f"数据库：{path}")
+    print(
+        f"迁移：已应用 {len(applied)} 个，待应用 {len(pending)} 个"
+        + (f"（{', '.join(pending)}）" if pending else "")
+    )
+    if problems:
+        print("完整性检查发现问题：")
+        for line in problems[:50]:
+            print(f"  {line}")
+        return 1
+    print("integrity_check：ok；foreign_key_check：ok")
+    return 1 if pending else 0
+
+
+COMMANDS = {
+    "init-db": cmd_init_db,
+    "create-user": cmd_create_user,
+    "backup": cmd_backup,
+    "restore": cmd_restore,
+    "check": cmd_check,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (CliError, SurveyError, maintenance.MaintenanceError) as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+    except sqlite3.DatabaseError as exc:
+        print(f"错误：数据库操作失败（{exc}）。", file=sys.stderr)
+    except OSError as exc:
+        print(
+            f"错误：文件操作失败（{exc.strerror or exc}：{exc.filename or ''}）。", file=sys.stderr
+        )
+    except KeyboardInterrupt:
+        print("\n已中断。", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI's promise: one line, never a traceback
+        print(f"错误：意外错误 {type(exc).__name__}：{exc}（{clock.now_iso()}）", file=sys.stderr)
+        return 1
+    return 2

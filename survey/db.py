@@ -1,0 +1,118 @@
+"""The one place that opens SQLite connections and runs write transactions.
+
+Every use opens its own connection (cheap, thread-safe by construction); writes run under
+BEGIN IMMEDIATE so concurrent writers queue on the busy timeout instead of failing.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlite_utils import Database
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "survey.db"
+BUSY_TIMEOUT_MS = 5000
+
+
+def db_path(path: str | os.PathLike | None = None) -> Path:
+    """The database file: an explicit path, else $SURVEY_DB, else data/survey.db."""
+    if path:
+        return Path(path)
+    env = os.environ.get("SURVEY_DB")
+    return Path(env) if env else DEFAULT_DB_PATH
+
+
+def connect(path: str | os.PathLike | None = None) -> Database:
+    """Open a connection with the project's pragmas. The caller closes it (prefer `opened`)."""
+    file = db_path(path)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: we issue BEGIN ourselves; Python must not open hidden transactions.
+    conn = sqlite3.connect(str(file), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    db = Database(conn)
+    return db
+
+
+@contextmanager
+def opened(path: str | os.PathLike | None = None) -> Iterator[Database]:
+    """A connection for one use, closed afterwards."""
+    db = connect(path)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+@contextmanager
+def transaction(db: Database) -> Iterator[Database]:
+    """A write transaction: BEGIN IMMEDIATE, or a savepoint when one is already open."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    else:
+        db.conn.execute("COMMIT")
+
+
+def enable_wal(db: Database) -> None:
+    """WAL is a property of the file: set once, it stays."""
+    mode = db.conn.execute("PRAGMA journal_mode").fetchone()[0]
+    if mode != "wal":
+        db.conn.execute("PRAGMA journal_mode = WAL")
+
+
+def backup_to(src: Database, target: str | os.PathLike) -> None:
+    """Copy a live database to `target` with SQLite's online backup API (consistent under writes)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    dst = sqlite3.connect(str(target))
+    try:
+        src.conn.backup(dst, pages=1024)
+    finally:
+        dst.close()
+
+
+def restore_from(source: str | os.PathLike, dst: Database) -> None:
+    """Overwrite the open database `dst` with the contents of the file `source`."""
+    src = sqlite3.connect(f"file:{Path(source)}?mode=ro", uri=True)
+    try:
+        src.backup(dst.conn, pages=1024)
+    finally:
+        src.close()
+
+
+def integrity_problems(db: Database) -> list[str]:
+    """integrity_check and foreign_key_check findings; empty when the file is sound."""
+    found = [row[0] for row in db.conn.execute("PRAGMA integrity_check") if row[0] != "ok"]
+    for table, rowid, parent, _fk in db.conn.execute("PRAGMA foreign_key_check"):
+        found.append(f"{table} 第 {rowid} 行引用的 {parent} 不存在")
+    return found
+
+
+def optimize(db: Database) -> None:
+    """Refresh the planner's statistics after a bulk load."""
+    db.conn.execute("ANALYZE")
+
+
+def query(db: Database, sql: str, params: tuple | dict = ()) -> list[dict]:
+    """Rows as dicts."""
+    return [dict(row) for row in db.query(sql, params)]
+
+
+def scalar(db: Database, sql: str, params: tuple | dict = ()):
+    row = db.conn.execute(sql, params).fetchone()
+    return row[0] if row else None

@@ -1,0 +1,168 @@
+"""What waits for each user: counts of open items per role, for the home page and navigation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from survey import clock, workdays
+from survey import db as store
+from survey.auth import Actor
+
+WARNING_WORKING_DAYS = 2
+OPEN_HANDLING = ("assigned", "in_progress")
+
+
+@dataclass(frozen=True)
+class WaitingItem:
+    role: str
+    label: str
+    count: int
+    help: str
+
+
+def _warning_cutoff() -> str:
+    return workdays.add_working_days(clock.today(), WARNING_WORKING_DAYS).isoformat()
+
+
+def _count(db: Database, sql: str, params: tuple = ()) -> int:
+    return int(store.scalar(db, sql, params) or 0)
+
+
+def waiting_items(db: Database, actor: Actor) -> list[WaitingItem]:
+    """One list per role the actor holds; each count is limited to what the actor may see."""
+    today = clock.today().isoformat()
+    items: list[WaitingItem] = []
+    if actor.has_role("officer"):
+        items += [
+            WaitingItem(
+                "officer",
+                "未完成的走访草稿",
+                _count(
+                    db,
+                    "SELECT count(*) FROM drafts WHERE user_id = ? AND kind = 'visit'"
+                    " AND submitted_at IS NULL AND discarded_at IS NULL",
+                    (actor.id,),
+                ),
+                "继续填写或放弃",
+            ),
+            WaitingItem(
+                "officer",
+                "我提出、尚未办结的问题",
+                _count(
+                    db,
+                    "SELECT count(*) FROM problems WHERE created_by = ? AND status != 'closed'",
+                    (actor.id,),
+                ),
+                "跟踪办理进度",
+            ),
+        ]
+    if actor.has_role("handler") and actor.department_code:
+        dept = actor.department_code
+        items += [
+            WaitingItem(
+                "handler",
+                "待签收的问题",
+                _count(
+                    db,
+                    "SELECT count(*) FROM problems WHERE lead_department_code = ?"
+                    " AND status = 'assigned'",
+                    (dept,),
+                ),
+                "营商办已交办，请签收",
+            ),
+            WaitingItem(
+                "handler",
+                "办理中的问题",
+                _count(
+                    db,
+                    "SELECT count(*) FROM problems WHERE lead_department_code = ?"
+                    " AND status = 'in_progress'",
+                    (dept,),
+                ),
+                "办结后请答复",
+            ),
+            WaitingItem(
+                "handler",
+                "临期或逾期",
+                _count(
+                    db,
+                    "SELECT count(*) FROM problems WHERE lead_department_code = ?"
+                    " AND status IN ('assigned', 'in_progress') AND deadline_on <= ?",
+                    (dept, _warning_cutoff()),
+                ),
+                f"{WARNING_WORKING_DAYS} 个工作日内到期或已超期",
+            ),
+        ]
+    if actor.has_role("monitor"):
+        items += [
+            WaitingItem(
+                "monitor",
+                "未完成的反馈草稿",
+                _count(
+                    db,
+                    "SELECT count(*) FROM drafts WHERE user_id = ? AND kind = 'feedback'"
+                    " AND submitted_at IS NULL AND discarded_at IS NULL",
+                    (actor.id,),
+                ),
+                "继续填写或放弃",
+            ),
+            WaitingItem(
+                "monitor",
+                "我的线索办理中",
+                _count(
+                    db,
+                    "SELECT count(*) FROM problems p JOIN feedback f ON f.id = p.feedback_id"
+                    " WHERE f.monitor_id = ? AND p.status != 'closed'",
+                    (actor.id,),
+                ),
+                "可查看部门答复",
+            ),
+        ]
+    if actor.has_role("supervisor"):
+        items += [
+            WaitingItem(
+                "supervisor",
+                "待交办",
+                _count(db, "SELECT count(*) FROM problems WHERE status = 'new'"),
+                "分派责任部门和时限",
+            ),
+            WaitingItem(
+                "supervisor",
+                "已逾期",
+                _count(
+                    db,
+                    "SELECT count(*) FROM problems WHERE status IN ('assigned', 'in_progress')"
+                    " AND deadline_on < ?",
+                    (today,),
+                ),
+                "可督办",
+            ),
+            WaitingItem(
+                "supervisor",
+                "待回访",
+                _count(db, "SELECT count(*) FROM problems WHERE status = 'replied'"),
+                "部门已答复，请回访企业",
+            ),
+        ]
+    if actor.has_role("admin"):
+        items += [
+            WaitingItem(
+                "admin",
+                "锁定中的账号",
+                _count(
+                    db,
+                    "SELECT count(*) FROM users WHERE locked_until IS NOT NULL AND locked_until > ?",
+                    (clock.now_iso(),),
+                ),
+                "连续输错密码被锁定",
+            ),
+            WaitingItem(
+                "admin",
+                "启用的用户",
+                _count(db, "SELECT count(*) FROM users WHERE active = 1"),
+                "",
+            ),
+        ]
+    return items

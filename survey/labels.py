@@ -1,0 +1,38 @@
+"""Chinese labels for the codes stored in the database: the one place the UI looks them up."""
+
+from __future__ import annotations
+
+ROLE_LABELS = {
+    "officer": "走访人员",
+    "handler": "责任部门",
+    "monitor": "监督员",
+    "supervisor": "营商办",
+    "admin": "管理员",
+}
+
+PROBLEM_STATUS_LABELS = {
+    "new": "待交办",
+    "assigned": "已交办",
+    "in_progress": "办理中",
+    "replied": "已答复",
+    "called_back": "已回访",
+    "closed": "已办结",
+}
+
+OUTCOME_LABELS = {
+    "resolved": "已解决",
+    "partial": "部分解决",
+    "explained": "未能解决已解释",
+    "ongoing": "长期推进",
+}
+
+FEEDBACK_KIND_LABELS = {
+    "lead": "问题线索",
+    "suggestion": "意见建议",
+    "experience": "体验报告",
+    "rating": "部门评价",
+}
+
+SOURCE_LABELS = {"visit": "走访", "monitor": "监督员"}
+
+VISIT_MODES = ("实地", "电话", "座谈", "线上")

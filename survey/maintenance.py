@@ -1,0 +1,64 @@
+"""Backup and restore with SQLite's online backup API: consistent while the app keeps writing."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from survey import audit, clock, schema
+from survey import db as store
+
+
+class MaintenanceError(Exception):
+    pass
+
+
+def _check_file(path: Path) -> None:
+    """A readable SQLite file of this application, sound by integrity_check."""
+    if not path.exists():
+        raise MaintenanceError(f"文件 {path} 不存在。")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            result = conn.execute("PRAGMA integrity_check").fetchone()[0]
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise MaintenanceError(f"{path} 不是有效的 SQLite 数据库（{exc}）。") from None
+    if result != "ok":
+        raise MaintenanceError(f"{path} 完整性检查未通过：{result}")
+    if schema.migrations.migrations_table not in tables or "problems" not in tables:
+        raise MaintenanceError(f"{path} 不是本系统的数据库（缺少迁移记录或问题表）。")
+
+
+def backup(db_file: str | os.PathLike | None, target: str | os.PathLike) -> dict:
+    target = Path(target)
+    source = store.db_path(db_file)
+    if not source.exists():
+        raise MaintenanceError(f"数据库文件 {source} 不存在。")
+    if target.exists():
+        raise MaintenanceError(f"备份文件 {target} 已存在，请换一个文件名。")
+    with store.opened(db_file) as db:
+        store.backup_to(db, target)
+    _check_file(target)
+    return {"path": str(target), "bytes": target.stat().st_size}
+
+
+def restore(source: str | os.PathLike, db_file: str | os.PathLike | None) -> dict:
+    """Overwrite the database with `source`; the current one is first saved beside it."""
+    source = Path(source)
+    _check_file(source)
+    target = store.db_path(db_file)
+    saved = None
+    if target.exists():
+        stamp = clock.now().strftime("%Y%m%d-%H%M%S")
+        saved = target.with_name(f"{target.stem}.before-restore-{stamp}{target.suffix}")
+        backup(db_file, saved)
+    with store.opened(db_file) as db:
+        store.restore_from(source, db)
+        schema.migrate(db)
+        with store.transaction(db):
+            audit.record(db, None, "restore", "database", note=f"从 {source} 恢复")
+    return {"saved_copy": str(saved) if saved else None}

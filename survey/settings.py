@@ -1,0 +1,28 @@
+"""Admin-set values kept in the database (session length, demo flag...)."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from survey import audit
+from survey import db as store
+
+
+def get_setting(db: Database, key: str, default: str | None = None) -> str | None:
+    value = store.scalar(db, "SELECT value FROM settings WHERE key = ?", (key,))
+    return default if value is None else value
+
+
+def set_setting(db: Database, actor, key: str, value: str) -> None:
+    with store.transaction(db):
+        before = get_setting(db, key)
+        db.execute(
+            "INSERT INTO settings (key, value) VALUES (?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, str(value)),
+        )
+        audit.record(db, actor, "update", "settings", key, before=before, after=str(value))
+
+
+def is_demo(db: Database) -> bool:
+    return get_setting(db, "demo_data") == "1"

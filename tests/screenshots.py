@@ -1,0 +1,65 @@
+"""Screenshots of every page for each demo role at tablet and laptop sizes, to look at.
+
+    .venv/bin/python -m tests.screenshots OUTDIR
+
+Seeds a fresh demo database in a temporary folder, starts the app and saves OUTDIR/<user>-<page>-<size>.png.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import seeds
+from survey import auth
+from survey import db as store
+from tests.browser import chromium, streamlit_server, wait_idle
+from ui.navigation import pages_for
+
+SIZES = {"768x1024": (768, 1024), "1366x768": (1366, 768)}
+USERS = ("supervisor", "officer", "handler", "monitor", "admin")
+
+
+def sign_in(page, url: str, username: str) -> None:
+    page.goto(url)
+    wait_idle(page)
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(seeds.DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_text("您好").first.wait_for(timeout=30_000)
+    wait_idle(page)
+
+
+def main(out: str) -> int:
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = Path(tmp) / "demo.db"
+        seeds.generate(db_path)
+        with store.opened(db_path) as db:
+            actors = {
+                u: auth.load_actor(
+                    db, store.scalar(db, "SELECT id FROM users WHERE username=?", (u,))
+                )
+                for u in USERS
+            }
+        with streamlit_server(db_path) as url, chromium() as browser:
+            for size, (w, h) in SIZES.items():
+                for user in USERS:
+                    page = browser.new_page(viewport={"width": w, "height": h})
+                    sign_in(page, url, user)
+                    for spec in pages_for(actors[user]):
+                        page.get_by_role("link", name=spec.title).first.click()
+                        page.wait_for_timeout(800)  # let the rerun start before waiting for its end
+                        wait_idle(page)
+                        page.wait_for_timeout(700)  # data grids paint on a canvas after the run
+                        target = out_dir / f"{user}-{spec.url_path}-{size}.png"
+                        page.screenshot(path=str(target), full_page=True)
+                        print(target)
+                    page.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "screenshots"))

@@ -1,0 +1,52 @@
+"""Layer rules: survey/ never imports streamlit; pages hold no SQL and stay thin."""
+
+from __future__ import annotations
+
+import pkgutil
+import re
+import subprocess
+import sys
+
+import survey
+from tests.conftest import ROOT
+
+
+def test_survey_imports_without_streamlit():
+    modules = [
+        f"survey.{m.name}" for m in pkgutil.iter_modules(survey.__path__) if m.name != "__main__"
+    ]
+    code = (
+        "import sys, importlib\n"
+        f"for name in {modules!r}: importlib.import_module(name)\n"
+        "import seeds\n"
+        "bad = [m for m in sys.modules if m == 'streamlit' or m.startswith('streamlit.')]\n"
+        "print(len(bad)); sys.exit(1 if bad else 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(modules) >= 10
+
+
+def test_pages_hold_no_sql_and_stay_thin():
+    for page in (ROOT / "pages").glob("*.py"):
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(
+            r"\.execute\(|\bSELECT\b|\bINSERT\b|\bUPDATE\b|\bDELETE FROM\b", text
+        ), page
+        assert len(text.splitlines()) <= 200, page
+
+
+def test_no_user_text_as_html():
+    for folder in ("pages", "ui"):
+        for path in (ROOT / folder).glob("*.py"):
+            assert "unsafe_allow_html=True" not in path.read_text(encoding="utf-8"), path
+
+
+def test_ruff_check_and_format_are_clean():
+    ruff = [sys.executable, "-m", "ruff"]
+    check = subprocess.run([*ruff, "check", "."], cwd=ROOT, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
+    fmt = subprocess.run(
+        [*ruff, "format", "--check", "."], cwd=ROOT, capture_output=True, text=True
+    )
+    assert fmt.returncode == 0, fmt.stdout

@@ -1,0 +1,83 @@
+"""Schema: every table of the data model, constraints, submission ids, dashboard indexes."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from survey import bootstrap, schema
+from survey import db as store
+
+DATA_MODEL = {
+    "districts", "sectors", "problem_categories", "departments", "indicators", "request_natures",
+    "deadline_classes", "satisfaction_levels", "settings", "users", "user_roles", "sessions",
+    "companies", "questionnaires", "visits", "visit_participants", "feedback", "feedback_ratings",
+    "answers", "drafts", "problems", "problem_co_departments", "problem_links", "problem_events",
+    "attachments", "audit_log",
+}  # fmt: skip
+
+
+def test_every_table_exists(empty_db):
+    with store.opened(empty_db) as db:
+        tables = set(db.table_names())
+    assert tables >= DATA_MODEL
+
+
+def test_migration_level_is_recorded(empty_db):
+    applied, pending = bootstrap.migration_status(empty_db)
+    assert applied == schema.migration_names()
+    assert pending == []
+
+
+@pytest.mark.parametrize("table", ["visits", "feedback", "problems", "drafts"])
+def test_submitted_records_have_unique_submission_id(empty_db, table):
+    with store.opened(empty_db) as db:
+        indexes = db.conn.execute(f"PRAGMA index_list({table})").fetchall()
+        unique_columns = [
+            [c[2] for c in db.conn.execute(f"PRAGMA index_info({ix[1]})")]
+            for ix in indexes
+            if ix[2]
+        ]
+        column = next(
+            c for c in db.conn.execute(f"PRAGMA table_info({table})") if c[1] == "submission_id"
+        )
+    assert ["submission_id"] in unique_columns
+    assert column[3] == 1  # NOT NULL
+
+
+def test_no_column_is_untyped(empty_db):
+    with store.opened(empty_db) as db:
+        for table in DATA_MODEL:
+            for column in db.conn.execute(f"PRAGMA table_info({table})"):
+                assert column[2], f"{table}.{column[1]} has no type"
+
+
+def test_problem_checks_reject_bad_rows(db):
+    base = store.query(db, "SELECT * FROM problems WHERE source = 'visit' LIMIT 1")[0]
+    base.pop("id")
+    for change in ({"status": "nonsense"}, {"description": ""}, {"source": "monitor"},
+                   {"outcome": "maybe"}):  # fmt: skip
+        row = base | {"submission_id": f"x-{change}"} | change
+        columns = ", ".join(row)
+        with pytest.raises(sqlite3.IntegrityError):
+            db.execute(
+                f"INSERT INTO problems ({columns}) VALUES ({', '.join('?' for _ in row)})",
+                tuple(row.values()),
+            )
+    with pytest.raises(sqlite3.IntegrityError):  # the same submission twice
+        db.execute(
+            f"INSERT INTO problems ({', '.join(base)}) VALUES ({', '.join('?' for _ in base)})",
+            tuple(base.values()),
+        )
+
+
+def test_dashboard_aggregate_uses_a_covering_index(db):
+    plan = " ".join(
+        row[3]
+        for row in db.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT sector_code, category_code, count(*) FROM problems"
+            " WHERE raised_month BETWEEN '2025-07' AND '2026-06' GROUP BY 1, 2"
+        )
+    )
+    assert "COVERING INDEX" in plan, plan

@@ -1,0 +1,72 @@
+"""Demo data: valid codes, every lifecycle state, deterministic, never over real data."""
+
+from __future__ import annotations
+
+import pytest
+from stdnum.cn import uscc
+
+import seeds
+from seeds.generator import organization_code_check
+from survey import bulk
+from survey import db as store
+from survey.schema import PROBLEM_STATUSES
+from tests.conftest import SMALL
+
+
+def test_counts_and_states(db):
+    counts = bulk.table_counts(db)
+    assert counts["companies"] == SMALL["companies"]
+    assert counts["problems"] == SMALL["problems"]
+    assert counts["visits"] > 0 and counts["feedback"] > 0 and counts["problem_events"] > 0
+    statuses = {r["status"] for r in store.query(db, "SELECT DISTINCT status FROM problems")}
+    assert statuses == set(PROBLEM_STATUSES)
+    sources = {r["source"] for r in store.query(db, "SELECT DISTINCT source FROM problems")}
+    assert sources == {"visit", "monitor"}
+    roles = {r["role"] for r in store.query(db, "SELECT DISTINCT role FROM user_roles")}
+    assert roles == {"officer", "handler", "monitor", "supervisor", "admin"}
+    assert store.integrity_problems(db) == []
+
+
+def test_company_codes_are_valid_and_regional(db):
+    for row in store.query(db, "SELECT uscc, district_code, park_code FROM companies"):
+        code = row["uscc"]
+        assert uscc.is_valid(code), code
+        assert organization_code_check(code[8:16]) == code[16]
+        assert code[2:8] in (row["district_code"], row["park_code"])
+
+
+def test_problem_rows_are_consistent_with_status(db):
+    bad = store.query(
+        db,
+        """SELECT id, status FROM problems WHERE
+             (status = 'new' AND assigned_at IS NOT NULL AND return_count = 0)
+          OR (status IN ('assigned', 'in_progress', 'replied') AND lead_department_code IS NULL)
+          OR (status = 'replied' AND (replied_at IS NULL OR outcome IS NULL))
+          OR (status = 'called_back' AND satisfaction_level IS NULL)
+          OR (status = 'closed' AND closed_at IS NULL)""",
+    )
+    assert bad == []
+    # The last event of every problem ends in its current status.
+    mismatched = store.scalar(
+        db,
+        """SELECT count(*) FROM problems p JOIN (
+               SELECT problem_id, to_status, max(id) FROM problem_events GROUP BY problem_id
+           ) e ON e.problem_id = p.id WHERE e.to_status != p.status""",
+    )
+    assert mismatched == 0
+
+
+def test_same_seed_same_data(tmp_path):
+    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    args = SMALL | {"companies": 30, "problems": 80}
+    seeds.generate(a, **args)
+    seeds.generate(b, **args)
+    sql = "SELECT * FROM {} ORDER BY id"
+    with store.opened(a) as da, store.opened(b) as dbb:
+        for table in ("companies", "visits", "problems", "problem_events", "feedback"):
+            assert store.query(da, sql.format(table)) == store.query(dbb, sql.format(table))
+
+
+def test_refuses_a_database_with_data(demo_db):
+    with pytest.raises(seeds.SeedError, match="已有企业或用户"):
+        seeds.generate(demo_db, companies=5, problems=5)

@@ -1,0 +1,55 @@
+"""The page registry: one list says which page exists, where it lives and who may open it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from survey.auth import Actor
+
+ALL_ROLES = ("officer", "handler", "monitor", "supervisor", "admin")
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    path: str
+    title: str
+    url_path: str
+    icon: str
+    roles: tuple[str, ...]
+
+
+# A url_path must differ from its file's stem: on a process's first run Streamlit may route in its
+# legacy pages-folder mode, where /<stem> runs the file directly; a distinct url_path then falls
+# through to app.py and its gate (and every page also calls session.require_actor).
+PAGES = (
+    PageSpec("pages/home_page.py", "工作台", "home", ":material/home:", ALL_ROLES),
+    PageSpec("pages/reference_page.py", "参考列表", "reference", ":material/list:", ("admin",)),
+    PageSpec("pages/account_page.py", "我的账号", "account", ":material/person:", ALL_ROLES),
+)
+
+
+def pages_for(actor: Actor) -> list[PageSpec]:
+    if actor.must_change_password:
+        return [p for p in PAGES if p.url_path == "account"]
+    return [p for p in PAGES if actor.has_role(*p.roles)]
+
+
+def build(actor: Actor | None):
+    """st.navigation for this user: only the pages their roles may open; sign-in when anonymous."""
+    if actor is None:
+        # Every address shows the sign-in form, so a bookmarked page opens once signed in.
+        from ui import signin
+
+        pages = [
+            st.Page(signin.render, title="登录", url_path=s.url_path, default=(i == 0))
+            for i, s in enumerate(PAGES)
+        ]
+        return st.navigation(pages, position="hidden")
+    specs = pages_for(actor)
+    pages = [
+        st.Page(s.path, title=s.title, url_path=s.url_path, icon=s.icon, default=(s is specs[0]))
+        for s in specs
+    ]
+    return st.navigation(pages, position="top")

@@ -1,0 +1,21 @@
+"""A static style adjustment for fingers on tablets (44 px touch targets). No user text goes here."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+TOUCH_CSS = """
+<style>
+/* Streamlit's inputs are 36-40 px tall; the touch guideline is 44 px. */
+div[data-testid="stTextInput"] input,
+div[data-testid="stNumberInput"] input,
+div[data-testid="stDateInput"] input,
+div[data-baseweb="select"] > div { min-height: 44px; }
+button[kind], div[data-testid="stFormSubmitButton"] button { min-height: 44px; }
+div[data-testid="stMetric"] { background: #f2f4f7; border-radius: 8px; padding: 8px 12px; }
+</style>
+"""
+
+
+def apply() -> None:
+    st.html(TOUCH_CSS)
