@@ -121,3 +121,15 @@ def test_page_file_run_directly_requires_sign_in(demo_db, spec):
     assert not at.exception
     assert [w.value for w in at.warning] == ["请先登录。"]
     assert not at.metric and not at.dataframe
+
+
+def test_missing_database_is_created_with_demo_data(tmp_path, monkeypatch):
+    path = tmp_path / "fresh" / "survey.db"
+    monkeypatch.setenv("SURVEY_DB", str(path))
+    at = app().run()
+    assert not at.exception
+    assert path.exists()
+    with store.opened(path) as db:
+        assert store.scalar(db, "SELECT count(*) FROM companies") == 2000
+        assert store.integrity_problems(db) == []
+    assert any("演示数据" in c.value for c in at.caption)
