@@ -9,6 +9,7 @@ style.apply()
 session.ensure_database()
 actor = session.current_actor()
 page = navigation.build(actor)
+session.sync_cookie()
 if session.is_demo():
     st.caption("演示数据：本库中的企业、人员和问题均为生成的示例，不是真实记录。")
 page.run()

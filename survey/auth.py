@@ -27,6 +27,7 @@ MAX_FAILED_ATTEMPTS = 5
 LOCK_MINUTES = 15
 DEFAULT_SESSION_HOURS = 12
 MIN_PASSWORD_LENGTH = 8
+HANDOFF_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -74,72 +75,8 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_user(
-    db: Database,
-    actor: Actor,
-    *,
-    username: str,
-    display_name: str,
-    password: str,
-    roles: list[str] | tuple[str, ...],
-    department_code: str | None = None,
-    must_change_password: bool = True,
-    phone: str = "",
-) -> int:
-    """Create a user with roles; returns the new id."""
-    require_role(actor, "admin")
-    username = username.strip()
-    if not re.fullmatch(r"[A-Za-z0-9_.-]{3,32}", username):
-        raise ValidationError("用户名须为 3–32 位字母、数字、下划线、点或连字符。", "username")
-    if not display_name.strip():
-        raise ValidationError("请填写姓名。", "display_name")
-    unknown = [r for r in roles if r not in ROLE_LABELS]
-    if unknown or not roles:
-        raise ValidationError("请至少选择一个有效角色。", "roles")
-    if "handler" in roles and not department_code:
-        raise ValidationError("责任部门用户必须指定所属部门。", "department_code")
-    check_password_strength(password)
-    password_hash = hash_password(password)
-    now = clock.now_iso()
-    with store.transaction(db):
-        if store.scalar(db, "SELECT 1 FROM users WHERE username = ?", (username,)):
-            raise ValidationError(f"用户名“{username}”已存在。", "username")
-        cursor = db.execute(
-            "INSERT INTO users (username, display_name, password_hash, department_code, phone,"
-            " must_change_password, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                username,
-                display_name.strip(),
-                password_hash,
-                department_code,
-                phone,
-                int(must_change_password),
-                now,
-                now,
-            ),
-        )
-        user_id = cursor.lastrowid
-        db.conn.executemany(
-            "INSERT INTO user_roles (user_id, role) VALUES (?, ?)",
-            [(user_id, r) for r in sorted(set(roles))],
-        )
-        audit.record(
-            db,
-            actor,
-            "insert",
-            "users",
-            user_id,
-            after={
-                "username": username,
-                "display_name": display_name,
-                "roles": sorted(set(roles)),
-                "department_code": department_code,
-            },
-        )
-    return user_id
-
-
 def load_actor(db: Database, user_id: int) -> Actor | None:
+    """The active user as an Actor, or None (unknown or deactivated)."""
     row = db.conn.execute(
         "SELECT id, username, display_name, department_code, must_change_password, active"
         " FROM users WHERE id = ?",
@@ -157,25 +94,57 @@ def session_hours(db: Database) -> float:
     return float(get_setting(db, "session_hours") or DEFAULT_SESSION_HOURS)
 
 
-def sign_in(db: Database, username: str, password: str, user_agent: str = "") -> tuple[Actor, str]:
-    """Check the password and open a session; returns the actor and the session token.
+@dataclass(frozen=True)
+class SignIn:
+    """A new session. The handoff code lets the browser fetch its HttpOnly cookie once."""
 
-    Five failed attempts lock the account for 15 minutes.
-    """
+    actor: Actor
+    session_id: int
+    handoff_code: str
+
+
+def _open_session(db: Database, actor: Actor, user_agent: str, method: str) -> SignIn:
+    now = clock.now()
+    code = secrets.token_urlsafe(24)
+    cursor = db.execute(
+        "INSERT INTO sessions (user_id, token_hash, created_at, expires_at, last_seen_at,"
+        " user_agent, handoff_hash, handoff_expires_at, method) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            actor.id,
+            # Nobody holds this token; the cookie exchange replaces it with the one it hands out.
+            _token_hash(secrets.token_urlsafe(32)),
+            clock.iso(now),
+            clock.iso(now + timedelta(hours=session_hours(db))),
+            clock.iso(now),
+            user_agent[:300],
+            _token_hash(code),
+            clock.iso(now + timedelta(seconds=HANDOFF_SECONDS)),
+            method,
+        ),
+    )
+    db.execute("UPDATE users SET last_sign_in_at = ? WHERE id = ?", (clock.iso(now), actor.id))
+    audit.record(db, actor, "signin", "sessions", cursor.lastrowid, note=method)
+    return SignIn(actor, cursor.lastrowid, code)
+
+
+def sign_in(db: Database, username: str, password: str, user_agent: str = "") -> SignIn:
+    """Check the password and open a session. Five failed attempts lock the account for 15 minutes."""
     now = clock.now()
     with store.transaction(db):
         row = db.conn.execute(
             "SELECT id, password_hash, active, failed_attempts, locked_until FROM users"
             " WHERE username = ?",
-            (username.strip(),),
+            ((username or "").strip(),),
         ).fetchone()
         if not row or not row[2]:
             raise AuthError("用户名或密码不正确。")
         user_id, password_hash, _active, failed, locked_until = row
         if locked_until and datetime.fromisoformat(locked_until) > now:
-            raise AuthError(f"连续输错密码次数过多，账号已锁定至 {locked_until[11:16]}。")
+            raise AuthError(
+                f"连续输错密码次数过多，账号已锁定至 {locked_until[11:16]}，请稍后再试或联系管理员。"
+            )
         try:
-            _hasher.verify(password_hash, password)
+            _hasher.verify(password_hash, password or "")
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             failed += 1
             lock = None
@@ -186,64 +155,143 @@ def sign_in(db: Database, username: str, password: str, user_agent: str = "") ->
                 "UPDATE users SET failed_attempts = ?, locked_until = ? WHERE id = ?",
                 (failed, lock, user_id),
             )
-            error = AuthError("用户名或密码不正确。")
+            if lock:
+                audit.record(db, None, "update", "users", user_id, note="连续输错密码，锁定")
+            result = None
         else:
-            error = None
             db.execute(
-                "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = ?",
-                (user_id,),
+                "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = ?", (user_id,)
             )
-            token = secrets.token_urlsafe(32)
-            expires = now + timedelta(hours=session_hours(db))
-            db.execute(
-                "INSERT INTO sessions (user_id, token_hash, created_at, expires_at, last_seen_at,"
-                " user_agent) VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    user_id,
-                    _token_hash(token),
-                    clock.iso(now),
-                    clock.iso(expires),
-                    clock.iso(now),
-                    user_agent[:300],
-                ),
-            )
-            actor = load_actor(db, user_id)
-            audit.record(db, actor, "signin", "sessions", user_id)
+            result = _open_session(db, load_actor(db, user_id), user_agent, "password")
     # Raised after the transaction commits, so the failed-attempt count is kept.
-    if error:
-        raise error
-    return actor, token
+    if result is None:
+        raise AuthError("用户名或密码不正确。")
+    return result
 
 
-def actor_for_token(db: Database, token: str | None) -> Actor | None:
-    """The signed-in user for a session token, or None when unknown, revoked or expired."""
-    if not token:
+def sign_in_trusted(db: Database, username: str, user_agent: str = "") -> SignIn | None:
+    """Single sign-on through a trusted proxy header: the proxy authenticated `username`."""
+    user_id = store.scalar(
+        db, "SELECT id FROM users WHERE username = ? AND active = 1", ((username or "").strip(),)
+    )
+    if not user_id:
+        return None
+    with store.transaction(db):
+        return _open_session(db, load_actor(db, user_id), user_agent, "proxy")
+
+
+def redeem_handoff(db: Database, code: str) -> tuple[str, int] | None:
+    """Exchange a one-time handoff code for the session's cookie token and its max-age in seconds.
+
+    The code works once, for HANDOFF_SECONDS; the token it returns replaces any earlier one.
+    """
+    if not code or len(code) > 100:
         return None
     now = clock.now_iso()
+    token = secrets.token_urlsafe(32)
+    with store.transaction(db):
+        row = db.conn.execute(
+            "SELECT id, expires_at FROM sessions WHERE handoff_hash = ? AND handoff_expires_at > ?"
+            " AND revoked_at IS NULL AND expires_at > ?",
+            (_token_hash(code), now, now),
+        ).fetchone()
+        if not row:
+            return None
+        db.execute(
+            "UPDATE sessions SET token_hash = ?, handoff_hash = NULL, handoff_expires_at = NULL"
+            " WHERE id = ?",
+            (_token_hash(token), row[0]),
+        )
+    max_age = int((datetime.fromisoformat(row[1]) - clock.now()).total_seconds())
+    return token, max(0, max_age)
+
+
+def _live_session(db: Database, where: str, value) -> tuple[Actor, int] | None:
+    now = clock.now()
     row = db.conn.execute(
-        "SELECT id, user_id FROM sessions WHERE token_hash = ? AND revoked_at IS NULL"
-        " AND expires_at > ?",
-        (_token_hash(token), now),
+        f"SELECT id, user_id, last_seen_at FROM sessions WHERE {where} = ?"
+        " AND revoked_at IS NULL AND expires_at > ?",
+        (value, clock.iso(now)),
     ).fetchone()
     if not row:
         return None
-    db.execute("UPDATE sessions SET last_seen_at = ? WHERE id = ?", (now, row[0]))
-    return load_actor(db, row[1])
+    actor = load_actor(db, row[1])
+    if actor is None:
+        return None
+    # last_seen is bookkeeping, not a change of data: at most one write a minute, no audit row.
+    if (now - datetime.fromisoformat(row[2])).total_seconds() > 60:
+        db.execute("UPDATE sessions SET last_seen_at = ? WHERE id = ?", (clock.iso(now), row[0]))
+    return actor, row[0]
 
 
-def sign_out(db: Database, token: str | None) -> None:
-    if not token:
+def actor_for_session(db: Database, session_id: int | None) -> Actor | None:
+    """The signed-in user of a live session (not revoked, not expired), else None."""
+    if not session_id:
+        return None
+    found = _live_session(db, "id", int(session_id))
+    return found[0] if found else None
+
+
+def session_for_token(db: Database, token: str | None) -> tuple[Actor, int] | None:
+    """(actor, session id) for a cookie token of a live session, else None."""
+    if not token or len(token) > 100:
+        return None
+    return _live_session(db, "token_hash", _token_hash(token))
+
+
+def sign_out(db: Database, session_id: int | None) -> None:
+    if not session_id:
         return
     with store.transaction(db):
         row = db.conn.execute(
-            "SELECT id, user_id FROM sessions WHERE token_hash = ? AND revoked_at IS NULL",
-            (_token_hash(token),),
+            "SELECT user_id FROM sessions WHERE id = ? AND revoked_at IS NULL", (session_id,)
         ).fetchone()
         if row:
-            db.execute("UPDATE sessions SET revoked_at = ? WHERE id = ?", (clock.now_iso(), row[0]))
-            actor = load_actor(db, row[1])
-            if actor:
-                audit.record(db, actor, "signout", "sessions", row[0])
+            db.execute(
+                "UPDATE sessions SET revoked_at = ? WHERE id = ?", (clock.now_iso(), session_id)
+            )
+            audit.record(db, load_actor(db, row[0]), "signout", "sessions", session_id)
+
+
+def list_sessions(
+    db: Database, actor: Actor, *, user_id: int | None = None, live_only: bool = True
+) -> list[dict]:
+    """Sessions of one user (one's own unless admin), newest first."""
+    user_id = actor.id if user_id is None else user_id
+    if user_id != actor.id:
+        require_role(actor, "admin")
+    live = " AND s.revoked_at IS NULL AND s.expires_at > ?" if live_only else ""
+    params = (user_id, clock.now_iso()) if live_only else (user_id,)
+    return store.query(
+        db,
+        "SELECT s.id, s.user_id, u.username, s.created_at, s.last_seen_at, s.expires_at,"
+        " s.user_agent, s.revoked_at, s.method FROM sessions s JOIN users u ON u.id = s.user_id"
+        f" WHERE s.user_id = ?{live} ORDER BY s.id DESC",
+        params,
+    )
+
+
+def revoke_session(db: Database, actor: Actor, session_id: int) -> None:
+    """End a session: one's own, or anybody's for an admin."""
+    owner = store.scalar(db, "SELECT user_id FROM sessions WHERE id = ?", (session_id,))
+    if owner is None:
+        raise ValidationError(f"没有编号为 {session_id} 的会话。", "session")
+    if owner != actor.id:
+        require_role(actor, "admin")
+    with store.transaction(db):
+        db.execute(
+            "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+            (clock.now_iso(), session_id),
+        )
+        audit.record(db, actor, "update", "sessions", session_id, note="撤销会话")
+
+
+def revoke_user_sessions(db: Database, user_id: int) -> int:
+    """Inside a caller's transaction: end every live session of a user."""
+    return db.execute(
+        "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+        (clock.now_iso(), user_id),
+    ).rowcount
 
 
 def change_password(db: Database, actor: Actor, old_password: str, new_password: str) -> None:
@@ -256,17 +304,13 @@ def change_password(db: Database, actor: Actor, old_password: str, new_password:
     with store.transaction(db):
         current = store.scalar(db, "SELECT password_hash FROM users WHERE id = ?", (actor.id,))
         try:
-            _hasher.verify(current, old_password)
+            _hasher.verify(current, old_password or "")
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             raise ValidationError("原密码不正确。", "old_password") from None
-        now = clock.now_iso()
         db.execute(
             "UPDATE users SET password_hash = ?, must_change_password = 0, updated_at = ?"
             " WHERE id = ?",
-            (hash_password(new_password), now, actor.id),
+            (hash_password(new_password), clock.now_iso(), actor.id),
         )
-        db.execute(
-            "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
-            (now, actor.id),
-        )
+        revoke_user_sessions(db, actor.id)
         audit.record(db, actor, "update", "users", actor.id, note="修改密码")

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from survey import bootstrap, clock, maintenance
 from survey import db as store
-from survey.auth import SYSTEM, create_user
+from survey.auth import SYSTEM
 from survey.errors import SurveyError
 from survey.labels import ROLE_LABELS
+from survey.users import create_user
 
 
 class CliError(Exception):

@@ -367,6 +367,19 @@ def m002_core_tables(db: Database) -> None:
         db.execute(statement)
 
 
+@migrations()
+def m003_session_cookie_handoff(db: Database) -> None:
+    """Sign-in that survives a reload: a one-time code the browser exchanges for an HttpOnly cookie."""
+    for statement in (
+        "ALTER TABLE sessions ADD COLUMN handoff_hash TEXT",
+        "ALTER TABLE sessions ADD COLUMN handoff_expires_at TEXT",
+        "ALTER TABLE sessions ADD COLUMN method TEXT NOT NULL DEFAULT 'password'",
+        "ALTER TABLE users ADD COLUMN last_sign_in_at TEXT",
+        "CREATE UNIQUE INDEX idx_sessions_handoff ON sessions(handoff_hash)",
+    ):
+        db.execute(statement)
+
+
 def _statements(script: str) -> list[str]:
     """Split a script of CREATE statements (no semicolons inside them) so each runs in the
     migration's transaction; executescript would commit it."""

@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import seeds
-from survey import auth, reference
+from survey import auth, reference, users
 from survey import db as store
 from ui import navigation
 
@@ -19,9 +19,9 @@ def app() -> AppTest:
 
 def signed_in(db_path, username: str) -> AppTest:
     with store.opened(db_path) as db:
-        _, token = auth.sign_in(db, username, seeds.DEMO_PASSWORD)
+        signed = auth.sign_in(db, username, seeds.DEMO_PASSWORD)
     at = app()
-    at.session_state["auth_token"] = token
+    at.session_state["auth_session_id"] = signed.session_id
     at.run()
     assert not at.exception, at.exception
     return at
@@ -96,15 +96,15 @@ def test_reference_page_adds_and_refuses_delete(demo_db):
 
 def test_first_sign_in_must_change_password(demo_db):
     with store.opened(demo_db) as db:
-        auth.create_user(
+        users.create_user(
             db, auth.SYSTEM, username="newbie", display_name="新人", password="Initial2026",
             roles=["officer"], department_code="GXJ",
         )  # fmt: skip
     at = signed_in(demo_db, "admin")  # warm-up; then the new user
     with store.opened(demo_db) as db:
-        _, token = auth.sign_in(db, "newbie", "Initial2026")
+        signed = auth.sign_in(db, "newbie", "Initial2026")
     at = app()
-    at.session_state["auth_token"] = token
+    at.session_state["auth_session_id"] = signed.session_id
     at.run()
     assert at.title[0].value == "我的账号"
     assert "首次登录" in at.warning[0].value

@@ -69,3 +69,42 @@ def test_wrong_password_is_refused_in_the_browser(server, browser):
     page.get_by_text("用户名或密码不正确。").wait_for(timeout=30_000)
     assert "您好" not in page.inner_text("body")
     page.close()
+
+
+def sign_in(page, url: str, username: str) -> None:
+    page.goto(url)
+    wait_idle(page)
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(seeds.DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_text("您好").first.wait_for(timeout=30_000)
+    wait_idle(page)
+
+
+def test_sign_in_survives_reload_until_sign_out(server, browser):
+    context = browser.new_context(viewport={"width": 768, "height": 1024})
+    page = context.new_page()
+    sign_in(page, server, "officer")
+    for _ in range(50):
+        cookies = {c["name"]: c for c in context.cookies()}
+        if "zhy_session" in cookies:
+            break
+        page.wait_for_timeout(100)
+    cookie = cookies["zhy_session"]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert page.evaluate("document.cookie").find("zhy_session") == -1  # invisible to scripts
+    assert "demo2025" not in str(context.storage_state())
+    page.reload()
+    wait_idle(page)
+    page.get_by_text("李走访，您好").wait_for(timeout=30_000)
+    # A new tab of the same browser (a tablet back from sleep gets a new session too).
+    other = context.new_page()
+    other.goto(server + "/account")
+    wait_idle(other)
+    other.get_by_role("button", name="退出登录").click()
+    other.get_by_label("用户名").wait_for(timeout=30_000)
+    page.reload()
+    wait_idle(page)
+    page.get_by_label("用户名").wait_for(timeout=30_000)
+    assert "您好" not in page.inner_text("body")
+    context.close()

@@ -1,7 +1,13 @@
-"""The signed-in user and database access for pages; the sign-in token lives in session_state."""
+"""The signed-in user and database access for pages.
+
+Who is signed in is kept server-side (the session row id in session_state); a new Streamlit session
+(a reload, a tablet back from sleep) finds it again through the HttpOnly cookie set by ui/server.py,
+or through a trusted proxy header when single sign-on is configured.
+"""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,7 +19,11 @@ from survey import auth, bootstrap, settings
 from survey import db as store
 from survey.auth import Actor
 
-TOKEN_KEY = "auth_token"
+SESSION_KEY = "auth_session_id"
+_HANDOFF_KEY = "auth_handoff_code"
+_CLEAR_COOKIE_KEY = "auth_clear_cookie"
+COOKIE = "zhy_session"  # the same name ui/server.py sets
+TRUSTED_HEADER_ENV = "SURVEY_TRUSTED_USER_HEADER"
 _seed_lock = threading.Lock()
 
 
@@ -45,28 +55,70 @@ def ensure_database() -> dict:
         return _prepared(path)
 
 
+def _user_agent() -> str:
+    return (st.context.headers or {}).get("User-Agent", "")
+
+
 def current_actor() -> Actor | None:
-    token = st.session_state.get(TOKEN_KEY)
-    if not token:
-        return None
+    """The signed-in user: this session's row, else the browser's cookie, else a trusted header."""
+    session_id = st.session_state.get(SESSION_KEY)
     with database() as db:
-        actor = auth.actor_for_token(db, token)
-    if actor is None:
-        st.session_state.pop(TOKEN_KEY, None)
-    return actor
+        if session_id:
+            actor = auth.actor_for_session(db, session_id)
+            if actor:
+                return actor
+            st.session_state.pop(SESSION_KEY, None)
+        token = (st.context.cookies or {}).get(COOKIE)
+        found = auth.session_for_token(db, token)
+        if found:
+            st.session_state[SESSION_KEY] = found[1]
+            return found[0]
+        header = os.environ.get(TRUSTED_HEADER_ENV)
+        username = (st.context.headers or {}).get(header) if header else None
+        if username:
+            signed = auth.sign_in_trusted(db, username, _user_agent())
+            if signed:
+                st.session_state[SESSION_KEY] = signed.session_id
+                return signed.actor
+    return None
 
 
 def sign_in(username: str, password: str) -> Actor:
-    user_agent = st.context.headers.get("User-Agent", "") if st.context.headers else ""
     with database() as db:
-        actor, token = auth.sign_in(db, username, password, user_agent)
-    st.session_state[TOKEN_KEY] = token
-    return actor
+        result = auth.sign_in(db, username, password, _user_agent())
+    st.session_state[SESSION_KEY] = result.session_id
+    st.session_state[_HANDOFF_KEY] = result.handoff_code
+    return result.actor
 
 
 def sign_out() -> None:
     with database() as db:
-        auth.sign_out(db, st.session_state.pop(TOKEN_KEY, None))
+        auth.sign_out(db, st.session_state.pop(SESSION_KEY, None))
+    st.session_state[_CLEAR_COOKIE_KEY] = True
+
+
+def _endpoint(name: str) -> str:
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}/auth/{name}" if base else f"/auth/{name}"
+
+
+def sync_cookie() -> None:
+    """After sign-in, let the browser trade the one-time code for its HttpOnly cookie; after
+    sign-out, have it drop the cookie. The script holds no user text, only a random code."""
+    code = st.session_state.pop(_HANDOFF_KEY, None)
+    if code and code.replace("-", "").replace("_", "").isalnum():
+        st.html(
+            f"<script>fetch('{_endpoint('session')}', {{method: 'POST', credentials: 'same-origin',"
+            f" headers: {{'Content-Type': 'application/json'}}, body: JSON.stringify({{code: '{code}'}})}})"
+            "</script>",
+            unsafe_allow_javascript=True,
+        )
+    if st.session_state.pop(_CLEAR_COOKIE_KEY, False):
+        st.html(
+            f"<script>fetch('{_endpoint('signout')}', {{method: 'POST', credentials: 'same-origin'}})"
+            "</script>",
+            unsafe_allow_javascript=True,
+        )
 
 
 def is_demo() -> bool:
@@ -76,8 +128,11 @@ def is_demo() -> bool:
 
 def demo_accounts_text() -> str:
     import seeds
+    from survey.labels import ROLE_LABELS
 
-    accounts = "、".join(f"{a.username}（{a.display_name}）" for a in seeds.MAIN_ACCOUNTS)
+    accounts = "；".join(
+        f"{a.username}（{'、'.join(ROLE_LABELS[r] for r in a.roles)}）" for a in seeds.MAIN_ACCOUNTS
+    )
     return f"这是演示库。演示账号的密码均为 {seeds.DEMO_PASSWORD}：{accounts}。"
 
 

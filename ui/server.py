@@ -1,0 +1,64 @@
+"""ASGI entry (`streamlit run ui/server.py`): the Streamlit app plus two routes for the sign-in cookie.
+
+The cookie is HttpOnly, so page scripts can never read it; it is set only by exchanging a one-time
+code (valid two minutes) that the signed-in Streamlit session hands to its own browser.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from survey import auth
+from survey import db as store
+
+COOKIE = "zhy_session"
+
+
+def _secure(request: Request) -> bool:
+    proto = request.headers.get("x-forwarded-proto", request.url.scheme)
+    return proto == "https"
+
+
+async def exchange_code(request: Request) -> Response:
+    try:
+        body = await request.json()
+    except ValueError:
+        return Response(status_code=400)
+    code = body.get("code") if isinstance(body, dict) else None
+    if not isinstance(code, str):
+        return Response(status_code=400)
+    with store.opened() as db:
+        redeemed = auth.redeem_handoff(db, code)
+    if redeemed is None:
+        return Response(status_code=403)
+    token, max_age = redeemed
+    response = Response(status_code=204)
+    response.set_cookie(
+        COOKIE, token, max_age=max_age, path="/", httponly=True, samesite="strict",
+        secure=_secure(request),
+    )  # fmt: skip
+    return response
+
+
+async def clear_cookie(request: Request) -> Response:
+    token = request.cookies.get(COOKIE)
+    if token:
+        with store.opened() as db:
+            found = auth.session_for_token(db, token)
+            if found:
+                auth.sign_out(db, found[1])
+    response = Response(status_code=204)
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+app = st.App(
+    "../app.py",
+    routes=[
+        Route("/auth/session", exchange_code, methods=["POST"]),
+        Route("/auth/signout", clear_cookie, methods=["POST"]),
+    ],
+)
