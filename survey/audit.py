@@ -49,11 +49,43 @@ def record(
     )
 
 
-def list_entries(db: Database, *, table: str | None = None, limit: int = 200) -> list[dict]:
-    """Newest first, optionally for one table."""
-    where, params = ("WHERE table_name = ?", (table,)) if table else ("", ())
+def list_entries(
+    db: Database,
+    actor: Actor,
+    *,
+    table: str | None = None,
+    username: str | None = None,
+    action: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    limit: int = 500,
+) -> list[dict]:
+    """Audit rows, newest first, filtered; admins only."""
+    from survey.permissions import require
+
+    require(actor, "audit.read")
+    where, params = [], []
+    for column, value in (("table_name", table), ("actor_name", username), ("action", action)):
+        if value:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if since:
+        where.append("at >= ?")
+        params.append(since)
+    if until:
+        where.append("at < date(?, '+1 day')")
+        params.append(until)
+    clause = ("WHERE " + " AND ".join(where)) if where else ""
     return store.query(
-        db,
-        f"SELECT * FROM audit_log {where} ORDER BY id DESC LIMIT {int(limit)}",
-        params,
+        db, f"SELECT * FROM audit_log {clause} ORDER BY id DESC LIMIT {int(limit)}", params
     )
+
+
+def distinct_values(db: Database, actor: Actor, column: str) -> list[str]:
+    """Values offered in the audit filters (table names, user names, actions)."""
+    from survey.permissions import require
+
+    require(actor, "audit.read")
+    if column not in ("table_name", "actor_name", "action"):
+        raise ValueError(column)
+    return [r[0] for r in db.conn.execute(f"SELECT DISTINCT {column} FROM audit_log ORDER BY 1")]

@@ -59,6 +59,12 @@ def require_role(actor: Actor, *roles: str) -> None:
         raise PermissionDeniedError(f"此操作需要“{needed}”角色。")
 
 
+def _require_user_admin(actor: Actor) -> None:
+    from survey.permissions import require  # permissions imports this module
+
+    require(actor, "users.manage")
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
@@ -259,7 +265,7 @@ def list_sessions(
     """Sessions of one user (one's own unless admin), newest first."""
     user_id = actor.id if user_id is None else user_id
     if user_id != actor.id:
-        require_role(actor, "admin")
+        _require_user_admin(actor)
     live = " AND s.revoked_at IS NULL AND s.expires_at > ?" if live_only else ""
     params = (user_id, clock.now_iso()) if live_only else (user_id,)
     return store.query(
@@ -277,7 +283,7 @@ def revoke_session(db: Database, actor: Actor, session_id: int) -> None:
     if owner is None:
         raise ValidationError(f"没有编号为 {session_id} 的会话。", "session")
     if owner != actor.id:
-        require_role(actor, "admin")
+        _require_user_admin(actor)
     with store.transaction(db):
         db.execute(
             "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",

@@ -11,7 +11,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from survey import bootstrap, clock, maintenance
+from survey import bootstrap, clock, companies, maintenance
 from survey import db as store
 from survey.auth import SYSTEM
 from survey.errors import SurveyError
@@ -65,6 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(p)
     p.add_argument("path", help="备份文件路径")
     p.add_argument("--yes", action="store_true", help="不再询问确认")
+
+    p = sub.add_parser(
+        "import-companies", help="从 .xlsx/.csv 导入企业名录（全部成功或全部不导入）"
+    )
+    _add_db(p)
+    p.add_argument("file", help="企业名录文件；列名与导出文件相同即可免映射")
+    p.add_argument("--report", help="有问题时把问题清单另存为此 .xlsx")
+
+    p = sub.add_parser("export-companies", help="导出企业名录为 .xlsx")
+    _add_db(p)
+    p.add_argument("file", help="目标 .xlsx 文件")
 
     p = sub.add_parser("check", help="完整性检查、外键检查和迁移版本")
     _add_db(p)
@@ -154,7 +165,40 @@ def cmd_check(args) -> int:
     return 1 if pending else 0
 
 
+def cmd_import_companies(args) -> int:
+    path = Path(args.file)
+    if not path.exists():
+        raise CliError(f"文件 {path} 不存在。")
+    bootstrap.init_db(args.db)
+    headers, rows = companies.read_table(path.read_bytes(), path.name)
+    with store.opened(args.db) as db:
+        try:
+            result = companies.import_companies(db, SYSTEM, headers, rows, source=path.name)
+        except companies.ImportRejectedError as exc:
+            print(f"错误：{exc}", file=sys.stderr)
+            for p in exc.problems:
+                print(f"  第 {p['行号']} 行 [{p['字段']}] {p['问题']}", file=sys.stderr)
+            if args.report:
+                Path(args.report).write_bytes(companies.problems_report(exc.problems))
+                print(f"问题清单已保存到 {args.report}", file=sys.stderr)
+            return 1
+    print(
+        f"已导入 {path.name}：新增 {result['inserted']:,} 家，更新 {result['updated']:,} 家，"
+        f"未变 {result['unchanged']:,} 家"
+    )
+    return 0
+
+
+def cmd_export_companies(args) -> int:
+    with store.opened(args.db) as db:
+        count = companies.export_xlsx(db, SYSTEM, Path(args.file))
+    print(f"已导出 {count:,} 家企业到 {args.file}")
+    return 0
+
+
 COMMANDS = {
+    "import-companies": cmd_import_companies,
+    "export-companies": cmd_export_companies,
     "init-db": cmd_init_db,
     "create-user": cmd_create_user,
     "backup": cmd_backup,

@@ -14,8 +14,9 @@ from sqlite_utils import Database
 
 from survey import audit
 from survey import db as store
-from survey.auth import Actor, require_role
+from survey.auth import Actor
 from survey.errors import InUseError, NotFoundError, ValidationError
+from survey.permissions import require
 
 REFERENCE_DIR = store.PROJECT_ROOT / "data" / "reference"
 
@@ -215,7 +216,7 @@ def _check_name_free(db: Database, spec: RefList, name: str, except_code=None) -
 
 def add_entry(db: Database, actor: Actor, key: str, values: dict) -> dict:
     """Add an entry; values are keyed by column name. Returns the stored row."""
-    require_role(actor, "admin")
+    require(actor, "reference.edit")
     spec = get_list(key)
     record = {}
     for column in spec.columns:
@@ -243,7 +244,7 @@ def add_entry(db: Database, actor: Actor, key: str, values: dict) -> dict:
 
 
 def rename_entry(db: Database, actor: Actor, key: str, code, new_name: str) -> None:
-    require_role(actor, "admin")
+    require(actor, "reference.edit")
     spec = get_list(key)
     new_name = (new_name or "").strip()
     if not new_name:
@@ -267,7 +268,7 @@ def rename_entry(db: Database, actor: Actor, key: str, code, new_name: str) -> N
 
 def set_active(db: Database, actor: Actor, key: str, code, active: bool) -> None:
     """Deactivate (hide from pickers) or reactivate an entry."""
-    require_role(actor, "admin")
+    require(actor, "reference.edit")
     spec = get_list(key)
     with store.transaction(db):
         before = _get(db, spec, code)
@@ -303,7 +304,7 @@ def usages(db: Database, key: str, code) -> dict[str, int]:
 
 def delete_entry(db: Database, actor: Actor, key: str, code) -> None:
     """Delete an unused entry; an entry that records use is refused (deactivate it instead)."""
-    require_role(actor, "admin")
+    require(actor, "reference.edit")
     spec = get_list(key)
     with store.transaction(db):
         before = _get(db, spec, code)

@@ -12,11 +12,11 @@ from survey.auth import (
     Actor,
     check_password_strength,
     hash_password,
-    require_role,
     revoke_user_sessions,
 )
 from survey.errors import NotFoundError, ValidationError
 from survey.labels import ROLE_LABELS
+from survey.permissions import require
 from survey.settings import set_setting
 
 
@@ -42,7 +42,7 @@ def create_user(
     phone: str = "",
 ) -> int:
     """Create a user with roles; returns the new id."""
-    require_role(actor, "admin")
+    require(actor, "users.manage")
     username = username.strip()
     if not re.fullmatch(r"[A-Za-z0-9_.-]{3,32}", username):
         raise ValidationError("用户名须为 3–32 位字母、数字、下划线、点或连字符。", "username")
@@ -92,7 +92,7 @@ def create_user(
 
 def get_user(db: Database, actor: Actor, user_id: int) -> dict:
     if user_id != actor.id:
-        require_role(actor, "admin")
+        require(actor, "users.manage")
     rows = store.query(
         db,
         "SELECT id, username, display_name, department_code, phone, active, must_change_password,"
@@ -112,7 +112,7 @@ def get_user(db: Database, actor: Actor, user_id: int) -> dict:
 
 
 def list_users(db: Database, actor: Actor) -> list[dict]:
-    require_role(actor, "admin")
+    require(actor, "users.manage")
     return store.query(
         db,
         "SELECT u.id, u.username, u.display_name, u.department_code, u.active,"
@@ -133,7 +133,7 @@ def update_user(
     phone: str = "",
 ) -> None:
     """Change name, roles, department and phone; audited with before and after."""
-    require_role(actor, "admin")
+    require(actor, "users.manage")
     if not (display_name or "").strip():
         raise ValidationError("请填写姓名。", "display_name")
     roles = _check_roles(roles, department_code)
@@ -161,7 +161,7 @@ def update_user(
 
 def set_user_active(db: Database, actor: Actor, user_id: int, active: bool) -> None:
     """Deactivate (sign-in refused, sessions ended; records keep the name) or reactivate."""
-    require_role(actor, "admin")
+    require(actor, "users.manage")
     if user_id == actor.id and not active:
         raise ValidationError("不能停用自己的账号。", "active")
     with store.transaction(db):
@@ -180,7 +180,7 @@ def set_user_active(db: Database, actor: Actor, user_id: int, active: bool) -> N
 
 def reset_password(db: Database, actor: Actor, user_id: int, new_password: str) -> None:
     """Set a temporary password the user must change at next sign-in; ends their sessions."""
-    require_role(actor, "admin")
+    require(actor, "users.manage")
     check_password_strength(new_password)
     with store.transaction(db):
         get_user(db, actor, user_id)
@@ -194,7 +194,7 @@ def reset_password(db: Database, actor: Actor, user_id: int, new_password: str) 
 
 
 def unlock_user(db: Database, actor: Actor, user_id: int) -> None:
-    require_role(actor, "admin")
+    require(actor, "users.manage")
     with store.transaction(db):
         before = get_user(db, actor, user_id)
         db.execute(
@@ -208,7 +208,7 @@ def unlock_user(db: Database, actor: Actor, user_id: int) -> None:
 
 def set_session_hours(db: Database, actor: Actor, hours: float) -> None:
     """How long a sign-in lasts (1 to 720 hours); applies to new sessions."""
-    require_role(actor, "admin")
+    require(actor, "settings.edit")
     if not 1 <= float(hours) <= 720:
         raise ValidationError("会话有效期须在 1 到 720 小时之间。", "session_hours")
     set_setting(db, actor, "session_hours", str(float(hours)))

@@ -1,0 +1,85 @@
+"""The problem register (诉求): reading problems within the actor's scope.
+
+The lifecycle actions (assign, accept, reply, callback...) build on these reads.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from survey import db as store
+from survey.auth import Actor
+from survey.errors import NotFoundError
+from survey.permissions import problem_scope
+
+_LIST_COLUMNS = """
+    p.id, p.status, p.source, p.raised_on, p.category_code, pc.name AS category,
+    parent.name AS category_group, p.nature_code, p.description, p.company_id,
+    c.name AS company, c.uscc, p.sector_code, s.name AS sector, p.district_code,
+    d.name AS district, p.lead_department_code, dep.name AS department, p.deadline_on,
+    p.outcome, p.satisfaction_level
+"""
+_JOINS = """
+    LEFT JOIN companies c ON c.id = p.company_id
+    JOIN problem_categories pc ON pc.code = p.category_code
+    LEFT JOIN problem_categories parent ON parent.code = pc.parent
+    LEFT JOIN sectors s ON s.code = p.sector_code
+    LEFT JOIN districts d ON d.code = p.district_code
+    LEFT JOIN departments dep ON dep.code = p.lead_department_code
+"""
+
+
+def list_problems(
+    db: Database,
+    actor: Actor,
+    *,
+    statuses: list[str] | None = None,
+    company_id: int | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[dict]:
+    """Problems the actor may see, newest first."""
+    where, params = problem_scope(actor)
+    clauses = [where]
+    if statuses:
+        clauses.append(f"p.status IN ({', '.join('?' for _ in statuses)})")
+        params += list(statuses)
+    if company_id is not None:
+        clauses.append("p.company_id = ?")
+        params.append(company_id)
+    sql = (
+        f"SELECT {_LIST_COLUMNS} FROM problems p {_JOINS} WHERE {' AND '.join(clauses)}"
+        f" ORDER BY p.raised_on DESC, p.id DESC LIMIT {int(limit)} OFFSET {int(offset)}"
+    )
+    return store.query(db, sql, params)
+
+
+def count_problems(db: Database, actor: Actor, *, statuses: list[str] | None = None) -> int:
+    where, params = problem_scope(actor)
+    if statuses:
+        where += f" AND p.status IN ({', '.join('?' for _ in statuses)})"
+        params += list(statuses)
+    return store.scalar(db, f"SELECT count(*) FROM problems p WHERE {where}", params)
+
+
+def get_problem(db: Database, actor: Actor, problem_id: int) -> dict:
+    """One problem with its events; a problem outside the actor's scope is reported as missing."""
+    where, params = problem_scope(actor)
+    rows = store.query(
+        db,
+        f"SELECT {_LIST_COLUMNS}, p.reply_text, p.solved_on_spot, p.spot_solution,"
+        f" p.visit_id, p.feedback_id, p.assigned_at, p.replied_at, p.closed_at"
+        f" FROM problems p {_JOINS} WHERE p.id = ? AND {where}",
+        [problem_id, *params],
+    )
+    if not rows:
+        raise NotFoundError(f"没有编号为 {problem_id} 的问题，或您无权查看。")
+    problem = rows[0]
+    problem["events"] = store.query(
+        db,
+        "SELECT e.at, e.action, e.from_status, e.to_status, e.note, u.display_name AS actor"
+        " FROM problem_events e LEFT JOIN users u ON u.id = e.actor_id"
+        " WHERE e.problem_id = ? ORDER BY e.at, e.id",
+        (problem_id,),
+    )
+    return problem
