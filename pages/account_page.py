@@ -35,6 +35,20 @@ if changed:
             st.rerun()
 
 st.divider()
+st.subheader("我的登录")
+with session.database() as db:
+    sessions = auth.list_sessions(db, actor)
+current = st.session_state.get(session.SESSION_KEY)
+for s in sessions:
+    cols = st.columns([3, 3, 1])
+    here = "（本设备）" if s["id"] == current else ""
+    cols[0].text(f"{s['created_at'][:16]} 登录{here}，有效至 {s['expires_at'][:16]}")
+    cols[1].text((s["user_agent"] or "—")[:60])
+    if s["id"] != current and cols[2].button("结束", key=f"end_{s['id']}"):
+        with session.database() as db:
+            auth.revoke_session(db, actor, s["id"])
+        st.rerun()
+
 if st.button("退出登录", icon=":material/logout:"):
     session.sign_out()
     st.rerun()

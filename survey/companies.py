@@ -537,6 +537,9 @@ def export_rows(db: Database, actor: Actor) -> Iterable[list]:
 
 def export_xlsx(db: Database, actor: Actor, target: Path | io.BytesIO) -> int:
     """Write the registry as .xlsx in the columns the import reads back without mapping."""
+    require(
+        actor, "companies.export"
+    )  # before the workbook exists: a denied call leaves nothing open
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("企业名录")
     sheet.append(HEADERS)

@@ -36,3 +36,36 @@ FEEDBACK_KIND_LABELS = {
 SOURCE_LABELS = {"visit": "走访", "monitor": "监督员"}
 
 VISIT_MODES = ("实地", "电话", "座谈", "线上")
+
+AUDIT_ACTION_LABELS = {
+    "insert": "新增",
+    "update": "修改",
+    "delete": "删除",
+    "import": "导入",
+    "signin": "登录",
+    "signout": "退出",
+    "restore": "恢复备份",
+    "other": "其他",
+}
+
+# What rows of each table are called in messages and logs.
+TABLE_LABELS = {
+    "companies": "企业",
+    "users": "用户",
+    "sessions": "登录会话",
+    "settings": "系统设置",
+    "visits": "走访",
+    "feedback": "监督反馈",
+    "problems": "问题",
+    "problem_co_departments": "协办部门",
+    "problem_categories": "问题类别",
+    "districts": "区县/园区",
+    "sectors": "行业",
+    "departments": "部门",
+    "indicators": "营商环境指标",
+    "request_natures": "诉求性质",
+    "deadline_classes": "办理时限",
+    "satisfaction_levels": "满意度等级",
+    "database": "数据库",
+    "demo": "演示数据",
+}

@@ -16,6 +16,7 @@ from survey import audit
 from survey import db as store
 from survey.auth import Actor
 from survey.errors import InUseError, NotFoundError, ValidationError
+from survey.labels import TABLE_LABELS
 from survey.permissions import require
 
 REFERENCE_DIR = store.PROJECT_ROOT / "data" / "reference"
@@ -111,17 +112,6 @@ LISTS: dict[str, RefList] = {
             key_column="level",
         ),
     )
-}
-
-# What an entry is called in messages about the records that use it.
-_TABLE_LABELS = {
-    "companies": "企业",
-    "users": "用户",
-    "visits": "走访",
-    "feedback": "监督反馈",
-    "problems": "问题",
-    "problem_co_departments": "协办部门",
-    "problem_categories": "下级类别",
 }
 
 
@@ -310,7 +300,7 @@ def delete_entry(db: Database, actor: Actor, key: str, code) -> None:
         before = _get(db, spec, code)
         used = usages(db, key, code)
         if used:
-            parts = "、".join(f"{_TABLE_LABELS.get(t, t)} {n} 条" for t, n in used.items())
+            parts = "、".join(f"{TABLE_LABELS.get(t, t)} {n} 条" for t, n in used.items())
             raise InUseError(
                 f"“{before['name']}”正被使用（{parts}），不能删除；如不再使用，请改为停用。"
             )

@@ -18,7 +18,7 @@ from tests.browser import chromium, streamlit_server, wait_idle
 from ui.navigation import pages_for
 
 SIZES = {"768x1024": (768, 1024), "1366x768": (1366, 768)}
-USERS = ("supervisor", "officer", "handler", "monitor", "admin")
+USERS = ("admin", "supervisor", "officer", "handler", "monitor")
 
 
 def sign_in(page, url: str, username: str) -> None:

@@ -1,0 +1,94 @@
+"""企业名录: search the registry, open a company, add or edit one, import and export."""
+
+import io
+
+import pandas as pd
+import streamlit as st
+
+from survey import companies, permissions, problems
+from survey.errors import SurveyError
+from survey.labels import PROBLEM_STATUS_LABELS
+from ui import session
+from ui.company_form import company_fields
+
+actor = session.require_actor()
+st.title("企业名录")
+
+tab_names = ["查询"]
+if permissions.can(actor, "companies.create"):
+    tab_names.append("新增企业")
+if permissions.can(actor, "companies.import"):
+    tab_names.append("导入")
+if permissions.can(actor, "companies.export"):
+    tab_names.append("导出")
+tabs = dict(zip(tab_names, st.tabs(tab_names), strict=True))
+
+with tabs["查询"]:
+    query = st.text_input(
+        "企业名称、简称或信用代码", key="company_query", placeholder="例如：恒顺、913211…"
+    )
+    with session.database() as db:
+        hits = companies.search_companies(db, actor, query, limit=50) if query.strip() else []
+    if query.strip() and not hits:
+        st.info("没有找到匹配的企业。")
+    if hits:
+        table = pd.DataFrame(hits)[["name", "uscc", "district", "sector", "department", "match"]]
+        table.columns = ["企业名称", "统一社会信用代码", "区县/园区", "行业", "挂钩部门", "匹配"]
+        st.dataframe(table, hide_index=True, use_container_width=True)
+        by_id = {h["id"]: h for h in hits}
+        chosen = st.selectbox(
+            "打开企业", list(by_id), format_func=lambda i: by_id[i]["name"], key="company_open"
+        )
+        with session.database() as db:
+            company = companies.get_company(db, actor, chosen)
+            raised = problems.list_problems(db, actor, company_id=chosen, limit=50)
+        st.subheader(company["name"])
+        st.caption(f"统一社会信用代码 {company['uscc']}")
+        if raised:
+            st.write(f"问题（{len(raised)}）")
+            listing = pd.DataFrame(raised)[["id", "raised_on", "category", "status", "department"]]
+            listing["status"] = listing["status"].map(PROBLEM_STATUS_LABELS)
+            listing.columns = ["编号", "提出日期", "类别", "状态", "责任部门"]
+            st.dataframe(listing, hide_index=True, use_container_width=True)
+        if permissions.can(actor, "companies.edit"):
+            with st.form(f"edit_company_{chosen}", enter_to_submit=False):
+                values = company_fields(f"edit{chosen}", company)
+                if st.form_submit_button("保存修改", type="primary"):
+                    try:
+                        with session.database() as db:
+                            companies.update_company(db, actor, chosen, values)
+                    except SurveyError as exc:
+                        st.error(str(exc))
+                    else:
+                        st.success("已保存。")
+
+if "新增企业" in tabs:
+    with tabs["新增企业"], st.form("add_company", enter_to_submit=False):
+        values = company_fields("add")
+        if st.form_submit_button("新增企业", type="primary"):
+            try:
+                with session.database() as db:
+                    new_id = companies.create_company(db, actor, values)
+            except SurveyError as exc:
+                st.error(str(exc))
+            else:
+                st.success(f"已新增企业“{values['name']}”（编号 {new_id}）。")
+
+if "导入" in tabs:
+    with tabs["导入"]:
+        from ui import company_import
+
+        company_import.render(actor)
+
+if "导出" in tabs:
+    with tabs["导出"]:
+        if st.button("生成导出文件", key="export_companies"):
+            buffer = io.BytesIO()
+            with session.database() as db, st.spinner("正在导出…"):
+                count = companies.export_xlsx(db, actor, buffer)
+            st.download_button(
+                f"下载企业名录（{count:,} 家）.xlsx",
+                buffer.getvalue(),
+                file_name="企业名录.xlsx",
+                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )

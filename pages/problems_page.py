@@ -1,0 +1,86 @@
+"""问题清单: the problems the signed-in user may see (their scope is enforced in survey/), with a
+problem's details and timeline."""
+
+import pandas as pd
+import streamlit as st
+
+from survey import problems
+from survey.errors import SurveyError
+from survey.labels import OUTCOME_LABELS, PROBLEM_STATUS_LABELS, SOURCE_LABELS
+from ui import session
+
+actor = session.require_actor()
+st.title("问题清单")
+statuses = st.multiselect(
+    "状态",
+    list(PROBLEM_STATUS_LABELS),
+    default=[s for s in PROBLEM_STATUS_LABELS if s != "closed"],
+    format_func=PROBLEM_STATUS_LABELS.get,
+    key="problem_status",
+    placeholder="全部状态",
+)
+with session.database() as db:
+    total = problems.count_problems(db, actor, statuses=statuses or None)
+    rows = problems.list_problems(db, actor, statuses=statuses or None, limit=500)
+st.caption(f"共 {total:,} 条" + ("，显示最新 500 条" if total > 500 else ""))
+if not rows:
+    st.info("没有符合条件的问题。")
+    st.stop()
+
+table = pd.DataFrame(rows)
+view = pd.DataFrame(
+    {
+        "编号": table["id"],
+        "提出日期": table["raised_on"],
+        "企业": table["company"].fillna("（未指明企业）"),
+        "类别": table["category"],
+        "状态": table["status"].map(PROBLEM_STATUS_LABELS),
+        "责任部门": table["department"].fillna(""),
+        "办理时限": table["deadline_on"].fillna(""),
+    }
+)
+st.dataframe(view, hide_index=True, use_container_width=True)
+
+by_id = {r["id"]: r for r in rows}
+chosen = st.selectbox(
+    "查看问题",
+    list(by_id),
+    format_func=lambda i: f"#{i} {by_id[i]['company'] or ''} · {by_id[i]['category']}",
+    key="problem_open",
+)
+try:
+    with session.database() as db:
+        problem = problems.get_problem(db, actor, chosen)
+except SurveyError as exc:
+    st.error(str(exc))
+    st.stop()
+
+st.subheader(f"问题 #{problem['id']} · {PROBLEM_STATUS_LABELS[problem['status']]}")
+left, right = st.columns(2)
+left.write(f"企业：{problem['company'] or '（未指明）'}")
+left.write(f"类别：{problem['category_group'] or ''} / {problem['category']}")
+left.write(f"来源：{SOURCE_LABELS[problem['source']]} · 提出 {problem['raised_on']}")
+right.write(f"责任部门：{problem['department'] or '待交办'}")
+right.write(f"办理时限：{problem['deadline_on'] or '—'}")
+if problem["outcome"]:
+    right.write(f"办理结果：{OUTCOME_LABELS[problem['outcome']]}")
+st.text(problem["description"])
+if problem["reply_text"]:
+    st.caption("部门答复")
+    st.text(problem["reply_text"])
+if problem["events"]:
+    st.caption("办理过程")
+    events = pd.DataFrame(problem["events"])
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "时间": events["at"],
+                "操作人": events["actor"].fillna("系统"),
+                "从": events["from_status"].map(PROBLEM_STATUS_LABELS).fillna(""),
+                "到": events["to_status"].map(PROBLEM_STATUS_LABELS),
+                "说明": events["note"],
+            }
+        ),
+        hide_index=True,
+        use_container_width=True,
+    )

@@ -1,0 +1,102 @@
+"""AppTest interactions per page: the message shown and the row stored."""
+
+from __future__ import annotations
+
+from stdnum.cn import uscc as stdnum_uscc
+
+from survey import db as store
+from survey.labels import PROBLEM_STATUS_LABELS
+from tests.test_app import signed_in
+
+
+def open_page(demo_db, username: str, path: str):
+    at = signed_in(demo_db, username)
+    at.switch_page(path).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_handler_never_sees_another_departments_problem(demo_db):
+    at = open_page(demo_db, "handler", "pages/problems_page.py")
+    at.multiselect(key="problem_status").set_value(list(PROBLEM_STATUS_LABELS)).run()
+    shown = at.dataframe[0].value
+    with store.opened(demo_db) as db:
+        expected = store.scalar(
+            db, "SELECT count(*) FROM problems WHERE lead_department_code = 'GXJ'"
+        )
+        others = {
+            r["id"]
+            for r in store.query(
+                db, "SELECT id FROM problems WHERE lead_department_code IS NOT 'GXJ'"
+            )
+        }
+    assert len(shown) == expected > 0
+    assert set(shown["责任部门"]) == {"市工业和信息化局"}
+    assert not others & set(shown["编号"])
+    offered = {int(o.split()[0].lstrip("#")) for o in at.selectbox(key="problem_open").options}
+    assert offered and not others & offered
+
+
+def test_problem_detail_shows_timeline(demo_db):
+    at = open_page(demo_db, "supervisor", "pages/problems_page.py")
+    assert at.subheader[0].value.startswith("问题 #")
+    assert len(at.dataframe) == 2  # the list and the timeline
+
+
+def test_company_search_and_edit(demo_db):
+    at = open_page(demo_db, "supervisor", "pages/companies_page.py")
+    at.text_input(key="company_query").input("恒顺").run()
+    assert at.dataframe[0].value["企业名称"].iloc[0] == "江苏恒顺醋业股份有限公司"
+    company_id = at.selectbox(key="company_open").value
+    at.text_input(key=f"edit{company_id}_address").input("镇江市京口区恒顺大道66号")
+    at.button(key=f"FormSubmitter:edit_company_{company_id}-保存修改").click().run()
+    assert at.success[0].value == "已保存。"
+    with store.opened(demo_db) as db:
+        assert (
+            store.scalar(db, "SELECT address FROM companies WHERE id = ?", (company_id,))
+            == "镇江市京口区恒顺大道66号"
+        )
+
+
+def test_add_company_names_the_bad_field_and_keeps_input(demo_db):
+    at = open_page(demo_db, "admin", "pages/companies_page.py")
+    at.text_input(key="add_name").input("镇江示例新材料有限公司")
+    at.text_input(key="add_uscc").input("91321102MA1XY2W3")
+    at.button(key="FormSubmitter:add_company-新增企业").click().run()
+    assert "应为 18 位" in at.error[0].value
+    assert at.text_input(key="add_name").value == "镇江示例新材料有限公司"
+    body = "91321102MA1XY2W30"
+    at.text_input(key="add_uscc").input(body + stdnum_uscc.calc_check_digit(body))
+    at.button(key="FormSubmitter:add_company-新增企业").click().run()
+    assert at.success[0].value.startswith("已新增企业“镇江示例新材料有限公司”")
+    with store.opened(demo_db) as db:
+        assert (
+            store.scalar(db, "SELECT count(*) FROM companies WHERE name = '镇江示例新材料有限公司'")
+            == 1
+        )
+
+
+def test_users_page_creates_a_user(demo_db):
+    at = open_page(demo_db, "admin", "pages/users_page.py")
+    at.text_input(key="new_name").input("周新")
+    at.text_input[0].input("zhou.xin")
+    at.multiselect(key="new_roles").set_value(["monitor"])
+    password = next(t for t in at.text_input if t.label.startswith("初始密码"))
+    password.input("short")
+    at.button(key="FormSubmitter:create_user-创建用户").click().run()
+    assert "至少 8 位" in at.error[0].value
+    next(t for t in at.text_input if t.label.startswith("初始密码")).input("Initial2026")
+    at.button(key="FormSubmitter:create_user-创建用户").click().run()
+    assert at.success[0].value == "已创建用户 zhou.xin。"
+    with store.opened(demo_db) as db:
+        row = store.query(
+            db, "SELECT display_name, must_change_password FROM users WHERE username='zhou.xin'"
+        )
+    assert row == [{"display_name": "周新", "must_change_password": 1}]
+
+
+def test_audit_page_filters(demo_db):
+    at = open_page(demo_db, "admin", "pages/audit_page.py")
+    at.selectbox[1].select("admin").run()
+    frame = at.dataframe[0].value
+    assert len(frame) and set(frame["操作人"]) == {"admin"}

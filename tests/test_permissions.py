@@ -1,0 +1,236 @@
+"""Every role x every domain function: allowed or denied as the permission table says, and row
+scopes that keep each role to its own visits, problems and feedback."""
+
+from __future__ import annotations
+
+import io
+import itertools
+
+import pytest
+from stdnum.cn import uscc as stdnum_uscc
+
+from survey import (
+    audit,
+    auth,
+    companies,
+    feedback,
+    inbox,
+    permissions,
+    problems,
+    reference,
+    users,
+    visits,
+)
+from survey import db as store
+from survey.auth import SYSTEM
+from survey.errors import NotFoundError, PermissionDeniedError
+from tests.conftest import actor_for
+
+ROLES = ("officer", "handler", "monitor", "supervisor", "admin")  # demo users with one role each
+ALL = set(ROLES)
+_n = itertools.count(1)
+
+
+def _code() -> str:
+    body = f"91321102MA{next(_n):07d}"
+    return body + stdnum_uscc.calc_check_digit(body)
+
+
+def _other_user(db) -> int:
+    return actor_for(db, "monitor02").id
+
+
+def _company_values() -> dict:
+    return {"name": f"权限测试企业{next(_n)}有限公司", "uscc": _code(), "district_code": "321102",
+            "sector_code": "OTHER"}  # fmt: skip
+
+
+def _unused_sector(db) -> str:
+    code = f"T{next(_n)}"
+    reference.add_entry(
+        db, SYSTEM, "sectors", {"code": code, "name": f"测试{code}", "cluster": "测试"}
+    )
+    return code
+
+
+CASES = {
+    "reference.add_entry": (
+        {"admin"},
+        lambda db, a: reference.add_entry(
+            db, a, "sectors", {"code": f"N{next(_n)}", "name": f"新{next(_n)}", "cluster": "c"}
+        ),
+    ),
+    "reference.rename_entry": (
+        {"admin"},
+        lambda db, a: reference.rename_entry(db, a, "sectors", "OTHER", f"其他{next(_n)}"),
+    ),
+    "reference.set_active": (
+        {"admin"},
+        lambda db, a: reference.set_active(db, a, "sectors", "OTHER", True),
+    ),
+    "reference.delete_entry": (
+        {"admin"},
+        lambda db, a: reference.delete_entry(db, a, "sectors", _unused_sector(db)),
+    ),
+    "users.create_user": (
+        {"admin"},
+        lambda db, a: users.create_user(
+            db,
+            a,
+            username=f"u{next(_n)}",
+            display_name="甲",
+            password="Abcdefg12",
+            roles=["monitor"],
+        ),
+    ),
+    "users.list_users": ({"admin"}, lambda db, a: users.list_users(db, a)),
+    "users.get_user(other)": ({"admin"}, lambda db, a: users.get_user(db, a, _other_user(db))),
+    "users.update_user": (
+        {"admin"},
+        lambda db, a: users.update_user(
+            db, a, _other_user(db), display_name="乙", roles=["monitor"], department_code=None
+        ),
+    ),
+    "users.set_user_active": (
+        {"admin"},
+        lambda db, a: users.set_user_active(db, a, _other_user(db), True),
+    ),
+    "users.reset_password": (
+        {"admin"},
+        lambda db, a: users.reset_password(db, a, _other_user(db), "Reset2026x"),
+    ),
+    "users.unlock_user": ({"admin"}, lambda db, a: users.unlock_user(db, a, _other_user(db))),
+    "users.set_session_hours": ({"admin"}, lambda db, a: users.set_session_hours(db, a, 12)),
+    "auth.list_sessions(other)": (
+        {"admin"},
+        lambda db, a: auth.list_sessions(db, a, user_id=_other_user(db)),
+    ),
+    "auth.revoke_session(other)": (
+        {"admin"},
+        lambda db, a: auth.revoke_session(db, a, auth.sign_in_trusted(db, "monitor02").session_id),
+    ),
+    "auth.list_sessions(own)": (ALL, lambda db, a: auth.list_sessions(db, a)),
+    "audit.list_entries": ({"admin"}, lambda db, a: audit.list_entries(db, a)),
+    "audit.distinct_values": ({"admin"}, lambda db, a: audit.distinct_values(db, a, "action")),
+    "companies.search_companies": (ALL, lambda db, a: companies.search_companies(db, a, "有限")),
+    "companies.create_company": (
+        {"officer", "supervisor", "admin"},
+        lambda db, a: companies.create_company(
+            db, a, _company_values() | {"department_code": a.department_code}
+        ),
+    ),
+    "companies.update_company": (
+        {"supervisor", "admin"},
+        lambda db, a: companies.update_company(
+            db, a, 1, companies.get_company(db, SYSTEM, 1) | {"address": f"改{next(_n)}"}
+        ),
+    ),
+    "companies.import_companies": (
+        {"admin"},
+        lambda db, a: companies.import_companies(db, a, companies.HEADERS, []),
+    ),
+    "companies.export_xlsx": (
+        {"supervisor", "admin"},
+        lambda db, a: companies.export_xlsx(db, a, io.BytesIO()),
+    ),
+    "problems.list_problems": (ALL, lambda db, a: problems.list_problems(db, a)),
+    "problems.count_problems": (ALL, lambda db, a: problems.count_problems(db, a)),
+    "visits.list_visits": (
+        {"officer", "supervisor", "admin"},
+        lambda db, a: visits.list_visits(db, a),
+    ),
+    "feedback.list_feedback": (
+        {"monitor", "supervisor", "admin"},
+        lambda db, a: feedback.list_feedback(db, a),
+    ),
+    "inbox.waiting_items": (ALL, lambda db, a: inbox.waiting_items(db, a)),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", CASES)
+def test_role_by_function(db, role, name):
+    allowed, call = CASES[name]
+    actor = actor_for(db, role)
+    assert actor.roles == {role}
+    if role in allowed:
+        call(db, actor)
+    else:
+        with pytest.raises(PermissionDeniedError):
+            call(db, actor)
+
+
+RULE_OF_CASE = {
+    "reference.add_entry": "reference.edit",
+    "users.create_user": "users.manage",
+    "audit.list_entries": "audit.read",
+    "users.set_session_hours": "settings.edit",
+    "companies.search_companies": "companies.read",
+    "companies.create_company": "companies.create",
+    "companies.update_company": "companies.edit",
+    "companies.import_companies": "companies.import",
+    "companies.export_xlsx": "companies.export",
+    "problems.list_problems": "problems.read",
+    "visits.list_visits": "visits.read",
+    "feedback.list_feedback": "feedback.read",
+}
+
+
+def test_every_permission_rule_is_exercised():
+    """Each rule of the permission table has a case above expecting exactly its roles."""
+    assert set(RULE_OF_CASE.values()) == set(permissions.RULES)
+    for case, rule in RULE_OF_CASE.items():
+        assert CASES[case][0] == set(permissions.RULES[rule]), case
+
+
+def test_handler_sees_only_their_department(db):
+    handler = actor_for(db, "handler")
+    mine = problems.list_problems(db, handler, limit=10_000)
+    assert mine and all(p["lead_department_code"] == "GXJ" for p in mine)
+    assert problems.count_problems(db, handler) == store.scalar(
+        db, "SELECT count(*) FROM problems WHERE lead_department_code = 'GXJ'"
+    )
+    other = store.scalar(db, "SELECT id FROM problems WHERE lead_department_code != 'GXJ' LIMIT 1")
+    with pytest.raises(NotFoundError, match="无权查看"):
+        problems.get_problem(db, handler, other)
+
+
+def test_officer_sees_own_visits_and_problems(db):
+    officer = actor_for(db, "officer")
+    own = visits.list_visits(db, officer, limit=10_000)
+    expected = store.scalar(
+        db,
+        "SELECT count(DISTINCT v.id) FROM visits v LEFT JOIN visit_participants p ON p.visit_id = v.id"
+        " WHERE v.officer_id = ? OR p.user_id = ?",
+        (officer.id, officer.id),
+    )
+    assert len(own) == expected > 0
+    assert all(p["source"] == "visit" for p in problems.list_problems(db, officer, limit=10_000))
+    stranger = store.scalar(db, "SELECT id FROM visits WHERE officer_id != ? AND id NOT IN"
+                                " (SELECT visit_id FROM visit_participants WHERE user_id = ?) LIMIT 1",
+                            (officer.id, officer.id))  # fmt: skip
+    with pytest.raises(NotFoundError):
+        visits.get_visit(db, officer, stranger)
+
+
+def test_monitor_sees_only_own_feedback_and_leads(db):
+    monitor = actor_for(db, "monitor")
+    own = feedback.list_feedback(db, monitor, limit=10_000)
+    assert own
+    assert len(own) == store.scalar(
+        db, "SELECT count(*) FROM feedback WHERE monitor_id = ?", (monitor.id,)
+    )
+    leads = problems.list_problems(db, monitor, limit=10_000)
+    assert all(p["source"] == "monitor" for p in leads)
+    foreign = store.scalar(
+        db, "SELECT id FROM feedback WHERE monitor_id != ? LIMIT 1", (monitor.id,)
+    )
+    with pytest.raises(NotFoundError):
+        feedback.get_feedback(db, monitor, foreign)
+
+
+def test_supervisor_sees_everything(db):
+    supervisor = actor_for(db, "supervisor")
+    assert problems.count_problems(db, supervisor) == store.scalar(
+        db, "SELECT count(*) FROM problems"
+    )

@@ -1,0 +1,71 @@
+"""The import flow: upload, map columns (our own headers map themselves), preview, import with a
+progress bar; a rejected file gives a downloadable report of every bad row."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from survey import companies
+from survey.auth import Actor
+from survey.errors import SurveyError
+from ui import session
+
+
+def render(actor: Actor) -> None:
+    st.caption(
+        "支持 .xlsx 和 .csv。列名与导出文件相同（企业名称、统一社会信用代码、所属区县、所属行业……）时"
+        "无需映射。任何一行有问题则整批不导入，并列出每一行的问题；按信用代码更新已有企业，不会重复。"
+    )
+    upload = st.file_uploader("企业名录文件", type=["xlsx", "csv"], key="company_upload")
+    if upload is None:
+        return
+    try:
+        headers, rows = companies.read_table(upload.getvalue(), upload.name)
+    except SurveyError as exc:
+        st.error(str(exc))
+        return
+    st.write(f"共 {len(rows):,} 行。列映射：")
+    suggested = companies.suggest_mapping(headers)
+    mapping = {}
+    columns = st.columns(3)
+    for i, field in enumerate(companies.FIELDS):
+        options = [None, *headers]
+        mapping[field.column] = columns[i % 3].selectbox(
+            field.header + ("（必填）" if field.required else ""),
+            options,
+            index=options.index(suggested[field.column]),
+            format_func=lambda h: "（不导入）" if h is None else h,
+            key=f"map_{field.column}",
+        )
+    preview = pd.DataFrame(
+        rows[:5], columns=headers if rows and len(rows[0]) == len(headers) else None
+    )
+    st.dataframe(preview, hide_index=True, use_container_width=True)
+    if not st.button("开始导入", type="primary", key="start_import"):
+        return
+    bar = st.progress(0.0, text="校验中…")
+    try:
+        with session.database() as db:
+            result = companies.import_companies(
+                db, actor, headers, rows, mapping, source=upload.name,
+                progress=lambda f, text: bar.progress(min(1.0, f), text=text),
+            )  # fmt: skip
+    except companies.ImportRejectedError as exc:
+        bar.empty()
+        st.error(str(exc))
+        report = pd.DataFrame(exc.problems)
+        st.dataframe(report, hide_index=True, use_container_width=True)
+        st.download_button(
+            "下载问题清单.xlsx",
+            companies.problems_report(exc.problems),
+            file_name="导入问题清单.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    except SurveyError as exc:
+        st.error(str(exc))
+    else:
+        st.success(
+            f"导入完成：新增 {result['inserted']:,} 家，更新 {result['updated']:,} 家，"
+            f"未变 {result['unchanged']:,} 家。"
+        )
