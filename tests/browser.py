@@ -43,9 +43,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(db_path: Path, *, timeout: float = 60):
+def streamlit_server(db_path: Path, *, timeout: float = 60, env: dict | None = None):
     port = free_port()
-    env = {**os.environ, "SURVEY_DB": str(db_path)}
+    env = {**os.environ, "SURVEY_DB": str(db_path), **(env or {})}
     log = open(db_path.parent / "streamlit.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "ui/server.py", "--server.port", str(port),

@@ -108,3 +108,62 @@ def test_sign_in_survives_reload_until_sign_out(server, browser):
     page.get_by_label("用户名").wait_for(timeout=30_000)
     assert "您好" not in page.inner_text("body")
     context.close()
+
+
+def test_company_import_in_the_browser(server, browser, tmp_path):
+    from stdnum.cn import uscc as stdnum_uscc
+
+    from survey import companies
+
+    body = "91321102MA1QQQQ50"
+    good = body + stdnum_uscc.calc_check_digit(body)
+    header = ",".join(companies.HEADERS[:5])
+    bad_file = tmp_path / "bad.csv"
+    bad_file.write_text(
+        f"{header}\n镇江浏览器测试有限公司,{good},京口区,,其他\n坏数据公司,12345,火星区,,其他\n",
+        encoding="utf-8",
+    )
+    good_file = tmp_path / "good.csv"
+    good_file.write_text(
+        f"{header}\n镇江浏览器测试有限公司,{good},京口区,,其他\n", encoding="utf-8"
+    )
+
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    sign_in(page, server, "admin")
+    page.get_by_role("link", name="企业名录").first.click()
+    wait_idle(page)
+    page.get_by_role("tab", name="导入").click()
+    page.locator("input[type=file]").set_input_files(str(bad_file))
+    page.get_by_role("button", name="开始导入").click()
+    page.get_by_text("导入未执行：1 行有问题").wait_for(timeout=30_000)
+    page.get_by_text("下载问题清单.xlsx").wait_for(timeout=10_000)
+    assert "共 2 处" in page.inner_text("body")  # the bad code and the unknown district of row 3
+    page.locator("input[type=file]").set_input_files(str(good_file))
+    page.get_by_role("button", name="开始导入").click()
+    page.get_by_text("导入完成：新增 1 家").wait_for(timeout=30_000)
+    context.close()
+
+
+def test_trusted_proxy_header_signs_in(template_db, tmp_path):
+    """Single sign-on: a proxy that authenticated the user passes the name in a header."""
+    require_chromium()
+    import shutil
+
+    path = tmp_path / "sso.db"
+    shutil.copy(template_db, path)
+    with (
+        streamlit_server(path, env={"SURVEY_TRUSTED_USER_HEADER": "X-Remote-User"}) as url,
+        chromium() as b,
+    ):
+        context = b.new_context(extra_http_headers={"X-Remote-User": "handler"})
+        page = context.new_page()
+        page.goto(url)
+        page.get_by_text("张办理，您好").wait_for(timeout=30_000)
+        context.close()
+        stranger = b.new_context(extra_http_headers={"X-Remote-User": "nobody"})
+        page = stranger.new_page()
+        page.goto(url)
+        wait_idle(page)
+        page.get_by_label("用户名").wait_for(timeout=30_000)
+        stranger.close()
