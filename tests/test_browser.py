@@ -145,17 +145,14 @@ def test_company_import_in_the_browser(server, browser, tmp_path):
     context.close()
 
 
-def test_trusted_proxy_header_signs_in(template_db, tmp_path):
+def test_trusted_proxy_header_signs_in(template_db, tmp_path, browser):
     """Single sign-on: a proxy that authenticated the user passes the name in a header."""
-    require_chromium()
     import shutil
 
     path = tmp_path / "sso.db"
     shutil.copy(template_db, path)
-    with (
-        streamlit_server(path, env={"SURVEY_TRUSTED_USER_HEADER": "X-Remote-User"}) as url,
-        chromium() as b,
-    ):
+    b = browser  # one Playwright per thread: reuse the module's browser
+    with streamlit_server(path, env={"SURVEY_TRUSTED_USER_HEADER": "X-Remote-User"}) as url:
         context = b.new_context(extra_http_headers={"X-Remote-User": "handler"})
         page = context.new_page()
         page.goto(url)
