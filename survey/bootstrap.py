@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from survey import db as store
-from survey import reference, schema
+from survey import questionnaires, reference, schema
 
 
 def init_db(path: str | os.PathLike | None = None) -> dict:
@@ -13,7 +13,8 @@ def init_db(path: str | os.PathLike | None = None) -> dict:
     with store.opened(path) as db:
         applied = schema.migrate(db)
         loaded = reference.load_from_csv(db)
-    return {"applied": applied, "loaded": loaded, "path": str(store.db_path(path))}
+        forms = questionnaires.install_defaults(db)
+    return {"applied": applied, "loaded": loaded, "forms": forms, "path": str(store.db_path(path))}
 
 
 def migration_status(path: str | os.PathLike | None = None) -> tuple[list[str], list[str]]:

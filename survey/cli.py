@@ -17,6 +17,7 @@ from survey.auth import SYSTEM
 from survey.errors import SurveyError
 from survey.labels import ROLE_LABELS
 from survey.users import create_user
+from survey.xlsform.loader import FormLoadError, load_xlsform
 
 
 class CliError(Exception):
@@ -77,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(p)
     p.add_argument("file", help="目标 .xlsx 文件")
 
+    p = sub.add_parser("load-form", help="检查一个 XLSForm 问卷文件并打印摘要（不写入数据库）")
+    p.add_argument("file", help="XLSForm .xlsx 文件")
+
     p = sub.add_parser("check", help="完整性检查、外键检查和迁移版本")
     _add_db(p)
     return parser
@@ -101,6 +105,8 @@ def cmd_init_db(args) -> int:
     print(f"数据库 {result['path']} 就绪；本次迁移：{applied}")
     for key, n in result["loaded"].items():
         print(f"  载入参考列表 {key}：{n} 条")
+    for form_id in result["forms"]:
+        print(f"  安装并发布内置问卷 {form_id}")
     return 0
 
 
@@ -196,7 +202,30 @@ def cmd_export_companies(args) -> int:
     return 0
 
 
+def cmd_load_form(args) -> int:
+    path = Path(args.file)
+    if not path.exists():
+        raise CliError(f"文件 {path} 不存在。")
+    try:
+        form = load_xlsform(path.read_bytes(), path.name)
+    except FormLoadError as exc:
+        print(f"错误：{path.name} 有 {len(exc.problems)} 处问题，无法使用：", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    print(f"问卷 {form.form_id}「{form.title}」版本 {form.version}")
+    print(
+        "语言：" + ("、".join(form.languages) or "（未标注）") + f"；默认 {form.default_language}"
+    )
+    print("题型：" + "，".join(f"{t} {n}" for t, n in sorted(form.counts_by_type().items())))
+    print(f"选项列表：{len(form.choices)} 个")
+    for warning in form.warnings:
+        print(f"提示：{warning}")
+    return 0
+
+
 COMMANDS = {
+    "load-form": cmd_load_form,
     "import-companies": cmd_import_companies,
     "export-companies": cmd_export_companies,
     "init-db": cmd_init_db,

@@ -22,6 +22,8 @@ RULES: dict[str, frozenset[str]] = {
     "companies.import": frozenset({"admin"}),
     "companies.export": frozenset({"supervisor", "admin"}),
     "problems.read": ALL_ROLES,
+    "questionnaires.read": ALL_ROLES,
+    "questionnaires.manage": frozenset({"supervisor", "admin"}),
     "visits.read": frozenset({"officer", "supervisor", "admin"}),
     "feedback.read": frozenset({"monitor", "supervisor", "admin"}),
 }
@@ -37,6 +39,8 @@ ACTION_LABELS = {
     "companies.import": "导入企业名录",
     "companies.export": "导出企业名录",
     "problems.read": "查看问题",
+    "questionnaires.read": "查看问卷",
+    "questionnaires.manage": "管理问卷",
     "visits.read": "查看走访记录",
     "feedback.read": "查看监督反馈",
 }

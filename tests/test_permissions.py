@@ -17,6 +17,7 @@ from survey import (
     inbox,
     permissions,
     problems,
+    questionnaires,
     reference,
     users,
     visits,
@@ -24,6 +25,7 @@ from survey import (
 from survey import db as store
 from survey.auth import SYSTEM
 from survey.errors import NotFoundError, PermissionDeniedError
+from survey.xlsform.writer import build_xlsform
 from tests.conftest import actor_for
 
 ROLES = ("officer", "handler", "monitor", "supervisor", "admin")  # demo users with one role each
@@ -43,6 +45,14 @@ def _other_user(db) -> int:
 def _company_values() -> dict:
     return {"name": f"权限测试企业{next(_n)}有限公司", "uscc": _code(), "district_code": "321102",
             "sector_code": "OTHER"}  # fmt: skip
+
+
+def _form_file() -> bytes:
+    return build_xlsform(
+        [{"type": "text", "name": "q", "label": "问"}],
+        [],
+        {"form_id": "perm", "version": f"v{next(_n)}"},
+    )
 
 
 def _unused_sector(db) -> str:
@@ -144,6 +154,20 @@ CASES = {
         lambda db, a: feedback.list_feedback(db, a),
     ),
     "inbox.waiting_items": (ALL, lambda db, a: inbox.waiting_items(db, a)),
+    "questionnaires.list_versions": (ALL, lambda db, a: questionnaires.list_versions(db, a)),
+    "questionnaires.current": (ALL, lambda db, a: questionnaires.current(db, a, "visit")),
+    "questionnaires.save_version": (
+        {"supervisor", "admin"},
+        lambda db, a: questionnaires.save_version(db, a, _form_file(), "f.xlsx"),
+    ),
+    "questionnaires.publish": (
+        {"supervisor", "admin"},
+        lambda db, a: questionnaires.publish(db, a, questionnaires.current(db, SYSTEM, "visit")[0]),
+    ),
+    "questionnaires.export_answers": (
+        {"supervisor", "admin"},
+        lambda db, a: questionnaires.export_answers(db, a, "visit", io.BytesIO()),
+    ),
 }
 
 
@@ -173,6 +197,8 @@ RULE_OF_CASE = {
     "problems.list_problems": "problems.read",
     "visits.list_visits": "visits.read",
     "feedback.list_feedback": "feedback.read",
+    "questionnaires.list_versions": "questionnaires.read",
+    "questionnaires.save_version": "questionnaires.manage",
 }
 
 

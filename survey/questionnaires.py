@@ -1,0 +1,240 @@
+"""Questionnaires stored as versions: upload an XLSForm, publish it, read the current one; answers
+keep the version they were given with, so old answers display with their own labels; flat export
+like Kobo/ODK (one column per question, repeats on their own sheet linked by a parent key).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from openpyxl import Workbook
+from sqlite_utils import Database
+
+from survey import audit, clock
+from survey import db as store
+from survey.auth import Actor
+from survey.errors import NotFoundError, ValidationError
+from survey.permissions import require
+from survey.xlsform import engine
+from survey.xlsform.loader import load_xlsform
+from survey.xlsform.model import Form
+
+FORMS_DIR = store.PROJECT_ROOT / "data" / "forms"
+
+
+def save_version(db: Database, actor: Actor, data: bytes, filename: str) -> tuple[int, Form]:
+    """Store an uploaded form as an unpublished version. FormLoadError lists what is wrong."""
+    require(actor, "questionnaires.manage")
+    form = load_xlsform(data, filename)
+    with store.transaction(db):
+        if store.scalar(
+            db,
+            "SELECT 1 FROM questionnaires WHERE form_id = ? AND version = ?",
+            (form.form_id, form.version),
+        ):
+            raise ValidationError(
+                f"问卷 {form.form_id} 的版本 {form.version} 已存在；请在 settings 表中改用新的 version。",
+                "version",
+            )
+        cursor = db.execute(
+            "INSERT INTO questionnaires (form_id, version, title, definition, source_file, created_by,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (form.form_id, form.version, form.title, json.dumps(form.to_dict(), ensure_ascii=False),
+             data, actor.id, clock.now_iso()),
+        )  # fmt: skip
+        audit.record(
+            db, actor, "insert", "questionnaires", cursor.lastrowid,
+            after={"form_id": form.form_id, "version": form.version, "file": filename},
+        )  # fmt: skip
+    return cursor.lastrowid, form
+
+
+def publish(db: Database, actor: Actor, questionnaire_id: int) -> None:
+    """Make a version the current one for new answers."""
+    require(actor, "questionnaires.manage")
+    with store.transaction(db):
+        row = store.query(
+            db,
+            "SELECT form_id, version, published_at FROM questionnaires WHERE id = ?",
+            (questionnaire_id,),
+        )
+        if not row:
+            raise NotFoundError(f"没有编号为 {questionnaire_id} 的问卷版本。")
+        db.execute(
+            "UPDATE questionnaires SET published_at = ? WHERE id = ?",
+            (clock.now_iso(), questionnaire_id),
+        )
+        audit.record(db, actor, "update", "questionnaires", questionnaire_id,
+                     before={"published_at": row[0]["published_at"]}, note="发布")  # fmt: skip
+
+
+def _form(definition: str) -> Form:
+    return Form.from_dict(json.loads(definition))
+
+
+def current(db: Database, actor: Actor, form_id: str) -> tuple[int, Form]:
+    """The most recently published version of a form."""
+    require(actor, "questionnaires.read")
+    row = db.conn.execute(
+        "SELECT id, definition FROM questionnaires WHERE form_id = ? AND published_at IS NOT NULL"
+        " ORDER BY published_at DESC, id DESC LIMIT 1",
+        (form_id,),
+    ).fetchone()
+    if not row:
+        raise NotFoundError(f"问卷 {form_id} 还没有发布的版本。")
+    return row[0], _form(row[1])
+
+
+def get_version(db: Database, actor: Actor, questionnaire_id: int) -> Form:
+    require(actor, "questionnaires.read")
+    definition = store.scalar(
+        db, "SELECT definition FROM questionnaires WHERE id = ?", (questionnaire_id,)
+    )
+    if definition is None:
+        raise NotFoundError(f"没有编号为 {questionnaire_id} 的问卷版本。")
+    return _form(definition)
+
+
+def list_versions(db: Database, actor: Actor) -> list[dict]:
+    require(actor, "questionnaires.read")
+    return store.query(
+        db,
+        "SELECT q.id, q.form_id, q.version, q.title, q.published_at, q.created_at,"
+        " u.username AS created_by, (SELECT count(DISTINCT coalesce(a.visit_id, -a.feedback_id))"
+        " FROM answers a WHERE a.questionnaire_id = q.id) AS answered"
+        " FROM questionnaires q LEFT JOIN users u ON u.id = q.created_by ORDER BY q.form_id, q.id DESC",
+    )
+
+
+def source_file(db: Database, actor: Actor, questionnaire_id: int) -> bytes:
+    require(actor, "questionnaires.read")
+    data = store.scalar(
+        db, "SELECT source_file FROM questionnaires WHERE id = ?", (questionnaire_id,)
+    )
+    if data is None:
+        raise NotFoundError(f"没有编号为 {questionnaire_id} 的问卷文件。")
+    return data
+
+
+def install_defaults(db: Database, directory: Path = FORMS_DIR) -> list[str]:
+    """Store and publish each shipped form (data/forms/*.xlsx) whose form_id has no version yet."""
+    installed = []
+    with store.transaction(db):
+        for path in sorted(directory.glob("*.xlsx")):
+            data = path.read_bytes()
+            form = load_xlsform(data, path.name)
+            if store.scalar(db, "SELECT 1 FROM questionnaires WHERE form_id = ?", (form.form_id,)):
+                continue
+            now = clock.now_iso()
+            cursor = db.execute(
+                "INSERT INTO questionnaires (form_id, version, title, definition, source_file,"
+                " published_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (form.form_id, form.version, form.title, json.dumps(form.to_dict(), ensure_ascii=False),
+                 data, now, now),
+            )  # fmt: skip
+            audit.record(
+                db, None, "insert", "questionnaires", cursor.lastrowid, note=f"内置问卷 {path.name}"
+            )
+            installed.append(form.form_id)
+    return installed
+
+
+def save_answers(db: Database, questionnaire_id: int, answers: dict, *, visit_id: int | None = None,
+                 feedback_id: int | None = None) -> int:  # fmt: skip
+    """Store clean answers (from engine.evaluate_form) in the caller's transaction; returns rows."""
+    form = _form(
+        store.scalar(db, "SELECT definition FROM questionnaires WHERE id = ?", (questionnaire_id,))
+    )
+    rows = [
+        (questionnaire_id, visit_id, feedback_id, name, path, json.dumps(value, ensure_ascii=False))
+        for name, path, value in engine.flatten(form, answers)
+    ]
+    db.conn.executemany(
+        "INSERT INTO answers (questionnaire_id, visit_id, feedback_id, question, repeat_path, value)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    return len(rows)
+
+
+def load_answers(
+    db: Database, *, visit_id: int | None = None, feedback_id: int | None = None
+) -> tuple[Form, dict] | None:
+    """The form version the answers were given with, and the answers; None when there are none."""
+    column, key = ("visit_id", visit_id) if visit_id is not None else ("feedback_id", feedback_id)
+    rows = db.conn.execute(
+        f"SELECT questionnaire_id, question, repeat_path, value FROM answers WHERE {column} = ? ORDER BY id",
+        (key,),
+    ).fetchall()
+    if not rows:
+        return None
+    form = _form(
+        store.scalar(db, "SELECT definition FROM questionnaires WHERE id = ?", (rows[0][0],))
+    )
+    return form, engine.unflatten(form, [(r[1], r[2], json.loads(r[3])) for r in rows])
+
+
+def export_answers(db: Database, actor: Actor, form_id: str, target) -> dict[str, int]:
+    """All answers to every version of a form, flat: the main sheet has one row per submission and
+    one column per question; each repeat has its own sheet whose _parent_index points at the row."""
+    require(actor, "questionnaires.manage")
+    versions = db.conn.execute(
+        "SELECT id, version, definition FROM questionnaires WHERE form_id = ? ORDER BY id",
+        (form_id,),
+    ).fetchall()
+    if not versions:
+        raise NotFoundError(f"没有问卷 {form_id}。")
+    forms = {vid: _form(d) for vid, _v, d in versions}
+    version_of = {vid: v for vid, v, _d in versions}
+    main_columns: list[str] = []
+    repeat_columns: dict[str, list[str]] = {}
+    for form in forms.values():
+        for q, repeat in form.walk():
+            if q.type in ("begin_group", "note") or q.type == "begin_repeat":
+                if q.type == "begin_repeat":
+                    repeat_columns.setdefault(q.name, [])
+                continue
+            bucket = main_columns if repeat is None else repeat_columns.setdefault(repeat.name, [])
+            if q.name not in bucket:
+                bucket.append(q.name)
+    submissions = db.conn.execute(
+        "SELECT DISTINCT questionnaire_id, visit_id, feedback_id FROM answers WHERE questionnaire_id IN"
+        f" ({', '.join('?' for _ in forms)}) ORDER BY coalesce(visit_id, feedback_id)",
+        list(forms),
+    ).fetchall()
+    workbook = Workbook(write_only=True)
+    main = workbook.create_sheet(form_id[:31])
+    main.append(["_index", "_version", "_visit_id", "_feedback_id", *main_columns])
+    sheets = {}
+    for name, columns in repeat_columns.items():
+        sheets[name] = workbook.create_sheet(name[:31])
+        sheets[name].append(["_parent_index", "_repeat_index", *columns])
+    counts = {"submissions": 0, **{f"repeat:{n}": 0 for n in repeat_columns}}
+
+    def cell(value):
+        return " ".join(value) if isinstance(value, list) else value
+
+    for index, (qid, visit_id, feedback_id) in enumerate(submissions, start=1):
+        loaded = (
+            load_answers(db, visit_id=visit_id)
+            if visit_id
+            else load_answers(db, feedback_id=feedback_id)
+        )
+        answers = loaded[1] if loaded else {}
+        main.append(
+            [
+                index,
+                version_of[qid],
+                visit_id,
+                feedback_id,
+                *(cell(answers.get(c)) for c in main_columns),
+            ]
+        )
+        counts["submissions"] += 1
+        for name, columns in repeat_columns.items():
+            for i, instance in enumerate(answers.get(name) or [], start=1):
+                sheets[name].append([index, i, *(cell(instance.get(c)) for c in columns)])
+                counts[f"repeat:{name}"] += 1
+    workbook.save(target)
+    return counts

@@ -1,0 +1,1 @@
+"""Questionnaires as data: XLSForm files (survey/choices/settings sheets) loaded into a form model."""

@@ -1,0 +1,431 @@
+"""XLSForm expressions (relevant, constraint, calculation, choice_filter, repeat_count).
+
+Our own tokenizer and precedence-climbing parser build a small tree that `evaluate` walks; nothing is
+ever passed to Python's eval. Unknown functions and references are rejected when a form loads.
+Values follow XPath's loose typing: an unanswered question is "", numbers compare as numbers, dates
+as days since 1970-01-01, and select_multiple answers are lists.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+
+class ExpressionError(Exception):
+    """A malformed expression; the message is Chinese and says where it went wrong."""
+
+
+# ---- the tree ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Literal:
+    value: Any
+
+
+@dataclass(frozen=True)
+class Ref:
+    name: str  # "" is the current question (".")
+
+
+@dataclass(frozen=True)
+class Field:
+    """A bare name: a column of the choice being filtered (only valid in choice_filter)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str
+    operand: Any
+
+
+@dataclass(frozen=True)
+class Binary:
+    op: str
+    left: Any
+    right: Any
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str
+    args: tuple
+
+
+# ---- tokens --------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<ref>\$\{\s*(?P<refname>[A-Za-z_][\w.-]*)\s*\})
+  | (?P<number>\d+(?:\.\d*)?|\.\d+)
+  | (?P<string>'[^']*'|"[^"]*")
+  | (?P<op><=|>=|!=|=|<|>|\+|-|\*|\(|\)|,)
+  | (?P<name>[A-Za-z_][\w-]*(?:\(\))?)
+  | (?P<dot>\.)
+    """,
+    re.VERBOSE,
+)
+
+_KEYWORD_OPS = {"and", "or", "div", "mod"}
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str
+    text: str
+    pos: int
+
+
+def tokenize(text: str) -> list[Token]:
+    tokens, pos = [], 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m:
+            raise ExpressionError(f"第 {pos + 1} 个字符“{text[pos]}”无法识别")
+        kind = m.lastgroup
+        if kind == "refname":
+            kind = "ref"
+        if kind != "space":
+            value = m.group("refname") if kind == "ref" else m.group(kind)
+            if kind == "name" and value.endswith("()"):
+                # "true()" style: a call with no arguments written without a space
+                tokens.append(Token("name", value[:-2], m.start()))
+                tokens.append(Token("op", "(", m.end() - 2))
+                tokens.append(Token("op", ")", m.end() - 1))
+            elif kind == "name" and value in _KEYWORD_OPS:
+                tokens.append(Token("op", value, m.start()))
+            else:
+                tokens.append(Token(kind, value, m.start()))
+        pos = m.end()
+    return tokens
+
+
+# ---- parser --------------------------------------------------------------------------------------
+
+_LEVELS = [{"or"}, {"and"}, {"=", "!="}, {"<", "<=", ">", ">="}, {"+", "-"}, {"*", "div", "mod"}]
+
+
+class _Parser:
+    def __init__(self, text: str):
+        self.text = text
+        self.tokens = tokenize(text)
+        self.i = 0
+
+    def peek(self) -> Token | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def take(self) -> Token:
+        token = self.peek()
+        if token is None:
+            raise ExpressionError("表达式不完整（结尾缺少内容）")
+        self.i += 1
+        return token
+
+    def expect(self, text: str) -> None:
+        token = self.take()
+        if token.text != text or token.kind != "op":
+            raise ExpressionError(f"第 {token.pos + 1} 个字符处应为“{text}”，实为“{token.text}”")
+
+    def parse(self):
+        node = self.level(0)
+        extra = self.peek()
+        if extra is not None:
+            raise ExpressionError(f"第 {extra.pos + 1} 个字符处多出“{extra.text}”")
+        return node
+
+    def level(self, n: int):
+        if n == len(_LEVELS):
+            return self.unary()
+        node = self.level(n + 1)
+        while (
+            (token := self.peek()) is not None and token.kind == "op" and token.text in _LEVELS[n]
+        ):
+            self.take()
+            node = Binary(token.text, node, self.level(n + 1))
+        return node
+
+    def unary(self):
+        token = self.peek()
+        if token is not None and token.kind == "op" and token.text == "-":
+            self.take()
+            return Unary("-", self.unary())
+        return self.primary()
+
+    def primary(self):
+        token = self.take()
+        if token.kind == "number":
+            return Literal(float(token.text) if "." in token.text else int(token.text))
+        if token.kind == "string":
+            return Literal(token.text[1:-1])
+        if token.kind == "ref":
+            return Ref(token.text)
+        if token.kind == "dot":
+            return Ref("")
+        if token.kind == "op" and token.text == "(":
+            node = self.level(0)
+            self.expect(")")
+            return node
+        if token.kind == "name":
+            following = self.peek()
+            if following is None or following.text != "(":
+                return Field(token.text)
+            self.take()
+            args = []
+            if self.peek() is not None and self.peek().text == ")":
+                self.take()
+            else:
+                while True:
+                    args.append(self.level(0))
+                    sep = self.take()
+                    if sep.text == ")":
+                        break
+                    if sep.text != ",":
+                        raise ExpressionError(f"第 {sep.pos + 1} 个字符处应为“,”或“)”")
+            return Call(token.text, tuple(args))
+        raise ExpressionError(f"第 {token.pos + 1} 个字符处不应出现“{token.text}”")
+
+
+def parse(text: str):
+    """The tree of an expression, or ExpressionError."""
+    if text is None or not str(text).strip():
+        raise ExpressionError("表达式为空")
+    return _Parser(str(text)).parse()
+
+
+# ---- values --------------------------------------------------------------------------------------
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_EPOCH = date(1970, 1, 1)
+
+
+def to_number(value) -> float:
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, datetime):
+        return (value.date() - _EPOCH).days
+    if isinstance(value, date):
+        return (value - _EPOCH).days
+    if isinstance(value, list):
+        return to_number(value[0]) if len(value) == 1 else math.nan
+    text = str(value).strip() if value is not None else ""
+    if _DATE.match(text):
+        try:
+            return (date.fromisoformat(text) - _EPOCH).days
+        except ValueError:
+            return math.nan
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def to_string(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, list):
+        return " ".join(to_string(v) for v in value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def to_bool(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return not (value == 0 or (isinstance(value, float) and math.isnan(value)))
+    if isinstance(value, list):
+        return bool(value)
+    return to_string(value) != ""
+
+
+def _selections(value) -> list[str]:
+    if isinstance(value, list):
+        return [to_string(v) for v in value]
+    return to_string(value).split()
+
+
+def _compare(op: str, left, right) -> bool:
+    if op in ("=", "!="):
+        if isinstance(left, bool) or isinstance(right, bool):
+            equal = to_bool(left) == to_bool(right)
+        elif isinstance(left, int | float) or isinstance(right, int | float):
+            a, b = to_number(left), to_number(right)
+            equal = a == b
+        else:
+            equal = to_string(left) == to_string(right)
+        return equal if op == "=" else not equal
+    a, b = to_number(left), to_number(right)
+    if math.isnan(a) or math.isnan(b):
+        return False
+    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+
+
+# ---- functions -----------------------------------------------------------------------------------
+
+
+def _fn_if(ctx, args):
+    return ctx.eval(args[1]) if to_bool(ctx.eval(args[0])) else ctx.eval(args[2])
+
+
+def _fn_coalesce(ctx, args):
+    first = ctx.eval(args[0])
+    return first if to_string(first) != "" else ctx.eval(args[1])
+
+
+def _fn_regex(ctx, args):
+    pattern = to_string(ctx.eval(args[1]))
+    try:
+        return re.search(pattern, to_string(ctx.eval(args[0]))) is not None
+    except re.error:
+        return False
+
+
+def _fn_round(ctx, args):
+    number = to_number(ctx.eval(args[0]))
+    places = int(to_number(ctx.eval(args[1]))) if len(args) > 1 else 0
+    if math.isnan(number):
+        return math.nan
+    factor = 10**places
+    # XPath rounds halves up, not to even
+    return math.floor(number * factor + 0.5) / factor
+
+
+def _fn_int(ctx, args):
+    number = to_number(ctx.eval(args[0]))
+    return math.nan if math.isnan(number) else float(math.trunc(number))
+
+
+def _fn_number(ctx, args):
+    return to_number(ctx.eval(args[0]))
+
+
+def _fn_today(ctx, args):
+    return ctx.today.isoformat()
+
+
+# name: (minimum arguments, maximum arguments, implementation)
+FUNCTIONS = {
+    "if": (3, 3, _fn_if),
+    "coalesce": (2, 2, _fn_coalesce),
+    "selected": (2, 2, lambda ctx, a: to_string(ctx.eval(a[1])) in _selections(ctx.eval(a[0]))),
+    "count-selected": (1, 1, lambda ctx, a: float(len(_selections(ctx.eval(a[0]))))),
+    "string-length": (1, 1, lambda ctx, a: float(len(to_string(ctx.eval(a[0]))))),
+    "regex": (2, 2, _fn_regex),
+    "today": (0, 0, _fn_today),
+    "int": (1, 1, _fn_int),
+    "round": (1, 2, _fn_round),
+    "not": (1, 1, lambda ctx, a: not to_bool(ctx.eval(a[0]))),
+    "true": (0, 0, lambda ctx, a: True),
+    "false": (0, 0, lambda ctx, a: False),
+    "number": (1, 1, _fn_number),
+    "string": (1, 1, lambda ctx, a: to_string(ctx.eval(a[0]))),
+    "concat": (1, 99, lambda ctx, a: "".join(to_string(ctx.eval(x)) for x in a)),
+}
+
+
+def check(node, known_names: set[str], fields: set[str] = frozenset()) -> None:
+    """Reject unknown functions, wrong argument counts and references to unknown names.
+    `fields` are the choice columns a choice_filter may name bare."""
+    if isinstance(node, Ref):
+        if node.name and node.name not in known_names:
+            raise ExpressionError(f"引用了不存在的题目 ${{{node.name}}}")
+    elif isinstance(node, Field):
+        if node.name not in fields:
+            raise ExpressionError(
+                f"“{node.name}”不是函数调用也不是选项列；引用题目请写 ${{{node.name}}}"
+            )
+    elif isinstance(node, Unary):
+        check(node.operand, known_names, fields)
+    elif isinstance(node, Binary):
+        check(node.left, known_names, fields)
+        check(node.right, known_names, fields)
+    elif isinstance(node, Call):
+        if node.name not in FUNCTIONS:
+            raise ExpressionError(f"不支持的函数 {node.name}()")
+        low, high, _ = FUNCTIONS[node.name]
+        if not low <= len(node.args) <= high:
+            expected = str(low) if low == high else f"{low}–{high}"
+            raise ExpressionError(
+                f"函数 {node.name}() 需要 {expected} 个参数，实有 {len(node.args)} 个"
+            )
+        for arg in node.args:
+            check(arg, known_names, fields)
+
+
+def references(node) -> set[str]:
+    """The question names an expression reads."""
+    if isinstance(node, Ref):
+        return {node.name} if node.name else set()
+    if isinstance(node, Unary):
+        return references(node.operand)
+    if isinstance(node, Binary):
+        return references(node.left) | references(node.right)
+    if isinstance(node, Call):
+        return set().union(*(references(a) for a in node.args)) if node.args else set()
+    return set()
+
+
+# ---- evaluation ----------------------------------------------------------------------------------
+
+
+class Context:
+    """What an expression sees: a lookup for ${name}, the current value (.), today's date."""
+
+    def __init__(self, lookup, current=None, today: date | None = None, choice: dict | None = None):
+        self.lookup = lookup
+        self.current = current
+        self.today = today or date.today()
+        self.choice = choice or {}
+
+    def eval(self, node):
+        if isinstance(node, Literal):
+            return node.value
+        if isinstance(node, Ref):
+            value = self.current if node.name == "" else self.lookup(node.name)
+            return "" if value is None else value
+        if isinstance(node, Field):
+            return self.choice.get(node.name, "")
+        if isinstance(node, Unary):
+            return -to_number(self.eval(node.operand))
+        if isinstance(node, Call):
+            return FUNCTIONS[node.name][2](self, node.args)
+        op = node.op
+        if op == "or":
+            return to_bool(self.eval(node.left)) or to_bool(self.eval(node.right))
+        if op == "and":
+            return to_bool(self.eval(node.left)) and to_bool(self.eval(node.right))
+        left, right = self.eval(node.left), self.eval(node.right)
+        if op in ("=", "!=", "<", "<=", ">", ">="):
+            return _compare(op, left, right)
+        a, b = to_number(left), to_number(right)
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return a * b
+        if op == "div":
+            return math.nan if b == 0 else a / b
+        if op == "mod":
+            return math.nan if b == 0 else math.fmod(a, b)
+        raise ExpressionError(f"未知运算符 {op}")
+
+
+def evaluate(node, lookup, current=None, today: date | None = None, choice: dict | None = None):
+    return Context(lookup, current, today, choice).eval(node)

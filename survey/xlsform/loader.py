@@ -1,0 +1,439 @@
+"""Reading an XLSForm .xlsx into a Form. Every error names sheet, row and column, in Chinese; what
+the file uses that we do not support is either listed as ignored (metadata, display-only columns) or
+refused with a message, never silently changed.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from survey.xlsform import expressions as ex
+from survey.xlsform.model import QUESTION_TYPES, Choice, Form, Question
+
+
+@dataclass(frozen=True)
+class Problem:
+    sheet: str
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.sheet if self.sheet == "文件" else f"{self.sheet} 表"
+        if self.row:
+            where += f"第 {self.row} 行"
+        if self.column:
+            where += f"“{self.column}”列"
+        return f"{where}：{self.message}"
+
+
+class FormLoadError(Exception):
+    """The form cannot be used; `problems` lists every error found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+TYPE_ALIASES = {
+    "begin group": "begin_group",
+    "end group": "end_group",
+    "begin repeat": "begin_repeat",
+    "end repeat": "end_repeat",
+    "select one": "select_one",
+    "select multiple": "select_multiple",
+    "select_one_external": None,
+    "int": "integer",
+    "photo": "image",
+    "string": "text",
+}
+# Recorded by the phone in ODK, nothing to ask: ignored with a note.
+METADATA_TYPES = {
+    "start", "end", "today", "deviceid", "subscriberid", "simserial", "phonenumber", "username",
+    "email", "audit", "start-geopoint", "imei", "uri:deviceid", "background-geopoint",
+}  # fmt: skip
+# Questions we cannot ask on this app: ignored with a warning unless an expression needs them.
+UNSUPPORTED_INPUTS = {
+    "geopoint", "geotrace", "geoshape", "audio", "video", "file", "barcode", "range", "rank",
+    "hidden", "datetime", "dateTime", "background-audio", "select_one_from_file",
+    "select_multiple_from_file", "xml-external", "csv-external", "trigger",
+}  # fmt: skip
+SURVEY_COLUMNS = {
+    "type", "name", "label", "hint", "required", "required_message", "relevant", "constraint",
+    "constraint_message", "default", "read_only", "appearance", "choice_filter", "calculation",
+    "repeat_count",
+}  # fmt: skip
+TRANSLATABLE = {"label", "hint", "required_message", "constraint_message"}
+COLUMN_ALIASES = {
+    "required message": "required_message",
+    "constraint message": "constraint_message",
+    "read only": "read_only",
+    "choice filter": "choice_filter",
+    "repeat count": "repeat_count",
+    "calculate": "calculation",
+    "list name": "list_name",
+    "caption": "label",
+}
+# Display-only or bind columns we do not apply: listed as ignored.
+IGNORED_COLUMN_PREFIXES = ("media", "image", "audio", "video", "big-image", "guidance_hint",
+                           "bind", "body", "instance", "parameters", "note", "trigger", "tag",
+                           "label_column", "autoplay")  # fmt: skip
+TRUE_WORDS = {"yes", "true", "true()", "1", "y", "是"}
+FALSE_WORDS = {"", "no", "false", "false()", "0", "n", "否"}
+
+
+def _split_column(raw: str) -> tuple[str, str | None]:
+    """'label::中文 (zh)' -> ('label', '中文 (zh)'); aliases folded; lower case base."""
+    text = str(raw).strip()
+    base, _, lang = text.partition("::")
+    if not _ and ":" in text and text.split(":")[0].strip().lower() in TRANSLATABLE:
+        base, _, lang = text.partition(":")
+    base = base.strip().lower()
+    base = COLUMN_ALIASES.get(base, base.replace(" ", "_"))
+    return base, (lang.strip() or None)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _read_sheet(workbook, name: str) -> list[tuple[int, dict[str, str], dict[str, str]]] | None:
+    """(row number, {column: value}, {column: original header}) per non-empty row; None if absent."""
+    sheet = next((ws for ws in workbook.worksheets if ws.title.strip().lower() == name), None)
+    if sheet is None:
+        return None
+    rows = sheet.iter_rows(values_only=True)
+    try:
+        header = next(rows)
+    except StopIteration:
+        return []
+    keys = [str(h).strip() if h is not None else "" for h in header]
+    out = []
+    for number, row in enumerate(rows, start=2):
+        values = {k: _cell(v) for k, v in zip(keys, row, strict=False) if k}
+        if any(values.values()):
+            out.append((number, values, {k: k for k in keys if k}))
+    return out
+
+
+class _Loader:
+    def __init__(self, workbook, filename: str):
+        self.workbook = workbook
+        self.filename = filename
+        self.errors: list[Problem] = []
+        self.warnings: list[str] = []
+        self.languages: list[str] = []
+        self.ignored_columns: set[tuple[str, str]] = set()
+
+    def error(self, sheet: str, row: int | None, column: str | None, message: str) -> None:
+        self.errors.append(Problem(sheet, row, column, message))
+
+    # -- columns -------------------------------------------------------------------------------
+    def columns(self, sheet: str, values: dict[str, str], allowed: set[str]) -> dict:
+        """Fold a row's columns into {base: value} and {base: {lang: text}} for translatable ones."""
+        plain: dict[str, str] = {}
+        texts: dict[str, dict[str, str]] = {}
+        for raw, value in values.items():
+            base, lang = _split_column(raw)
+            if base in TRANSLATABLE:
+                key = lang or "default"
+                if lang and lang not in self.languages:
+                    self.languages.append(lang)
+                if value:
+                    texts.setdefault(base, {})[key] = value
+            elif base in allowed:
+                plain[base] = value
+            elif base.startswith(IGNORED_COLUMN_PREFIXES) or value:
+                self.ignored_columns.add((sheet, raw))
+        return {"plain": plain, "texts": texts}
+
+    # -- settings ------------------------------------------------------------------------------
+    def settings(self) -> dict[str, str]:
+        rows = _read_sheet(self.workbook, "settings") or []
+        if not rows:
+            return {}
+        _number, values, _ = rows[0]
+        return {_split_column(k)[0]: v for k, v in values.items()}
+
+    # -- choices -------------------------------------------------------------------------------
+    def choices(self) -> dict[str, list[Choice]]:
+        rows = _read_sheet(self.workbook, "choices")
+        if rows is None:
+            rows = _read_sheet(self.workbook, "external_choices") or []
+        lists: dict[str, list[Choice]] = {}
+        seen: dict[tuple[str, str], int] = {}
+        for number, values, _ in rows:
+            folded = {}
+            extra = {}
+            labels: dict[str, str] = {}
+            for raw, value in values.items():
+                base, lang = _split_column(raw)
+                if base == "label":
+                    if value:
+                        labels[lang or "default"] = value
+                        if lang and lang not in self.languages:
+                            self.languages.append(lang)
+                elif base in ("list_name", "name"):
+                    folded[base] = value
+                elif base.startswith(IGNORED_COLUMN_PREFIXES):
+                    if value:
+                        self.ignored_columns.add(("choices", raw))
+                else:
+                    extra[raw.strip()] = value
+            list_name, name = folded.get("list_name", ""), folded.get("name", "")
+            if not list_name:
+                self.error("choices", number, "list_name", "缺少选项列表名")
+                continue
+            if name == "":
+                self.error("choices", number, "name", "缺少选项值")
+                continue
+            if (list_name, name) in seen:
+                self.error(
+                    "choices", number, "name",
+                    f"列表 {list_name} 中选项值“{name}”重复（第 {seen[(list_name, name)]} 行已有）",
+                )  # fmt: skip
+                continue
+            seen[(list_name, name)] = number
+            if not labels:
+                self.error("choices", number, "label", f"选项“{name}”缺少标签")
+            lists.setdefault(list_name, []).append(Choice(name, labels, extra))
+        return lists
+
+    # -- survey --------------------------------------------------------------------------------
+    def survey(self, choices: dict[str, list[Choice]]) -> list[Question]:
+        rows = _read_sheet(self.workbook, "survey")
+        if rows is None:
+            self.error("survey", None, None, "缺少 survey 工作表")
+            return []
+        root: list[Question] = []
+        stack: list[tuple[Question, int]] = []
+        names: dict[str, int] = {}
+        self.ignored_questions: dict[str, str] = {}
+        for number, values, _ in rows:
+            cols = self.columns("survey", values, SURVEY_COLUMNS)
+            plain, texts = cols["plain"], cols["texts"]
+            raw_type = plain.get("type", "").strip()
+            if not raw_type:
+                if any(plain.values()) or texts:
+                    self.error("survey", number, "type", "缺少题型")
+                continue
+            kind, _, rest = re.sub(r"\s+", " ", raw_type).partition(" ")
+            for alias, target in TYPE_ALIASES.items():
+                if raw_type.lower().startswith(alias) and " " in alias:
+                    kind, rest = target, raw_type[len(alias) :].strip()
+                    break
+            kind = TYPE_ALIASES.get(kind, kind) or kind
+            name = plain.get("name", "")
+            if kind in ("end_group", "end_repeat"):
+                opener = "begin_group" if kind == "end_group" else "begin_repeat"
+                if not stack or stack[-1][0].type != opener:
+                    self.error("survey", number, "type", f"{kind} 没有对应的 {opener}")
+                else:
+                    stack.pop()
+                continue
+            if kind in METADATA_TYPES:
+                self.warnings.append(f"survey 表第 {number} 行：元数据题型 {kind}（{name}）已忽略")
+                continue
+            if kind in UNSUPPORTED_INPUTS:
+                self.warnings.append(
+                    f"survey 表第 {number} 行：暂不支持的题型 {kind}（{name}），该题不会显示"
+                )
+                if name:
+                    self.ignored_questions[name] = kind
+                continue
+            if kind not in QUESTION_TYPES:
+                self.error("survey", number, "type", f"未知题型“{raw_type}”")
+                continue
+            list_name = None
+            if QUESTION_TYPES[kind].get("list"):
+                parts = rest.split()
+                if "or_other" in parts:
+                    self.error(
+                        "survey", number, "type",
+                        "暂不支持 or_other：请在选项中加入“其他”，并另设一道依条件显示的文本题",
+                    )  # fmt: skip
+                    continue
+                if not parts:
+                    self.error("survey", number, "type", f"{kind} 后须写选项列表名")
+                    continue
+                list_name = parts[0]
+                if list_name not in choices:
+                    self.error(
+                        "survey", number, "type", f"选项列表“{list_name}”在 choices 表中不存在"
+                    )
+            elif rest and kind not in ("begin_group", "begin_repeat"):
+                self.error("survey", number, "type", f"未知题型“{raw_type}”")
+                continue
+            if not name:
+                self.error("survey", number, "name", "缺少题目名称（name）")
+                continue
+            if not NAME_RE.match(name):
+                self.error(
+                    "survey", number, "name",
+                    f"名称“{name}”不合法：须以字母或下划线开头，只含字母、数字、_ . -",
+                )  # fmt: skip
+                continue
+            if name in names:
+                self.error("survey", number, "name", f"名称“{name}”重复（第 {names[name]} 行已有）")
+                continue
+            names[name] = number
+            required = plain.get("required", "").strip()
+            if required.lower() in TRUE_WORDS:
+                required = "true()"
+            elif required.lower() in FALSE_WORDS:
+                required = ""
+            read_only = plain.get("read_only", "").strip().lower() in TRUE_WORDS
+            question = Question(
+                row=number,
+                type=kind,
+                name=name,
+                labels=texts.get("label", {}),
+                hints=texts.get("hint", {}),
+                list_name=list_name,
+                required=required,
+                required_message=texts.get("required_message", {}),
+                relevant=plain.get("relevant", ""),
+                constraint=plain.get("constraint", ""),
+                constraint_message=texts.get("constraint_message", {}),
+                default=plain.get("default", ""),
+                read_only=read_only,
+                appearance=plain.get("appearance", ""),
+                choice_filter=plain.get("choice_filter", ""),
+                calculation=plain.get("calculation", ""),
+                repeat_count=plain.get("repeat_count", ""),
+            )
+            if kind == "calculate" and not question.calculation:
+                self.error("survey", number, "calculation", "calculate 题必须填写 calculation")
+            if not question.labels and QUESTION_TYPES[kind]["input"]:
+                self.error("survey", number, "label", f"题目“{name}”缺少标签（label）")
+            (stack[-1][0].children if stack else root).append(question)
+            if kind in ("begin_group", "begin_repeat"):
+                stack.append((question, number))
+        for question, number in stack:
+            end = "end_group" if question.type == "begin_group" else "end_repeat"
+            self.error(
+                "survey", number, "type", f"{question.type} {question.name} 没有对应的 {end}"
+            )
+        return root
+
+    # -- expressions ---------------------------------------------------------------------------
+    def expressions(self, form: Form) -> None:
+        known = set(form.by_name)
+        for question, _repeat in form.walk():
+            for column in ("relevant", "constraint", "calculation", "choice_filter", "repeat_count",
+                           "required"):  # fmt: skip
+                source = getattr(question, column)
+                if not source or source == "true()":
+                    continue
+                fields = set()
+                if column == "choice_filter" and question.list_name in form.choices:
+                    for choice in form.choices[question.list_name]:
+                        fields |= set(choice.columns())
+                try:
+                    tree = ex.parse(source)
+                    missing = ex.references(tree) & set(self.ignored_questions)
+                    if missing:
+                        name = sorted(missing)[0]
+                        raise ex.ExpressionError(
+                            f"引用了不支持而被忽略的题目 ${{{name}}}（{self.ignored_questions[name]}）"
+                        )
+                    ex.check(tree, known, fields)
+                except ex.ExpressionError as exc:
+                    self.error("survey", question.row, column, f"表达式“{source}”有误：{exc}")
+        self.calculation_cycles(form)
+
+    def calculation_cycles(self, form: Form) -> None:
+        graph = {}
+        for q, _ in form.walk():
+            if q.type == "calculate" and q.calculation:
+                try:
+                    graph[q.name] = ex.references(ex.parse(q.calculation))
+                except ex.ExpressionError:
+                    continue
+        state: dict[str, int] = {}
+
+        def visit(name: str, path: list[str]) -> None:
+            state[name] = 1
+            for dep in graph.get(name, ()):
+                if dep not in graph:
+                    continue
+                if state.get(dep) == 1:
+                    cycle = path[path.index(dep) :] + [dep] if dep in path else [name, dep]
+                    q = form.by_name[name]
+                    self.error(
+                        "survey",
+                        q.row,
+                        "calculation",
+                        f"计算互相依赖，形成循环：{' → '.join(cycle)}",
+                    )
+                elif not state.get(dep):
+                    visit(dep, path + [dep])
+            state[name] = 2
+
+        for name in graph:
+            if not state.get(name):
+                visit(name, [name])
+
+    def load(self) -> Form:
+        settings = self.settings()
+        choices = self.choices()
+        questions = self.survey(choices)
+        form_id = settings.get("form_id") or settings.get("id_string") or Path(self.filename).stem
+        if not NAME_RE.match(form_id or ""):
+            self.error(
+                "settings", 2, "form_id", f"form_id“{form_id}”不合法（字母开头，只含字母数字_.-）"
+            )
+        default_language = settings.get("default_language", "")
+        languages = list(self.languages)
+        if default_language and languages and default_language not in languages:
+            self.error(
+                "settings", 2, "default_language", f"默认语言“{default_language}”在标签列中不存在"
+            )
+        if not default_language:
+            default_language = languages[0] if languages else "default"
+        for sheet, column in sorted(self.ignored_columns):
+            self.warnings.append(f"{sheet} 表“{column}”列不受支持，已忽略")
+        form = Form(
+            form_id=form_id or "form",
+            title=settings.get("form_title") or settings.get("title") or form_id or "问卷",
+            version=settings.get("version") or "1",
+            default_language=default_language,
+            languages=languages,
+            questions=questions,
+            choices=choices,
+            warnings=self.warnings,
+        )
+        self.expressions(form)
+        if not any(True for _ in form.walk()) and not self.errors:
+            self.error("survey", None, None, "问卷中没有任何题目")
+        if self.errors:
+            raise FormLoadError(self.errors)
+        return form
+
+
+def load_xlsform(data: bytes | str | Path, filename: str | None = None) -> Form:
+    """A Form from .xlsx bytes or a path; FormLoadError lists every problem."""
+    if isinstance(data, str | Path):
+        filename = filename or Path(data).name
+        data = Path(data).read_bytes()
+    filename = filename or "form.xlsx"
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file gets one clear message
+        raise FormLoadError(
+            [Problem("文件", None, None, f"无法作为 .xlsx 读取（{type(exc).__name__}）")]
+        ) from None
+    try:
+        return _Loader(workbook, filename).load()
+    finally:
+        workbook.close()
