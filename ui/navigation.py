@@ -27,6 +27,13 @@ PAGES = (
     PageSpec("pages/home_page.py", "工作台", "home", ":material/home:", ALL_ROLES),
     PageSpec("pages/problems_page.py", "问题清单", "problems", ":material/assignment:", ALL_ROLES),
     PageSpec("pages/companies_page.py", "企业名录", "companies", ":material/domain:", ALL_ROLES),
+    PageSpec(
+        "pages/questionnaires_page.py",
+        "问卷管理",
+        "forms",
+        ":material/quiz:",
+        ("supervisor", "admin"),
+    ),
     PageSpec("pages/users_page.py", "用户管理", "users", ":material/group:", ("admin",)),
     PageSpec("pages/reference_page.py", "参考列表", "reference", ":material/list:", ("admin",)),
     PageSpec("pages/audit_page.py", "操作日志", "audit", ":material/history:", ("admin",)),

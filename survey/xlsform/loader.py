@@ -227,10 +227,20 @@ class _Loader:
                 if any(plain.values()) or texts:
                     self.error("survey", number, "type", "缺少题型")
                 continue
-            kind, _, rest = re.sub(r"\s+", " ", raw_type).partition(" ")
+            normalized = re.sub(r"\s+", " ", raw_type)
+            legacy = re.match(r"(?i)^select (one|all that apply) from (\S+)(.*)$", normalized)
+            if legacy:  # the older "select one from LIST" spelling
+                kinds = {"one": "select_one", "all that apply": "select_multiple"}
+                suffix = " or_other" if "specify other" in legacy.group(3) else legacy.group(3)
+                normalized = f"{kinds[legacy.group(1).lower()]} {legacy.group(2)}{suffix}"
+            if normalized.lower().startswith(("begin loop", "end loop")):
+                if normalized.lower().startswith("begin loop"):
+                    self.error("survey", number, "type", "暂不支持 begin loop，请改用 begin_repeat")
+                continue
+            kind, _, rest = normalized.partition(" ")
             for alias, target in TYPE_ALIASES.items():
-                if raw_type.lower().startswith(alias) and " " in alias:
-                    kind, rest = target, raw_type[len(alias) :].strip()
+                if normalized.lower().startswith(alias) and " " in alias:
+                    kind, rest = target, normalized[len(alias) :].strip()
                     break
             kind = TYPE_ALIASES.get(kind, kind) or kind
             name = plain.get("name", "")

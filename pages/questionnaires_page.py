@@ -1,0 +1,103 @@
+"""问卷管理 (supervisors, admins): upload a new XLSForm version, preview and try it, publish it,
+download any version, export the answers flat."""
+
+import io
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from survey import questionnaires
+from survey.errors import SurveyError
+from survey.xlsform.loader import FormLoadError
+from ui import form_widgets, session
+
+actor = session.require_actor("supervisor", "admin")
+st.title("问卷管理")
+st.caption(
+    "问卷采用 XLSForm 格式（survey、choices、settings 三个工作表），可用 Excel 编辑；上传后先试填，确认无误再发布。已提交的答卷保留各自的版本和题目。"
+)
+
+with session.database() as db:
+    versions = questionnaires.list_versions(db, actor)
+if versions:
+    table = pd.DataFrame(versions)
+    st.dataframe(
+        pd.DataFrame({
+            "问卷": table["form_id"], "版本": table["version"], "标题": table["title"],
+            "发布时间": table["published_at"].fillna("未发布"), "答卷数": table["answered"],
+        }),
+        hide_index=True, use_container_width=True,
+    )  # fmt: skip
+
+upload = st.file_uploader("上传新版本（.xlsx）", type=["xlsx"], key="form_upload")
+if upload is not None and st.button("检查并保存为新版本", type="primary"):
+    try:
+        with session.database() as db:
+            new_id, form = questionnaires.save_version(db, actor, upload.getvalue(), upload.name)
+    except FormLoadError as exc:
+        st.error(f"问卷有 {len(exc.problems)} 处问题，未保存：")
+        st.dataframe(
+            pd.DataFrame({"问题": [str(p) for p in exc.problems]}),
+            hide_index=True,
+            use_container_width=True,
+        )
+    except SurveyError as exc:
+        st.error(str(exc))
+    else:
+        st.success(f"已保存 {form.form_id} 版本 {form.version}（未发布），请在下方试填后发布。")
+        for warning in form.warnings:
+            st.warning(warning)
+        st.session_state["form_version"] = new_id
+        st.rerun()
+
+if not versions:
+    st.stop()
+by_id = {v["id"]: v for v in versions}
+chosen = st.selectbox(
+    "查看版本", list(by_id), key="form_version",
+    format_func=lambda i: f"{by_id[i]['form_id']} · {by_id[i]['version']} · {by_id[i]['title']}"
+    + ("" if by_id[i]["published_at"] else "（未发布）"),
+)  # fmt: skip
+with session.database() as db:
+    form = questionnaires.get_version(db, actor, chosen)
+    source = questionnaires.source_file(db, actor, chosen)
+left, right = st.columns(2)
+left.download_button(
+    "下载此版本 .xlsx", source, file_name=f"{form.form_id}-{form.version}.xlsx", key="download_form"
+)
+if not by_id[chosen]["published_at"] and right.button("发布此版本", type="primary"):
+    with session.database() as db:
+        questionnaires.publish(db, actor, chosen)
+    st.success("已发布：新的答卷将使用此版本。")
+    st.rerun()
+st.caption("题型：" + "，".join(f"{t} {n}" for t, n in sorted(form.counts_by_type().items())))
+for warning in form.warnings:
+    st.caption(f"提示：{warning}")
+
+st.subheader("试填")
+key = f"preview{chosen}"
+attempted = st.session_state.get(f"{key}#attempted", False)
+state = form_widgets.render(form, key, today=date.today(), show_required=attempted)
+if st.button("提交试填", key=f"{key}#submit", type="primary"):
+    st.session_state[f"{key}#attempted"] = True
+    if state.ok:
+        st.session_state[f"{key}#result"] = state.clean
+    else:
+        st.session_state.pop(f"{key}#result", None)
+    st.rerun()
+if attempted and not state.ok:
+    st.error(f"还有 {len(state.errors)} 处需要修改（见各题下方）。")
+if st.session_state.get(f"{key}#result") is not None and state.ok:
+    st.success("试填通过，提交的数据如下（试填不会保存）：")
+    st.json(st.session_state[f"{key}#result"])
+
+st.subheader("导出答卷")
+form_ids = sorted({v["form_id"] for v in versions})
+export_id = st.selectbox("问卷", form_ids, key="export_form")
+if st.button("生成导出文件", key="export_answers"):
+    buffer = io.BytesIO()
+    with session.database() as db:
+        counts = questionnaires.export_answers(db, actor, export_id, buffer)
+    st.download_button(f"下载 {export_id} 答卷（{counts['submissions']} 份）.xlsx", buffer.getvalue(),
+                       file_name=f"{export_id}-答卷.xlsx")  # fmt: skip

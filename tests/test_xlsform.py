@@ -1,0 +1,476 @@
+"""The XLSForm engine: every type, every expression function, every loading error, versions,
+answers storage and the flat export."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+from openpyxl import load_workbook
+
+from survey import db as store
+from survey import questionnaires
+from survey.auth import SYSTEM
+from survey.errors import ValidationError
+from survey.xlsform import engine
+from survey.xlsform import expressions as ex
+from survey.xlsform.loader import FormLoadError, load_xlsform
+from survey.xlsform.model import QUESTION_TYPES, Form
+from survey.xlsform.writer import build_xlsform
+from tests.conftest import ROOT
+from ui.form_widgets import WIDGETS
+
+TODAY = date(2026, 11, 26)
+ZH = "label::中文 (zh)"
+EN = "label::English (en)"
+
+
+def load(survey, choices=None, settings=None) -> Form:
+    return load_xlsform(build_xlsform(survey, choices, settings or {"form_id": "t"}), "t.xlsx")
+
+
+def problems_of(survey, choices=None, settings=None) -> list[str]:
+    with pytest.raises(FormLoadError) as info:
+        load(survey, choices, settings)
+    return [str(p) for p in info.value.problems]
+
+
+YN = [{"list_name": "yn", "name": "yes", ZH: "是"}, {"list_name": "yn", "name": "no", ZH: "否"}]
+
+
+# ---- expressions -------------------------------------------------------------------------------
+
+VALUES = {"n": "5", "m": ["a", "b"], "s": "abc", "d": "2026-11-20", "e": ""}
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("${n} + 2 * 3", 11.0),
+        ("(${n} + 2) * 3", 21.0),
+        ("${n} div 2", 2.5),
+        ("${n} mod 3", 2.0),
+        ("-${n}", -5.0),
+        ("${n} > 3 and ${n} < 10", True),
+        ("${n} = 4 or ${n} != 5", False),
+        ("${n} >= 5 and ${n} <= 5", True),
+        ("${s} = 'abc'", True),
+        (". = 'cur'", True),
+        ("selected(${m}, 'b')", True),
+        ("selected(${m}, 'c')", False),
+        ("count-selected(${m})", 2.0),
+        ("string-length(${s})", 3.0),
+        ("regex(${s}, '^a.c$')", True),
+        ("regex(${s}, '[')", False),
+        ("today()", "2026-11-26"),
+        ("${d} <= today()", True),
+        ("if(${n} > 3, 'big', 'small')", "big"),
+        ("coalesce(${e}, 'fallback')", "fallback"),
+        ("coalesce(${s}, 'fallback')", "abc"),
+        ("int(7.9)", 7.0),
+        ("int(-7.9)", -7.0),
+        ("round(2.5)", 3.0),
+        ("round(2.345, 2)", 2.35),
+        ("not(${n} = 5)", False),
+        ("true() and not(false())", True),
+        ("number('12') + 1", 13.0),
+        ("concat(${s}, '-', ${n})", "abc-5"),
+        ("string(${n})", "5"),
+        ("${e} = ''", True),
+        ("${e} > 3", False),
+        ("${n} div 0", "NaN"),
+    ],
+)
+def test_expression_values(source, expected):
+    result = ex.evaluate(ex.parse(source), VALUES.get, current="cur", today=TODAY)
+    if expected == "NaN":
+        assert result != result
+    else:
+        assert result == expected
+
+
+def test_every_function_is_covered_above():
+    sources = " ".join(s for s, _ in test_expression_values.pytestmark[0].args[1])
+    for name in ex.FUNCTIONS:
+        assert f"{name}(" in sources, name
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("${n} >", "不完整"),
+        ("(1 + 2", "不完整"),
+        ("1 2", "多出“2”"),
+        ("${n} = 'x", "无法识别"),
+        ("frobnicate(1)", "不支持的函数 frobnicate()"),
+        ("if(1, 2)", "需要 3 个参数"),
+        ("${nobody} = 1", "不存在的题目 ${nobody}"),
+        ("age > 3", "引用题目请写 ${age}"),
+        ("", "为空"),
+    ],
+)
+def test_expression_errors(source, message):
+    with pytest.raises(
+        ex.ExpressionError,
+        match=message.replace("(", r"\(")
+        .replace(")", r"\)")
+        .replace("$", r"\$")
+        .replace("{", r"\{")
+        .replace("}", r"\}"),
+    ):
+        ex.check(ex.parse(source), {"n"})
+
+
+def test_never_uses_python_eval():
+    text = (ROOT / "survey" / "xlsform" / "expressions.py").read_text(encoding="utf-8")
+    assert "eval(" not in text.replace(".eval(", "").replace("def eval(", "")
+    hostile = "__import__('os').system('echo hi')"
+    with pytest.raises(ex.ExpressionError):
+        ex.check(ex.parse(hostile), set())
+
+
+# ---- types, languages, settings ------------------------------------------------------------------
+
+
+def every_type_form() -> Form:
+    return load(
+        [
+            {"type": "begin_group", "name": "g", ZH: "分组", EN: "Group"},
+            {"type": "text", "name": "t", ZH: "文本", EN: "Text", "hint::中文 (zh)": "提示"},
+            {"type": "integer", "name": "i", ZH: "整数", EN: "Int", "default": "3"},
+            {"type": "decimal", "name": "dec", ZH: "小数", EN: "Decimal"},
+            {"type": "date", "name": "dt", ZH: "日期", EN: "Date", "constraint": ". <= today()"},
+            {"type": "time", "name": "tm", ZH: "时间", EN: "Time"},
+            {"type": "end_group"},
+            {
+                "type": "select_one yn",
+                "name": "one",
+                ZH: "单选",
+                EN: "One",
+                "appearance": "minimal",
+            },
+            {"type": "select_multiple yn", "name": "many", ZH: "多选", EN: "Many"},
+            {"type": "note", "name": "nt", ZH: "说明", EN: "Note"},
+            {"type": "acknowledge", "name": "ack", ZH: "确认", EN: "OK"},
+            {"type": "calculate", "name": "calc", "calculation": "${i} * 2"},
+            {"type": "image", "name": "img", ZH: "照片", EN: "Photo"},
+            {"type": "begin_repeat", "name": "r", ZH: "重复", EN: "Repeat", "repeat_count": "${i}"},
+            {"type": "text", "name": "rt", ZH: "重复文本", EN: "Repeat text", "read_only": "yes"},
+            {"type": "end_repeat"},
+        ],
+        [
+            {"list_name": "yn", "name": "yes", ZH: "是", EN: "Yes"},
+            {"list_name": "yn", "name": "no", ZH: "否", EN: "No"},
+        ],
+        {
+            "form_id": "every",
+            "form_title": "全部题型",
+            "version": "7",
+            "default_language": "中文 (zh)",
+        },
+    )
+
+
+def test_every_type_loads_with_languages_and_settings():
+    form = every_type_form()
+    assert set(form.counts_by_type()) == set(QUESTION_TYPES)
+    assert (form.form_id, form.title, form.version) == ("every", "全部题型", "7")
+    assert form.languages == ["中文 (zh)", "English (en)"] and form.default_language == "中文 (zh)"
+    text = form.by_name["t"]
+    assert (
+        text.label("English (en)") == "Text"
+        and text.label() == "文本"
+        and text.hint("中文 (zh)") == "提示"
+    )
+    assert form.by_name["rt"].read_only and form.by_name["one"].appearance == "minimal"
+    assert Form.from_dict(form.to_dict()).to_dict() == form.to_dict()
+
+
+def test_every_type_evaluates():
+    form = every_type_form()
+    clean, errors, shown = engine.evaluate_form(
+        form,
+        {"t": "x", "dec": "1.5", "dt": date(2026, 1, 2), "tm": "09:30", "one": "yes",
+         "many": ["yes", "no"], "ack": True, "img": "photo.jpg", "r": [{"rt": "a"}]},
+        TODAY,
+    )  # fmt: skip
+    assert errors == {}
+    assert clean["i"] == 3 and clean["calc"] == "6"  # default, then calculation
+    assert clean["dec"] == 1.5 and clean["dt"] == "2026-01-02" and clean["tm"] == "09:30"
+    assert clean["many"] == ["yes", "no"] and clean["ack"] == "OK" and clean["img"] == "photo.jpg"
+    assert len(clean["r"]) == 3  # repeat_count follows ${i}
+    assert "nt" in shown
+
+
+def test_widget_registry_matches_question_types():
+    assert set(WIDGETS) == set(QUESTION_TYPES)
+
+
+def test_required_constraint_and_type_messages():
+    form = load(
+        [
+            {"type": "integer", "name": "age", ZH: "年龄", "required": "yes", "required_message::中文 (zh)": "请填年龄",
+             "constraint": ". >= 18", "constraint_message::中文 (zh)": "须满 18 岁"},
+            {"type": "integer", "name": "kids", ZH: "孩子数"},
+            {"type": "text", "name": "why", ZH: "原因", "required": "${kids} > 2"},
+        ]
+    )  # fmt: skip
+    _, errors, _ = engine.evaluate_form(form, {}, TODAY)
+    assert errors == {"age": "请填年龄"}
+    _, errors, _ = engine.evaluate_form(form, {"age": 12, "kids": "x"}, TODAY)
+    assert errors == {"age": "须满 18 岁", "kids": "请填写整数。"}
+    _, errors, _ = engine.evaluate_form(form, {"age": 30, "kids": 3}, TODAY)
+    assert errors == {"why": "此题必答。"}
+
+
+def test_relevant_hides_and_drops_answers_and_groups_cascade():
+    form = load(
+        [
+            {"type": "select_one yn", "name": "has", ZH: "有吗"},
+            {"type": "begin_group", "name": "g", ZH: "组", "relevant": "${has} = 'yes'"},
+            {"type": "text", "name": "what", ZH: "是什么", "required": "yes"},
+            {"type": "end_group"},
+        ],
+        YN,
+    )
+    clean, errors, shown = engine.evaluate_form(form, {"has": "no", "what": "leftover"}, TODAY)
+    assert "what" not in clean and "what" not in shown and errors == {}
+    clean, errors, _ = engine.evaluate_form(form, {"has": "yes"}, TODAY)
+    assert errors == {"what": "此题必答。"}
+
+
+def test_choice_filter_cascades_on_choice_columns():
+    form = load(
+        [
+            {"type": "select_one district", "name": "district", ZH: "区县"},
+            {
+                "type": "select_one park",
+                "name": "park",
+                ZH: "园区",
+                "choice_filter": "district = ${district}",
+            },
+        ],
+        [
+            {"list_name": "district", "name": "dy", ZH: "丹阳"},
+            {"list_name": "district", "name": "yz", ZH: "扬中"},
+            {"list_name": "park", "name": "dy1", ZH: "丹阳开发区", "district": "dy"},
+            {"list_name": "park", "name": "yz1", ZH: "扬中高新区", "district": "yz"},
+        ],
+    )
+    scope = engine.Scope({"district": "yz"})
+    assert [c.name for c in engine.choices_for(form, form.by_name["park"], scope, TODAY)] == ["yz1"]
+    _, errors, _ = engine.evaluate_form(form, {"district": "yz", "park": "dy1"}, TODAY)
+    assert errors == {"park": "所选选项不在可选范围内。"}
+
+
+def test_repeat_sees_its_own_instance_and_the_top_level():
+    form = load(
+        [
+            {"type": "integer", "name": "limit", ZH: "上限"},
+            {"type": "begin_repeat", "name": "items", ZH: "条目"},
+            {"type": "integer", "name": "qty", ZH: "数量", "constraint": ". <= ${limit}"},
+            {"type": "text", "name": "why", ZH: "原因", "relevant": "${qty} > 5"},
+            {"type": "end_repeat"},
+        ]
+    )
+    clean, errors, shown = engine.evaluate_form(
+        form, {"limit": 10, "items": [{"qty": 3}, {"qty": 8, "why": "多"}, {"qty": 11}]}, TODAY
+    )
+    assert errors == {"items[2].qty": "答案不符合要求。"}
+    assert "items[0].why" not in shown and clean["items"][1] == {"qty": 8, "why": "多"}
+    rows = engine.flatten(form, clean)
+    assert ("qty", "items[1]", 8) in rows
+    assert engine.unflatten(form, rows) == clean
+
+
+# ---- loading errors ------------------------------------------------------------------------------
+
+ERROR_CASES = {
+    "duplicate name": ([{"type": "text", "name": "a", "label": "A"}, {"type": "text", "name": "a", "label": "B"}],
+                       None, "survey 表第 3 行“name”列：名称“a”重复（第 2 行已有）"),
+    "unknown type": ([{"type": "texty", "name": "a", "label": "A"}], None, "第 2 行“type”列：未知题型“texty”"),
+    "missing list": ([{"type": "select_one nope", "name": "a", "label": "A"}], None, "选项列表“nope”在 choices 表中不存在"),
+    "select without list": ([{"type": "select_one", "name": "a", "label": "A"}], None, "select_one 后须写选项列表名"),
+    "bad expression": ([{"type": "integer", "name": "a", "label": "A", "constraint": ". >"}], None,
+                       "第 2 行“constraint”列：表达式“. >”有误"),
+    "unknown function": ([{"type": "integer", "name": "a", "label": "A", "relevant": "pulldata('x')"}], None,
+                         "不支持的函数 pulldata()"),
+    "unknown reference": ([{"type": "integer", "name": "a", "label": "A", "relevant": "${b} > 1"}], None,
+                          "第 2 行“relevant”列：表达式“${b} > 1”有误：引用了不存在的题目 ${b}"),
+    "calculation cycle": ([{"type": "calculate", "name": "x", "calculation": "${y} + 1"},
+                           {"type": "calculate", "name": "y", "calculation": "${x} + 1"}], None, "计算互相依赖，形成循环"),
+    "self cycle": ([{"type": "calculate", "name": "x", "calculation": "${x} + 1"}], None, "形成循环"),
+    "calculate without calculation": ([{"type": "calculate", "name": "x"}], None, "calculate 题必须填写 calculation"),
+    "unclosed group": ([{"type": "begin_group", "name": "g"}, {"type": "text", "name": "a", "label": "A"}], None,
+                       "begin_group g 没有对应的 end_group"),
+    "stray end": ([{"type": "end_repeat"}], None, "end_repeat 没有对应的 begin_repeat"),
+    "bad name": ([{"type": "text", "name": "1st", "label": "A"}], None, "名称“1st”不合法"),
+    "missing name": ([{"type": "text", "label": "A"}], None, "缺少题目名称"),
+    "missing label": ([{"type": "text", "name": "a"}], None, "题目“a”缺少标签"),
+    "or_other": ([{"type": "select_one yn or_other", "name": "a", "label": "A"}], YN, "暂不支持 or_other"),
+    "legacy or other": ([{"type": "select one from yn or specify other", "name": "a", "label": "A"}], YN,
+                        "暂不支持 or_other"),
+    "loop": ([{"type": "begin loop over yn", "name": "l"}, {"type": "end loop"}], YN, "暂不支持 begin loop"),
+    "duplicate choice": ([{"type": "select_one yn", "name": "a", "label": "A"}],
+                         [*YN, {"list_name": "yn", "name": "yes", ZH: "重复"}], "choices 表第 4 行“name”列"),
+    "choice without label": ([{"type": "select_one l", "name": "a", "label": "A"}], [{"list_name": "l", "name": "x"}],
+                             "选项“x”缺少标签"),
+    "empty form": ([{"type": "", "name": ""}], None, "问卷中没有任何题目"),
+    "needs an ignored question": ([{"type": "geopoint", "name": "where", "label": "W"},
+                                   {"type": "text", "name": "a", "label": "A", "relevant": "${where} != ''"}],
+                                  None, "引用了不支持而被忽略的题目 ${where}（geopoint）"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", ERROR_CASES)
+def test_loading_errors_name_sheet_row_and_column(case):
+    survey, choices, expected = ERROR_CASES[case]
+    found = problems_of(survey, choices)
+    assert any(expected in p for p in found), found
+
+
+def test_every_error_is_reported_at_once():
+    found = problems_of(
+        [{"type": "texty", "name": "a", "label": "A"}, {"type": "integer", "name": "b", "label": "B", "relevant": "${zz}"},
+         {"type": "text", "name": "b", "label": "B2"}]
+    )  # fmt: skip
+    assert len(found) == 3
+
+
+def test_bad_settings():
+    found = problems_of(
+        [{"type": "text", "name": "a", ZH: "A"}],
+        None,
+        {"form_id": "has space", "default_language": "Klingon"},
+    )
+    assert any("form_id“has space”不合法" in p for p in found)
+    assert any("默认语言“Klingon”在标签列中不存在" in p for p in found)
+
+
+def test_files_that_are_not_forms():
+    with pytest.raises(FormLoadError, match="无法作为 .xlsx 读取"):
+        load_xlsform(b"not a zip", "x.xlsx")
+    from openpyxl import Workbook
+
+    buffer = io.BytesIO()
+    Workbook().save(buffer)
+    with pytest.raises(FormLoadError, match="缺少 survey 工作表"):
+        load_xlsform(buffer.getvalue(), "blank.xlsx")
+
+
+def test_forms_in_the_style_of_odk_and_kobo_users():
+    """Conventions seen in forms made with ODK Build, KoboToolbox and older pyxform: single-colon
+    language columns, spaces in types and column names, metadata rows, media and display columns,
+    an unsupported question type, and a field-list group."""
+    form = load(
+        [
+            {"type": "start", "name": "start"},
+            {"type": "end", "name": "end"},
+            {"type": "deviceid", "name": "deviceid"},
+            {"type": "begin group", "name": "household", "label:English": "Household", "appearance": "field-list"},
+            {"type": "select one from yes_no", "name": "head", "label:English": "Are you the head?",
+             "required": "TRUE", "media::image": "head.png"},
+            {"type": "select all that apply from assets", "name": "assets", "label:English": "Assets",
+             "relevant": "selected(${head}, 'yes')", "constraint message": "Pick one only",
+             "constraint": "count-selected(.) <= 1"},
+            {"type": "geopoint", "name": "gps", "label:English": "Location"},
+            {"type": "end group", "name": ""},
+            {"type": "integer", "name": "members", "label:English": "Members", "hint:English": "Including you",
+             "guidance_hint": "ask kindly"},
+        ],
+        [
+            {"list name": "yes_no", "name": "yes", "label:English": "Yes"},
+            {"list name": "yes_no", "name": "no", "label:English": "No"},
+            {"list name": "assets", "name": "radio", "label:English": "Radio"},
+            {"list name": "assets", "name": "bike", "label:English": "Bicycle"},
+        ],
+        {"form_title": "Household survey", "form_id": "household_2024", "version": "2024031501"},
+    )  # fmt: skip
+    assert form.by_name["head"].type == "select_one" and form.by_name["head"].required == "true()"
+    assert form.by_name["assets"].type == "select_multiple"
+    assert form.by_name["assets"].constraint_message == {"default": "Pick one only"}
+    assert form.languages == ["English"]
+    warnings = " ".join(form.warnings)
+    for expected in (
+        "元数据题型 start",
+        "元数据题型 deviceid",
+        "暂不支持的题型 geopoint",
+        "media::image",
+        "guidance_hint",
+    ):
+        assert expected in warnings
+    _, errors, _ = engine.evaluate_form(form, {"head": "yes", "assets": ["radio", "bike"]}, TODAY)
+    assert errors == {"assets": "Pick one only"}
+
+
+# ---- versions, answers, export, CLI --------------------------------------------------------------
+
+
+def _form_v(version: str, label: str) -> bytes:
+    return build_xlsform(
+        [
+            {"type": "text", "name": "q", ZH: label},
+            {"type": "begin_repeat", "name": "r", ZH: "重复"},
+            {"type": "integer", "name": "n", ZH: "数"},
+            {"type": "end_repeat"},
+        ],
+        None,
+        {"form_id": "vt", "version": version, "default_language": "中文 (zh)"},
+    )
+
+
+def test_versions_keep_old_answers_with_their_labels(db, tmp_path):
+    v1, _ = questionnaires.save_version(db, SYSTEM, _form_v("1", "旧题目"), "vt.xlsx")
+    questionnaires.publish(db, SYSTEM, v1)
+    with store.transaction(db):
+        questionnaires.save_answers(db, v1, {"q": "旧答案", "r": [{"n": 1}, {"n": 2}]}, visit_id=1)
+    v2, _ = questionnaires.save_version(db, SYSTEM, _form_v("2", "新题目"), "vt.xlsx")
+    questionnaires.publish(db, SYSTEM, v2)
+    assert questionnaires.current(db, SYSTEM, "vt")[0] == v2
+    with store.transaction(db):
+        questionnaires.save_answers(db, v2, {"q": "新答案", "r": [{"n": 5}]}, visit_id=2)
+    form, answers = questionnaires.load_answers(db, visit_id=1)
+    assert form.by_name["q"].label() == "旧题目" and answers == {
+        "q": "旧答案",
+        "r": [{"n": 1}, {"n": 2}],
+    }
+    with pytest.raises(ValidationError, match="版本 2 已存在"):
+        questionnaires.save_version(db, SYSTEM, _form_v("2", "x"), "vt.xlsx")
+    target = tmp_path / "answers.xlsx"
+    counts = questionnaires.export_answers(db, SYSTEM, "vt", target)
+    assert counts == {"submissions": 2, "repeat:r": 3}
+    book = load_workbook(target)
+    main = list(book["vt"].values)
+    assert main[0] == ("_index", "_version", "_visit_id", "_feedback_id", "q")
+    assert [row[1:] for row in main[1:]] == [("1", 1, None, "旧答案"), ("2", 2, None, "新答案")]
+    assert list(book["r"].values) == [
+        ("_parent_index", "_repeat_index", "n"),
+        (1, 1, 1),
+        (1, 2, 2),
+        (2, 1, 5),
+    ]
+
+
+def test_default_forms_are_installed_and_published(db):
+    for form_id in ("visit", "feedback"):
+        _, form = questionnaires.current(db, SYSTEM, form_id)
+        assert form.default_language == "中文 (zh)" and form.warnings == []
+    visit = questionnaires.current(db, SYSTEM, "visit")[1]
+    assert {"output_trend", "orders_trend", "employment_trend", "inspection_count", "whitelist",
+            "policies_known", "earlier_satisfaction", "projects"} <= set(visit.by_name)  # fmt: skip
+
+
+def test_load_form_command(tmp_path):
+    ok = subprocess.run([sys.executable, "-m", "survey", "load-form", "data/forms/visit.xlsx"],
+                        cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+    assert ok.returncode == 0 and "问卷 visit" in ok.stdout and "select_one 10" in ok.stdout
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(build_xlsform([{"type": "integer", "name": "a", "label": "A", "relevant": "${b}"},
+                                   {"type": "texty", "name": "c", "label": "C"}]))  # fmt: skip
+    result = subprocess.run([sys.executable, "-m", "survey", "load-form", str(bad)],
+                            cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "有 2 处问题" in result.stderr and "第 3 行“type”列" in result.stderr

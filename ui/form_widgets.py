@@ -1,0 +1,295 @@
+"""Render an XLSForm as Streamlit widgets sized for a finger on a tablet.
+
+Each run first evaluates the answers already in session_state (relevance, calculations, checks), then
+draws only the questions that are relevant, with their messages right under them. Repeats have add
+and remove buttons. One widget function per question type: WIDGETS has the same keys as the
+model's QUESTION_TYPES (a test checks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, time
+
+import streamlit as st
+
+from survey.xlsform import engine
+from survey.xlsform.model import Form, Question
+
+MAX_RADIO = 6
+MAX_CHECKBOXES = 8
+
+
+@dataclass
+class FormState:
+    raw: dict
+    clean: dict
+    errors: dict[str, str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _k(key: str, path: str) -> str:
+    return f"{key}|{path}"
+
+
+def _count_key(key: str, path: str) -> str:
+    return f"{key}|{path}#n"
+
+
+# ---- reading the answers back from session_state ------------------------------------------------
+
+
+def _raw_value(form: Form, q: Question, key: str, path: str, scope: engine.Scope, today: date):
+    state = st.session_state
+    if q.type == "select_multiple" and _uses_checkboxes(form, q, scope, today):
+        return [
+            c.name
+            for c in engine.choices_for(form, q, scope, today)
+            if state.get(_k(key, f"{path}|{c.name}"))
+        ]
+    value = state.get(_k(key, path))
+    if q.type == "image":
+        return getattr(value, "name", None)
+    return value
+
+
+def collect(form: Form, key: str, today: date) -> dict:
+    """The answers as the widgets hold them now (before they are drawn in this run)."""
+    answers: dict = {}
+
+    def walk(questions, target, prefix, scope):
+        for q in questions:
+            path = f"{prefix}{q.name}"
+            if q.type == "begin_group":
+                walk(q.children, target, prefix, scope)
+            elif q.type == "begin_repeat":
+                n = st.session_state.get(_count_key(key, path), 0)
+                items = []
+                for i in range(n):
+                    item: dict = {}
+                    walk(q.children, item, f"{path}[{i}].", engine.Scope(answers, item))
+                    items.append(item)
+                target[q.name] = items
+            elif q.spec["input"]:
+                target[q.name] = _raw_value(form, q, key, path, scope, today)
+
+    walk(form.questions, answers, "", engine.Scope(answers))
+    return answers
+
+
+# ---- widgets -------------------------------------------------------------------------------------
+
+
+def _label(q: Question, lang: str) -> str:
+    return q.label(lang) + (" *" if q.required else "")
+
+
+def _uses_checkboxes(form: Form, q: Question, scope, today) -> bool:
+    return (
+        "minimal" not in q.appearance
+        and len(engine.choices_for(form, q, scope, today)) <= MAX_CHECKBOXES
+    )
+
+
+def _seed_default(q: Question, wkey: str) -> None:
+    if q.default and wkey not in st.session_state:
+        try:
+            value = engine.coerce(q, q.default)
+        except (ValueError, TypeError):
+            return
+        if q.type == "date" and value:
+            value = date.fromisoformat(value)
+        if q.type == "time" and value:
+            value = time.fromisoformat(value)
+        st.session_state[wkey] = value
+
+
+def _text(ctx, q, wkey, label):
+    if "multiline" in q.appearance:
+        st.text_area(label, key=wkey, disabled=q.read_only, height=100)
+    else:
+        st.text_input(label, key=wkey, disabled=q.read_only)
+
+
+def _integer(ctx, q, wkey, label):
+    st.number_input(label, key=wkey, value=None, step=1, format="%d", disabled=q.read_only,
+                    placeholder="填写整数")  # fmt: skip
+
+
+def _decimal(ctx, q, wkey, label):
+    st.number_input(label, key=wkey, value=None, step=0.01, format="%.2f", disabled=q.read_only,
+                    placeholder="填写数字")  # fmt: skip
+
+
+def _date(ctx, q, wkey, label):
+    st.date_input(label, key=wkey, value=None, format="YYYY-MM-DD", disabled=q.read_only,
+                  min_value=date(1900, 1, 1), max_value=date(2100, 12, 31))  # fmt: skip
+
+
+def _time(ctx, q, wkey, label):
+    st.time_input(label, key=wkey, value=None, disabled=q.read_only)
+
+
+def _select_one(ctx, q, wkey, label):
+    options = engine.choices_for(ctx.form, q, ctx.scope, ctx.today)
+    names = [c.name for c in options]
+    labels = {c.name: c.label(ctx.lang) for c in options}
+    if st.session_state.get(wkey) not in (None, *names):
+        st.session_state[wkey] = None  # the choice_filter removed the earlier answer
+    if "minimal" in q.appearance or len(options) > MAX_RADIO:
+        st.selectbox(label, names, index=None, key=wkey, format_func=labels.get,
+                     disabled=q.read_only, placeholder="请选择")  # fmt: skip
+    else:
+        st.radio(label, names, index=None, key=wkey, format_func=labels.get,
+                 horizontal=True, disabled=q.read_only)  # fmt: skip
+
+
+def _select_multiple(ctx, q, wkey, label):
+    options = engine.choices_for(ctx.form, q, ctx.scope, ctx.today)
+    labels = {c.name: c.label(ctx.lang) for c in options}
+    if _uses_checkboxes(ctx.form, q, ctx.scope, ctx.today):
+        st.markdown(label)
+        columns = st.columns(2)
+        for i, c in enumerate(options):
+            columns[i % 2].checkbox(labels[c.name], key=f"{wkey}|{c.name}", disabled=q.read_only)
+    else:
+        names = [c.name for c in options]
+        current = [v for v in st.session_state.get(wkey) or [] if v in names]
+        st.session_state[wkey] = current
+        st.multiselect(label, names, key=wkey, format_func=labels.get, disabled=q.read_only,
+                       placeholder="可多选")  # fmt: skip
+
+
+def _note(ctx, q, wkey, label):
+    st.info(q.label(ctx.lang))
+
+
+def _acknowledge(ctx, q, wkey, label):
+    st.checkbox(label, key=wkey, disabled=q.read_only)
+
+
+def _calculate(ctx, q, wkey, label):
+    if q.labels:  # a labelled calculation is shown, read only
+        st.text(f"{q.label(ctx.lang)}：{ctx.values.get(q.name, '')}")
+
+
+def _image(ctx, q, wkey, label):
+    st.file_uploader(label, type=["jpg", "jpeg", "png"], key=wkey, disabled=q.read_only)
+
+
+WIDGETS = {
+    "text": _text,
+    "integer": _integer,
+    "decimal": _decimal,
+    "date": _date,
+    "time": _time,
+    "select_one": _select_one,
+    "select_multiple": _select_multiple,
+    "note": _note,
+    "acknowledge": _acknowledge,
+    "calculate": _calculate,
+    "image": _image,
+    "begin_group": None,  # drawn by render() as a bordered container
+    "begin_repeat": None,  # drawn by render() with add/remove buttons
+}
+
+
+@dataclass
+class _Ctx:
+    form: Form
+    key: str
+    lang: str
+    today: date
+    scope: engine.Scope
+    values: dict
+
+
+def _add_instance(count_key: str) -> None:
+    st.session_state[count_key] = st.session_state.get(count_key, 0) + 1
+
+
+def _remove_instance(key: str, repeat: Question, path: str, index: int) -> None:
+    """Drop one instance and move the later ones up, widget values included."""
+    count_key = _count_key(key, path)
+    n = st.session_state.get(count_key, 0)
+    state = st.session_state
+    prefix_of = lambda i: _k(key, f"{path}[{i}].")  # noqa: E731
+    for i in range(index, n):
+        here, nxt = prefix_of(i), prefix_of(i + 1)
+        for k in [k for k in list(state.keys()) if isinstance(k, str) and k.startswith(here)]:
+            del state[k]
+        for k in [k for k in list(state.keys()) if isinstance(k, str) and k.startswith(nxt)]:
+            state[here + k[len(nxt) :]] = state[k]
+    state[count_key] = max(0, n - 1)
+
+
+def render(form: Form, key: str, *, today: date, show_required: bool = False) -> FormState:
+    """Draw the form; returns the raw answers, the clean ones and the messages by path."""
+    lang = form.default_language
+    raw = collect(form, key, today)
+    clean, errors, shown = engine.evaluate_form(form, raw, today)
+
+    def message(path: str, value) -> None:
+        text = errors.get(path)
+        if text and (show_required or not engine.is_empty(value)):
+            st.error(text, icon=":material/error:")
+
+    def draw(questions, values: dict, cleaned: dict, prefix: str, scope: engine.Scope):
+        for q in questions:
+            path = f"{prefix}{q.name}"
+            if path not in shown:
+                continue
+            if q.type == "begin_group":
+                with st.container(border=True):
+                    if q.labels:
+                        st.markdown(f"**{q.label(lang)}**")
+                    draw(q.children, values, cleaned, prefix, scope)
+                continue
+            if q.type == "begin_repeat":
+                count_key = _count_key(key, path)
+                fixed = engine.repeat_count(q, scope, today)
+                if fixed is not None:
+                    st.session_state[count_key] = fixed
+                n = st.session_state.setdefault(count_key, 0)
+                st.markdown(f"**{q.label(lang)}**（{n}）")
+                raws, cleans = values.get(q.name) or [], cleaned.get(q.name) or []
+                for i in range(n):
+                    item_raw = raws[i] if i < len(raws) else {}
+                    item_clean = cleans[i] if i < len(cleans) else {}
+                    with st.container(border=True):
+                        draw(
+                            q.children,
+                            item_raw,
+                            item_clean,
+                            f"{path}[{i}].",
+                            engine.Scope(clean, item_clean),
+                        )
+                        if fixed is None:
+                            st.button(f"删除第 {i + 1} 条", key=f"{key}|{path}[{i}]#remove",
+                                      on_click=_remove_instance, args=(key, q, path, i))  # fmt: skip
+                if fixed is None:
+                    st.button(f"＋ 添加{q.label(lang)}", key=f"{key}|{path}#add", on_click=_add_instance,
+                              args=(count_key,))  # fmt: skip
+                continue
+            widget = WIDGETS[q.type]
+            wkey = _k(key, path)
+            _seed_default(q, wkey)
+            widget(_Ctx(form, key, lang, today, scope, cleaned), q, wkey, _label(q, lang))
+            hint = q.hint(lang)
+            if hint:
+                st.caption(hint)
+            message(path, values.get(q.name))
+
+    draw(form.questions, raw, clean, "", engine.Scope(clean))
+    return FormState(raw, clean, errors)
+
+
+def clear(key: str) -> None:
+    """Forget every answer of a rendered form (after a successful submit)."""
+    for k in [
+        k for k in list(st.session_state.keys()) if isinstance(k, str) and k.startswith(f"{key}|")
+    ]:
+        del st.session_state[k]
