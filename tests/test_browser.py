@@ -164,3 +164,45 @@ def test_trusted_proxy_header_signs_in(template_db, tmp_path, browser):
         wait_idle(page)
         page.get_by_label("用户名").wait_for(timeout=30_000)
         stranger.close()
+
+
+def test_fill_and_submit_a_form_on_a_tablet(server, browser):
+    """768x1024: the visit questionnaire with a question hidden by relevant and a repeat."""
+    context = browser.new_context(viewport={"width": 768, "height": 1024})
+    page = context.new_page()
+    sign_in(page, server, "supervisor")
+    page.goto(server + "/forms")
+    wait_idle(page)
+    page.locator("[data-testid=stSelectbox]").filter(has_text="查看版本").click()
+    page.get_by_role("option", name="visit · 2025.1 · 惠企“镇”行走访问卷").click()
+    wait_idle(page)
+
+    def radio(question: str, answer: str) -> None:
+        page.locator("[data-testid=stRadio]").filter(has_text=question).get_by_text(
+            answer, exact=True
+        ).click()
+        wait_idle(page)
+
+    radio("产值（营收）与去年同期相比", "增长")
+    radio("在手订单与去年同期相比", "基本持平")
+    radio("用工人数与去年同期相比", "下降")
+    count = page.get_by_label("今年以来接受的行政检查次数 *")
+    count.fill("2")
+    count.press("Tab")
+    wait_idle(page)
+    assert page.get_by_text("检查来自哪些部门").count() == 1  # shown because there were inspections
+    radio("此前是否向政府部门反映过问题", "是")
+    assert page.get_by_text("对此前问题办理情况的满意度").count() == 1
+    radio("此前是否向政府部门反映过问题", "否")
+    assert page.get_by_text("对此前问题办理情况的满意度").count() == 0  # hidden by relevant
+    page.get_by_role("button", name="＋ 添加在建或拟建项目").click()
+    wait_idle(page)
+    name = page.get_by_label("项目名称 *")
+    name.fill("二期扩产")
+    name.press("Tab")
+    wait_idle(page)
+    page.get_by_role("button", name="提交试填").click()
+    page.get_by_text("试填通过").wait_for(timeout=30_000)
+    assert "二期扩产" in page.inner_text("body")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    context.close()
