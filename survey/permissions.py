@@ -25,6 +25,7 @@ RULES: dict[str, frozenset[str]] = {
     "questionnaires.read": ALL_ROLES,
     "questionnaires.manage": frozenset({"supervisor", "admin"}),
     "visits.read": frozenset({"officer", "supervisor", "admin"}),
+    "visits.create": frozenset({"officer"}),
     "feedback.read": frozenset({"monitor", "supervisor", "admin"}),
 }
 
@@ -42,6 +43,7 @@ ACTION_LABELS = {
     "questionnaires.read": "查看问卷",
     "questionnaires.manage": "管理问卷",
     "visits.read": "查看走访记录",
+    "visits.create": "登记走访",
     "feedback.read": "查看监督反馈",
 }
 
