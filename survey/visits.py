@@ -126,9 +126,9 @@ def _validate(db: Database, actor: Actor, payload: dict, today: date) -> tuple[d
         where = f"problems[{i}]"
         if p.get("category") not in active_categories:
             errors[f"{where}.category"] = (
-                "请选择问题的小类。"
-                if p.get("category") not in categories
-                else "该类别已停用，请重选。"
+                "该类别已停用，请重选。"
+                if p.get("category") in subcategories
+                else "请选择问题的小类。"
             )
         if p.get("nature") not in natures:
             errors[f"{where}.nature"] = "请选择诉求性质。"
