@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from sqlite_utils import Database
 
-from survey import audit, clock, companies, drafts, questionnaires, reference
+from survey import attachments, audit, clock, companies, drafts, questionnaires, reference
 from survey import db as store
 from survey.auth import Actor
 from survey.errors import NotFoundError, PermissionDeniedError, SurveyError, ValidationError
@@ -78,6 +78,13 @@ def colleagues(db: Database) -> dict[int, str]:
 
 
 # ---- validation ----------------------------------------------------------------------------------
+
+
+def check_visit(
+    db: Database, actor: Actor, payload: dict, today: date | None = None
+) -> dict[str, str]:
+    """The messages submit_visit would give, without writing anything (for live hints)."""
+    return _validate(db, actor, payload, today or clock.today())[2]
 
 
 def _validate(db: Database, actor: Actor, payload: dict, today: date) -> tuple[dict, dict, dict]:
@@ -161,10 +168,17 @@ def _receipt_of(db: Database, visit_id: int) -> Receipt:
 
 
 def submit_visit(
-    db: Database, actor: Actor, submission_id: str, payload: dict, *, today: date | None = None
+    db: Database,
+    actor: Actor,
+    submission_id: str,
+    payload: dict,
+    *,
+    today: date | None = None,
+    photos: dict[int, list[tuple[str, bytes]]] | None = None,
 ) -> Receipt:
     """Write the visit, its participants, answers and problems in one transaction. The submission id
-    is unique: a double tap, a resend or a retry returns the visit already saved."""
+    is unique: a double tap, a resend or a retry returns the visit already saved. `photos` maps a
+    problem's position (0-based) to (filename, bytes) pairs, stored downscaled with it."""
     require(actor, "visits.create")
     if not submission_id or len(submission_id) > 80:
         raise ValidationError("缺少提交编号，请重新打开表单。", "submission_id")
@@ -220,6 +234,8 @@ def submit_visit(
             )  # fmt: skip
             problem_id = cursor.lastrowid
             receipt.problem_ids.append(problem_id)
+            for filename, data in (photos or {}).get(i - 1, []):
+                attachments.add_photo(db, actor, filename, data, problem_id=problem_id)
             db.execute(
                 "INSERT INTO problem_events (problem_id, actor_id, at, action, from_status, to_status, note)"
                 " VALUES (?, ?, ?, 'raise', NULL, 'new', ?)",

@@ -293,3 +293,47 @@ def clear(key: str) -> None:
         k for k in list(st.session_state.keys()) if isinstance(k, str) and k.startswith(f"{key}|")
     ]:
         del st.session_state[k]
+
+
+def to_json(value):
+    """Raw answers as JSON-safe values (dates and times as ISO text), for drafts."""
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_json(v) for v in value]
+    if isinstance(value, date | time):
+        return value.isoformat()
+    return value
+
+
+def restore(form: Form, key: str, raw: dict) -> None:
+    """Put saved raw answers back into the widgets' state (before they are drawn)."""
+    state = st.session_state
+
+    def walk(questions, values: dict, prefix: str) -> None:
+        for q in questions:
+            path = f"{prefix}{q.name}"
+            if q.type == "begin_group":
+                walk(q.children, values, prefix)
+            elif q.type == "begin_repeat":
+                items = values.get(q.name) or []
+                state[_count_key(key, path)] = len(items)
+                for i, item in enumerate(items):
+                    walk(q.children, item or {}, f"{path}[{i}].")
+            elif q.spec["input"] and q.type != "image":
+                value = values.get(q.name)
+                if value in (None, "", []):
+                    continue
+                wkey = _k(key, path)
+                if q.type == "select_multiple":
+                    state[wkey] = list(value)
+                    for name in value:
+                        state[f"{wkey}|{name}"] = True
+                elif q.type == "date":
+                    state[wkey] = date.fromisoformat(str(value)[:10])
+                elif q.type == "time":
+                    state[wkey] = time.fromisoformat(str(value))
+                else:
+                    state[wkey] = value
+
+    walk(form.questions, raw or {}, "")

@@ -25,6 +25,9 @@ class PageSpec:
 # through to app.py and its gate (and every page also calls session.require_actor).
 PAGES = (
     PageSpec("pages/home_page.py", "工作台", "home", ":material/home:", ALL_ROLES),
+    PageSpec(
+        "pages/visit_page.py", "登记走访", "visit", ":material/add_location_alt:", ("officer",)
+    ),
     PageSpec("pages/problems_page.py", "问题清单", "problems", ":material/assignment:", ALL_ROLES),
     PageSpec("pages/companies_page.py", "企业名录", "companies", ":material/domain:", ALL_ROLES),
     PageSpec(

@@ -1,0 +1,50 @@
+"""Photos kept in the database (one backup file holds everything), downscaled with Pillow."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlite_utils import Database
+
+from survey import clock
+from survey.auth import Actor
+from survey.errors import ValidationError
+
+MAX_SIDE = 1600
+MAX_UPLOAD = 20_000_000
+
+
+def downscale(data: bytes, filename: str) -> tuple[bytes, int, int]:
+    """A JPEG no larger than MAX_SIDE on its long side, EXIF rotation applied."""
+    if len(data) > MAX_UPLOAD:
+        raise ValidationError(f"照片“{filename}”超过 20 MB。", "photo")
+    try:
+        image = Image.open(io.BytesIO(data))
+        image = ImageOps.exif_transpose(image).convert("RGB")
+    except (UnidentifiedImageError, OSError):
+        raise ValidationError(f"“{filename}”不是可识别的图片。", "photo") from None
+    image.thumbnail((MAX_SIDE, MAX_SIDE))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80, optimize=True)
+    return out.getvalue(), image.width, image.height
+
+
+def add_photo(db: Database, actor: Actor, filename: str, data: bytes, *, problem_id: int | None = None,
+              visit_id: int | None = None, feedback_id: int | None = None) -> int:  # fmt: skip
+    """Store a downscaled photo; call inside the transaction that writes its owner."""
+    content, width, height = downscale(data, filename)
+    cursor = db.execute(
+        "INSERT INTO attachments (visit_id, problem_id, feedback_id, filename, mime, width, height, sha256,"
+        " content, created_by, created_at) VALUES (?, ?, ?, ?, 'image/jpeg', ?, ?, ?, ?, ?, ?)",
+        (visit_id, problem_id, feedback_id, filename[:200], width, height, hashlib.sha256(content).hexdigest(),
+         content, actor.id, clock.now_iso()),
+    )  # fmt: skip
+    return cursor.lastrowid
+
+
+def photos_of_problem(db: Database, problem_id: int) -> list[tuple[str, bytes]]:
+    return [tuple(r) for r in db.conn.execute(
+        "SELECT filename, content FROM attachments WHERE problem_id = ? ORDER BY id", (problem_id,)
+    )]  # fmt: skip

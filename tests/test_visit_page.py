@@ -1,0 +1,92 @@
+"""AppTest: log a visit on the visit page, leave it mid-draft, come back in a new session (a reload),
+find every typed value again, submit, and see the visit and problem numbers."""
+
+from __future__ import annotations
+
+from survey import db as store
+from tests.test_pages import open_page
+
+
+def start_visit(demo_db):
+    at = open_page(demo_db, "officer", "pages/visit_page.py")
+    at.button[0].click().run()  # ＋ 新建走访
+    assert not at.exception, at.exception
+    with store.opened(demo_db) as db:
+        sid = store.scalar(db, "SELECT submission_id FROM drafts ORDER BY id DESC LIMIT 1")
+    return at, sid
+
+
+def officer_company(demo_db) -> int:
+    from survey import companies
+    from tests.conftest import actor_for
+
+    with store.opened(demo_db) as db:
+        return companies.search_companies(db, actor_for(db, "officer"), "有限公司")[0]["id"]
+
+
+def button(at, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def fill(at, sid, company_id: int):
+    v = lambda name: f"v|{sid}|{name}"  # noqa: E731
+    f = lambda name: f"vf|{sid}|{name}"  # noqa: E731
+    at.text_input(key=v("company_q")).input("有限公司").run()
+    at.selectbox(key=v("company_id")).set_value(company_id).run()
+    for name, value in (("output_trend", "up"), ("orders_trend", "flat"), ("employment_trend", "down"),
+                        ("had_earlier", "no")):  # fmt: skip
+        at.radio(key=f(name)).set_value(value)
+    at.number_input(key=f("inspection_count")).set_value(1).run()
+    at.button(key=v("add_problem")).click().run()
+    at.selectbox(key=v("p0|category")).set_value("A2")
+    at.radio(key=v("p0|nature")).set_value("help")
+    at.text_area(key=v("p0|description")).input("冬季用气高峰期供气不稳定，生产多次降负荷。").run()
+    return at
+
+
+def test_visit_draft_survives_a_new_session_and_submits_once(demo_db):
+    at, sid = start_visit(demo_db)
+    company_id = officer_company(demo_db)
+    fill(at, sid, company_id)
+    assert not at.exception, at.exception
+    assert any(c.value.startswith("草稿已保存") for c in at.caption)
+    with store.opened(demo_db) as db:
+        saved = store.scalar(db, "SELECT payload FROM drafts WHERE submission_id = ?", (sid,))
+    assert "冬季用气高峰期供气不稳定" in saved
+
+    # A reload: a new session, signed in again, finds the draft and carries on.
+    again = open_page(demo_db, "officer", "pages/visit_page.py")
+    assert any("未完成的草稿" in h.value for h in again.subheader)
+    again.button(key=f"resume_{sid}").click().run()
+    assert not again.exception, again.exception
+    assert (
+        again.text_area(key=f"v|{sid}|p0|description").value
+        == "冬季用气高峰期供气不稳定，生产多次降负荷。"
+    )
+    assert again.radio(key=f"vf|{sid}|output_trend").value == "up"
+    assert again.number_input(key=f"vf|{sid}|inspection_count").value == 1
+    assert again.selectbox(key=f"v|{sid}|company_id").value == company_id
+
+    button(again, "提交走访").click().run()
+    assert not again.exception, again.exception
+    assert again.success[0].value.startswith("走访已提交，编号 #")
+    with store.opened(demo_db) as db:
+        visit = store.query(db, "SELECT id FROM visits WHERE submission_id = ?", (sid,))
+        assert len(visit) == 1
+        problems = store.query(
+            db, "SELECT id, status FROM problems WHERE visit_id = ?", (visit[0]["id"],)
+        )
+        assert [p["status"] for p in problems] == ["new"]
+        assert store.scalar(db, "SELECT submitted_at FROM drafts WHERE submission_id = ?", (sid,))
+    assert any(f"#{problems[0]['id']}" in m.value for m in again.markdown)
+
+
+def test_missing_fields_are_named_and_nothing_is_saved(demo_db):
+    at, sid = start_visit(demo_db)
+    button(at, "提交走访").click().run()
+    assert not at.exception, at.exception
+    messages = [e.value for e in at.error]
+    assert "请选择走访的企业。" in messages
+    assert any("处需要修改" in m for m in messages)
+    with store.opened(demo_db) as db:
+        assert store.scalar(db, "SELECT count(*) FROM visits WHERE submission_id = ?", (sid,)) == 0
