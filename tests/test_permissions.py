@@ -27,6 +27,7 @@ from survey.auth import SYSTEM
 from survey.errors import NotFoundError, PermissionDeniedError
 from survey.xlsform.writer import build_xlsform
 from tests.conftest import actor_for
+from tests.test_visits import payload as visit_payload
 
 ROLES = ("officer", "handler", "monitor", "supervisor", "admin")  # demo users with one role each
 ALL = set(ROLES)
@@ -154,6 +155,12 @@ CASES = {
         lambda db, a: feedback.list_feedback(db, a),
     ),
     "inbox.waiting_items": (ALL, lambda db, a: inbox.waiting_items(db, a)),
+    "visits.submit_visit": (
+        {"officer"},
+        lambda db, a: visits.submit_visit(
+            db, a, f"perm-{next(_n)}", visit_payload(db, actor_for(db, "officer"))
+        ),
+    ),
     "questionnaires.list_versions": (ALL, lambda db, a: questionnaires.list_versions(db, a)),
     "questionnaires.current": (ALL, lambda db, a: questionnaires.current(db, a, "visit")),
     "questionnaires.save_version": (
@@ -197,6 +204,7 @@ RULE_OF_CASE = {
     "problems.list_problems": "problems.read",
     "visits.list_visits": "visits.read",
     "feedback.list_feedback": "feedback.read",
+    "visits.submit_visit": "visits.create",
     "questionnaires.list_versions": "questionnaires.read",
     "questionnaires.save_version": "questionnaires.manage",
 }
