@@ -44,6 +44,8 @@ with tabs["查询"]:
             raised = problems.list_problems(db, actor, company_id=chosen, limit=50)
         st.subheader(company["name"])
         st.caption(f"统一社会信用代码 {company['uscc']}")
+        st.page_link("pages/company_page.py", label="打开企业档案", icon=":material/badge:",
+                     query_params={"id": chosen})  # fmt: skip
         if raised:
             st.write(f"问题（{len(raised)}）")
             listing = pd.DataFrame(raised)[["id", "raised_on", "category", "status", "department"]]

@@ -58,6 +58,9 @@ except SurveyError as exc:
 st.subheader(f"问题 #{problem['id']} · {PROBLEM_STATUS_LABELS[problem['status']]}")
 left, right = st.columns(2)
 left.write(f"企业：{problem['company'] or '（未指明）'}")
+if problem["company_id"]:
+    left.page_link("pages/company_page.py", label="企业档案", icon=":material/domain:",
+                   query_params={"id": problem["company_id"]})  # fmt: skip
 left.write(f"类别：{problem['category_group'] or ''} / {problem['category']}")
 left.write(f"来源：{SOURCE_LABELS[problem['source']]} · 提出 {problem['raised_on']}")
 right.write(f"责任部门：{problem['department'] or '待交办'}")

@@ -100,3 +100,31 @@ def test_audit_page_filters(demo_db):
     at.selectbox[1].select("admin").run()
     frame = at.dataframe[0].value
     assert len(frame) and set(frame["操作人"]) == {"admin"}
+
+
+def test_company_profile_by_query_param(demo_db):
+    with store.opened(demo_db) as db:
+        company_id = store.scalar(
+            db, "SELECT id FROM companies WHERE name = '江苏恒顺醋业股份有限公司'"
+        )
+    at = signed_in(demo_db, "supervisor")
+    at.query_params["id"] = str(company_id)
+    at.switch_page("pages/company_page.py").run()
+    assert not at.exception, at.exception
+    assert at.header[0].value == "江苏恒顺醋业股份有限公司"
+    assert [m.label for m in at.metric] == ["走访次数", "反映问题", "未办结"]
+
+
+def test_my_visits_lists_own_visits(demo_db):
+    at = open_page(demo_db, "officer", "pages/my_visits_page.py")
+    at.date_input(key="mv_since").set_value(None).run()
+    frame = at.dataframe[0].value
+    with store.opened(demo_db) as db:
+        officer_id = store.scalar(db, "SELECT id FROM users WHERE username = 'officer'")
+        own = store.scalar(
+            db, "SELECT count(DISTINCT v.id) FROM visits v LEFT JOIN visit_participants p ON p.visit_id = v.id"
+            " WHERE (v.officer_id = ? OR p.user_id = ?) AND v.visit_date <= date('now', '+1 day')",
+            (officer_id, officer_id),
+        )  # fmt: skip
+    assert 0 < len(frame) <= own
+    assert at.subheader[0].value.startswith("走访 #")

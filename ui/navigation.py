@@ -28,8 +28,16 @@ PAGES = (
     PageSpec(
         "pages/visit_page.py", "登记走访", "visit", ":material/add_location_alt:", ("officer",)
     ),
+    PageSpec(
+        "pages/my_visits_page.py",
+        "走访记录",
+        "visits",
+        ":material/event_note:",
+        ("officer", "supervisor", "admin"),
+    ),
     PageSpec("pages/problems_page.py", "问题清单", "problems", ":material/assignment:", ALL_ROLES),
     PageSpec("pages/companies_page.py", "企业名录", "companies", ":material/domain:", ALL_ROLES),
+    PageSpec("pages/company_page.py", "企业档案", "company", ":material/badge:", ALL_ROLES),
     PageSpec(
         "pages/questionnaires_page.py",
         "问卷管理",

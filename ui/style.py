@@ -12,6 +12,7 @@ div[data-testid="stNumberInput"] input,
 div[data-testid="stDateInput"] input,
 div[data-baseweb="select"] > div { min-height: 44px; }
 button[kind], div[data-testid="stFormSubmitButton"] button { min-height: 44px; }
+button[data-testid^="stNumberInputStep"] { min-height: 44px; min-width: 44px; }
 /* Radio and checkbox options: a whole 44 px row is the target, not the 16 px circle. */
 div[data-testid="stRadio"] label, div[data-testid="stCheckbox"] label { min-height: 44px; align-items: center; }
 div[data-testid="stMetric"] { background: #f2f4f7; border-radius: 8px; padding: 8px 12px; }

@@ -1,0 +1,83 @@
+"""企业档案: everything about one company on one screen: details, linked department, the timeline of
+visits, problems and their status, satisfaction over time. Opened with ?id=<company id>."""
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from survey import companies, visits
+from survey.errors import SurveyError
+from survey.labels import PROBLEM_STATUS_LABELS
+from ui import session
+
+actor = session.require_actor()
+st.title("企业档案")
+company_id = st.query_params.get("id")
+query = st.text_input("查找企业", key="profile_q")
+if query.strip():
+    with session.database() as db:
+        hits = companies.search_companies(db, actor, query, limit=20)
+    for hit in hits:
+        if st.button(f"{hit['name']}（{hit['district']}）", key=f"profile_pick_{hit['id']}"):
+            st.query_params["id"] = str(hit["id"])
+            st.rerun()
+if not company_id:
+    st.info("请输入企业名称查找，或从走访、问题中打开企业档案。")
+    st.stop()
+try:
+    with session.database() as db:
+        profile = visits.company_profile(db, actor, int(company_id))
+except (SurveyError, ValueError) as exc:
+    st.error(str(exc) if isinstance(exc, SurveyError) else "企业编号无效。")
+    st.stop()
+
+company = profile["company"]
+st.header(company["name"])
+c1, c2, c3 = st.columns(3)
+c1.write(f"统一社会信用代码：{company['uscc']}")
+c1.write(f"区县/园区：{company['district']}" + (f" · {company['park']}" if company["park"] else ""))
+c2.write(f"行业：{company['sector']}")
+c2.write(f"挂钩部门：{company['department'] or '未指定'}")
+c3.write(
+    f"规模：{company['size'] or '—'}"
+    + ("，规上" if company["is_above_scale"] else "")
+    + ("，专精特新" if company["is_specialized"] else "")
+)
+c3.write(f"联系人：{company['contact_name'] or '—'} {company['contact_phone']}")
+
+problems = profile["problems"]
+m1, m2, m3 = st.columns(3)
+m1.metric("走访次数", len(profile["visits"]))
+m2.metric("反映问题", len(problems))
+m3.metric("未办结", sum(1 for p in problems if p["status"] != "closed"))
+
+if profile["satisfaction"]:
+    st.subheader("满意度变化")
+    data = pd.DataFrame(profile["satisfaction"])
+    chart = alt.Chart(data).mark_line(point=True).encode(
+        x=alt.X("month:N", title="回访月份"),
+        y=alt.Y("average:Q", title="平均满意度（1–5）", scale=alt.Scale(domain=[1, 5])),
+        tooltip=[alt.Tooltip("month:N", title="月份"), alt.Tooltip("average:Q", title="平均", format=".2f"),
+                 alt.Tooltip("callbacks:Q", title="回访数")],
+    )  # fmt: skip
+    st.altair_chart(chart, use_container_width=True)
+
+st.subheader("问题")
+if problems:
+    frame = pd.DataFrame(problems)
+    st.dataframe(
+        pd.DataFrame({"编号": frame["id"], "提出日期": frame["raised_on"], "类别": frame["category"],
+                      "状态": frame["status"].map(PROBLEM_STATUS_LABELS), "责任部门": frame["department"].fillna(""),
+                      "描述": frame["description"]}),
+        hide_index=True, use_container_width=True,
+    )  # fmt: skip
+else:
+    st.caption("没有您可查看的问题。")
+if profile["visits"]:
+    st.subheader("走访时间线")
+    frame = pd.DataFrame(profile["visits"])
+    st.dataframe(
+        pd.DataFrame({"编号": frame["id"], "日期": frame["visit_date"], "方式": frame["mode"],
+                      "走访人": frame["officer"], "问题数": frame["problems"]}),
+        hide_index=True, use_container_width=True,
+    )  # fmt: skip

@@ -1,0 +1,87 @@
+"""我的走访: the visits one logged or joined, with filters; a visit's details, answers (with the
+labels of the questionnaire version they were given with) and problems; corrections for 7 days."""
+
+from datetime import date, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from survey import visits
+from survey.errors import SurveyError
+from survey.labels import PROBLEM_STATUS_LABELS, VISIT_MODES
+from ui import session
+
+actor = session.require_actor("officer", "supervisor", "admin")
+st.title("走访记录" if actor.has_role("supervisor", "admin") else "我的走访")
+c1, c2, c3 = st.columns(3)
+since = c1.date_input("起始日期", value=date.today() - timedelta(days=90), key="mv_since")
+until = c2.date_input("截止日期", value=date.today(), key="mv_until")
+text = c3.text_input("企业名称包含", key="mv_text")
+with session.database() as db:
+    rows = visits.list_visits(db, actor, since=since.isoformat() if since else None,
+                              until=until.isoformat() if until else None, company_text=text.strip() or None)  # fmt: skip
+st.caption(f"{len(rows)} 次走访")
+if not rows:
+    st.info("这段时间没有走访记录。")
+    st.stop()
+frame = pd.DataFrame(rows)
+st.dataframe(
+    pd.DataFrame({"编号": frame["id"], "日期": frame["visit_date"], "企业": frame["company"],
+                  "方式": frame["mode"], "走访人": frame["officer"], "问题数": frame["problems"]}),
+    hide_index=True, use_container_width=True,
+)  # fmt: skip
+by_id = {r["id"]: r for r in rows}
+chosen = st.selectbox("查看走访", list(by_id), key="mv_open",
+                      format_func=lambda i: f"#{i} {by_id[i]['visit_date']} {by_id[i]['company']}")  # fmt: skip
+with session.database() as db:
+    visit = visits.get_visit(db, actor, chosen)
+st.subheader(f"走访 #{visit['id']} · {visit['company']}")
+st.page_link("pages/company_page.py", label="打开企业档案", icon=":material/domain:",
+             query_params={"id": visit["company_id"]})  # fmt: skip
+st.write(f"{visit['visit_date']} · {visit['mode']} · 走访人员：{'、'.join(visit['participants'])}")
+if visit["summary"]:
+    st.text(visit["summary"])
+if visit["answers"]:
+    form, answers = visit["answers"]
+    st.caption(f"{form.title}（版本 {form.version}）")
+    lines = []
+    for q, repeat in form.walk():
+        if repeat is None and q.name in answers and q.spec["input"]:
+            value = answers[q.name]
+            if q.list_name:
+                labels = {c.name: c.label(form.default_language) for c in form.choices[q.list_name]}
+                value = "、".join(
+                    labels.get(v, v) for v in (value if isinstance(value, list) else [value])
+                )
+            lines.append(
+                {
+                    "题目": q.label(form.default_language),
+                    "回答": "" if value is None else str(value),
+                }
+            )
+    st.dataframe(pd.DataFrame(lines), hide_index=True, use_container_width=True)
+for p in visit["problems"]:
+    st.write(f"问题 #{p['id']} · {p['category']} · {PROBLEM_STATUS_LABELS[p['status']]}")
+    st.text(p["description"])
+
+if visits.is_editable(visit, actor):
+    with (
+        st.expander("修改走访信息（提交后 7 天内）"),
+        st.form(f"edit_visit_{chosen}", enter_to_submit=False),
+    ):
+        new_date = st.date_input(
+            "走访日期", value=date.fromisoformat(visit["visit_date"]), max_value=date.today()
+        )
+        new_mode = st.radio(
+            "走访方式", VISIT_MODES, index=VISIT_MODES.index(visit["mode"]), horizontal=True
+        )
+        new_summary = st.text_area("走访小结", value=visit["summary"])
+        if st.form_submit_button("保存修改"):
+            try:
+                with session.database() as db:
+                    visits.edit_visit(db, actor, chosen, {"visit_date": new_date.isoformat(), "mode": new_mode,
+                                                          "summary": new_summary})  # fmt: skip
+            except SurveyError as exc:
+                st.error(str(exc))
+            else:
+                st.success("已保存，修改前后内容已记入操作日志。")
