@@ -43,10 +43,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(db_path: Path, *, timeout: float = 60, env: dict | None = None):
-    port = free_port()
+def streamlit_server(
+    db_path: Path, *, timeout: float = 60, env: dict | None = None, port: int | None = None
+):
+    port = port or free_port()
     env = {**os.environ, "SURVEY_DB": str(db_path), **(env or {})}
-    log = open(db_path.parent / "streamlit.log", "w")  # noqa: SIM115 - closed below
+    log = open(db_path.parent / "streamlit.log", "a")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "ui/server.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
@@ -76,7 +78,9 @@ def streamlit_server(db_path: Path, *, timeout: float = 60, env: dict | None = N
 
 
 def wait_idle(page, timeout: float = 30_000) -> None:
-    """Wait until the script run finished and no skeleton is left."""
+    """Wait until the script run finished and no skeleton is left (after a short pause, so that a
+    run the last action started has begun)."""
+    page.wait_for_timeout(250)
     page.wait_for_selector(
         "[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout
     )

@@ -10,11 +10,17 @@ import streamlit as st
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from streamlit.runtime.pages_manager import PagesManager
 
 from survey import auth
 from survey import db as store
 
 COOKIE = "zhy_session"
+
+# app.py routes with st.navigation. Without this, the first request a fresh process serves runs in
+# Streamlit's legacy pages-folder mode (because pages/ exists): a deep link such as /visit shows a
+# "Page not found" dialog after every restart. The flag is class-level and read once per process.
+PagesManager.uses_pages_directory = False
 
 
 def _secure(request: Request) -> bool:

@@ -1,0 +1,140 @@
+"""Browser tests of the visit page on a tablet: a double tap submits once, a reload and a server
+restart mid-draft lose nothing."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from survey import db as store
+from tests.browser import chromium, free_port, require_chromium, streamlit_server, wait_idle
+from tests.test_browser import sign_in
+
+pytestmark = pytest.mark.browser
+DESCRIPTION = "企业新增产线急需用电增容，报装已两个月仍未接电。"
+
+
+@pytest.fixture
+def visit_db(template_db, tmp_path):
+    require_chromium()
+    path = tmp_path / "visit.db"
+    shutil.copy(template_db, path)
+    return path
+
+
+def radio(page, question: str, answer: str) -> None:
+    page.locator("[data-testid=stRadio]").filter(has_text=question).get_by_text(
+        answer, exact=True
+    ).click()
+    wait_idle(page)
+
+
+def choose(page, label: str, typed: str) -> None:
+    """Pick in a selectbox by typing part of an option and pressing Enter (as a keyboard user would)."""
+    box = page.get_by_role("combobox", name=label, exact=True)
+    box.click()
+    box.press_sequentially(typed, delay=30)
+    page.get_by_role("option").filter(has_text=typed).first.wait_for(timeout=10_000)
+    box.press("Enter")
+    wait_idle(page)
+
+
+def fill_visit(page, url: str) -> None:
+    page.goto(url + "/visit")
+    wait_idle(page)
+    page.get_by_role("button", name="＋ 新建走访").click()
+    page.get_by_text("走访企业").wait_for(timeout=30_000)
+    wait_idle(page)
+    search = page.get_by_label("查找企业（名称两字以上或信用代码）")
+    search.fill("有限")
+    search.press("Enter")
+    wait_idle(page)
+    choose(page, "企业", "有限")
+    radio(page, "产值（营收）与去年同期相比", "增长")
+    radio(page, "在手订单与去年同期相比", "基本持平")
+    radio(page, "用工人数与去年同期相比", "下降")
+    count = page.get_by_label("今年以来接受的行政检查次数 *")
+    count.fill("0")
+    count.press("Tab")
+    wait_idle(page)
+    radio(page, "此前是否向政府部门反映过问题", "否")
+    page.get_by_role("button", name="＋ 添加问题").click()
+    wait_idle(page)
+    choose(page, "问题类别 *", "用能")
+    radio(page, "诉求性质", "求助")
+    text = page.get_by_label("问题描述 *（至少 10 个字）")
+    text.fill(DESCRIPTION)
+    text.press("Tab")
+    wait_idle(page)
+    page.get_by_text("草稿已保存").wait_for(timeout=10_000)
+
+
+def latest_draft(path) -> str:
+    with store.opened(path) as db:
+        return store.scalar(db, "SELECT submission_id FROM drafts ORDER BY id DESC LIMIT 1")
+
+
+def resume(page, url: str) -> None:
+    page.goto(url + "/visit")
+    wait_idle(page)
+    page.get_by_role("button", name="继续").first.click()
+    page.get_by_text("走访企业").wait_for(timeout=30_000)
+    wait_idle(page)
+
+
+def assert_restored(page) -> None:
+    assert page.get_by_label("问题描述 *（至少 10 个字）").input_value() == DESCRIPTION
+    group = page.locator("[data-testid=stRadio]").filter(has_text="产值（营收）与去年同期相比")
+    assert group.locator("input[type=radio]").nth(0).is_checked()
+    assert "有限" in page.get_by_role("combobox", name="企业", exact=True).input_value()
+    assert "用能" in page.get_by_role("combobox", name="问题类别 *", exact=True).input_value()
+
+
+def test_two_taps_on_submit_give_one_visit(visit_db):
+    with streamlit_server(visit_db) as url, chromium() as browser:
+        page = browser.new_page(viewport={"width": 768, "height": 1024})
+        sign_in(page, url, "officer")
+        fill_visit(page, url)
+        sid = latest_draft(visit_db)
+        page.evaluate(
+            """() => { const b = [...document.querySelectorAll('button')].find(x => x.innerText.includes('提交走访'));
+                       b.click(); setTimeout(() => b.click(), 100); }"""
+        )
+        page.get_by_text("走访已提交").wait_for(timeout=30_000)
+        page.wait_for_timeout(1500)  # let the second tap's run finish too
+    with store.opened(visit_db) as db:
+        assert store.scalar(db, "SELECT count(*) FROM visits WHERE submission_id = ?", (sid,)) == 1
+        assert (
+            store.scalar(
+                db, "SELECT count(*) FROM problems WHERE submission_id LIKE ?", (sid + "-%",)
+            )
+            == 1
+        )
+
+
+def test_reload_mid_draft_brings_every_value_back(visit_db):
+    with streamlit_server(visit_db) as url, chromium() as browser:
+        context = browser.new_context(viewport={"width": 1024, "height": 768})
+        page = context.new_page()
+        sign_in(page, url, "officer")
+        fill_visit(page, url)
+        page.reload()
+        wait_idle(page)
+        resume(page, url)
+        assert_restored(page)
+        context.close()
+
+
+def test_server_restart_mid_draft_loses_nothing(visit_db):
+    port = free_port()
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 768, "height": 1024})
+        page = context.new_page()
+        with streamlit_server(visit_db, port=port) as url:
+            sign_in(page, url, "officer")
+            fill_visit(page, url)
+        with streamlit_server(visit_db, port=port) as url:  # the same address, a new process
+            resume(page, url)  # the sign-in cookie still works: sessions live in the database
+            assert_restored(page)
+        context.close()
