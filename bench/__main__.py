@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import companies_bench
+from bench import companies_bench, visits_bench
 
 BENCHES = {
     "search": companies_bench.bench_search,
     "import": companies_bench.bench_import,
+    "visits": visits_bench.bench_visits,
 }
 
 

@@ -118,12 +118,12 @@ def _validate(db: Database, actor: Actor, payload: dict, today: date) -> tuple[d
         form = questionnaires.get_version(db, actor, int(questionnaire_id))
         clean, form_errors, _ = engine.evaluate_form(form, payload.get("answers") or {}, today)
         errors.update({f"answers.{k}": v for k, v in form_errors.items()})
-    subcategories = {
-        r["code"]
-        for r in reference.list_entries(db, "problem_categories", include_inactive=True)
-        if r["parent"]
+    category_state = {
+        code: bool(active)
+        for code, active in db.conn.execute(
+            "SELECT code, active FROM problem_categories WHERE parent IS NOT NULL"
+        )
     }
-    active_categories = category_options(db, actor)
     natures = reference.options(db, "request_natures")
     deadlines = reference.options(db, "deadline_classes")
     problems = payload.get("problems") or []
@@ -131,10 +131,10 @@ def _validate(db: Database, actor: Actor, payload: dict, today: date) -> tuple[d
         errors["problems"] = f"一次走访最多登记 {MAX_PROBLEMS} 个问题。"
     for i, p in enumerate(problems):
         where = f"problems[{i}]"
-        if p.get("category") not in active_categories:
+        if not category_state.get(p.get("category")):
             errors[f"{where}.category"] = (
                 "该类别已停用，请重选。"
-                if p.get("category") in subcategories
+                if p.get("category") in category_state
                 else "请选择问题的小类。"
             )
         if p.get("nature") not in natures:
@@ -150,7 +150,7 @@ def _validate(db: Database, actor: Actor, payload: dict, today: date) -> tuple[d
             errors[f"{where}.deadline_class"] = "办理时限无效。"
         if p.get("solved_on_spot") and len((p.get("spot_solution") or "").strip()) < 4:
             errors[f"{where}.spot_solution"] = "现场解决的问题请写明如何解决（至少 4 个字）。"
-    if company is not None:
+    if company is not None and payload.get("raised_again"):
         open_ids = {p["id"] for p in open_problems_of_company(db, actor, company["id"])}
         if any(int(pid) not in open_ids for pid in payload.get("raised_again") or []):
             errors["raised_again"] = "“再次反映”的问题须是该企业尚未办结的问题。"
