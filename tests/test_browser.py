@@ -203,6 +203,11 @@ def test_fill_and_submit_a_form_on_a_tablet(server, browser):
     wait_idle(page)
     page.get_by_role("button", name="提交试填").click()
     page.get_by_text("试填通过").wait_for(timeout=30_000)
-    assert "二期扩产" in page.inner_text("body")
+    submitted = page.locator("[data-testid=stJson]")
+    submitted.wait_for(timeout=10_000)
+    page.wait_for_function(
+        "document.querySelector('[data-testid=stJson]').innerText.includes('二期扩产')",
+        timeout=10_000,
+    )
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     context.close()
