@@ -49,8 +49,9 @@ def main(out: str) -> int:
                 for user in USERS:
                     page = browser.new_page(viewport={"width": w, "height": h})
                     sign_in(page, url, user)
-                    for spec in pages_for(actors[user]):
-                        page.goto(f"{url}/{spec.url_path}")  # the sign-in cookie keeps us signed in
+                    for i, spec in enumerate(pages_for(actors[user])):
+                        # the first page is the default one, served at "/"; the sign-in cookie keeps us in
+                        page.goto(f"{url}/{spec.url_path if i else ''}")
                         wait_idle(page)
                         page.wait_for_timeout(700)  # data grids paint on a canvas after the run
                         target = out_dir / f"{user}-{spec.url_path}-{size}.png"
