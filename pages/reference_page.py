@@ -4,7 +4,6 @@ import pandas as pd
 import streamlit as st
 
 from survey import reference
-from survey.errors import SurveyError
 from ui import session
 
 actor = session.require_actor("admin")
@@ -33,23 +32,13 @@ def entry_label(row: dict) -> str:
     return f"{row[spec.key_column]} · {row['name']}{state}"
 
 
-def run(action, success: str) -> None:
-    try:
-        with session.database() as db:
-            action(db)
-    except SurveyError as exc:
-        st.error(str(exc))
-    else:
-        st.success(success)
-
-
 add_tab, rename_tab, active_tab, delete_tab = st.tabs(["新增", "改名", "停用/启用", "删除"])
 with add_tab, st.form(f"add_{key}", clear_on_submit=False, enter_to_submit=False):
     values = {
         c.name: st.text_input(c.label + ("（必填）" if c.required else "")) for c in spec.columns
     }
     if st.form_submit_button("新增条目", type="primary"):
-        run(lambda db: reference.add_entry(db, actor, key, values), "已新增。")
+        session.attempt(lambda db: reference.add_entry(db, actor, key, values), "已新增。")
 
 with session.database() as db:
     all_entries = reference.list_entries(db, key, include_inactive=True)
@@ -59,18 +48,20 @@ with rename_tab, st.form(f"rename_{key}", enter_to_submit=False):
     code = st.selectbox("条目", list(by_code), format_func=lambda c: entry_label(by_code[c]))
     new_name = st.text_input("新名称")
     if st.form_submit_button("改名", type="primary"):
-        run(lambda db: reference.rename_entry(db, actor, key, code, new_name), "已改名。")
+        session.attempt(
+            lambda db: reference.rename_entry(db, actor, key, code, new_name), "已改名。"
+        )
 
 with active_tab, st.form(f"active_{key}", enter_to_submit=False):
     code = st.selectbox("条目 ", list(by_code), format_func=lambda c: entry_label(by_code[c]))
     left, right = st.columns(2)
     if left.form_submit_button("停用"):
-        run(lambda db: reference.set_active(db, actor, key, code, False), "已停用。")
+        session.attempt(lambda db: reference.set_active(db, actor, key, code, False), "已停用。")
     if right.form_submit_button("重新启用"):
-        run(lambda db: reference.set_active(db, actor, key, code, True), "已启用。")
+        session.attempt(lambda db: reference.set_active(db, actor, key, code, True), "已启用。")
 
 with delete_tab, st.form(f"delete_{key}", enter_to_submit=False):
     code = st.selectbox("条目  ", list(by_code), format_func=lambda c: entry_label(by_code[c]))
     st.caption("仅能删除从未被使用的条目。")
     if st.form_submit_button("删除", type="secondary"):
-        run(lambda db: reference.delete_entry(db, actor, key, code), "已删除。")
+        session.attempt(lambda db: reference.delete_entry(db, actor, key, code), "已删除。")

@@ -5,22 +5,11 @@ import pandas as pd
 import streamlit as st
 
 from survey import auth, reference, users
-from survey.errors import SurveyError
 from survey.labels import ROLE_LABELS
 from ui import session
 
 actor = session.require_actor("admin")
 st.title("用户管理")
-
-
-def attempt(action, success: str) -> None:
-    try:
-        with session.database() as db:
-            action(db)
-    except SurveyError as exc:
-        st.error(str(exc))
-    else:
-        st.success(success)
 
 
 with session.database() as db:
@@ -70,7 +59,7 @@ with create_tab, st.form("create_user", enter_to_submit=False):
     values = user_form("new", {})
     password = st.text_input("初始密码（首次登录须修改）", type="password")
     if st.form_submit_button("创建用户", type="primary"):
-        attempt(
+        session.attempt(
             lambda db: users.create_user(db, actor, username=username, password=password, **values),
             f"已创建用户 {username}。",
         )
@@ -87,33 +76,37 @@ with edit_tab:
     with st.form(f"edit_user_{chosen}", enter_to_submit=False):
         values = user_form(f"edit{chosen}", current)
         if st.form_submit_button("保存修改", type="primary"):
-            attempt(lambda db: users.update_user(db, actor, chosen, **values), "已保存。")
+            session.attempt(lambda db: users.update_user(db, actor, chosen, **values), "已保存。")
     left, mid, right = st.columns(3)
     if current["active"] and left.button("停用账号", key="deactivate"):
-        attempt(
+        session.attempt(
             lambda db: users.set_user_active(db, actor, chosen, False), "已停用，其登录已全部结束。"
         )
     if not current["active"] and left.button("重新启用", key="activate"):
-        attempt(lambda db: users.set_user_active(db, actor, chosen, True), "已启用。")
+        session.attempt(lambda db: users.set_user_active(db, actor, chosen, True), "已启用。")
     if current["locked_until"] and mid.button("解除锁定", key="unlock"):
-        attempt(lambda db: users.unlock_user(db, actor, chosen), "已解除锁定。")
+        session.attempt(lambda db: users.unlock_user(db, actor, chosen), "已解除锁定。")
     with st.form(f"reset_{chosen}", enter_to_submit=False):
         temporary = st.text_input("临时密码（用户下次登录须修改）", type="password")
         if st.form_submit_button("重置密码"):
-            attempt(lambda db: users.reset_password(db, actor, chosen, temporary), "密码已重置。")
+            session.attempt(
+                lambda db: users.reset_password(db, actor, chosen, temporary), "密码已重置。"
+            )
     st.caption(f"当前登录会话（{len(sessions)}）")
     for s in sessions:
         cols = st.columns([3, 3, 1])
         cols[0].text(f"{s['created_at']} 登录 · 最近 {s['last_seen_at']}")
         cols[1].text(s["user_agent"][:60] or "—")
         if cols[2].button("结束", key=f"revoke_{s['id']}"):
-            attempt(lambda db, sid=s["id"]: auth.revoke_session(db, actor, sid), "会话已结束。")
+            session.attempt(
+                lambda db, sid=s["id"]: auth.revoke_session(db, actor, sid), "会话已结束。"
+            )
 
 with settings_tab, st.form("session_hours", enter_to_submit=False):
     new_hours = st.number_input(
         "登录有效期（小时）", min_value=1.0, max_value=720.0, value=hours, step=1.0
     )
     if st.form_submit_button("保存", type="primary"):
-        attempt(
+        session.attempt(
             lambda db: users.set_session_hours(db, actor, new_hours), "已保存，新的登录按此有效期。"
         )

@@ -98,3 +98,16 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+def sign_in(page, url: str, username: str) -> None:
+    """Sign in with the demo password through the form."""
+    import seeds
+
+    page.goto(url)
+    wait_idle(page)
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(seeds.DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_text("您好").first.wait_for(timeout=30_000)
+    wait_idle(page)

@@ -14,21 +14,11 @@ from pathlib import Path
 import seeds
 from survey import auth
 from survey import db as store
-from tests.browser import chromium, streamlit_server, wait_idle
+from tests.browser import chromium, sign_in, streamlit_server, wait_idle
 from ui.navigation import pages_for
 
 SIZES = {"768x1024": (768, 1024), "1366x768": (1366, 768)}
 USERS = ("admin", "supervisor", "officer", "handler", "monitor")
-
-
-def sign_in(page, url: str, username: str) -> None:
-    page.goto(url)
-    wait_idle(page)
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(seeds.DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.get_by_text("您好").first.wait_for(timeout=30_000)
-    wait_idle(page)
 
 
 def main(out: str) -> int:

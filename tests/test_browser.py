@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import seeds
-from tests.browser import chromium, require_chromium, streamlit_server, wait_idle
+from tests.browser import chromium, require_chromium, sign_in, streamlit_server, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -69,16 +69,6 @@ def test_wrong_password_is_refused_in_the_browser(server, browser):
     page.get_by_text("用户名或密码不正确。").wait_for(timeout=30_000)
     assert "您好" not in page.inner_text("body")
     page.close()
-
-
-def sign_in(page, url: str, username: str) -> None:
-    page.goto(url)
-    wait_idle(page)
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(seeds.DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.get_by_text("您好").first.wait_for(timeout=30_000)
-    wait_idle(page)
 
 
 def test_sign_in_survives_reload_until_sign_out(server, browser):

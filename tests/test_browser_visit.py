@@ -8,8 +8,14 @@ import shutil
 import pytest
 
 from survey import db as store
-from tests.browser import chromium, free_port, require_chromium, streamlit_server, wait_idle
-from tests.test_browser import sign_in
+from tests.browser import (
+    chromium,
+    free_port,
+    require_chromium,
+    sign_in,
+    streamlit_server,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.browser
 DESCRIPTION = "企业新增产线急需用电增容，报装已两个月仍未接电。"

@@ -18,6 +18,7 @@ from sqlite_utils import Database
 from survey import auth, bootstrap, settings
 from survey import db as store
 from survey.auth import Actor
+from survey.errors import SurveyError
 
 SESSION_KEY = "auth_session_id"
 _HANDOFF_KEY = "auth_handoff_code"
@@ -150,3 +151,15 @@ def require_actor(*roles: str) -> Actor:
         st.error("您的角色无权打开此页面。")
         st.stop()
     return actor
+
+
+def attempt(action, success: str) -> bool:
+    """Run `action(db)`; show the domain's Chinese message on failure, `success` otherwise."""
+    try:
+        with database() as db:
+            action(db)
+    except SurveyError as exc:
+        st.error(str(exc))
+        return False
+    st.success(success)
+    return True
