@@ -50,7 +50,8 @@ def streamlit_server(
     env = {**os.environ, "SURVEY_DB": str(db_path), **(env or {})}
     log = open(db_path.parent / "streamlit.log", "a")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "ui/server.py", "--server.port", str(port),
+        # the console script, as README runs it (python -m would put the project on the path for us)
+        [str(Path(sys.executable).parent / "streamlit"), "run", "ui/server.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip

@@ -6,14 +6,20 @@ code (valid two minutes) that the signed-in Streamlit session hands to its own b
 
 from __future__ import annotations
 
-import streamlit as st
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-from streamlit.runtime.pages_manager import PagesManager
+import sys
+from pathlib import Path
 
-from survey import auth
-from survey import db as store
+# `streamlit run ui/server.py` puts ui/ on the path, not the project: make survey/ importable.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import streamlit as st  # noqa: E402
+from starlette.requests import Request  # noqa: E402
+from starlette.responses import Response  # noqa: E402
+from starlette.routing import Route  # noqa: E402
+from streamlit.runtime.pages_manager import PagesManager  # noqa: E402
+
+from survey import auth  # noqa: E402
+from survey import db as store  # noqa: E402
 
 COOKIE = "zhy_session"
 
