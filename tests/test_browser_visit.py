@@ -74,6 +74,9 @@ def fill_visit(page, url: str) -> None:
     text.press("Tab")
     wait_idle(page)
     page.get_by_text("草稿已保存").wait_for(timeout=10_000)
+    # Tablet fit: no sideways scrolling, numbers get a numeric keyboard.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert page.get_by_label("今年以来接受的行政检查次数 *").get_attribute("type") == "number"
 
 
 def latest_draft(path) -> str:
