@@ -380,6 +380,16 @@ def m003_session_cookie_handoff(db: Database) -> None:
         db.execute(statement)
 
 
+@migrations()
+def m004_problem_extensions(db: Database) -> None:
+    """A department's pending request for more working days."""
+    for statement in (
+        "ALTER TABLE problems ADD COLUMN extension_requested_days INTEGER",
+        "ALTER TABLE problems ADD COLUMN extension_reason TEXT",
+    ):
+        db.execute(statement)
+
+
 def _statements(script: str) -> list[str]:
     """Split a script of CREATE statements (no semicolons inside them) so each runs in the
     migration's transaction; executescript would commit it."""
