@@ -166,3 +166,30 @@ def waiting_items(db: Database, actor: Actor) -> list[WaitingItem]:
             ),
         ]
     return items
+
+
+def page_counts(db: Database, actor: Actor) -> dict[str, int]:
+    """Items waiting on each work page, shown in the navigation next to its title."""
+    counts: dict[str, int] = {}
+    if actor.has_role("supervisor", "admin"):
+        counts["triage"] = _count(db, "SELECT count(*) FROM problems WHERE status = 'new'")
+        counts["followup"] = _count(
+            db,
+            "SELECT count(*) FROM problems WHERE status = 'replied' OR (status IN ('assigned', 'in_progress')"
+            " AND (deadline_on < ? OR extension_requested_days IS NOT NULL))",
+            (clock.today().isoformat(),),
+        )
+    if actor.has_role("handler") and actor.department_code:
+        counts["inbox"] = _count(
+            db,
+            "SELECT count(*) FROM problems WHERE lead_department_code = ? AND status IN ('assigned', 'in_progress')",
+            (actor.department_code,),
+        )
+    if actor.has_role("officer"):
+        counts["visit"] = _count(
+            db,
+            "SELECT count(*) FROM drafts WHERE user_id = ? AND kind = 'visit' AND submitted_at IS NULL"
+            " AND discarded_at IS NULL",
+            (actor.id,),
+        )
+    return counts

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
+from survey import clock
 from survey import db as store
 from survey.auth import Actor
 from survey.errors import NotFoundError
@@ -83,3 +84,35 @@ def get_problem(db: Database, actor: Actor, problem_id: int) -> dict:
         (problem_id,),
     )
     return problem
+
+
+def list_for_department(db: Database, actor: Actor, *, limit: int = 500) -> list[dict]:
+    """Open problems led by (or shared with) the handler's department, soonest deadline first."""
+    where, params = problem_scope(actor)
+    return store.query(
+        db,
+        f"SELECT {_LIST_COLUMNS}, p.escalated_at, p.extension_requested_days, p.assigned_at"
+        f" FROM problems p {_JOINS} WHERE {where} AND p.status IN ('assigned', 'in_progress')"
+        f" ORDER BY p.deadline_on IS NULL, p.deadline_on, p.id LIMIT {int(limit)}",
+        params,
+    )
+
+
+def list_waiting(db: Database, actor: Actor, kind: str, *, limit: int = 500) -> list[dict]:
+    """Supervisor queues: 'new' (triage), 'replied' (callback), 'overdue', 'extension' requests."""
+    where, params = problem_scope(actor)
+    condition = {
+        "new": "p.status = 'new'",
+        "replied": "p.status = 'replied'",
+        "overdue": "p.status IN ('assigned', 'in_progress') AND p.deadline_on < ?",
+        "extension": "p.status IN ('assigned', 'in_progress') AND p.extension_requested_days IS NOT NULL",
+    }[kind]
+    if kind == "overdue":
+        params = [*params, clock.today().isoformat()]
+    return store.query(
+        db,
+        f"SELECT {_LIST_COLUMNS}, p.escalated_at, p.extension_requested_days, p.extension_reason, p.reply_text,"
+        f" p.return_count FROM problems p {_JOINS} WHERE {where} AND {condition}"
+        f" ORDER BY p.raised_on, p.id LIMIT {int(limit)}",
+        params,
+    )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from survey import inbox
 from survey.auth import Actor
 
 ALL_ROLES = ("officer", "handler", "monitor", "supervisor", "admin")
@@ -70,8 +71,17 @@ def build(actor: Actor | None):
         ]
         return st.navigation(pages, position="hidden")
     specs = pages_for(actor)
+    from ui import session  # navigation is built per run; the counts are fresh each time
+
+    with session.database() as db:
+        counts = inbox.page_counts(db, actor)
+
+    def title(spec: PageSpec) -> str:
+        n = counts.get(spec.url_path)
+        return f"{spec.title} {n}" if n else spec.title
+
     pages = [
-        st.Page(s.path, title=s.title, url_path=s.url_path, icon=s.icon, default=(s is specs[0]))
+        st.Page(s.path, title=title(s), url_path=s.url_path, icon=s.icon, default=(s is specs[0]))
         for s in specs
     ]
     return st.navigation(pages, position="top")

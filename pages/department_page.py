@@ -1,0 +1,52 @@
+"""部门办理 (department handler): problems assigned to the department, soonest deadline first, with
+warnings and escalations; accept, reply with an outcome, return with a reason, ask for more time."""
+
+import streamlit as st
+
+from survey import lifecycle, problems
+from survey.labels import OUTCOME_LABELS
+from ui import problem_views, session
+
+actor = session.require_actor("handler")
+st.title("部门办理")
+with session.database() as db:
+    rows = problems.list_for_department(db, actor)
+st.caption(f"待办 {len(rows)} 条（逾期、预警在前；时限按工作日计算）")
+if not rows:
+    st.success("没有待办理的问题。")
+    st.stop()
+problem_views.table(rows)
+chosen = problem_views.pick(rows, "dept_pick")
+problem = problem_views.detail(actor, chosen)
+
+if problem["status"] == "assigned":
+    if st.button("签收", type="primary", key="accept") and session.attempt(
+        lambda db: lifecycle.accept(db, actor, chosen), "已签收，请在时限内答复。"
+    ):
+        st.rerun()
+else:
+    with st.form(f"reply_{chosen}", enter_to_submit=False):
+        outcome = st.radio(
+            "办理结果", list(OUTCOME_LABELS), format_func=OUTCOME_LABELS.get, horizontal=True
+        )
+        text = st.text_area("答复内容（至少 10 个字）")
+        if st.form_submit_button("提交答复", type="primary"):
+            session.attempt(
+                lambda db: lifecycle.reply(db, actor, chosen, outcome, text),
+                "已答复，等待营商办回访。",
+            )
+with st.expander("不属于本部门职责？退回"), st.form(f"return_{chosen}", enter_to_submit=False):
+    reason = st.text_input("退回理由")
+    if st.form_submit_button("退回营商办"):
+        session.attempt(
+            lambda db: lifecycle.return_problem(db, actor, chosen, reason),
+            "已退回，营商办将重新交办。",
+        )
+with st.expander("申请延期"), st.form(f"extend_{chosen}", enter_to_submit=False):
+    days = st.number_input("延长工作日", min_value=1, max_value=60, value=5, step=1)
+    why = st.text_input("延期理由")
+    if st.form_submit_button("提交申请"):
+        session.attempt(
+            lambda db: lifecycle.request_extension(db, actor, chosen, int(days), why),
+            "已提交延期申请。",
+        )

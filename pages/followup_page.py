@@ -1,0 +1,66 @@
+"""督办回访 (supervisor): call companies back after a reply (a bad review reopens the problem),
+escalate overdue problems, decide on requests for more time."""
+
+import streamlit as st
+
+from survey import lifecycle, problems, reference
+from ui import problem_views, session
+
+actor = session.require_actor("supervisor", "admin")
+st.title("督办回访")
+with session.database() as db:
+    replied = problems.list_waiting(db, actor, "replied")
+    overdue = problems.list_waiting(db, actor, "overdue")
+    extensions = problems.list_waiting(db, actor, "extension")
+    levels = {r["level"]: r["name"] for r in reference.list_entries(db, "satisfaction_levels")}
+tabs = st.tabs(
+    [f"待回访 {len(replied)}", f"逾期督办 {len(overdue)}", f"延期申请 {len(extensions)}"]
+)
+
+with tabs[0]:
+    if replied:
+        problem_views.table(replied)
+        pid = problem_views.pick(replied, "callback_pick")
+        problem_views.detail(actor, pid)
+        with st.form(f"callback_{pid}", enter_to_submit=False):
+            level = st.radio("企业满意度（好差评）", list(levels), format_func=lambda v: f"{v} {levels[v]}",
+                             horizontal=True, index=None)  # fmt: skip
+            solved = st.checkbox("企业认为问题已解决")
+            note = st.text_input("回访记录")
+            if st.form_submit_button("保存回访", type="primary"):
+                if level is None:
+                    st.error("请选择满意度。")
+                else:
+                    session.attempt(lambda db: lifecycle.callback(db, actor, pid, level, solved, note),
+                                    "回访已记录：差评（1–2 级）转为重办，其余办结。")  # fmt: skip
+    else:
+        st.success("没有待回访的问题。")
+
+with tabs[1]:
+    if overdue:
+        problem_views.table(overdue)
+        pid = problem_views.pick(overdue, "overdue_pick")
+        with st.form(f"escalate_{pid}", enter_to_submit=False):
+            note = st.text_input("督办意见（部门可见）")
+            if st.form_submit_button("督办", type="primary"):
+                session.attempt(lambda db: lifecycle.escalate(db, actor, pid, note), "已督办。")
+    else:
+        st.success("没有逾期的问题。")
+
+with tabs[2]:
+    if extensions:
+        problem_views.table(extensions)
+        pid = problem_views.pick(extensions, "extension_pick")
+        row = next(r for r in extensions if r["id"] == pid)
+        st.write(f"申请延长 {row['extension_requested_days']} 个工作日：{row['extension_reason']}")
+        left, right = st.columns(2)
+        if left.button("同意", type="primary", key="grant"):
+            session.attempt(
+                lambda db: lifecycle.decide_extension(db, actor, pid, True), "已同意延期。"
+            )
+        if right.button("不同意", key="refuse"):
+            session.attempt(
+                lambda db: lifecycle.decide_extension(db, actor, pid, False), "已不同意延期。"
+            )
+    else:
+        st.success("没有待处理的延期申请。")

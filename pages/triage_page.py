@@ -1,0 +1,61 @@
+"""交办 (supervisor): new problems from visits and monitors; assign a lead department, co-departments
+and a deadline class, one at a time or in bulk, with suggestions from where similar problems went."""
+
+import streamlit as st
+
+from survey import clock, lifecycle, problems, reference, workdays
+from survey.errors import SurveyError
+from ui import problem_views, session
+
+actor = session.require_actor("supervisor", "admin")
+st.title("交办")
+if not workdays.is_known_year(clock.today().year):
+    st.warning(f"{clock.today().year} 年节假日安排尚未收录，工作日暂按周一至周五计算。")
+with session.database() as db:
+    waiting = problems.list_waiting(db, actor, "new")
+    departments = reference.options(db, "departments")
+    deadlines = reference.options(db, "deadline_classes")
+st.caption(f"待交办 {len(waiting)} 条")
+if not waiting:
+    st.success("没有待交办的问题。")
+    st.stop()
+problem_views.table(waiting, with_deadline=False)
+by_id = {r["id"]: r for r in waiting}
+chosen = st.multiselect(
+    "选择要交办的问题（可多选，批量交办给同一部门）", list(by_id), key="triage_pick",
+    default=[waiting[0]["id"]], format_func=lambda i: f"#{i} {by_id[i]['company'] or ''} · {by_id[i]['category']}",
+)  # fmt: skip
+if not chosen:
+    st.stop()
+first = by_id[chosen[0]]
+with session.database() as db:
+    suggested = lifecycle.suggest_departments(db, first["category_code"])
+if suggested:
+    st.caption(
+        "同类问题以往交办：" + "，".join(f"{departments.get(d, d)} {n} 次" for d, n in suggested)
+    )
+if len(chosen) == 1:
+    problem_views.detail(actor, chosen[0])
+codes = list(departments)
+with st.form("assign", enter_to_submit=False):
+    lead = st.selectbox("牵头部门", codes, format_func=departments.get,
+                        index=codes.index(suggested[0][0]) if suggested and suggested[0][0] in codes else 0)  # fmt: skip
+    co = st.multiselect("协办部门", codes, format_func=departments.get, placeholder="可不选")
+    klass = st.selectbox("办理时限", list(deadlines), format_func=deadlines.get,
+                         index=list(deadlines).index("standard") if "standard" in deadlines else 0)  # fmt: skip
+    note = st.text_input("交办说明（可选）")
+    if st.form_submit_button(f"交办 {len(chosen)} 条", type="primary"):
+        done, failed = [], []
+        for pid in chosen:
+            try:
+                with session.database() as db:
+                    deadline = lifecycle.assign(
+                        db, actor, pid, lead, klass, co_departments=co, note=note
+                    )
+                done.append(f"#{pid}（时限 {deadline or '长期推进'}）")
+            except SurveyError as exc:
+                failed.append(f"#{pid}：{exc}")
+        if done:
+            st.success("已交办：" + "，".join(done))
+        for line in failed:
+            st.error(line)
