@@ -4,7 +4,7 @@ problem's details and timeline."""
 import pandas as pd
 import streamlit as st
 
-from survey import problems
+from survey import lifecycle, problems
 from survey.errors import SurveyError
 from survey.labels import OUTCOME_LABELS, PROBLEM_STATUS_LABELS, SOURCE_LABELS
 from ui import session
@@ -87,3 +87,18 @@ if problem["events"]:
         hide_index=True,
         use_container_width=True,
     )
+
+if actor.has_role("supervisor", "admin"):
+    with (
+        st.expander("关联其他问题（同一企业再次反映，或多家企业的同一问题）"),
+        st.form(f"link_{chosen}", enter_to_submit=False),
+    ):
+        other = st.number_input("关联的问题编号", min_value=1, step=1, value=None)
+        kind = st.radio(
+            "关联类型", list(lifecycle.LINK_KINDS), format_func=lifecycle.LINK_KINDS.get
+        )
+        if st.form_submit_button("关联") and other:
+            session.attempt(
+                lambda db: lifecycle.link_problems(db, actor, chosen, int(other), kind),
+                "已关联。",
+            )

@@ -27,6 +27,19 @@ chosen = st.multiselect(
 )  # fmt: skip
 if not chosen:
     st.stop()
+with session.database() as db:
+    linked = sorted(
+        {
+            i
+            for pid in chosen
+            for i in lifecycle.linked_ids(db, pid)
+            if i in by_id and i not in chosen
+        }
+    )
+if linked and st.checkbox(
+    f"连同关联的待交办问题一起交办：{'、'.join(f'#{i}' for i in linked)}", value=True
+):
+    chosen = [*chosen, *linked]
 first = by_id[chosen[0]]
 with session.database() as db:
     suggested = lifecycle.suggest_departments(db, first["category_code"])

@@ -320,3 +320,54 @@ def suggest_departments(db: Database, category_code: str, limit: int = 3) -> lis
             (category_code, limit),
         )
     ]
+
+
+LINK_KINDS = {"raised_again": "同一企业再次反映", "same_issue": "多家企业的同一问题"}
+
+
+def link_problems(db: Database, actor: Actor, problem_id: int, other_id: int, kind: str) -> None:
+    """Relate two problems (both directions) so they can be handled together."""
+    _require_supervisor(actor)
+    if kind not in LINK_KINDS:
+        raise ValidationError("请选择关联类型。", "kind")
+    if problem_id == other_id:
+        raise ValidationError("不能关联问题自身。", "other_id")
+    with store.transaction(db):
+        first, second = _load(db, problem_id), _load(db, other_id)
+        if kind == "raised_again" and first["company_id"] != second["company_id"]:
+            raise ValidationError("“再次反映”只能关联同一企业的问题。", "kind")
+        now = clock.now_iso()
+        for a, b in ((problem_id, other_id), (other_id, problem_id)):
+            db.execute(
+                "INSERT INTO problem_links (problem_id, linked_problem_id, kind, created_by, created_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (a, b, kind, actor.id, now),
+            )
+        for p in (first, second):
+            other = second["id"] if p is first else first["id"]
+            _event(
+                db,
+                actor,
+                p["id"],
+                "link",
+                p["status"],
+                p["status"],
+                f"关联问题 #{other}（{LINK_KINDS[kind]}）",
+            )
+        audit.record(
+            db, actor, "insert", "problem_links", f"{problem_id}-{other_id}", after={"kind": kind}
+        )
+
+
+def linked_ids(db: Database, problem_id: int) -> list[int]:
+    """Every problem connected to this one through links, directly or not (itself excluded)."""
+    seen, frontier = {problem_id}, [problem_id]
+    while frontier:
+        current = frontier.pop()
+        for (other,) in db.conn.execute(
+            "SELECT linked_problem_id FROM problem_links WHERE problem_id = ?", (current,)
+        ):
+            if other not in seen:
+                seen.add(other)
+                frontier.append(other)
+    return sorted(seen - {problem_id})

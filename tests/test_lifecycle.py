@@ -249,3 +249,36 @@ def check_invariants(db, pid: int) -> None:
         )  # a deadline after every assignment
     if problem["status"] == "new":
         assert problem["lead_department_code"] is None
+
+
+def test_linked_problems_are_found_and_assigned_together(db):
+    officer, supervisor = actor_for(db, "officer"), actor_for(db, "supervisor")
+    a, b, c = (new_problem(db, officer) for _ in range(3))
+    lifecycle.link_problems(db, supervisor, a, b, "raised_again")
+    lifecycle.link_problems(db, supervisor, b, c, "same_issue")
+    assert lifecycle.linked_ids(db, a) == [b, c]
+    with pytest.raises(SurveyError, match="自身"):
+        lifecycle.link_problems(db, supervisor, a, a, "same_issue")
+    other_company = store.scalar(
+        db,
+        "SELECT id FROM problems WHERE company_id != (SELECT company_id FROM problems WHERE id = ?) LIMIT 1",
+        (a,),
+    )
+    with pytest.raises(SurveyError, match="同一企业"):
+        lifecycle.link_problems(db, supervisor, a, other_company, "raised_again")
+    events = store.query(
+        db, "SELECT note FROM problem_events WHERE problem_id = ? AND action = 'link'", (b,)
+    )
+    assert len(events) == 2
+
+
+def test_page_counts_follow_the_queues(db):
+    from survey import inbox
+
+    supervisor, handler = actor_for(db, "supervisor"), actor_for(db, "handler")
+    before = inbox.page_counts(db, supervisor)["triage"]
+    pid = new_problem(db, actor_for(db, "officer"))
+    assert inbox.page_counts(db, supervisor)["triage"] == before + 1
+    waiting = inbox.page_counts(db, handler)["inbox"]
+    lifecycle.assign(db, supervisor, pid, "GXJ", "short")
+    assert inbox.page_counts(db, handler)["inbox"] == waiting + 1

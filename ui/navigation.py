@@ -10,6 +10,7 @@ from survey import inbox
 from survey.auth import Actor
 
 ALL_ROLES = ("officer", "handler", "monitor", "supervisor", "admin")
+SUPERVISING = ("supervisor", "admin")
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,11 @@ PAGES = (
     PageSpec(
         "pages/visit_page.py", "登记走访", "visit", ":material/add_location_alt:", ("officer",)
     ),
+    PageSpec("pages/triage_page.py", "交办", "triage", ":material/call_split:", SUPERVISING),
+    PageSpec(
+        "pages/followup_page.py", "督办回访", "followup", ":material/phone_in_talk:", SUPERVISING
+    ),
+    PageSpec("pages/department_page.py", "部门办理", "inbox", ":material/inbox:", ("handler",)),
     PageSpec(
         "pages/my_visits_page.py",
         "走访记录",

@@ -1,0 +1,59 @@
+"""AppTest: the closed loop through the pages - triage, department reply, callback, a bad review
+reopening it, a second reply and a good review closing it."""
+
+from __future__ import annotations
+
+from survey import db as store
+from tests.test_pages import open_page
+
+
+def status(demo_db, pid: int) -> str:
+    with store.opened(demo_db) as db:
+        return store.scalar(db, "SELECT status FROM problems WHERE id = ?", (pid,))
+
+
+def reply_as_handler(demo_db, pid: int, text: str) -> None:
+    at = open_page(demo_db, "handler", "pages/department_page.py")
+    at.selectbox(key="dept_pick").set_value(pid).run()
+    if status(demo_db, pid) == "assigned":
+        at.button(key="accept").click().run()
+        assert not at.exception, at.exception
+    assert status(demo_db, pid) == "in_progress"
+    at.radio[0].set_value("resolved")
+    at.text_area[0].input(text)
+    at.button(key=f"FormSubmitter:reply_{pid}-提交答复").click().run()
+    assert at.success[-1].value == "已答复，等待营商办回访。"
+
+
+def callback(demo_db, pid: int, level: int) -> None:
+    at = open_page(demo_db, "supervisor", "pages/followup_page.py")
+    at.selectbox(key="callback_pick").set_value(pid).run()
+    at.radio[0].set_value(level)
+    at.button(key=f"FormSubmitter:callback_{pid}-保存回访").click().run()
+    assert not at.exception, at.exception
+    assert any(s.value.startswith("回访已记录") for s in at.success)
+
+
+def test_the_loop_through_the_pages(demo_db):
+    at = open_page(demo_db, "supervisor", "pages/triage_page.py")
+    pid = at.multiselect(key="triage_pick").value[0]
+    at.selectbox[0].set_value("GXJ")
+    at.button(
+        key=next(b.key for b in at.button if b.key and b.key.startswith("FormSubmitter:assign"))
+    ).click().run()
+    assert not at.exception, at.exception
+    assert at.success[0].value.startswith(f"已交办：#{pid}")
+    assert status(demo_db, pid) == "assigned"
+
+    reply_as_handler(demo_db, pid, "已协调解决企业反映的问题，并当面告知。")
+    callback(demo_db, pid, 2)
+    assert status(demo_db, pid) == "in_progress"  # a bad review reopens it (重办)
+    reply_as_handler(demo_db, pid, "重办：再次上门对接，问题已彻底解决。")
+    callback(demo_db, pid, 5)
+    assert status(demo_db, pid) == "closed"
+
+
+def test_handler_page_shows_only_own_department(demo_db):
+    at = open_page(demo_db, "handler.czj", "pages/department_page.py")
+    shown = at.dataframe[0].value
+    assert set(shown["责任部门"]) <= {"市财政局"}
