@@ -112,3 +112,13 @@ def sign_in(page, url: str, username: str) -> None:
     page.get_by_role("button", name="登录").click()
     page.get_by_text("您好").first.wait_for(timeout=30_000)
     wait_idle(page)
+
+
+def choose(page, label: str, typed: str) -> None:
+    """Pick in a selectbox by typing part of an option and pressing Enter (as a keyboard user would)."""
+    box = page.get_by_role("combobox", name=label, exact=True)
+    box.click()
+    box.press_sequentially(typed, delay=30)
+    page.get_by_role("option").filter(has_text=typed).first.wait_for(timeout=10_000)
+    box.press("Enter")
+    wait_idle(page)

@@ -9,6 +9,7 @@ import pytest
 
 from survey import db as store
 from tests.browser import (
+    choose,
     chromium,
     free_port,
     require_chromium,
@@ -33,16 +34,6 @@ def radio(page, question: str, answer: str) -> None:
     page.locator("[data-testid=stRadio]").filter(has_text=question).get_by_text(
         answer, exact=True
     ).click()
-    wait_idle(page)
-
-
-def choose(page, label: str, typed: str) -> None:
-    """Pick in a selectbox by typing part of an option and pressing Enter (as a keyboard user would)."""
-    box = page.get_by_role("combobox", name=label, exact=True)
-    box.click()
-    box.press_sequentially(typed, delay=30)
-    page.get_by_role("option").filter(has_text=typed).first.wait_for(timeout=10_000)
-    box.press("Enter")
     wait_idle(page)
 
 
