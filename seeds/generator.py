@@ -527,6 +527,7 @@ class Generator:
         n_feedback = max(n_leads * 2, min(60, self.n_problems))
         feedback, ratings, probs, events = [], [], [], []
         indicators = list(reference.options(self.db, "indicators"))
+        dimensions = list(reference.options(self.db, "rating_dimensions"))
         for i in range(n_feedback):
             state["fid"] += 1
             fid = state["fid"]
@@ -548,7 +549,7 @@ class Generator:
             if kind == "rating":
                 ratings += [
                     (fid, dim, rng.choices([5, 4, 3, 2, 1], [35, 35, 18, 8, 4])[0])
-                    for dim in texts.RATING_DIMENSIONS
+                    for dim in dimensions
                 ]
             if kind == "lead":
                 state["pid"] += 1

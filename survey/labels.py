@@ -56,6 +56,7 @@ TABLE_LABELS = {
     "settings": "系统设置",
     "visits": "走访",
     "feedback": "监督反馈",
+    "feedback_ratings": "部门评价",
     "problems": "问题",
     "problem_co_departments": "协办部门",
     "problem_categories": "问题类别",
@@ -66,6 +67,7 @@ TABLE_LABELS = {
     "request_natures": "诉求性质",
     "deadline_classes": "办理时限",
     "satisfaction_levels": "满意度等级",
+    "rating_dimensions": "评价维度",
     "database": "数据库",
     "demo": "演示数据",
 }

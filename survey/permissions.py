@@ -27,6 +27,7 @@ RULES: dict[str, frozenset[str]] = {
     "visits.read": frozenset({"officer", "supervisor", "admin"}),
     "visits.create": frozenset({"officer"}),
     "feedback.read": frozenset({"monitor", "supervisor", "admin"}),
+    "feedback.create": frozenset({"monitor"}),
 }
 
 ACTION_LABELS = {
@@ -45,6 +46,7 @@ ACTION_LABELS = {
     "visits.read": "查看走访记录",
     "visits.create": "登记走访",
     "feedback.read": "查看监督反馈",
+    "feedback.create": "提交监督反馈",
 }
 
 

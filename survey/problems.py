@@ -78,11 +78,28 @@ def get_problem(db: Database, actor: Actor, problem_id: int) -> dict:
     problem = rows[0]
     problem["events"] = store.query(
         db,
-        "SELECT e.at, e.action, e.from_status, e.to_status, e.note, u.display_name AS actor"
+        "SELECT e.at, e.action, e.from_status, e.to_status, e.note, e.actor_id, u.display_name AS actor"
         " FROM problem_events e LEFT JOIN users u ON u.id = e.actor_id"
         " WHERE e.problem_id = ? ORDER BY e.at, e.id",
         (problem_id,),
     )
+    problem["reporter"] = ""
+    if problem["source"] == "monitor":
+        from survey.feedback import reporter_name
+
+        source = store.query(
+            db,
+            "SELECT f.monitor_id, f.anonymous, u.display_name AS monitor FROM feedback f"
+            " JOIN users u ON u.id = f.monitor_id WHERE f.id = ?",
+            (problem["feedback_id"],),
+        )[0]
+        problem["reporter"] = reporter_name(actor, source)
+        if problem["reporter"] != source["monitor"]:  # anonymous to this reader: hide it everywhere
+            for event in problem["events"]:
+                if event["actor_id"] == source["monitor_id"]:
+                    event["actor"] = problem["reporter"]
+    for event in problem["events"]:
+        event.pop("actor_id")
     return problem
 
 

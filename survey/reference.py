@@ -99,6 +99,13 @@ LISTS: dict[str, RefList] = {
             (_CODE, _NAME, Column("working_days", "工作日数", "int"), _NOTE),
         ),
         RefList(
+            "rating_dimensions",
+            "评价维度",
+            "rating_dimensions",
+            "rating_dimensions.csv",
+            (_CODE, _NAME),
+        ),
+        RefList(
             "satisfaction_levels",
             "满意度等级",
             "satisfaction_levels",
@@ -276,10 +283,18 @@ def set_active(db: Database, actor: Actor, key: str, code, active: bool) -> None
         )
 
 
+# References that are not foreign keys (the column predates its list).
+EXTRA_USAGES = {"rating_dimensions": [("feedback_ratings", "dimension")]}
+
+
 def usages(db: Database, key: str, code) -> dict[str, int]:
     """How many rows of each table reference this entry (found through the foreign keys)."""
     spec = get_list(key)
     counts = {}
+    for table, column in EXTRA_USAGES.get(key, []):
+        n = store.scalar(db, f"SELECT count(*) FROM {table} WHERE {column} = ?", (code,))
+        if n:
+            counts[table] = n
     tables = [r[0] for r in db.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
     for table in tables:
         for fk in db.conn.execute(f"PRAGMA foreign_key_list({table})").fetchall():

@@ -390,6 +390,15 @@ def m004_problem_extensions(db: Database) -> None:
         db.execute(statement)
 
 
+@migrations()
+def m005_rating_dimensions(db: Database) -> None:
+    """Editable dimensions of a monitor's department rating; ratings refer to them by code."""
+    db.execute(
+        "CREATE TABLE rating_dimensions (code TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+        " sort_order INTEGER NOT NULL DEFAULT 0, active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)))"
+    )
+
+
 def _statements(script: str) -> list[str]:
     """Split a script of CREATE statements (no semicolons inside them) so each runs in the
     migration's transaction; executescript would commit it."""

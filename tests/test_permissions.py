@@ -155,6 +155,15 @@ CASES = {
         lambda db, a: feedback.list_feedback(db, a),
     ),
     "inbox.waiting_items": (ALL, lambda db, a: inbox.waiting_items(db, a)),
+    "feedback.submit_feedback": (
+        {"monitor"},
+        lambda db, a: feedback.submit_feedback(
+            db,
+            a,
+            f"perm-f-{next(_n)}",
+            {"kind": "suggestion", "body": "建议在园区设立企业服务专窗。"},
+        ),
+    ),
     "visits.submit_visit": (
         {"officer"},
         lambda db, a: visits.submit_visit(
@@ -205,6 +214,7 @@ RULE_OF_CASE = {
     "visits.list_visits": "visits.read",
     "feedback.list_feedback": "feedback.read",
     "visits.submit_visit": "visits.create",
+    "feedback.submit_feedback": "feedback.create",
     "questionnaires.list_versions": "questionnaires.read",
     "questionnaires.save_version": "questionnaires.manage",
 }
