@@ -35,6 +35,10 @@ PAGES = (
         "pages/followup_page.py", "督办回访", "followup", ":material/phone_in_talk:", SUPERVISING
     ),
     PageSpec("pages/department_page.py", "部门办理", "inbox", ":material/inbox:", ("handler",)),
+    PageSpec("pages/feedback_page.py", "监督反馈", "feedback", ":material/campaign:", ("monitor",)),
+    PageSpec(
+        "pages/feedback_review_page.py", "反馈汇总", "monitors", ":material/reviews:", SUPERVISING
+    ),
     PageSpec(
         "pages/my_visits_page.py",
         "走访记录",
