@@ -28,6 +28,14 @@ with mine_tab:
                           "结果": frame["outcome"].map(OUTCOME_LABELS).fillna(""), "部门答复": frame["reply_text"].fillna("")}),
             hide_index=True, use_container_width=True,
         )  # fmt: skip
+        answered = [r for r in mine if r["reply_text"]][:10]
+        if answered:
+            st.subheader("部门答复")
+            for r in answered:
+                st.caption(
+                    f"线索 #{r['id']} → 问题 #{r['problem_id']} · {PROBLEM_STATUS_LABELS[r['problem_status']]}"
+                )
+                st.text(r["reply_text"])
     else:
         st.info("还没有提交过反馈。")
 
