@@ -35,7 +35,9 @@ def test_monitor_lead_is_answered_and_seen(template_db, tmp_path):
         wait_idle(page)
         page.get_by_text("匿名：责任部门看不到我的姓名").click()
         wait_idle(page)
-        page.locator("[data-testid=stRadio]").filter(has_text="体验或了解的渠道").get_by_text("窗口现场").click()
+        page.locator("[data-testid=stRadio]").filter(has_text="体验或了解的渠道").get_by_text(
+            "窗口现场"
+        ).click()
         wait_idle(page)
         page.get_by_role("button", name="提交反馈").click()
         page.get_by_text("反馈已提交").wait_for(timeout=30_000)

@@ -89,7 +89,7 @@ def _remove_problem(sid: str, index: int) -> None:
 _slots: dict[str, object] = {}
 
 
-def _show(errors: dict, field: str) -> None:
+def _slot(field: str) -> None:
     """Reserve the place under a field where its message goes once the whole form is read."""
     _slots[field] = st.empty()
 
@@ -102,7 +102,7 @@ def show_errors(errors: dict[str, str]) -> None:
             slot.error(message, icon=":material/error:")
 
 
-def _company_section(sid: str, actor: Actor, errors: dict) -> dict | None:
+def _company_section(sid: str, actor: Actor) -> dict | None:
     st.subheader("走访企业")
     query = st.text_input("查找企业（名称两字以上或信用代码）", key=k(sid, "company_q"))
     with session.database() as db:
@@ -117,7 +117,7 @@ def _company_section(sid: str, actor: Actor, errors: dict) -> dict | None:
                 st.session_state.pop(k(sid, "company_id"), None)
     st.selectbox("企业", list(names), key=k(sid, "company_id"), format_func=names.get, index=None,
                  placeholder="先在上方输入企业名称查找")  # fmt: skip
-    _show(errors, "company")
+    _slot("company")
     with st.expander("企业尚未登记？在此新增"):
         values = company_fields(k(sid, "newco"), {"department_code": actor.department_code})
         if st.button("新增并选中该企业", key=k(sid, "newco_add")):
@@ -142,25 +142,23 @@ def _company_section(sid: str, actor: Actor, errors: dict) -> dict | None:
     return profile
 
 
-def _problem(
-    sid: str, i: int, categories: dict, natures: dict, deadlines: dict, errors: dict
-) -> None:
+def _problem(sid: str, i: int, categories: dict, natures: dict, deadlines: dict) -> None:
     with st.container(border=True):
         st.markdown(f"**问题 {i + 1}**")
         st.selectbox("问题类别 *", list(categories), key=k(sid, f"p{i}|category"), index=None,
                      format_func=categories.get, placeholder="选择小类（常用的在前）")  # fmt: skip
-        _show(errors, f"problems[{i}].category")
+        _slot(f"problems[{i}].category")
         st.radio("诉求性质 *", list(natures), key=k(sid, f"p{i}|nature"), index=None,
                  format_func=natures.get, horizontal=True)  # fmt: skip
-        _show(errors, f"problems[{i}].nature")
+        _slot(f"problems[{i}].nature")
         st.text_area("问题描述 *（至少 10 个字）", key=k(sid, f"p{i}|description"), height=110)
-        _show(errors, f"problems[{i}].description")
+        _slot(f"problems[{i}].description")
         st.selectbox("建议办理时限", list(deadlines), key=k(sid, f"p{i}|deadline_class"), index=None,
                      format_func=deadlines.get, placeholder="由营商办确定")  # fmt: skip
         st.checkbox("已现场解决", key=k(sid, f"p{i}|solved_on_spot"))
         if st.session_state.get(k(sid, f"p{i}|solved_on_spot")):
             st.text_input("如何解决的 *", key=k(sid, f"p{i}|spot_solution"))
-            _show(errors, f"problems[{i}].spot_solution")
+            _slot(f"problems[{i}].spot_solution")
         st.file_uploader("照片（可选，提交时保存）", type=["jpg", "jpeg", "png"], key=k(sid, f"p{i}|photo"),
                          accept_multiple_files=True)  # fmt: skip
         st.button(
@@ -172,10 +170,9 @@ def render(sid: str, actor: Actor, qid: int | None, form, attempted: bool) -> di
     """Draw the whole form; returns the payload (JSON-safe) for the draft and the submit. Places
     for messages are reserved under each field; show_errors fills them."""
     _slots.clear()
-    errors: dict = {}
     if st.session_state.get(k(sid, "company_pick")):  # a company added on the spot
         st.session_state[k(sid, "company_id")] = st.session_state.pop(k(sid, "company_pick"))
-    profile = _company_section(sid, actor, errors)
+    profile = _company_section(sid, actor)
     today = clock.today()
     left, right = st.columns(2)
     # Defaults go into the state (not the widget) so a restored draft never clashes with them.
@@ -184,7 +181,7 @@ def render(sid: str, actor: Actor, qid: int | None, form, attempted: bool) -> di
     left.date_input("走访日期", key=k(sid, "date"), max_value=today, format="YYYY-MM-DD")
     with right:
         st.radio("走访方式", VISIT_MODES, key=k(sid, "mode"), horizontal=True)
-    _show(errors, "visit_date")
+    _slot("visit_date")
     with session.database() as db:
         people = visits.colleagues(db)
         categories = visits.category_options(db, actor)
@@ -211,11 +208,11 @@ def render(sid: str, actor: Actor, qid: int | None, form, attempted: bool) -> di
                 text = f"#{p['id']} {p['category']}：{p['description'][:40]}"
                 if st.checkbox(f"再次反映 · {text}", key=k(sid, f"again|{p['id']}")):
                     again.append(p["id"])
-            _show(errors, "raised_again")
+            _slot("raised_again")
 
     st.subheader("企业反映的问题")
     for i in range(_count(sid)):
-        _problem(sid, i, categories, natures, deadlines, errors)
+        _problem(sid, i, categories, natures, deadlines)
     st.button("＋ 添加问题", key=k(sid, "add_problem"), on_click=_add_problem, args=(sid,))
     st.text_area("走访小结", key=k(sid, "summary"), height=90)
 
