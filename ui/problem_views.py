@@ -25,6 +25,9 @@ def table(rows: list[dict], *, with_deadline: bool = True) -> None:
             "状态": frame["status"].map(PROBLEM_STATUS_LABELS),
         }
     )
+    view["描述"] = frame["description"].str.slice(0, 60)
+    if "return_count" in frame:
+        view["退回"] = frame["return_count"].map(lambda n: f"{n} 次" if n else "")
     if with_deadline:
         view["责任部门"] = frame["department"].fillna("")
         view["时限"] = frame["deadline_on"].fillna("")
