@@ -81,3 +81,24 @@ def test_dashboard_aggregate_uses_a_covering_index(db):
         )
     )
     assert "COVERING INDEX" in plan, plan
+
+
+def test_a_database_at_the_first_level_upgrades_cleanly(tmp_path):
+    """Build the file as the first release did (m001, m002), put data in it, then upgrade."""
+    path = tmp_path / "old.db"
+    with store.opened(path) as db:
+        store.enable_wal(db)
+        schema.migrations.apply(db, stop_before="m003_session_cookie_handoff")
+        assert schema.applied_names(db) == ["m001_reference_lists", "m002_core_tables"]
+        db.execute("INSERT INTO departments (code, name) VALUES ('GXJ', '市工业和信息化局')")
+        db.execute(
+            "INSERT INTO users (username, display_name, password_hash, department_code, created_at, updated_at)"
+            " VALUES ('old', '老用户', 'x', 'GXJ', '2025-01-01', '2025-01-01')"
+        )
+    result = bootstrap.init_db(path)
+    assert result["applied"] == schema.migration_names()[2:]
+    with store.opened(path) as db:
+        assert store.integrity_problems(db) == []
+        assert store.scalar(db, "SELECT display_name FROM users WHERE username = 'old'") == "老用户"
+        assert "handoff_hash" in db["sessions"].columns_dict
+        assert "rating_dimensions" in db.table_names()
