@@ -80,17 +80,11 @@ with new_tab:
     payload = feedback_form.render(sid, actor, qid, form, attempted, slots)
     with session.database() as db:
         errors = feedback.check_feedback(db, actor, payload)[0] if attempted else {}
-        if state.get(feedback_form.k(sid, "saved")) != payload:
-            state[feedback_form.k(sid, "saved_at")] = drafts.save_draft(
-                db, actor, "feedback", sid, payload
-            )
-            state[feedback_form.k(sid, "saved")] = payload
+    saved_at = session.keep_draft(actor, "feedback", sid, payload, saved["updated_at"][11:])
     for field, message in errors.items():
         if field in slots:
             slots[field].error(message)
-    st.caption(
-        f"草稿已保存 {state.get(feedback_form.k(sid, 'saved_at'), saved['updated_at'][11:])[:5]}"
-    )
+    st.caption(f"草稿已保存 {saved_at}")
     if attempted and errors:
         st.error(f"还有 {len(errors)} 处需要修改，草稿已保留。")
     if st.button("提交反馈", type="primary", use_container_width=True):

@@ -74,16 +74,8 @@ with session.database() as db:
 visit_form.show_errors(errors if attempted else visit_form.filled_only(errors, payload))
 
 # Keep the draft: every change lands in the database (a reload or a restart loses nothing).
-with session.database() as db:
-    company = (
-        payload["company_id"]
-        and visits.company_profile(db, actor, payload["company_id"])["company"]["name"]
-    )
-    to_save = payload | {"company_name": company or ""}
-    if state.get(visit_form.k(sid, "saved_payload")) != to_save:
-        state[visit_form.k(sid, "saved_at")] = drafts.save_draft(db, actor, "visit", sid, to_save)
-        state[visit_form.k(sid, "saved_payload")] = to_save
-st.caption(f"草稿已保存 {state.get(visit_form.k(sid, 'saved_at'), saved['updated_at'][11:])[:5]}")
+saved_at = session.keep_draft(actor, "visit", sid, payload, saved["updated_at"][11:])
+st.caption(f"草稿已保存 {saved_at}")
 
 left, right = st.columns(2)
 if left.button("提交走访", type="primary", use_container_width=True):

@@ -124,5 +124,5 @@ def photos(sid: str) -> list[tuple[str, bytes]]:
 
 def forget(sid: str) -> None:
     for key in [key for key in list(st.session_state.keys()) if isinstance(key, str)]:
-        if key.startswith((f"f|{sid}|", f"{form_key(sid)}|")):
+        if key.startswith((f"f|{sid}|", f"{form_key(sid)}|", f"draft|{sid}|")):
             del st.session_state[key]

@@ -163,3 +163,15 @@ def attempt(action, success: str) -> bool:
         return False
     st.success(success)
     return True
+
+
+def keep_draft(actor: Actor, kind: str, sid: str, payload: dict, saved_at: str) -> str:
+    """Save the draft when it changed since the last run; returns the time shown as "草稿已保存 HH:MM"."""
+    from survey import drafts
+
+    last, when = f"draft|{sid}|payload", f"draft|{sid}|at"
+    if st.session_state.get(last) != payload:
+        with database() as db:
+            st.session_state[when] = drafts.save_draft(db, actor, kind, sid, payload)
+        st.session_state[last] = payload
+    return st.session_state.get(when, saved_at)[:5]

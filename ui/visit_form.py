@@ -231,6 +231,9 @@ def render(sid: str, actor: Actor, qid: int | None, form, attempted: bool) -> di
         ],
         "raised_again": again,
         "summary": state.get(k(sid, "summary")) or "",
+        "company_name": profile["company"]["name"]
+        if profile
+        else "",  # names the draft in the list
     }
 
 
@@ -260,7 +263,7 @@ def photos(sid: str) -> dict[int, list[tuple[str, bytes]]]:
 def forget(sid: str) -> None:
     """Drop every widget value of a submitted or discarded visit."""
     for key in [key for key in list(st.session_state.keys()) if isinstance(key, str)]:
-        if key.startswith((f"v|{sid}|", f"{form_key(sid)}|")):
+        if key.startswith((f"v|{sid}|", f"{form_key(sid)}|", f"draft|{sid}|")):
             del st.session_state[key]
 
 
