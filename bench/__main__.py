@@ -1,16 +1,17 @@
-"""`python -m bench NAME`: run one benchmark (search, import)."""
+"""`python -m bench NAME`: run one benchmark (search, import, visits, dashboard)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from bench import companies_bench, visits_bench
+from bench import companies_bench, dashboard_bench, visits_bench
 
 BENCHES = {
     "search": companies_bench.bench_search,
     "import": companies_bench.bench_import,
     "visits": visits_bench.bench_visits,
+    "dashboard": None,  # takes a database instead of a company count
 }
 
 
@@ -18,8 +19,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("name", choices=sorted(BENCHES))
     parser.add_argument("--companies", type=int, default=50_000)
+    parser.add_argument("--problems", type=int, default=1_000_000, help="dashboard: demo size")
+    parser.add_argument("--db", help="dashboard: an existing database to read")
     args = parser.parse_args(argv)
-    BENCHES[args.name](args.companies)
+    if args.name == "dashboard":
+        dashboard_bench.bench_dashboard(args.problems, args.db)
+    else:
+        BENCHES[args.name](args.companies)
     return 0
 
 

@@ -39,4 +39,4 @@ if rows:
     frame["action"] = frame["action"].map(AUDIT_ACTION_LABELS)
     frame["table_name"] = frame["table_name"].map(lambda t: TABLE_LABELS.get(t, t))
     frame.columns = ["时间", "操作人", "操作", "数据表", "记录", "修改前", "修改后", "说明"]
-    st.dataframe(frame, hide_index=True, use_container_width=True)
+    st.dataframe(frame, hide_index=True, width="stretch")

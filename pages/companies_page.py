@@ -34,7 +34,7 @@ with tabs["查询"]:
     if hits:
         table = pd.DataFrame(hits)[["name", "uscc", "district", "sector", "department", "match"]]
         table.columns = ["企业名称", "统一社会信用代码", "区县/园区", "行业", "挂钩部门", "匹配"]
-        st.dataframe(table, hide_index=True, use_container_width=True)
+        st.dataframe(table, hide_index=True, width="stretch")
         by_id = {h["id"]: h for h in hits}
         chosen = st.selectbox(
             "打开企业", list(by_id), format_func=lambda i: by_id[i]["name"], key="company_open"
@@ -51,7 +51,7 @@ with tabs["查询"]:
             listing = pd.DataFrame(raised)[["id", "raised_on", "category", "status", "department"]]
             listing["status"] = listing["status"].map(PROBLEM_STATUS_LABELS)
             listing.columns = ["编号", "提出日期", "类别", "状态", "责任部门"]
-            st.dataframe(listing, hide_index=True, use_container_width=True)
+            st.dataframe(listing, hide_index=True, width="stretch")
         if permissions.can(actor, "companies.edit"):
             with st.form(f"edit_company_{chosen}", enter_to_submit=False):
                 values = company_fields(f"edit{chosen}", company)

@@ -60,7 +60,7 @@ if profile["satisfaction"]:
         tooltip=[alt.Tooltip("month:N", title="月份"), alt.Tooltip("average:Q", title="平均", format=".2f"),
                  alt.Tooltip("callbacks:Q", title="回访数")],
     )  # fmt: skip
-    st.altair_chart(chart, use_container_width=True)
+    st.altair_chart(chart, width="stretch")
 
 st.subheader("问题")
 if problems:
@@ -69,7 +69,7 @@ if problems:
         pd.DataFrame({"编号": frame["id"], "提出日期": frame["raised_on"], "类别": frame["category"],
                       "状态": frame["status"].map(PROBLEM_STATUS_LABELS), "责任部门": frame["department"].fillna(""),
                       "描述": frame["description"]}),
-        hide_index=True, use_container_width=True,
+        hide_index=True, width="stretch",
     )  # fmt: skip
 else:
     st.caption("没有您可查看的问题。")
@@ -79,5 +79,5 @@ if profile["visits"]:
     st.dataframe(
         pd.DataFrame({"编号": frame["id"], "日期": frame["visit_date"], "方式": frame["mode"],
                       "走访人": frame["officer"], "问题数": frame["problems"]}),
-        hide_index=True, use_container_width=True,
+        hide_index=True, width="stretch",
     )  # fmt: skip

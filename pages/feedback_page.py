@@ -26,7 +26,7 @@ with mine_tab:
                           "内容": frame["body"], "匿名": frame["anonymous"].map({1: "是", 0: "否"}),
                           "办理状态": frame["problem_status"].map(PROBLEM_STATUS_LABELS).fillna(""),
                           "结果": frame["outcome"].map(OUTCOME_LABELS).fillna(""), "部门答复": frame["reply_text"].fillna("")}),
-            hide_index=True, use_container_width=True,
+            hide_index=True, width="stretch",
         )  # fmt: skip
         answered = [r for r in mine if r["reply_text"]][:10]
         if answered:
@@ -87,7 +87,7 @@ with new_tab:
     st.caption(f"草稿已保存 {saved_at}")
     if attempted and errors:
         st.error(f"还有 {len(errors)} 处需要修改，草稿已保留。")
-    if st.button("提交反馈", type="primary", use_container_width=True):
+    if st.button("提交反馈", type="primary", width="stretch"):
         photos = feedback_form.photos(sid)
         try:
             with session.database() as db:

@@ -39,7 +39,7 @@ with list_tab:
             pd.DataFrame({"编号": frame["id"], "时间": frame["submitted_at"], "类型": frame["kind"].map(FEEDBACK_KIND_LABELS),
                           "监督员": frame["monitor"], "部门": frame["department"].fillna(""), "内容": frame["body"],
                           "问题状态": frame["problem_status"].map(PROBLEM_STATUS_LABELS).fillna("")}),
-            hide_index=True, use_container_width=True,
+            hide_index=True, width="stretch",
         )  # fmt: skip
 
 with rating_tab:
@@ -68,7 +68,7 @@ with rating_tab:
         chart = base.mark_line() + base.mark_circle().encode(
             size=alt.Size("ratings:Q", title="评价数")
         )
-        st.altair_chart(chart, use_container_width=True)
+        st.altair_chart(chart, width="stretch")
         st.caption("点的大小表示该月该维度的评价数。")
 
 with duty_tab:
@@ -80,7 +80,7 @@ with duty_tab:
     frame = pd.DataFrame(progress["monitors"])
     frame["状态"] = frame["behind"].map(lambda b: f"落后 {b} 条" if b else "已完成")
     st.dataframe(frame[["monitor", "done", "total", "状态"]].rename(columns={"monitor": "监督员", "done": "线索和建议", "total": "全部反馈"}),
-                 hide_index=True, use_container_width=True)  # fmt: skip
+                 hide_index=True, width="stretch")  # fmt: skip
     if actor.has_role("admin"):
         with st.form("target", enter_to_submit=False):
             target = st.number_input(

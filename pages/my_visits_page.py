@@ -28,7 +28,7 @@ frame = pd.DataFrame(rows)
 st.dataframe(
     pd.DataFrame({"编号": frame["id"], "日期": frame["visit_date"], "企业": frame["company"],
                   "方式": frame["mode"], "走访人": frame["officer"], "问题数": frame["problems"]}),
-    hide_index=True, use_container_width=True,
+    hide_index=True, width="stretch",
 )  # fmt: skip
 by_id = {r["id"]: r for r in rows}
 chosen = st.selectbox("查看走访", list(by_id), key="mv_open",
@@ -59,7 +59,7 @@ if visit["answers"]:
                     "回答": "" if value is None else str(value),
                 }
             )
-    st.dataframe(pd.DataFrame(lines), hide_index=True, use_container_width=True)
+    st.dataframe(pd.DataFrame(lines), hide_index=True, width="stretch")
 for p in visit["problems"]:
     st.write(f"问题 #{p['id']} · {p['category']} · {PROBLEM_STATUS_LABELS[p['status']]}")
     st.text(p["description"])

@@ -39,15 +39,20 @@ view = pd.DataFrame(
         "办理时限": table["deadline_on"].fillna(""),
     }
 )
-st.dataframe(view, hide_index=True, use_container_width=True)
+st.dataframe(view, hide_index=True, width="stretch")
 
 by_id = {r["id"]: r for r in rows}
-chosen = st.selectbox(
-    "查看问题",
-    list(by_id),
-    format_func=lambda i: f"#{i} {by_id[i]['company'] or ''} · {by_id[i]['category']}",
-    key="problem_open",
-)
+requested = st.query_params.get("id", "")
+if requested.isdigit():  # opened from a link (the dashboard's list, a colleague's message)
+    chosen = int(requested)
+    st.button("返回列表", on_click=lambda: st.query_params.pop("id", None), icon=":material/list:")
+else:
+    chosen = st.selectbox(
+        "查看问题",
+        list(by_id),
+        format_func=lambda i: f"#{i} {by_id[i]['company'] or ''} · {by_id[i]['category']}",
+        key="problem_open",
+    )
 try:
     with session.database() as db:
         problem = problems.get_problem(db, actor, chosen)
@@ -85,7 +90,7 @@ if problem["events"]:
             }
         ),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
 
 if actor.has_role("supervisor", "admin"):

@@ -27,7 +27,7 @@ if versions:
             "问卷": table["form_id"], "版本": table["version"], "标题": table["title"],
             "发布时间": table["published_at"].fillna("未发布"), "答卷数": table["answered"],
         }),
-        hide_index=True, use_container_width=True,
+        hide_index=True, width="stretch",
     )  # fmt: skip
 
 upload = st.file_uploader("上传新版本（.xlsx）", type=["xlsx"], key="form_upload")
@@ -40,7 +40,7 @@ if upload is not None and st.button("检查并保存为新版本", type="primary
         st.dataframe(
             pd.DataFrame({"问题": [str(p) for p in exc.problems]}),
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
         )
     except SurveyError as exc:
         st.error(str(exc))

@@ -23,7 +23,7 @@ with session.database() as db:
 labels = {c.name: c.label for c in spec.columns} | {"active": "状态"}
 table = pd.DataFrame(entries, columns=[*spec.column_names, "active"]).rename(columns=labels)
 table["状态"] = table["状态"].map({1: "启用", 0: "停用"})
-st.dataframe(table, hide_index=True, use_container_width=True)
+st.dataframe(table, hide_index=True, width="stretch")
 st.caption(f"共 {len(entries)} 条")
 
 

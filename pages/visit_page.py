@@ -78,7 +78,7 @@ saved_at = session.keep_draft(actor, "visit", sid, payload, saved["updated_at"][
 st.caption(f"草稿已保存 {saved_at}")
 
 left, right = st.columns(2)
-if left.button("提交走访", type="primary", use_container_width=True):
+if left.button("提交走访", type="primary", width="stretch"):
     photos = visit_form.photos(sid)  # read every input first; the write below has no st.* call
     try:
         with session.database() as db:
@@ -96,6 +96,6 @@ if left.button("提交走访", type="primary", use_container_width=True):
         st.rerun()
 if attempted and errors:
     st.error(f"还有 {len(errors)} 处需要修改（见各项下方），草稿已保留。")
-if right.button("稍后再填（保留草稿）", use_container_width=True):
+if right.button("稍后再填（保留草稿）", width="stretch"):
     state.pop("visit_sid", None)
     st.rerun()

@@ -15,7 +15,7 @@ from itertools import accumulate
 from stdnum.cn import uscc as stdnum_uscc
 
 from seeds import texts
-from survey import audit, bootstrap, bulk, clock, reference, settings, workdays
+from survey import audit, bootstrap, bulk, clock, cubes, reference, settings, workdays
 from survey import db as store
 from survey.auth import SYSTEM, hash_password
 
@@ -603,11 +603,12 @@ def generate(
         with bulk.fast_load(db), store.transaction(db):
             gen.users()
             gen.companies()
-            if big:
-                with bulk.deferred_indexes(db, ("problems", "problem_events", "visits")):
+            with cubes.suspended(db):
+                if big:
+                    with bulk.deferred_indexes(db, ("problems", "problem_events", "visits")):
+                        gen.activity(progress)
+                else:
                     gen.activity(progress)
-            else:
-                gen.activity(progress)
             for key, value in (("demo_data", "1"), ("demo_seed", str(seed)),
                                ("demo_today", today.isoformat())):  # fmt: skip
                 settings.set_setting(db, SYSTEM, key, value)

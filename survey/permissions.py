@@ -28,6 +28,7 @@ RULES: dict[str, frozenset[str]] = {
     "visits.create": frozenset({"officer"}),
     "feedback.read": frozenset({"monitor", "supervisor", "admin"}),
     "feedback.create": frozenset({"monitor"}),
+    "dashboard.read": frozenset({"supervisor", "admin"}),
 }
 
 ACTION_LABELS = {
@@ -47,6 +48,7 @@ ACTION_LABELS = {
     "visits.create": "登记走访",
     "feedback.read": "查看监督反馈",
     "feedback.create": "提交监督反馈",
+    "dashboard.read": "查看统计看板",
 }
 
 

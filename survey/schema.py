@@ -399,6 +399,18 @@ def m005_rating_dimensions(db: Database) -> None:
     )
 
 
+@migrations()
+def m006_dashboard_cubes(db: Database) -> None:
+    """Summary tables kept by triggers, so dashboards stay fast at a million problems; and an index for
+    the newest-first problem list of a period. Any later change to survey.cubes ships as a new migration
+    that drops and reinstalls them."""
+    from survey import cubes
+
+    db.execute("CREATE INDEX idx_problems_raised_on ON problems(raised_on)")
+    db.execute("CREATE INDEX idx_problems_replied_at ON problems(replied_at)")
+    cubes.install(db)
+
+
 def _statements(script: str) -> list[str]:
     """Split a script of CREATE statements (no semicolons inside them) so each runs in the
     migration's transaction; executescript would commit it."""

@@ -10,9 +10,12 @@ import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
 from survey import (
+    analytics,
     audit,
     auth,
+    common,
     companies,
+    exports,
     feedback,
     inbox,
     permissions,
@@ -21,6 +24,7 @@ from survey import (
     reference,
     users,
     visits,
+    weekly,
 )
 from survey import db as store
 from survey.auth import SYSTEM
@@ -29,6 +33,7 @@ from survey.xlsform.writer import build_xlsform
 from tests.conftest import actor_for
 from tests.test_visits import payload as visit_payload
 
+_VIEW = analytics.Filters("2026-01", "2026-06")
 ROLES = ("officer", "handler", "monitor", "supervisor", "admin")  # demo users with one role each
 ALL = set(ROLES)
 _n = itertools.count(1)
@@ -184,6 +189,31 @@ CASES = {
         {"supervisor", "admin"},
         lambda db, a: questionnaires.export_answers(db, a, "visit", io.BytesIO()),
     ),
+    "analytics.kpis": ({"supervisor", "admin"}, lambda db, a: analytics.kpis(db, a, _VIEW)),
+    "analytics.dashboard_data": (
+        {"supervisor", "admin"},
+        lambda db, a: analytics.dashboard_data(db, a, _VIEW),
+    ),
+    "analytics.problem_list": (
+        {"supervisor", "admin"},
+        lambda db, a: analytics.problem_list(db, a, _VIEW),
+    ),
+    "common.common_categories": (
+        {"supervisor", "admin"},
+        lambda db, a: common.common_categories(db, a, _VIEW),
+    ),
+    "common.similar_groups": (
+        {"supervisor", "admin"},
+        lambda db, a: common.similar_groups(db, a, _VIEW),
+    ),
+    "weekly.kpis": (
+        {"supervisor", "admin"},
+        lambda db, a: weekly.kpis(db, a, weekly.Week(weekly.last_full_week()), _VIEW),
+    ),
+    "exports.write_dashboard": (
+        {"supervisor", "admin"},
+        lambda db, a: exports.write_dashboard(db, a, _VIEW, io.BytesIO()),
+    ),
 }
 
 
@@ -217,6 +247,7 @@ RULE_OF_CASE = {
     "feedback.submit_feedback": "feedback.create",
     "questionnaires.list_versions": "questionnaires.read",
     "questionnaires.save_version": "questionnaires.manage",
+    "analytics.kpis": "dashboard.read",
 }
 
 

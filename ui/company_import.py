@@ -41,7 +41,7 @@ def render(actor: Actor) -> None:
     preview = pd.DataFrame(
         rows[:5], columns=headers if rows and len(rows[0]) == len(headers) else None
     )
-    st.dataframe(preview, hide_index=True, use_container_width=True)
+    st.dataframe(preview, hide_index=True, width="stretch")
     if not st.button("开始导入", type="primary", key="start_import"):
         return
     bar = st.progress(0.0, text="校验中…")
@@ -55,7 +55,7 @@ def render(actor: Actor) -> None:
         bar.empty()
         st.error(str(exc))
         report = pd.DataFrame(exc.problems)
-        st.dataframe(report, hide_index=True, use_container_width=True)
+        st.dataframe(report, hide_index=True, width="stretch")
         st.download_button(
             "下载问题清单.xlsx",
             companies.problems_report(exc.problems),

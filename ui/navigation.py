@@ -37,6 +37,10 @@ PAGES = (
     PageSpec("pages/department_page.py", "部门办理", "inbox", ":material/inbox:", ("handler",)),
     PageSpec("pages/feedback_page.py", "监督反馈", "feedback", ":material/campaign:", ("monitor",)),
     PageSpec(
+        "pages/dashboard_page.py", "统计看板", "dashboard", ":material/monitoring:", SUPERVISING
+    ),
+    PageSpec("pages/report_page.py", "周报", "weekly", ":material/summarize:", SUPERVISING),
+    PageSpec(
         "pages/feedback_review_page.py", "反馈汇总", "monitors", ":material/reviews:", SUPERVISING
     ),
     PageSpec(

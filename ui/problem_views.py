@@ -32,7 +32,7 @@ def table(rows: list[dict], *, with_deadline: bool = True) -> None:
         view["责任部门"] = frame["department"].fillna("")
         view["时限"] = frame["deadline_on"].fillna("")
         view["提醒"] = [DEADLINE_LABELS[lifecycle.deadline_state(r)] for r in rows]
-    st.dataframe(view, hide_index=True, use_container_width=True)
+    st.dataframe(view, hide_index=True, width="stretch")
 
 
 def pick(rows: list[dict], key: str) -> int:
@@ -58,6 +58,6 @@ def detail(actor: Actor, problem_id: int) -> dict:
         st.dataframe(
             pd.DataFrame({"时间": events["at"], "操作人": events["actor"].fillna("系统"),
                           "到": events["to_status"].map(PROBLEM_STATUS_LABELS), "说明": events["note"]}),
-            hide_index=True, use_container_width=True,
+            hide_index=True, width="stretch",
         )  # fmt: skip
     return problem

@@ -14,7 +14,7 @@ def render() -> None:
     with st.form("signin", enter_to_submit=True):
         username = st.text_input("用户名", autocomplete="username")
         password = st.text_input("密码", type="password", autocomplete="current-password")
-        submitted = st.form_submit_button("登录", type="primary", use_container_width=True)
+        submitted = st.form_submit_button("登录", type="primary", width="stretch")
     if submitted:
         try:
             session.sign_in(username, password)

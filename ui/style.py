@@ -22,3 +22,22 @@ div[data-testid="stMetric"] { background: #f2f4f7; border-radius: 8px; padding: 
 
 def apply() -> None:
     st.html(TOUCH_CSS)
+
+
+PRINT_CSS = """
+<style>
+@media print {
+  header, [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stSidebar"],
+  [data-testid="stDownloadButton"], [data-testid="stSelectbox"], [data-testid="stElementToolbar"],
+  [data-testid="stDecoration"], [data-testid="stStatusWidget"] { display: none !important; }
+  [data-testid="stMainBlockContainer"], .block-container { padding: 0 !important; max-width: 100% !important; }
+  [data-testid="stVegaLiteChart"], [data-testid="stMetric"], [data-testid="stDataFrame"] { break-inside: avoid; }
+  @page { size: A4; margin: 12mm; }
+}
+</style>
+"""
+
+
+def printable() -> None:
+    """A report page prints without navigation, pickers or buttons."""
+    st.html(PRINT_CSS)

@@ -1,0 +1,105 @@
+"""统计看板 (supervisors): KPIs against the previous period, sector charts whose clicks filter each other
+and the problem list, common problems, and the view as .xlsx. Filters live in the address."""
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from survey import analytics, charts, exports
+from survey.labels import PROBLEM_STATUS_LABELS, SOURCE_LABELS
+from ui import dashboard, session
+
+actor = session.require_actor("supervisor", "admin")
+st.title("统计看板")
+with session.database() as db:
+    filters = dashboard.filter_bar(db)
+    view = dashboard.narrowed(filters)
+    if view != filters:
+        left, right = st.columns([4, 1])
+        left.info("图表筛选：" + dashboard.describe_narrowing(db, filters, view))
+        right.button(
+            "清除图表筛选", on_click=dashboard.clear_selections, icon=":material/filter_alt_off:"
+        )
+    min_volume = st.session_state.get("dash_min_volume", analytics.DEFAULT_MIN_VOLUME)
+    data = analytics.dashboard_data(
+        db, actor, view, lambda name: dashboard.narrowed(filters, name), min_volume=min_volume
+    )
+kpis, cells, problems = data["kpis"], data["cells"], data["problems"]
+
+dashboard.kpi_cards(kpis)
+spread, speed, league_tab, visits_tab, common_tab = st.tabs(
+    ["问题分布", "办理时效", "部门排行", "走访覆盖", "共性问题"]
+)
+with spread:
+    if cells.empty:
+        st.info("所选范围内没有问题。")
+    else:
+        dashboard.show_chart(charts.heatmap(cells), "cell", "行业类别热力图")
+        dashboard.show_chart(charts.monthly(data["months"]), "month", "每月问题数")
+        dashboard.show_chart(charts.top_categories(data["top"]), "topcat", "行业突出问题")
+with speed:
+    if data["days"].empty:
+        st.info("所选范围内还没有已答复的问题。")
+    else:
+        dashboard.show_chart(charts.reply_days(data["days"]), "replysector", "答复用时分布")
+with league_tab:
+    st.number_input("问题数少于此数的部门单列（不参与排名）", 1, 1000, key="dash_min_volume",
+                    value=analytics.DEFAULT_MIN_VOLUME)  # fmt: skip
+    departments = data["departments"]
+    if not departments.empty:
+        dashboard.show_chart(charts.league(departments), "dept", "部门办理情况")
+        for ranked, caption in ((True, "参与排名"), (False, f"问题少于 {min_volume} 件，单列")):
+            part = departments[departments["ranked"] == ranked]
+            if not part.empty:
+                st.caption(caption)
+                st.dataframe(dashboard.league_table(part), hide_index=True, width="stretch")
+with visits_tab:
+    dashboard.show_chart(
+        charts.coverage(data["cover_sector"], "sector"), "coversector", "行业走访覆盖"
+    )
+    dashboard.show_chart(
+        charts.coverage(data["cover_department"], "department"), "coverdept", "部门走访覆盖"
+    )
+with common_tab:
+    dashboard.common_problems(actor, view, cells)
+
+st.subheader("问题清单")
+total = next(k.value for k in kpis if k.key == "raised")
+st.caption(f"共 {total:,} 条" + ("，显示最新 200 条；完整清单请导出 Excel" if total > 200 else ""))
+if problems:
+    frame = pd.DataFrame(problems)
+    picked = st.dataframe(
+        pd.DataFrame({"编号": frame["id"], "提出日期": frame["raised_on"], "企业": frame["company"].fillna(""),
+                      "行业": frame["sector"].fillna(""), "类别": frame["category"],
+                      "来源": frame["source"].map(SOURCE_LABELS), "状态": frame["status"].map(PROBLEM_STATUS_LABELS),
+                      "责任部门": frame["department"].fillna(""), "描述": frame["description"]}),
+        hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+        key="dash_list",
+    )  # fmt: skip
+    rows = picked.selection.rows if picked else []
+    if rows:
+        chosen = problems[rows[0]]
+        left, right = st.columns(2)
+        left.page_link("pages/problems_page.py", label=f"打开问题 #{chosen['id']}",
+                       icon=":material/assignment:", query_params={"id": chosen["id"]})  # fmt: skip
+        if chosen["company_id"]:
+            right.page_link("pages/company_page.py", label=f"企业档案：{chosen['company']}",
+                            icon=":material/domain:", query_params={"id": chosen["company_id"]})  # fmt: skip
+    else:
+        st.caption("点选一行，打开问题或企业档案。")
+
+st.subheader("导出")
+if st.button("生成 Excel（当前视图）", icon=":material/table:"):
+    bar = st.progress(0.0, "准备导出…")
+    target = Path(tempfile.mkstemp(suffix=".xlsx", prefix="dashboard-")[1])
+    with session.database() as db:
+        result = exports.write_dashboard(db, actor, view, target,
+                                         progress=lambda f, text: bar.progress(min(f, 1.0), text))  # fmt: skip
+    st.session_state["dash_export"] = (str(target), result["problems"], f"{view.start}_{view.end}")
+if exported := st.session_state.get("dash_export"):
+    path, count, stem = exported
+    if Path(path).exists():
+        st.download_button(f"下载 Excel（{count:,} 条问题）", Path(path).read_bytes(),
+                           f"统计看板_{stem}.xlsx", icon=":material/download:")  # fmt: skip

@@ -1,0 +1,63 @@
+"""周报 (supervisors): a printable one-page weekly report: the week's KPIs against the week before, the
+twelve-week trend, the week by sector, departments and the oldest overdue problems."""
+
+from datetime import date, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from survey import analytics, charts, clock, weekly
+from survey.weekly import Week
+from ui import dashboard, session, style
+
+actor = session.require_actor("supervisor", "admin")
+style.printable()
+latest = weekly.last_full_week()
+mondays = [latest + timedelta(days=7) - timedelta(days=7 * k) for k in range(27)]
+requested = st.query_params.get("week", "")
+default = (
+    date.fromisoformat(requested) if requested[:4].isdigit() and len(requested) == 10 else latest
+)
+monday = st.selectbox(
+    "报告周", mondays, index=mondays.index(weekly.week_of(default)) if weekly.week_of(default) in mondays else 1,
+    format_func=lambda d: Week(d).label + ("（本周，未完）" if d > latest else ""),
+)  # fmt: skip
+st.query_params["week"] = monday.isoformat()
+week = Week(monday)
+city = analytics.Filters(monday.isoformat()[:7], week.sunday.isoformat()[:7])
+
+with session.database() as db:
+    kpis = weekly.kpis(db, actor, week, city)
+    sectors = weekly.by_sector(db, actor, week, city)
+    trend = weekly.trend(db, actor, week, city)
+    departments = weekly.departments(db, actor, week, city)
+    overdue = weekly.oldest_overdue(db, actor, city)
+
+st.title(f"惠企走访周报 · {week.label}")
+st.caption(
+    f"生成于 {clock.now_iso()}。与上一周比较；打印请用浏览器的“打印”（Ctrl+P），页面已按 A4 排版。"
+)
+dashboard.kpi_cards(kpis)
+dashboard.show_chart(charts.weekly_trend(trend), None, f"周报_趋势_{monday}")
+if sectors.empty:
+    st.info("本周没有新提出的问题。")
+else:
+    dashboard.show_chart(charts.weekly_sectors(sectors), None, f"周报_行业_{monday}")
+st.subheader("部门办理")
+st.dataframe(
+    pd.DataFrame({"部门": departments["department_name"], "本周新交办": departments["raised"],
+                  "本周答复": departments["replied"], "其中按时": departments["on_time"],
+                  "当前逾期": departments["overdue"]}),
+    hide_index=True, width="stretch",
+)  # fmt: skip
+st.subheader("逾期最久的问题")
+if overdue:
+    frame = pd.DataFrame(overdue)
+    st.dataframe(
+        pd.DataFrame({"编号": frame["id"], "企业": frame["company"].fillna(""), "类别": frame["category"],
+                      "责任部门": frame["department"].fillna(""), "时限": frame["deadline_on"],
+                      "提出日期": frame["raised_on"]}),
+        hide_index=True, width="stretch",
+    )  # fmt: skip
+else:
+    st.success("当前没有逾期问题。")

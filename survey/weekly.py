@@ -1,0 +1,154 @@
+"""周报: one week's KPIs against the week before, the week by sector and category group, the trend
+of the last twelve weeks, the departments and the oldest overdue problems. Weeks do not fall on month
+boundaries, so these read `problems` by date through its raised_on index (a week is a small slice)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+from sqlite_utils import Database
+
+from survey import analytics, clock, reference
+from survey import db as store
+from survey.analytics import KPI_SPECS, Filters, Kpi
+from survey.auth import Actor
+from survey.permissions import require
+
+TREND_WEEKS = 12
+
+
+def week_of(day: date) -> date:
+    """The Monday of the week holding `day`."""
+    return day - timedelta(days=day.weekday())
+
+
+def last_full_week(today: date | None = None) -> date:
+    return week_of(today or clock.today()) - timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Week:
+    monday: date
+
+    @property
+    def sunday(self) -> date:
+        return self.monday + timedelta(days=6)
+
+    @property
+    def label(self) -> str:
+        iso = self.monday.isocalendar()
+        return f"{iso.year} 年第 {iso.week} 周（{self.monday:%m-%d} 至 {self.sunday:%m-%d}）"
+
+    def bounds(self) -> tuple[str, str]:
+        return self.monday.isoformat(), self.sunday.isoformat()
+
+
+def kpis(
+    db: Database, actor: Actor, week: Week, filters: Filters, today: date | None = None
+) -> list[Kpi]:
+    previous = Week(week.monday - timedelta(days=7))
+    visited = analytics.companies_visited_between(
+        db, actor, filters, [week.bounds(), previous.bounds()]
+    )
+    bad = analytics.bad_review_levels(db)
+    values = []
+    for w, seen in ((week, visited[0]), (previous, visited[1])):
+        first, last = w.bounds()
+        sums = analytics.raw_measure_sums(db, actor, first, last, filters)
+        overdue = analytics.overdue_now(
+            db, actor, filters, first_day=first, last_day=last, today=today
+        )
+        values.append(analytics.kpi_values(sums, sum(overdue.values()), seen, bad))
+    return [
+        Kpi(key, label, values[0][key], values[1][key], kind, better, help_text)
+        for key, label, kind, better, help_text in KPI_SPECS
+    ]
+
+
+def _conditions(filters: Filters) -> tuple[list[str], list]:
+    return analytics.problem_conditions(filters)
+
+
+def by_sector(db: Database, actor: Actor, week: Week, filters: Filters) -> pd.DataFrame:
+    """Problems raised in the week per sector and category group."""
+    require(actor, "dashboard.read")
+    clauses, params = _conditions(filters)
+    rows = store.query(
+        db,
+        "SELECT coalesce(s.name, '（未指明行业）') AS sector_name, coalesce(g.name, pc.name) AS group_name,"
+        " count(*) AS n FROM problems p JOIN problem_categories pc ON pc.code = p.category_code"
+        " LEFT JOIN problem_categories g ON g.code = pc.parent LEFT JOIN sectors s ON s.code = p.sector_code"
+        f" WHERE {' AND '.join(['p.raised_on BETWEEN ? AND ?', *clauses])} GROUP BY 1, 2",
+        [*week.bounds(), *params],
+    )
+    return pd.DataFrame(rows, columns=["sector_name", "group_name", "n"])
+
+
+def trend(db: Database, actor: Actor, week: Week, filters: Filters) -> pd.DataFrame:
+    """Problems raised per week over the last twelve weeks (ending with `week`)."""
+    require(actor, "dashboard.read")
+    first = week.monday - timedelta(days=7 * (TREND_WEEKS - 1))
+    clauses, params = _conditions(filters)
+    rows = db.conn.execute(
+        "SELECT p.raised_on, count(*) FROM problems p"
+        f" WHERE {' AND '.join(['p.raised_on BETWEEN ? AND ?', *clauses])} GROUP BY p.raised_on",
+        [first.isoformat(), week.sunday.isoformat(), *params],
+    ).fetchall()
+    counts = {first + timedelta(days=7 * k): 0 for k in range(TREND_WEEKS)}
+    for day, n in rows:
+        counts[week_of(date.fromisoformat(day))] += n
+    return pd.DataFrame({"week": [d.isoformat() for d in counts], "n": list(counts.values())})
+
+
+def departments(db: Database, actor: Actor, week: Week, filters: Filters) -> pd.DataFrame:
+    """Per department: problems assigned to it that were raised this week, replies made this week
+    (on time or late), and what is overdue today."""
+    require(actor, "dashboard.read")
+    clauses, params = _conditions(filters)
+    first, last = week.bounds()
+
+    def grouped(condition: str, values: list, measures: str) -> list[tuple]:
+        where = " AND ".join(["p.lead_department_code IS NOT NULL", condition, *clauses])
+        return db.conn.execute(
+            f"SELECT p.lead_department_code, {measures} FROM problems p WHERE {where} GROUP BY 1",
+            [*values, *params],
+        ).fetchall()
+
+    raised = grouped("p.raised_on BETWEEN ? AND ?", [first, last], "count(*)")
+    replied = grouped(
+        "p.replied_at BETWEEN ? AND ?",
+        [first, last + " 99"],
+        "count(*), sum(substr(p.replied_at, 1, 10) <= coalesce(p.deadline_on, '9999'))",
+    )
+    overdue = grouped(
+        "p.status IN ('assigned', 'in_progress') AND p.deadline_on < ?",
+        [clock.today().isoformat()],
+        "count(*)",
+    )
+    frame = pd.DataFrame(
+        {"raised": dict(raised), "overdue": dict(overdue)}
+        | {"replied": {d: r[0] for d, *r in replied}, "on_time": {d: r[1] for d, *r in replied}}
+    )
+    frame = frame.fillna(0).astype("int64").rename_axis("department").reset_index()
+    frame["department_name"] = frame["department"].map(reference.names(db, "departments"))
+    columns = ["department", "department_name", "raised", "replied", "on_time", "overdue"]
+    return frame.reindex(columns=columns).sort_values(
+        ["overdue", "raised"], ascending=False, ignore_index=True
+    )
+
+
+def oldest_overdue(db: Database, actor: Actor, filters: Filters, limit: int = 20) -> list[dict]:
+    require(actor, "dashboard.read")
+    clauses, params = _conditions(filters)
+    return store.query(
+        db,
+        "SELECT p.id, c.name AS company, pc.name AS category, dep.name AS department, p.deadline_on,"
+        " p.raised_on FROM problems p LEFT JOIN companies c ON c.id = p.company_id"
+        " JOIN problem_categories pc ON pc.code = p.category_code"
+        " LEFT JOIN departments dep ON dep.code = p.lead_department_code"
+        f" WHERE {' AND '.join(['p.status IN (?, ?)', 'p.deadline_on < ?', *clauses])}"
+        f" ORDER BY p.deadline_on, p.id LIMIT {int(limit)}",
+        ["assigned", "in_progress", clock.today().isoformat(), *params],
+    )

@@ -1,0 +1,290 @@
+"""Dashboard figures: the summary tables stay equal to a fresh count, every KPI equals the same figure
+computed the naive way in pandas (whole view and filtered), common problems, the weekly report and
+the .xlsx export whose totals equal the KPIs."""
+
+from __future__ import annotations
+
+import io
+import statistics
+from datetime import date, timedelta
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from survey import analytics, charts, common, cubes, exports, lifecycle, visits, weekly
+from survey import db as store
+from survey.analytics import Filters
+from survey.errors import ValidationError
+from tests.conftest import SEED_TODAY, actor_for
+from tests.test_visits import payload
+
+VIEW = Filters("2025-07", "2026-06")
+
+
+def naive_kpis(db, first_day: str, last_day: str, today: date, where=None) -> dict:
+    """The KPIs from every problem row in pandas: the definition the summary tables must match."""
+    frame = pd.read_sql_query(
+        "SELECT * FROM problems WHERE raised_on BETWEEN ? AND ?",
+        db.conn,
+        params=[first_day, last_day],
+    )
+    if where is not None:
+        frame = frame[where(frame)]
+    replied = frame["replied_at"].notna()
+    due = replied & frame["deadline_on"].notna()
+    on_time = due & (frame["replied_at"].str[:10] <= frame["deadline_on"])
+    overdue = int(
+        (
+            frame["status"].isin(["assigned", "in_progress"])
+            & (frame["deadline_on"] < today.isoformat())
+        ).sum()
+    )
+    bad = analytics.bad_review_levels(db)
+    called = frame["satisfaction_level"].notna().sum()
+    days = frame.loc[replied, "reply_working_days"].dropna().clip(upper=cubes.MAX_EXACT_DAYS + 1)
+    assigned = (frame["status"] != "new").sum()
+    return {
+        "raised": len(frame),
+        "closed_rate": (frame["status"] == "closed").mean() if len(frame) else None,
+        "on_time_rate": on_time.sum() / (due.sum() + overdue) if due.sum() + overdue else None,
+        "median_days": float(statistics.median(days)) if len(days) else None,
+        "satisfaction_rate": 1 - frame["satisfaction_level"].isin(bad).sum() / called
+        if called
+        else None,
+        "overdue": overdue,
+        "return_rate": (frame["return_count"] > 0).sum() / assigned if assigned else None,
+        "reopen_rate": (frame["reopen_count"] > 0).sum() / called if called else None,
+    }
+
+
+def assert_same(ours: dict, theirs: dict) -> None:
+    for key, value in theirs.items():
+        if value is None:
+            assert ours[key] is None, key
+        else:
+            assert ours[key] == pytest.approx(value), key
+
+
+FILTERED = {
+    "area": (
+        {"areas": ("321181",)},
+        lambda f: f["district_code"] == "321181",
+    ),
+    "sector+category": (
+        {"sectors": ("EQ-POWER", "TR-EYE"), "categories": ("A1", "E2", "C2")},
+        lambda f: (
+            f["sector_code"].isin(["EQ-POWER", "TR-EYE"])
+            & f["category_code"].isin(["A1", "E2", "C2"])
+        ),
+    ),
+    "department+source": (
+        {"departments": ("GXJ", "FGW"), "sources": ("visit",)},
+        lambda f: f["lead_department_code"].isin(["GXJ", "FGW"]) & (f["source"] == "visit"),
+    ),
+    "no sector (monitor leads)": ({"sectors": ("",)}, lambda f: f["sector_code"].isna()),
+}
+
+
+def test_kpis_equal_a_naive_count_of_every_problem(db):
+    supervisor = actor_for(db, "supervisor")
+    kpis = {k.key: k for k in analytics.kpis(db, supervisor, VIEW, today=SEED_TODAY)}
+    assert kpis["raised"].value > 300
+    assert_same(
+        {k: v.value for k, v in kpis.items()},
+        naive_kpis(db, VIEW.first_day, VIEW.last_day, SEED_TODAY),
+    )
+    previous = VIEW.previous()
+    assert (previous.start, previous.end) == ("2024-07", "2025-06")
+    assert_same(
+        {k: v.previous for k, v in kpis.items()},
+        naive_kpis(db, previous.first_day, previous.last_day, SEED_TODAY),
+    )
+
+
+@pytest.mark.parametrize("case", FILTERED)
+def test_filtered_kpis_read_the_right_cube_and_still_match(db, case):
+    values, where = FILTERED[case]
+    view = VIEW.narrowed(**values)
+    kpis = {
+        k.key: k.value
+        for k in analytics.kpis(db, actor_for(db, "supervisor"), view, today=SEED_TODAY)
+    }
+    expected = naive_kpis(db, view.first_day, view.last_day, SEED_TODAY, where)
+    assert expected["raised"] > 0
+    assert_same(kpis, expected)
+
+
+def test_the_smallest_cube_holding_the_dimensions_is_read():
+    assert cubes.cube_for({"month", "sector", "category"}).table == "cube_sector"
+    assert cubes.cube_for({"month", "department"}).table == "cube_department"
+    assert cubes.cube_for({"month", "area", "sector"}).table == "cube_area"
+
+
+def test_cubes_follow_every_kind_of_write(db):
+    """Visit submit, edit, withdrawal, assignment, reply, callback: the triggers keep the sums exact."""
+    officer, supervisor = actor_for(db, "officer"), actor_for(db, "supervisor")
+    handler = actor_for(db, "handler")
+    mistaken = visits.submit_visit(db, officer, "cube-0", payload(db, officer))
+    visits.withdraw_problem(db, officer, mistaken.problem_ids[0], "重复登记")
+    first = visits.submit_visit(db, officer, "cube-1", payload(db, officer)).problem_ids[0]
+    lifecycle.assign(db, supervisor, first, handler.department_code, "short")
+    lifecycle.accept(db, handler, first)
+    lifecycle.reply(db, handler, first, "resolved", "已协调供地部门落实用地指标。")
+    lifecycle.callback(db, supervisor, first, 1, False)  # a bad review reopens it
+    assert cubes.mismatches(db) == []
+    with store.transaction(db):
+        db.execute("DELETE FROM problem_events WHERE problem_id = ?", (first,))
+        db.execute("DELETE FROM problems WHERE id = ?", (first,))
+    assert cubes.mismatches(db) == []
+
+
+def test_median_days_matches_statistics_median():
+    for values in ([3], [1, 2], [0, 0, 5, 9], [2, 2, 2, 40, 40], list(range(31))):
+        sums = {bucket: 0 for bucket in cubes.DAY_BUCKETS}
+        for v in values:
+            sums[cubes.DAY_BUCKETS[min(v, cubes.MAX_EXACT_DAYS + 1)]] += 1
+        expected = statistics.median([min(v, cubes.MAX_EXACT_DAYS + 1) for v in values])
+        assert analytics.median_days(sums) == expected
+    assert analytics.median_days({}) is None
+
+
+def test_period_validation_names_the_field():
+    with pytest.raises(ValidationError, match="起始月份应为 YYYY-MM"):
+        Filters("2026-1", "2026-06")
+    with pytest.raises(ValidationError, match="结束月份的月份应在 01–12"):
+        Filters("2026-01", "2026-13")
+    with pytest.raises(ValidationError, match="起始月份不能晚于结束月份"):
+        Filters("2026-06", "2026-01")
+    assert analytics.month_add("2026-01", -1) == "2025-12"
+    assert Filters("2026-01", "2026-03").previous() == Filters("2025-10", "2025-12")
+
+
+def test_chart_frames_are_small_and_consistent(db):
+    supervisor = actor_for(db, "supervisor")
+    data = analytics.dashboard_data(db, supervisor, VIEW, today=SEED_TODAY)
+    raised = data["kpis"][0].value
+    assert data["cells"]["n"].sum() == raised
+    assert data["months"]["n"].sum() == raised
+    assert (
+        data["departments"]["volume"].sum()
+        + (
+            store.scalar(
+                db,
+                "SELECT count(*) FROM problems WHERE lead_department_code IS NULL"
+                " AND raised_on BETWEEN ? AND ?",
+                (VIEW.first_day, VIEW.last_day),
+            )  # fmt: skip
+        )
+        == raised
+    )
+    assert (data["top"].groupby("sector_name").size() <= 5).all()
+    cover = data["cover_sector"]
+    assert cover["companies"].sum() == store.scalar(
+        db, "SELECT count(*) FROM companies WHERE active = 1"
+    )
+    for name, chart in (
+        ("cell", charts.heatmap(data["cells"])),
+        ("month", charts.monthly(data["months"])),
+        ("dept", charts.league(data["departments"])),
+        ("coversector", charts.coverage(cover, "sector")),
+    ):
+        spec = chart.to_dict()
+        assert name in {p["name"] for p in spec.get("params", [])}
+
+
+def test_a_chart_click_becomes_a_filter():
+    picked = charts.selection_filters(
+        {"cell": [{"sector": "EQ-POWER", "category": "A1"}], "month": [{"month": "2026-03"}]}
+    )
+    assert picked == {"sectors": ("EQ-POWER",), "categories": ("A1",), "months": ("2026-03",)}
+
+
+def test_charts_export_as_png_and_svg(db):
+    data = analytics.dashboard_data(db, actor_for(db, "supervisor"), VIEW, today=SEED_TODAY)
+    spec = charts.monthly(data["months"]).to_dict()
+    assert charts.to_image(spec, "png")[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = charts.to_image(spec, "svg")
+    assert svg.lstrip().startswith("<svg") and "每月问题数" in svg
+
+
+def test_common_categories_count_distinct_companies_across_years(db):
+    supervisor = actor_for(db, "supervisor")
+    view = Filters("2025-11", "2026-02")  # spans two calendar years
+    frame = common.common_categories(db, supervisor, view, min_companies=2)
+    raw = pd.read_sql_query(
+        "SELECT coalesce(sector_code, '') AS sector, category_code AS category, company_id FROM problems"
+        " WHERE raised_month BETWEEN ? AND ? AND company_id IS NOT NULL",
+        db.conn,
+        params=[view.start, view.end],
+    )
+    expected = raw.groupby(["sector", "category"])["company_id"].nunique()
+    expected = expected[expected >= 2].sort_values(ascending=False)
+    assert len(frame) == min(len(expected), 100) > 0
+    got = frame.set_index(["sector", "category"])["companies"]
+    assert got.to_dict() == expected.loc[got.index].to_dict()
+    assert frame["examples"].iloc[0]
+
+
+def test_similar_descriptions_across_companies_are_grouped(db):
+    officer, supervisor = actor_for(db, "officer"), actor_for(db, "supervisor")
+    company_ids = [
+        r[0]
+        for r in db.conn.execute(
+            "SELECT id FROM companies WHERE department_code = ? ORDER BY id LIMIT 4",
+            (officer.department_code,),
+        )
+    ]
+    planted = [
+        "园区污水处理厂扩容迟迟未批，企业新增产能的排污指标无法落地，已等待{n}个月。",
+        "企业反映园区污水处理厂扩容迟迟未批复，新增产能排污指标落不了地，等了{n}个月",
+        "园区污水处理厂扩容一直未批，企业新增产能所需排污指标无法落地（已{n}个月）。",
+        "污水处理厂扩容迟迟未批，企业新增产能的排污指标无法落地，已等待{n}个月，请协调。",
+    ]
+    for i, (company, text) in enumerate(zip(company_ids, planted, strict=True)):
+        body = payload(db, officer, company_id=company)
+        body["problems"] = [dict(body["problems"][0], description=text.format(n=3 + i))]
+        visits.submit_visit(db, officer, f"similar-{i}", body)
+    groups = common.similar_groups(db, supervisor, Filters("2025-07", date.today().isoformat()[:7]),
+                                   min_companies=3)  # fmt: skip
+    found = [g for g in groups if any("污水处理厂扩容" in e for e in g.examples)]
+    # the three close wordings group together; the loosest paraphrase (0.54 to the leader) may not
+    assert len(found) == 1 and found[0].companies >= 3
+    assert all("污水" in t for t in found[0].examples)
+    assert common.bigrams("缺少操作工约46人") == common.bigrams("缺少操作工约12人")
+
+
+def test_weekly_kpis_equal_a_naive_count(db):
+    supervisor = actor_for(db, "supervisor")
+    week = weekly.Week(weekly.week_of(SEED_TODAY) - timedelta(days=14))
+    city = Filters("2026-05", "2026-06")
+    values = {k.key: k.value for k in weekly.kpis(db, supervisor, week, city, today=SEED_TODAY)}
+    first, last = week.bounds()
+    assert_same(values, naive_kpis(db, first, last, SEED_TODAY))
+    assert values["raised"] > 0
+    trend = weekly.trend(db, supervisor, week, city)
+    assert len(trend) == weekly.TREND_WEEKS and trend["n"].iloc[-1] == values["raised"]
+    assert weekly.by_sector(db, supervisor, week, city)["n"].sum() == values["raised"]
+
+
+def test_export_opens_in_openpyxl_and_its_totals_equal_the_kpis(db):
+    supervisor = actor_for(db, "supervisor")
+    view = VIEW.narrowed(sectors=("EQ-POWER", "TR-EYE"))
+    target = io.BytesIO()
+    seen = []
+    result = exports.write_dashboard(db, supervisor, view, target, today=SEED_TODAY,
+                                     progress=lambda f, text: seen.append(f))  # fmt: skip
+    kpis = {k.label: k for k in analytics.kpis(db, supervisor, view, today=SEED_TODAY)}
+    book = load_workbook(io.BytesIO(target.getvalue()), read_only=True)
+    assert book.sheetnames == ["汇总", *exports.TABLE_SHEETS, "问题清单"]
+    summary = {row[0]: row for row in book["汇总"].iter_rows(values_only=True) if row[0] in kpis}
+    assert len(summary) == len(kpis)
+    for label, kpi in kpis.items():
+        assert summary[label][1] == pytest.approx(kpi.value), label
+    rows = list(book["问题清单"].iter_rows(values_only=True))
+    assert len(rows) - 1 == kpis["提出问题"].value == result["problems"]
+    assert {r[3] for r in rows[1:]} == {"新型电力装备/智能电气", "眼镜"}
+    heat = list(book["行业×类别"].iter_rows(values_only=True))[1:]
+    assert sum(r[3] for r in heat) == kpis["提出问题"].value
+    assert seen[-1] == 1.0 and seen == sorted(seen)
+    assert store.scalar(db, "SELECT count(*) FROM audit_log WHERE note LIKE '导出统计看板%'") == 1

@@ -1,0 +1,299 @@
+"""Dashboard pieces shared by 统计看板 and 周报: the filter bar kept in the URL's query parameters,
+KPI cards, charts whose clicks filter the rest, and PNG/SVG downloads of any chart."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import altair as alt
+import streamlit as st
+
+from survey import analytics, charts, clock, reference
+from survey.analytics import Filters
+from survey.errors import SurveyError
+from survey.labels import SOURCE_LABELS
+
+PRESETS = {
+    "12m": "近 12 个月",
+    "month": "本月",
+    "last_month": "上月",
+    "quarter": "本季度",
+    "year": "本年",
+    "custom": "自定义",
+}
+_PARAMS = {  # widget key -> query parameter
+    "dash_area": "area",
+    "dash_cluster": "cluster",
+    "dash_sector": "sector",
+    "dash_source": "source",
+    "dash_dept": "dept",
+}
+_LIST_KEYS = ("dash_area", "dash_sector", "dash_dept")
+
+
+def preset_range(preset: str, today_month: str) -> tuple[str, str]:
+    if preset == "month":
+        return today_month, today_month
+    if preset == "last_month":
+        last = analytics.month_add(today_month, -1)
+        return last, last
+    if preset == "quarter":
+        return analytics.quarter_bounds(today_month)[0], today_month
+    if preset == "year":
+        return f"{today_month[:4]}-01", today_month
+    return analytics.month_add(today_month, -11), today_month
+
+
+def _month_options(today_month: str) -> list[str]:
+    return [analytics.month_add(today_month, -k) for k in range(36)]
+
+
+def _seed_from_url(today_month: str) -> None:
+    """Widgets start from the address (a bookmark or a link a colleague sent); afterwards the address
+    follows the widgets."""
+    params = st.query_params
+    if "dash_preset" not in st.session_state:
+        start, end = params.get("from"), params.get("to")
+        preset = next(
+            (k for k in PRESETS if k != "custom" and preset_range(k, today_month) == (start, end)),
+            "custom" if start and end else "12m",
+        )
+        st.session_state["dash_preset"] = preset
+        options = _month_options(today_month)
+        st.session_state["dash_from"] = start if start in options else options[11]
+        st.session_state["dash_to"] = end if end in options else options[0]
+    for key, name in _PARAMS.items():
+        if key not in st.session_state:
+            raw = params.get(name) or ""
+            values = [v for v in raw.split(",") if v]
+            st.session_state[key] = values if key in _LIST_KEYS else (values[0] if values else None)
+
+
+def filter_bar(db) -> Filters:
+    today_month = clock.today().isoformat()[:7]
+    _seed_from_url(today_month)
+    areas = reference.options(db, "districts")
+    sectors = reference.list_entries(db, "sectors")
+    departments = reference.options(db, "departments")
+    clusters = sorted({s["cluster"] for s in sectors})
+
+    top = st.columns([2, 2, 2, 2])
+    preset = top[0].selectbox("统计期间", list(PRESETS), format_func=PRESETS.get, key="dash_preset")
+    if preset == "custom":
+        months = _month_options(today_month)
+        start = top[1].selectbox("起始月份", months, key="dash_from")
+        end = top[2].selectbox("结束月份", months, key="dash_to")
+    else:
+        start, end = preset_range(preset, today_month)
+        top[1].text_input("期间", f"{start} 至 {end}", disabled=True)
+    source = top[3].selectbox(
+        "来源", [None, *SOURCE_LABELS], format_func=lambda v: SOURCE_LABELS.get(v, "全部来源"),
+        key="dash_source",
+    )  # fmt: skip
+    row = st.columns([2, 2, 3, 3])
+    area = row[0].multiselect(
+        "区县/园区", list(areas), format_func=areas.get, key="dash_area", placeholder="全部区域"
+    )
+    cluster = row[1].selectbox(
+        "产业集群", [None, *clusters], format_func=lambda v: v or "全部集群", key="dash_cluster"
+    )
+    in_cluster = {s["code"]: s["name"] for s in sectors if cluster in (None, s["cluster"])}
+    st.session_state["dash_sector"] = [
+        c for c in st.session_state["dash_sector"] if c in in_cluster
+    ]
+    sector = row[2].multiselect(
+        "行业",
+        list(in_cluster),
+        format_func=in_cluster.get,
+        key="dash_sector",
+        placeholder="全部行业",
+    )
+    dept = row[3].multiselect(
+        "责任部门", list(departments), format_func=departments.get, key="dash_dept",
+        placeholder="全部部门",
+    )  # fmt: skip
+    _write_url(start, end, {"area": area, "cluster": cluster, "sector": sector,
+                            "source": source, "dept": dept})  # fmt: skip
+    try:
+        return Filters(
+            start,
+            end,
+            areas=tuple(area),
+            sectors=tuple(sector or (in_cluster if cluster else ())),
+            sources=(source,) if source else (),
+            departments=tuple(dept),
+        )
+    except SurveyError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+def _write_url(start: str, end: str, values: dict) -> None:
+    wanted = {"from": start, "to": end}
+    for name, value in values.items():
+        text = ",".join(value) if isinstance(value, list) else (value or "")
+        if text:
+            wanted[name] = text
+    if dict(st.query_params) != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def kpi_cards(kpis: list[analytics.Kpi]) -> None:
+    for start in range(0, len(kpis), 5):
+        columns = st.columns(5)
+        for column, kpi in zip(columns, kpis[start : start + 5], strict=False):
+            column.metric(
+                kpi.label,
+                format_value(kpi.kind, kpi.value),
+                delta=format_change(kpi),
+                delta_color="normal" if kpi.higher_is_better else "inverse",
+                help=f"{kpi.help}。上一期：{format_value(kpi.kind, kpi.previous)}",
+            )
+
+
+def format_value(kind: str, value) -> str:
+    if value is None:
+        return "—"
+    if kind == "rate":
+        return f"{value:.1%}"
+    if kind == "days":
+        return (
+            f"{value:g} 天"
+            if value <= analytics.MAX_EXACT_DAYS
+            else f"{analytics.MAX_EXACT_DAYS} 天以上"
+        )
+    return f"{int(value):,}"
+
+
+def format_change(kpi: analytics.Kpi) -> str | None:
+    change = kpi.change
+    if change is None:
+        return None
+    if kpi.kind == "rate":
+        return f"{change * 100:+.1f} 个百分点"
+    if kpi.kind == "days":
+        return f"{change:+g} 天"
+    return f"{int(change):+,}"
+
+
+# ---- charts and their selections ------------------------------------------------------------------
+
+
+def chart_key(name: str) -> str:
+    return f"chart_{name}"
+
+
+def selections(exclude: str | None = None) -> dict[str, list[dict]]:
+    """Points clicked in each chart (read from widget state before the charts are drawn again)."""
+    chosen = {}
+    for name in charts.SELECTIONS:
+        if name == exclude:
+            continue
+        state = st.session_state.get(chart_key(name))
+        points = (state or {}).get("selection", {}).get(name) if state else None
+        if points:
+            chosen[name] = list(points)
+    return chosen
+
+
+def narrowed(filters: Filters, exclude: str | None = None) -> Filters:
+    """The view narrowed by every chart click except the chart's own."""
+    picked = charts.selection_filters(selections(exclude))
+    months = picked.pop("months", ())
+    values = {}
+    for field, codes in picked.items():
+        current = getattr(filters, field)
+        values[field] = tuple(c for c in codes if not current or c in current) or codes
+    if months:
+        values["start"], values["end"] = min(months), max(months)
+    return filters.narrowed(**values) if values else filters
+
+
+def clear_selections() -> None:
+    for name in charts.SELECTIONS:
+        st.session_state.pop(chart_key(name), None)
+
+
+def show_chart(chart: alt.Chart, name: str | None, file_stem: str) -> None:
+    """The chart (clickable when it has a selection) and PNG/SVG downloads rendered on demand."""
+    if name:
+        st.altair_chart(chart, key=chart_key(name), on_select="rerun", width="stretch")
+    else:
+        st.altair_chart(chart, width="stretch")
+    left, right, _ = st.columns([1, 1, 4])
+    left.download_button("PNG", _image(chart, "png"), f"{file_stem}.png", "image/png",
+                         key=f"png_{file_stem}", icon=":material/image:")  # fmt: skip
+    right.download_button("SVG", _image(chart, "svg"), f"{file_stem}.svg", "image/svg+xml",
+                          key=f"svg_{file_stem}", icon=":material/draw:")  # fmt: skip
+
+
+def _image(chart: alt.Chart, fmt: str) -> Callable[[], bytes | str]:
+    """Rendered only when the button is pressed (a PNG takes ~0.3 s)."""
+    return lambda: charts.to_image(chart.to_dict(), fmt)
+
+
+def describe_narrowing(db, filters: Filters, view: Filters) -> str:
+    """What the chart clicks added to the filter bar, in words."""
+    from survey import exports
+
+    before = dict(exports.describe(db, filters))
+    parts = [
+        f"{label} {value}" for label, value in exports.describe(db, view) if before[label] != value
+    ]
+    return "；".join(parts)
+
+
+def league_table(frame):
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "部门": frame["department_name"],
+            "问题数": frame["volume"],
+            "按时办结率": frame["on_time_rate"].map(lambda v: format_value("rate", v)),
+            "满意率": frame["satisfaction_rate"].map(lambda v: format_value("rate", v)),
+            "答复用时中位数": frame["median_days"].map(lambda v: format_value("days", v)),
+            "当前逾期": frame["overdue"],
+        }
+    )
+
+
+def common_problems(actor, view: Filters, cells) -> None:
+    """共性问题: widespread sub-categories per sector, and on request groups of similar descriptions."""
+    from survey import common
+    from ui import session
+
+    left, right = st.columns(2)
+    min_companies = left.number_input("至少有几家企业反映", 2, 500, common.DEFAULT_MIN_COMPANIES,
+                                      key="dash_min_companies")  # fmt: skip
+    with session.database() as db:
+        frame = common.common_categories(
+            db, actor, view, min_companies=int(min_companies), counts=cells
+        )
+    st.caption(f"同一行业中至少 {min_companies} 家企业反映的同一问题类别：{len(frame)} 项")
+    if not frame.empty:
+        st.dataframe(
+            frame.assign(examples=frame["examples"].map(lambda e: " ／ ".join(e)))[
+                ["sector_name", "group_name", "category_name", "companies", "problems", "examples"]
+            ].rename(columns={"sector_name": "行业", "group_name": "大类", "category_name": "类别",
+                              "companies": "企业数", "problems": "问题数", "examples": "示例"}),
+            hide_index=True, width="stretch",
+        )  # fmt: skip
+    st.caption(
+        "相似描述：比较所选范围内最新问题的描述（按字符二元组相似度），找出多家企业反映的同一件事。"
+    )
+    threshold = right.slider(
+        "相似度阈值", 0.3, 0.95, common.DEFAULT_THRESHOLD, 0.05, key="dash_threshold"
+    )
+    if st.toggle("分析相似描述", key="dash_similar"):
+        with st.spinner("正在比较描述…"), session.database() as db:
+            groups = common.similar_groups(
+                db, actor, view, min_companies=int(min_companies), threshold=float(threshold)
+            )
+        st.caption(f"{len(groups)} 组")
+        for group in groups[:30]:
+            with st.expander(f"{group.companies} 家企业 · {len(group.problem_ids)} 条 · "
+                             f"{'、'.join(group.categories[:3])}"):  # fmt: skip
+                for text in group.examples:
+                    st.text(text)
+                st.caption("问题编号：" + "、".join(f"#{i}" for i in group.problem_ids[:50]))
