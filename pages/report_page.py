@@ -44,20 +44,18 @@ if sectors.empty:
 else:
     dashboard.show_chart(charts.weekly_sectors(sectors), None, f"周报_行业_{monday}")
 st.subheader("部门办理")
-st.dataframe(
+st.table(  # a static table prints whole; a dataframe would print its scroll window
     pd.DataFrame({"部门": departments["department_name"], "本周新交办": departments["raised"],
                   "本周答复": departments["replied"], "其中按时": departments["on_time"],
-                  "当前逾期": departments["overdue"]}),
-    hide_index=True, width="stretch",
+                  "当前逾期": departments["overdue"]}).set_index("部门"),
 )  # fmt: skip
 st.subheader("逾期最久的问题")
 if overdue:
     frame = pd.DataFrame(overdue)
-    st.dataframe(
+    st.table(
         pd.DataFrame({"编号": frame["id"], "企业": frame["company"].fillna(""), "类别": frame["category"],
                       "责任部门": frame["department"].fillna(""), "时限": frame["deadline_on"],
-                      "提出日期": frame["raised_on"]}),
-        hide_index=True, width="stretch",
+                      "提出日期": frame["raised_on"]}).set_index("编号"),
     )  # fmt: skip
 else:
     st.success("当前没有逾期问题。")

@@ -52,7 +52,7 @@ def heatmap(frame: pd.DataFrame) -> alt.Chart:
             ],
         )
         .add_params(selection)
-        .properties(height=alt.Step(18))
+        .properties(height=alt.Step(24))
     )
     return _themed(chart, "行业 × 问题类别")
 
@@ -100,7 +100,7 @@ def top_categories(frame: pd.DataFrame) -> alt.Chart:
             ],
         )
         .add_params(selection)
-        .properties(height=alt.Step(20))
+        .properties(height=alt.Step(24))
     )
     return _themed(chart, "各行业最突出的问题类别（前 5）")
 
@@ -126,7 +126,7 @@ def reply_days(frame: pd.DataFrame) -> alt.Chart:
         x="p25:Q", x2="p75:Q", opacity=_highlight(selection)
     )
     middle = base.mark_tick(color="white", thickness=2, size=12).encode(x="median:Q")
-    chart = alt.layer(box.add_params(selection), whisker, middle).properties(height=alt.Step(20))
+    chart = alt.layer(box.add_params(selection), whisker, middle).properties(height=alt.Step(24))
     return _themed(chart, "各行业答复用时分布（25%–75% 分位，线至 90%，白线为中位数）")
 
 
@@ -199,7 +199,7 @@ def coverage(frame: pd.DataFrame, by: str) -> alt.Chart:
             ],
         )
         .add_params(selection)
-        .properties(height=alt.Step(18))
+        .properties(height=alt.Step(24))
     )
     title = f"走访覆盖（{'行业' if by == 'sector' else '部门联系'}企业，{frame.attrs.get('quarter', '')}）"
     return _themed(chart, title)
@@ -245,7 +245,7 @@ def weekly_sectors(frame: pd.DataFrame) -> alt.Chart:
             tooltip=[alt.Tooltip("sector_name:N", title="行业"), alt.Tooltip("group_name:N", title="大类"),
                      alt.Tooltip("n:Q", title="问题数")],
         )
-        .properties(height=alt.Step(18))
+        .properties(height=alt.Step(24))
     )  # fmt: skip
     return _themed(chart, "本周问题：行业 × 大类")
 

@@ -88,15 +88,16 @@ def filter_bar(db) -> Filters:
         top[1].text_input("期间", f"{start} 至 {end}", disabled=True)
     source = top[3].selectbox(
         "来源", [None, *SOURCE_LABELS], format_func=lambda v: SOURCE_LABELS.get(v, "全部来源"),
-        key="dash_source",
+        key="dash_source", placeholder="全部来源",
     )  # fmt: skip
     row = st.columns([2, 2, 3, 3])
     area = row[0].multiselect(
         "区县/园区", list(areas), format_func=areas.get, key="dash_area", placeholder="全部区域"
     )
     cluster = row[1].selectbox(
-        "产业集群", [None, *clusters], format_func=lambda v: v or "全部集群", key="dash_cluster"
-    )
+        "产业集群", [None, *clusters], format_func=lambda v: v or "全部集群", key="dash_cluster",
+        placeholder="全部集群",
+    )  # fmt: skip
     in_cluster = {s["code"]: s["name"] for s in sectors if cluster in (None, s["cluster"])}
     st.session_state["dash_sector"] = [
         c for c in st.session_state["dash_sector"] if c in in_cluster

@@ -1,0 +1,87 @@
+"""AppTest of 统计看板 and 周报: filters come from and go to the address, figures on screen equal the
+domain's, the export produces a download, and the problem link opens the problem."""
+
+from __future__ import annotations
+
+import pytest
+
+from survey import analytics, weekly
+from survey import db as store
+from survey.analytics import Filters
+from tests.conftest import actor_for
+from tests.test_app import signed_in
+from tests.test_pages import open_page
+from ui.dashboard import format_value
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_filters_come_from_the_address_and_figures_match(demo_db):
+    at = signed_in(demo_db, "supervisor")  # a bookmark opens in a new session
+    at.switch_page("pages/dashboard_page.py")
+    at.query_params.update({"from": "2026-01", "to": "2026-03", "sector": "EQ-POWER"})
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="dash_preset").value == "custom"
+    assert at.multiselect(key="dash_sector").value == ["EQ-POWER"]
+    with store.opened(demo_db) as db:
+        kpis = analytics.kpis(
+            db, actor_for(db, "supervisor"), Filters("2026-01", "2026-03", sectors=("EQ-POWER",))
+        )
+    shown = metrics(at)
+    for kpi in kpis:
+        assert shown[kpi.label] == format_value(kpi.kind, kpi.value), kpi.label
+    assert f"共 {kpis[0].value:,} 条" in " ".join(c.value for c in at.caption)
+
+    at.multiselect(key="dash_area").select(
+        "321181"
+    ).run()  # a widget change goes back to the address
+    assert at.query_params["area"] == ["321181"] or at.query_params["area"] == "321181"
+    assert metrics(at)["提出问题"] != shown["提出问题"]
+
+
+def test_league_lists_small_departments_apart_and_export_downloads(demo_db):
+    at = open_page(demo_db, "supervisor", "pages/dashboard_page.py")
+    at.number_input(key="dash_min_volume").set_value(40).run()
+    assert any("问题少于 40 件，单列" in c.value for c in at.caption)
+    export = next(b for b in at.button if b.label.startswith("生成 Excel"))
+    export.click().run()
+    assert not at.exception, at.exception
+    downloads = [d for d in at.get("download_button") if "下载 Excel" in d.proto.label]
+    assert downloads, "no download offered"
+
+
+def test_handler_has_no_dashboard(demo_db):
+    at = open_page(demo_db, "handler", "pages/home_page.py")
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/dashboard_page.py")  # not among the handler's pages
+
+
+def test_weekly_report_shows_the_weeks_kpis(demo_db):
+    at = open_page(demo_db, "supervisor", "pages/report_page.py")
+    monday = weekly.last_full_week()
+    assert at.query_params["week"] in (monday.isoformat(), [monday.isoformat()])
+    with store.opened(demo_db) as db:
+        week = weekly.Week(monday)
+        kpis = weekly.kpis(
+            db,
+            actor_for(db, "supervisor"),
+            week,
+            Filters(monday.isoformat()[:7], week.sunday.isoformat()[:7]),
+        )
+    shown = metrics(at)
+    for kpi in kpis:
+        assert shown[kpi.label] == format_value(kpi.kind, kpi.value), kpi.label
+    assert "周报" in at.title[0].value
+
+
+def test_problem_opens_from_its_address(demo_db):
+    at = open_page(demo_db, "supervisor", "pages/problems_page.py")
+    with store.opened(demo_db) as db:
+        pid = store.scalar(db, "SELECT min(id) FROM problems WHERE status = 'closed'")
+    at.query_params["id"] = str(pid)
+    at.run()
+    assert not at.exception, at.exception
+    assert any(f"问题 #{pid}" in s.value for s in at.subheader)
