@@ -9,7 +9,6 @@ heatmap computed the naive way (load the problems into pandas) with the ratio, a
 from __future__ import annotations
 
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -168,6 +167,14 @@ def export_view(db, view) -> analytics.Filters:
     return view.narrowed(start=start, sectors=tuple(chosen))
 
 
+def _peak_rss_mb() -> float:
+    """This process's own high-water mark (VmHWM; ru_maxrss would carry the parent's over exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def export_child(path: str, start: str, end: str, sectors: str) -> None:
     """Run in a fresh process so its peak memory is the export's own."""
     with store.opened(path) as db:
@@ -180,7 +187,7 @@ def export_child(path: str, start: str, end: str, sectors: str) -> None:
         seconds = time.perf_counter() - begin
         size = Path(name).stat().st_size
         Path(name).unlink()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _peak_rss_mb()
     print(f"导出 {start} 至 {end}（{len(view.sectors)} 个行业）：{result['problems']:,} 个问题，"
           f"{seconds:.1f} s，文件 {size / 1e6:.1f} MB，进程内存峰值 {peak:.0f} MB")  # fmt: skip
 

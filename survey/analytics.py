@@ -177,7 +177,7 @@ def raw_measure_sums(
     require(actor, "dashboard.read")
     clauses, params = problem_conditions(filters)
     clauses, params = ["p.raised_on BETWEEN ? AND ?", *clauses], [first_day, last_day, *params]
-    sums = ", ".join(f"coalesce(sum({e.format(p='p')}), 0) AS {m}" for m, e in MEASURES.items())
+    sums = ", ".join(f"coalesce(sum({MEASURES[m].format(p='p')}), 0) AS {m}" for m in KPI_MEASURES)
     return store.query(db, f"SELECT {sums} FROM problems p WHERE {' AND '.join(clauses)}", params)[
         0
     ]
@@ -253,7 +253,7 @@ KPI_SPECS = (
     ),
     ("closed_rate", "办结率", "rate", True, "已办结 ÷ 提出问题"),
     ("on_time_rate", "按时办结率", "rate", True, "时限内答复 ÷（有时限的已答复 + 当前逾期未答复）"),
-    ("median_days", "答复用时中位数", "days", False, "已答复问题从交办到答复的工作日数的中位数"),
+    ("median_days", "答复中位数", "days", False, "已答复问题从交办到答复的工作日数的中位数"),
     ("satisfaction_rate", "满意率", "rate", True, "1 − 差评数 ÷ 回访数"),
     ("overdue", "当前逾期", "count", False, "期间内提出、今天仍在办理且已过时限的问题"),
     ("return_rate", "退回率", "rate", False, "被部门退回过的问题 ÷ 已交办的问题"),
@@ -591,6 +591,9 @@ _LIST_JOINS = """
 """
 
 
+_LIST_SELECT_ALIASED = f"SELECT {_LIST_SELECT} FROM problems p {_LIST_JOINS}"
+
+
 def _list_where(filters: Filters) -> tuple[str, list]:
     clauses, params = problem_conditions(filters, "days")
     return " AND ".join(clauses), params
@@ -609,16 +612,17 @@ def problem_list(db: Database, actor: Actor, filters: Filters, *, limit: int = 2
 
 
 def iter_problem_list(db: Database, actor: Actor, filters: Filters, *, chunk: int = 5000):
-    """Every problem of the view, oldest first, in chunks (the export never holds them all)."""
+    """Every problem of the view, oldest first, as tuples in LIST_COLUMNS order, in chunks (the export
+    never holds them all)."""
     require(actor, "dashboard.read")
     where, params = _list_where(filters)
     cursor = db.conn.execute(
-        f"SELECT {_LIST_SELECT} FROM problems p {_LIST_JOINS} WHERE {where} ORDER BY p.raised_on, p.id",
+        f"SELECT {', '.join(LIST_COLUMNS)} FROM ({_LIST_SELECT_ALIASED} WHERE {where})"
+        " ORDER BY raised_on, id",
         params,
     )
-    names = [d[0] for d in cursor.description]
     while batch := cursor.fetchmany(chunk):
-        yield [dict(zip(names, row, strict=True)) for row in batch]
+        yield batch
 
 
 def filter_fields() -> list[str]:

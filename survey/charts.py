@@ -75,7 +75,7 @@ def monthly(frame: pd.DataFrame) -> alt.Chart:
             ],
         )
         .add_params(selection)
-        .properties(height=280)
+        .properties(height=360)  # tall enough for the legend of every category group
     )
     return _themed(chart, "每月问题数（按大类）")
 

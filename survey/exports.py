@@ -173,15 +173,16 @@ def write_dashboard(
     progress(0.1, "统计表")
 
     total = int(next(k.value for k in kpis if k.key == "raised") or 0)
-    columns = list(LIST_COLUMNS)
-    _sheet, append = sheet_writer("问题清单", list(LIST_COLUMNS.values()))
+    sheet, _append = sheet_writer("问题清单", list(LIST_COLUMNS.values()))
+    status_at, source_at = list(LIST_COLUMNS).index("status"), list(LIST_COLUMNS).index("source")
     written = 0
     for batch in analytics.iter_problem_list(db, actor, filters):
-        for row in batch:
-            row["status"] = PROBLEM_STATUS_LABELS.get(row["status"], row["status"])
-            row["source"] = SOURCE_LABELS.get(row["source"], row["source"])
-            append([row[c] for c in columns])
-        written += len(batch)
+        for row in batch:  # str, int or None: written as they are (None leaves the cell empty)
+            values = list(row)
+            values[status_at] = PROBLEM_STATUS_LABELS.get(values[status_at], values[status_at])
+            values[source_at] = SOURCE_LABELS.get(values[source_at], values[source_at])
+            written += 1
+            sheet.write_row(written, 0, values)
         progress(0.1 + 0.85 * written / max(total, 1), f"问题清单 {written:,}/{total:,}")
     workbook.close()
     with store.transaction(db):

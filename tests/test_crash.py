@@ -1,0 +1,135 @@
+"""Crash safety: a process submitting visits is killed with SIGKILL at a random moment, 100 times.
+Afterwards the file passes integrity_check, every visit is whole (all its problems, answers, events,
+participants and its audit row) or absent, nothing is orphaned, the dashboards' summary tables still
+equal a recount, and the draft of every visit that did not make it is still there to resume."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+import uuid
+
+from survey import auth, cubes, drafts, visits
+from survey import db as store
+from tests.conftest import actor_for
+from tests.test_visits import payload
+
+KILLS = 100
+PROBLEMS_PER_VISIT = 5
+
+
+def _body(db, officer) -> dict:
+    body = payload(db, officer)
+    first = body["problems"][0]
+    body["problems"] = [dict(first, description=f"第 {i} 个问题：{first['description']}")
+                        for i in range(PROBLEMS_PER_VISIT)]  # fmt: skip
+    return body
+
+
+def _writer(path, ready_fd: int, round_no: int) -> None:
+    """The child: draft, then submit, over and over, until it is killed."""
+    with store.opened(path) as db:
+        officer = auth.load_actor(
+            db, store.scalar(db, "SELECT id FROM users WHERE username = 'officer'")
+        )
+        body = _body(db, officer)
+        os.write(ready_fd, b"r")
+        while True:
+            sid = f"crash-{round_no}-{uuid.uuid4().hex[:8]}"
+            drafts.save_draft(db, officer, "visit", sid, body)
+            visits.submit_visit(db, officer, sid, body)
+
+
+def test_sigkill_during_visit_submissions_leaves_whole_visits_or_none(demo_db):
+    rng = random.Random(2026)
+    for round_no in range(KILLS):
+        read_fd, write_fd = os.pipe()
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child never returns
+            os.close(read_fd)
+            try:
+                _writer(demo_db, write_fd, round_no)
+            finally:
+                os._exit(0)
+        os.close(write_fd)
+        assert os.read(read_fd, 1) == b"r"
+        os.close(read_fd)
+        time.sleep(rng.uniform(0.001, 0.05))
+        os.kill(child, signal.SIGKILL)
+        _, status = os.waitpid(child, 0)
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+
+    with store.opened(demo_db) as db:
+        assert store.integrity_problems(db) == []  # integrity_check and foreign_key_check
+        officer = actor_for(db, "officer")
+        expected_answers = None
+        visits_made = store.query(
+            db, "SELECT id, submission_id FROM visits WHERE submission_id LIKE 'crash-%'"
+        )
+        assert len(visits_made) > KILLS  # the writers got work done between kills
+        for visit in visits_made:
+            vid, sid = visit["id"], visit["submission_id"]
+            problems = store.query(
+                db, "SELECT id, submission_id FROM problems WHERE visit_id = ?", (vid,)
+            )
+            assert sorted(p["submission_id"] for p in problems) == [
+                f"{sid}-p{i}" for i in range(1, 6)
+            ]
+            for p in problems:
+                assert (
+                    store.scalar(
+                        db, "SELECT count(*) FROM problem_events WHERE problem_id = ?", (p["id"],)
+                    )
+                    >= 1
+                )
+            answers = store.scalar(db, "SELECT count(*) FROM answers WHERE visit_id = ?", (vid,))
+            expected_answers = expected_answers or answers
+            assert answers == expected_answers > 0
+            assert (
+                store.scalar(
+                    db, "SELECT count(*) FROM visit_participants WHERE visit_id = ?", (vid,)
+                )
+                == 1
+            )
+            assert (
+                store.scalar(
+                    db,
+                    "SELECT count(*) FROM audit_log WHERE table_name = 'visits' AND row_id = ?",
+                    (str(vid),),
+                )
+                == 1
+            )
+            assert store.scalar(
+                db, "SELECT submitted_at FROM drafts WHERE submission_id = ?", (sid,)
+            )
+        # No orphans: problems of the loop without their visit, answers without a visit.
+        assert (
+            store.scalar(
+                db,
+                "SELECT count(*) FROM problems WHERE submission_id LIKE 'crash-%'"
+                " AND visit_id NOT IN (SELECT id FROM visits)",
+            )
+            == 0
+        )
+        assert (
+            store.scalar(
+                db,
+                "SELECT count(*) FROM answers WHERE visit_id IS NOT NULL AND visit_id NOT IN (SELECT id FROM visits)",
+            )
+            == 0
+        )
+        # Every draft of a visit that was not saved is still open, ready to resume.
+        unfinished = store.query(
+            db,
+            "SELECT submission_id, submitted_at FROM drafts WHERE submission_id LIKE 'crash-%'"
+            " AND submission_id NOT IN (SELECT submission_id FROM visits)",
+        )
+        assert unfinished and all(d["submitted_at"] is None for d in unfinished)
+        resumable = {d["submission_id"] for d in drafts.open_drafts(db, officer, "visit")}
+        assert {d["submission_id"] for d in unfinished} <= resumable
+        assert cubes.mismatches(db) == []
+        print(
+            f"{KILLS} kills: {len(visits_made)} whole visits, {len(unfinished)} unfinished drafts kept"
+        )
