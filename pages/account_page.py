@@ -5,10 +5,11 @@ import streamlit as st
 from survey import auth
 from survey.errors import SurveyError
 from ui import session
+from ui.text import md
 
 actor = session.require_actor()
 st.title("我的账号")
-st.write(f"{actor.display_name}（{actor.username}）· {actor.role_labels}")
+st.write(f"{md(actor.display_name)}（{md(actor.username)}）· {actor.role_labels}")
 if actor.must_change_password:
     st.warning("首次登录请先修改初始密码，修改后需重新登录。")
 

@@ -10,6 +10,7 @@ from survey.errors import SurveyError
 from survey.labels import PROBLEM_STATUS_LABELS
 from ui import session
 from ui.company_form import company_fields
+from ui.text import md
 
 actor = session.require_actor()
 st.title("企业名录")
@@ -74,7 +75,7 @@ if "新增企业" in tabs:
             except SurveyError as exc:
                 st.error(str(exc))
             else:
-                st.success(f"已新增企业“{values['name']}”（编号 {new_id}）。")
+                st.success(f"已新增企业“{md(values['name'])}”（编号 {new_id}）。")
 
 if "导入" in tabs:
     with tabs["导入"]:

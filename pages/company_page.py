@@ -9,6 +9,7 @@ from survey import companies, visits
 from survey.errors import SurveyError
 from survey.labels import PROBLEM_STATUS_LABELS
 from ui import session
+from ui.text import md
 
 actor = session.require_actor()
 st.title("企业档案")
@@ -18,7 +19,9 @@ if query.strip():
     with session.database() as db:
         hits = companies.search_companies(db, actor, query, limit=20)
     for hit in hits:
-        if st.button(f"{hit['name']}（{hit['district']}）", key=f"profile_pick_{hit['id']}"):
+        if st.button(
+            f"{md(hit['name'])}（{md(hit['district'])}）", key=f"profile_pick_{hit['id']}"
+        ):
             st.query_params["id"] = str(hit["id"])
             st.rerun()
 if not company_id:
@@ -32,18 +35,21 @@ except (SurveyError, ValueError) as exc:
     st.stop()
 
 company = profile["company"]
-st.header(company["name"])
+st.header(md(company["name"]))
 c1, c2, c3 = st.columns(3)
 c1.write(f"统一社会信用代码：{company['uscc']}")
-c1.write(f"区县/园区：{company['district']}" + (f" · {company['park']}" if company["park"] else ""))
-c2.write(f"行业：{company['sector']}")
-c2.write(f"挂钩部门：{company['department'] or '未指定'}")
+c1.write(
+    f"区县/园区：{md(company['district'])}"
+    + (f" · {md(company['park'])}" if company["park"] else "")
+)
+c2.write(f"行业：{md(company['sector'])}")
+c2.write(f"挂钩部门：{md(company['department'] or '未指定')}")
 c3.write(
     f"规模：{company['size'] or '—'}"
     + ("，规上" if company["is_above_scale"] else "")
     + ("，专精特新" if company["is_specialized"] else "")
 )
-c3.write(f"联系人：{company['contact_name'] or '—'} {company['contact_phone']}")
+c3.write(f"联系人：{md(company['contact_name'] or '—')} {md(company['contact_phone'])}")
 
 problems = profile["problems"]
 m1, m2, m3 = st.columns(3)

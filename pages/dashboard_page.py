@@ -10,6 +10,7 @@ import streamlit as st
 from survey import analytics, charts, exports
 from survey.labels import PROBLEM_STATUS_LABELS, SOURCE_LABELS
 from ui import dashboard, session
+from ui.text import md
 
 actor = session.require_actor("supervisor", "admin")
 st.title("统计看板")
@@ -85,7 +86,7 @@ if problems:
         left.page_link("pages/problems_page.py", label=f"打开问题 #{chosen['id']}",
                        icon=":material/assignment:", query_params={"id": chosen["id"]})  # fmt: skip
         if chosen["company_id"]:
-            right.page_link("pages/company_page.py", label=f"企业档案：{chosen['company']}",
+            right.page_link("pages/company_page.py", label=f"企业档案：{md(chosen['company'])}",
                             icon=":material/domain:", query_params={"id": chosen["company_id"]})  # fmt: skip
     else:
         st.caption("点选一行，打开问题或企业档案。")

@@ -5,6 +5,7 @@ import streamlit as st
 
 from survey import lifecycle, problems, reference
 from ui import problem_views, session
+from ui.text import md
 
 actor = session.require_actor("supervisor", "admin")
 st.title("督办回访")
@@ -52,7 +53,9 @@ with tabs[2]:
         problem_views.table(extensions)
         pid = problem_views.pick(extensions, "extension_pick")
         row = next(r for r in extensions if r["id"] == pid)
-        st.write(f"申请延长 {row['extension_requested_days']} 个工作日：{row['extension_reason']}")
+        st.write(
+            f"申请延长 {row['extension_requested_days']} 个工作日：{md(row['extension_reason'])}"
+        )
         left, right = st.columns(2)
         if left.button("同意", type="primary", key="grant"):
             session.attempt(

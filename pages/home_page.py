@@ -5,9 +5,10 @@ import streamlit as st
 from survey import inbox, reference
 from survey.labels import ROLE_LABELS
 from ui import session
+from ui.text import md
 
 actor = session.require_actor()
-st.title(f"{actor.display_name}，您好")
+st.title(f"{md(actor.display_name)}，您好")
 with session.database() as db:
     items = inbox.waiting_items(db, actor)
     department = reference.names(db, "departments").get(actor.department_code)

@@ -10,6 +10,7 @@ from survey import visits
 from survey.errors import SurveyError
 from survey.labels import PROBLEM_STATUS_LABELS, VISIT_MODES
 from ui import session
+from ui.text import md
 
 actor = session.require_actor("officer", "supervisor", "admin")
 st.title("走访记录" if actor.has_role("supervisor", "admin") else "我的走访")
@@ -35,7 +36,7 @@ chosen = st.selectbox("查看走访", list(by_id), key="mv_open",
                       format_func=lambda i: f"#{i} {by_id[i]['visit_date']} {by_id[i]['company']}")  # fmt: skip
 with session.database() as db:
     visit = visits.get_visit(db, actor, chosen)
-st.subheader(f"走访 #{visit['id']} · {visit['company']}")
+st.subheader(f"走访 #{visit['id']} · {md(visit['company'])}")
 st.page_link("pages/company_page.py", label="打开企业档案", icon=":material/domain:",
              query_params={"id": visit["company_id"]})  # fmt: skip
 st.write(f"{visit['visit_date']} · {visit['mode']} · 走访人员：{'、'.join(visit['participants'])}")

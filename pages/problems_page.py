@@ -8,6 +8,7 @@ from survey import lifecycle, problems
 from survey.errors import SurveyError
 from survey.labels import OUTCOME_LABELS, PROBLEM_STATUS_LABELS, SOURCE_LABELS
 from ui import session
+from ui.text import md
 
 actor = session.require_actor()
 st.title("问题清单")
@@ -62,7 +63,7 @@ except SurveyError as exc:
 
 st.subheader(f"问题 #{problem['id']} · {PROBLEM_STATUS_LABELS[problem['status']]}")
 left, right = st.columns(2)
-left.write(f"企业：{problem['company'] or '（未指明）'}")
+left.write(f"企业：{md(problem['company'] or '（未指明）')}")
 if problem["company_id"]:
     left.page_link("pages/company_page.py", label="企业档案", icon=":material/domain:",
                    query_params={"id": problem["company_id"]})  # fmt: skip

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from survey import analytics, companies, feedback, questionnaires, visits
 from survey import db as store
@@ -91,10 +92,11 @@ def test_expression_parser_and_evaluator(text):
 
 
 def _xlsx(rows: list[list]) -> bytes:
+    """A real .xlsx; control characters a worksheet cannot hold are dropped, as Excel would."""
     book = Workbook()
     sheet = book.active
     for row in rows:
-        sheet.append(row)
+        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
     data = io.BytesIO()
     book.save(data)
     return data.getvalue()

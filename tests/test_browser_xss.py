@@ -1,5 +1,6 @@
-"""User text that looks like HTML is shown as text and never runs, on every page that displays it:
-the problem list and detail, the dashboard's list, the company profile and the triage inbox."""
+"""User text that looks like HTML or Markdown is shown as typed and never runs or renders (no script,
+no image from an outside host, no styling), on the pages that display it: the problem list and
+detail, the dashboard's list, the company profile and the triage inbox."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ pytestmark = pytest.mark.browser
 SCRIPT = "<script>window.__xss = 'script'</script>"
 IMAGE = "<img src=x onerror=\"window.__xss = 'img'\">"
 SVG = "<svg onload=\"window.__xss = 'svg'\"></svg>"
+MARKDOWN = "![追踪](http://127.0.0.1:9/t.png)**粗体**:red[红]"
 
 
 def test_html_in_user_text_never_runs(template_db, tmp_path):
@@ -30,24 +32,37 @@ def test_html_in_user_text_never_runs(template_db, tmp_path):
         body["problems"] = [dict(body["problems"][0], description=f"用地问题{SCRIPT}{IMAGE}{SVG}")]
         receipt = visits.submit_visit(db, officer, "xss-visit", body)
         pid, company_id = receipt.problem_ids[0], body["company_id"]
-        db.execute("UPDATE companies SET address = ? WHERE id = ?", (f"地址{IMAGE}", company_id))
+        db.execute(
+            "UPDATE companies SET name = name || ?, contact_name = ? WHERE id = ?",
+            (f"{IMAGE}{MARKDOWN}", f"联系人{SCRIPT}{MARKDOWN}", company_id),
+        )
     dialogs = []
     with streamlit_server(path) as url, chromium() as browser:
         page = browser.new_context(viewport={"width": 1366, "height": 1600}).new_page()
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         sign_in(page, url, "supervisor")
         for address, shown in (
-            (f"/problems?id={pid}", "用地问题<script>"),
-            (f"/company?id={company_id}", "地址<img"),
-            ("/triage", None),
-            ("/dashboard", None),
-            ("/problems", None),
+            (
+                f"/problems?id={pid}",
+                ("用地问题<script>", "![追踪](http://127.0.0.1:9/t.png)**粗体**"),
+            ),
+            (
+                f"/company?id={company_id}",
+                ("联系人<script>", "![追踪](http://127.0.0.1:9/t.png)**粗体**:red[红]"),
+            ),
+            ("/triage", ()),
+            ("/dashboard", ()),
+            ("/problems", ()),
         ):
             page.goto(url + address)
             wait_idle(page)
             page.wait_for_timeout(500)
             assert page.evaluate("window.__xss") is None, address
-            if shown:
-                assert shown in page.locator("[data-testid=stMain]").inner_text(), address
-        assert page.locator("[data-testid=stMain] img[src=x]").count() == 0
+            text = page.locator("[data-testid=stMain]").inner_text()
+            for literal in shown:
+                assert literal in text, (address, literal)
+            assert (
+                page.locator("img[src=x], img[src*='127.0.0.1:9'], strong:has-text('粗体')").count()
+                == 0
+            )
     assert dialogs == []

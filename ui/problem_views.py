@@ -9,6 +9,7 @@ from survey import lifecycle, problems
 from survey.auth import Actor
 from survey.labels import OUTCOME_LABELS, PROBLEM_STATUS_LABELS
 from ui import session
+from ui.text import md
 
 DEADLINE_LABELS = {"overdue": "逾期", "warning": "预警", "ok": "", "": ""}
 
@@ -47,7 +48,7 @@ def detail(actor: Actor, problem_id: int) -> dict:
     with session.database() as db:
         problem = problems.get_problem(db, actor, problem_id)
     st.markdown(f"**问题 #{problem['id']} · {PROBLEM_STATUS_LABELS[problem['status']]}**")
-    st.caption(f"{problem['company'] or '未指明企业'} · {problem['sector'] or ''} · {problem['category_group'] or ''} / "
+    st.caption(f"{md(problem['company'] or '未指明企业')} · {problem['sector'] or ''} · {problem['category_group'] or ''} / "
                f"{problem['category']} · 提出 {problem['raised_on']}")  # fmt: skip
     st.text(problem["description"])
     if problem["reply_text"]:
