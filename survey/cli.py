@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("backup", help="在线备份到 PATH（应用写入时也一致）")
     _add_db(p)
-    p.add_argument("path", help="备份文件路径（不得已存在）")
+    p.add_argument("path", help="备份文件路径（不得已存在）；或一个目录：在其中写 survey-时间.db")
+    p.add_argument("--keep", type=int, help="PATH 为目录时只保留最新的 N 份备份（定时备份用）")
 
     p = sub.add_parser("restore", help="用备份文件覆盖数据库（先自动留存当前库）")
     _add_db(p)
@@ -130,8 +131,15 @@ def cmd_create_user(args) -> int:
 
 
 def cmd_backup(args) -> int:
-    result = maintenance.backup(args.db, args.path)
+    if Path(args.path).is_dir():
+        result = maintenance.backup_into(args.db, args.path, keep=args.keep)
+    elif args.keep is not None:
+        raise CliError("--keep 只用于备份到目录。")
+    else:
+        result = maintenance.backup(args.db, args.path)
     print(f"已备份到 {result['path']}（{result['bytes'] / 1e6:.1f} MB，完整性检查通过）")
+    for old in result.get("removed", []):
+        print(f"按保留份数删除旧备份 {old}")
     return 0
 
 

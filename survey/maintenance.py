@@ -46,6 +46,32 @@ def backup(db_file: str | os.PathLike | None, target: str | os.PathLike) -> dict
     return {"path": str(target), "bytes": target.stat().st_size}
 
 
+BACKUP_PATTERN = "survey-*.db"
+
+
+def backup_into(
+    db_file: str | os.PathLike | None, directory: str | os.PathLike, *, keep: int | None = None
+) -> dict:
+    """A timestamped backup in `directory` (survey-YYYYmmdd-HHMMSS.db); with `keep`, only the newest
+    `keep` backups there are kept (for a nightly timer)."""
+    if keep is not None and keep < 1:
+        raise MaintenanceError("保留份数至少为 1。")
+    directory = Path(directory)
+    stamp = clock.now().strftime("%Y%m%d-%H%M%S")
+    target = directory / f"survey-{stamp}.db"
+    n = 1
+    while target.exists():  # two backups within one second
+        n += 1
+        target = directory / f"survey-{stamp}-{n}.db"
+    result = backup(db_file, target)
+    removed = []
+    if keep:
+        for old in sorted(directory.glob(BACKUP_PATTERN), reverse=True)[keep:]:
+            old.unlink()
+            removed.append(str(old))
+    return result | {"removed": removed}
+
+
 def restore(source: str | os.PathLike, db_file: str | os.PathLike | None) -> dict:
     """Overwrite the database with `source`; the current one is first saved beside it."""
     source = Path(source)

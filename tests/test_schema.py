@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 
 import pytest
@@ -102,3 +103,35 @@ def test_a_database_at_the_first_level_upgrades_cleanly(tmp_path):
         assert store.scalar(db, "SELECT display_name FROM users WHERE username = 'old'") == "老用户"
         assert "handoff_hash" in db["sessions"].columns_dict
         assert "rating_dimensions" in db.table_names()
+
+
+def test_the_kept_first_release_file_upgrades_with_its_data(tmp_path):
+    """tests/fixtures/schema-level1.db was written at m001+m002 with users, a company, a visit, problems
+    in three states, feedback and audit rows; every later migration must take it as it is."""
+    from survey import analytics, auth, cubes
+    from tests.fixtures import make_level1
+
+    path = tmp_path / "level1.db"
+    shutil.copy(make_level1.TARGET, path)
+    with store.opened(path) as db:
+        assert schema.applied_names(db) == ["m001_reference_lists", "m002_core_tables"]
+    result = bootstrap.init_db(path)
+    assert result["applied"] == schema.migration_names()[2:]
+    with store.opened(path) as db:
+        assert store.integrity_problems(db) == []
+        assert cubes.mismatches(db) == []
+        assert store.scalar(db, "SELECT count(*) FROM problems") == 3
+        assert (
+            store.scalar(db, "SELECT description FROM problems WHERE id = 3")
+            == "老问题 3：新增用地指标未落实。"
+        )
+        signed = auth.sign_in(db, "super1", make_level1.PASSWORD)  # old accounts still sign in
+        supervisor = signed.actor
+        kpis = {
+            k.key: k.value
+            for k in analytics.kpis(db, supervisor, analytics.Filters("2025-03", "2025-03"))
+        }
+        assert kpis["raised"] == 3 and kpis["satisfaction_rate"] == 1.0
+        assert (
+            store.scalar(db, "SELECT count(*) FROM rating_dimensions") > 0
+        )  # reference lists completed
