@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from ui import navigation, session, style
+from ui import failures, navigation, session, style
 
+failures.configure_logging()
 st.set_page_config(page_title="镇合意·惠企走访", page_icon=":material/handshake:", layout="wide")
 style.apply()
 session.ensure_database()
@@ -12,4 +13,4 @@ page = navigation.build(actor)
 session.sync_cookie()
 if session.is_demo():
     st.caption("演示数据：本库中的企业、人员和问题均为生成的示例，不是真实记录。")
-page.run()
+failures.run_page(page, actor)

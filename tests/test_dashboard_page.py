@@ -3,6 +3,8 @@ domain's, the export produces a download, and the problem link opens the problem
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from survey import analytics, weekly
@@ -85,3 +87,19 @@ def test_problem_opens_from_its_address(demo_db):
     at.run()
     assert not at.exception, at.exception
     assert any(f"问题 #{pid}" in s.value for s in at.subheader)
+
+
+def test_an_unexpected_error_shows_a_number_that_is_in_the_log(demo_db, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(analytics, "dashboard_data", broken)  # fault injection, not a storage mock
+    at = signed_in(demo_db, "supervisor")
+    with caplog.at_level("ERROR", logger="zhenheyi"):
+        at.switch_page("pages/dashboard_page.py").run()
+    assert not at.exception  # the page did not crash into a traceback
+    message = at.error[0].value
+    number = re.search(r"错误编号 (E-[0-9A-Z]+-[0-9A-F]{4})", message).group(1)
+    records = [r for r in caplog.records if number in r.getMessage()]
+    assert records and "user=supervisor" in records[0].getMessage()
+    assert "disk on fire" in records[0].exc_text
