@@ -1,17 +1,18 @@
-"""`python -m bench NAME`: run one benchmark (search, import, visits, dashboard)."""
+"""`python -m bench NAME`: run one benchmark (search, import, visits, dashboard, concurrency)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from bench import companies_bench, dashboard_bench, visits_bench
+from bench import companies_bench, concurrency_bench, dashboard_bench, visits_bench
 
 BENCHES = {
     "search": companies_bench.bench_search,
     "import": companies_bench.bench_import,
     "visits": visits_bench.bench_visits,
     "dashboard": None,  # takes a database instead of a company count
+    "concurrency": None,  # takes a duration
 }
 
 
@@ -21,9 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--companies", type=int, default=50_000)
     parser.add_argument("--problems", type=int, default=1_000_000, help="dashboard: demo size")
     parser.add_argument("--db", help="dashboard: an existing database to read")
+    parser.add_argument("--seconds", type=float, default=180, help="concurrency: how long to run")
     args = parser.parse_args(argv)
     if args.name == "dashboard":
         dashboard_bench.bench_dashboard(args.problems, args.db)
+    elif args.name == "concurrency":
+        concurrency_bench.bench_concurrency(args.seconds)
     else:
         BENCHES[args.name](args.companies)
     return 0
