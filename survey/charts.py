@@ -222,14 +222,18 @@ def weekly_trend(frame: pd.DataFrame) -> alt.Chart:
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
-            x=alt.X("week:O", title="周（周一）"),
+            x=alt.X(
+                "week:O",
+                title="周（周一）",
+                axis=alt.Axis(labelAngle=0, labelExpr="slice(datum.value, 5)"),
+            ),
             y=alt.Y("n:Q", title="提出问题数"),
             tooltip=[
                 alt.Tooltip("week:O", title="周"),
                 alt.Tooltip("n:Q", title="问题数", format=","),
             ],
         )
-        .properties(height=220)
+        .properties(height=260)
     )
     return _themed(chart, "近 12 周提出问题数")
 
