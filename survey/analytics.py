@@ -17,6 +17,7 @@ from survey.auth import Actor
 from survey.cubes import DAY_BUCKETS, MAX_EXACT_DAYS, MEASURES, SATISFACTION_COLUMNS
 from survey.errors import ValidationError
 from survey.permissions import require
+from survey.problems import PROBLEM_JOINS
 
 OPEN_HANDLING = ("assigned", "in_progress")
 DEFAULT_MIN_VOLUME = 20  # departments with fewer problems are listed apart in the league table
@@ -577,21 +578,13 @@ LIST_COLUMNS = {
 }
 
 _LIST_SELECT = """
-    p.id, p.raised_on, c.name AS company, s.name AS sector, d.name AS area, g.name AS category_group,
+    p.id, p.raised_on, c.name AS company, s.name AS sector, d.name AS area, parent.name AS category_group,
     pc.name AS category, p.source, p.status, dep.name AS department, p.deadline_on, p.replied_at,
     p.reply_working_days, p.satisfaction_level, p.description, p.company_id
 """
-_LIST_JOINS = """
-    LEFT JOIN companies c ON c.id = p.company_id
-    JOIN problem_categories pc ON pc.code = p.category_code
-    LEFT JOIN problem_categories g ON g.code = pc.parent
-    LEFT JOIN sectors s ON s.code = p.sector_code
-    LEFT JOIN districts d ON d.code = p.district_code
-    LEFT JOIN departments dep ON dep.code = p.lead_department_code
-"""
 
 
-_LIST_SELECT_ALIASED = f"SELECT {_LIST_SELECT} FROM problems p {_LIST_JOINS}"
+_LIST_SELECT_ALIASED = f"SELECT {_LIST_SELECT} FROM problems p {PROBLEM_JOINS}"
 
 
 def _list_where(filters: Filters) -> tuple[str, list]:
@@ -605,7 +598,7 @@ def problem_list(db: Database, actor: Actor, filters: Filters, *, limit: int = 2
     where, params = _list_where(filters)
     return store.query(
         db,
-        f"SELECT {_LIST_SELECT} FROM problems p {_LIST_JOINS} WHERE {where}"
+        f"SELECT {_LIST_SELECT} FROM problems p {PROBLEM_JOINS} WHERE {where}"
         f" ORDER BY p.raised_on DESC, p.id DESC LIMIT {int(limit)}",
         params,
     )

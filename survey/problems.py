@@ -20,7 +20,7 @@ _LIST_COLUMNS = """
     d.name AS district, p.lead_department_code, dep.name AS department, p.deadline_on,
     p.outcome, p.satisfaction_level
 """
-_JOINS = """
+PROBLEM_JOINS = """  # the names every problem list shows; survey.analytics uses them too
     LEFT JOIN companies c ON c.id = p.company_id
     JOIN problem_categories pc ON pc.code = p.category_code
     LEFT JOIN problem_categories parent ON parent.code = pc.parent
@@ -49,7 +49,7 @@ def list_problems(
         clauses.append("p.company_id = ?")
         params.append(company_id)
     sql = (
-        f"SELECT {_LIST_COLUMNS} FROM problems p {_JOINS} WHERE {' AND '.join(clauses)}"
+        f"SELECT {_LIST_COLUMNS} FROM problems p {PROBLEM_JOINS} WHERE {' AND '.join(clauses)}"
         f" ORDER BY p.raised_on DESC, p.id DESC LIMIT {int(limit)} OFFSET {int(offset)}"
     )
     return store.query(db, sql, params)
@@ -70,7 +70,7 @@ def get_problem(db: Database, actor: Actor, problem_id: int) -> dict:
         db,
         f"SELECT {_LIST_COLUMNS}, p.reply_text, p.solved_on_spot, p.spot_solution,"
         f" p.visit_id, p.feedback_id, p.assigned_at, p.replied_at, p.closed_at"
-        f" FROM problems p {_JOINS} WHERE p.id = ? AND {where}",
+        f" FROM problems p {PROBLEM_JOINS} WHERE p.id = ? AND {where}",
         [problem_id, *params],
     )
     if not rows:
@@ -109,7 +109,7 @@ def list_for_department(db: Database, actor: Actor, *, limit: int = 500) -> list
     return store.query(
         db,
         f"SELECT {_LIST_COLUMNS}, p.escalated_at, p.extension_requested_days, p.assigned_at"
-        f" FROM problems p {_JOINS} WHERE {where} AND p.status IN ('assigned', 'in_progress')"
+        f" FROM problems p {PROBLEM_JOINS} WHERE {where} AND p.status IN ('assigned', 'in_progress')"
         f" ORDER BY p.deadline_on IS NULL, p.deadline_on, p.id LIMIT {int(limit)}",
         params,
     )
@@ -129,7 +129,7 @@ def list_waiting(db: Database, actor: Actor, kind: str, *, limit: int = 500) -> 
     return store.query(
         db,
         f"SELECT {_LIST_COLUMNS}, p.escalated_at, p.extension_requested_days, p.extension_reason, p.reply_text,"
-        f" p.return_count FROM problems p {_JOINS} WHERE {where} AND {condition}"
+        f" p.return_count FROM problems p {PROBLEM_JOINS} WHERE {where} AND {condition}"
         f" ORDER BY p.raised_on, p.id LIMIT {int(limit)}",
         params,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 
 import pytest
@@ -106,13 +105,14 @@ def test_a_database_at_the_first_level_upgrades_cleanly(tmp_path):
 
 
 def test_the_kept_first_release_file_upgrades_with_its_data(tmp_path):
-    """tests/fixtures/schema-level1.db was written at m001+m002 with users, a company, a visit, problems
-    in three states, feedback and audit rows; every later migration must take it as it is."""
+    """tests/fixtures/schema-level1.sql is the dump of a file written at m001+m002 with users, a company,
+    a visit, problems in three states, feedback and audit rows; every later migration must take it as
+    it is."""
     from survey import analytics, auth, cubes
     from tests.fixtures import make_level1
 
     path = tmp_path / "level1.db"
-    shutil.copy(make_level1.TARGET, path)
+    make_level1.restore(path)
     with store.opened(path) as db:
         assert schema.applied_names(db) == ["m001_reference_lists", "m002_core_tables"]
     result = bootstrap.init_db(path)
