@@ -20,7 +20,8 @@ _LIST_COLUMNS = """
     d.name AS district, p.lead_department_code, dep.name AS department, p.deadline_on,
     p.outcome, p.satisfaction_level
 """
-PROBLEM_JOINS = """  # the names every problem list shows; survey.analytics uses them too
+# The names every problem list shows; survey.analytics uses them too.
+PROBLEM_JOINS = """
     LEFT JOIN companies c ON c.id = p.company_id
     JOIN problem_categories pc ON pc.code = p.category_code
     LEFT JOIN problem_categories parent ON parent.code = pc.parent
