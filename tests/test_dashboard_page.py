@@ -103,3 +103,12 @@ def test_an_unexpected_error_shows_a_number_that_is_in_the_log(demo_db, monkeypa
     records = [r for r in caplog.records if number in r.getMessage()]
     assert records and "user=supervisor" in records[0].getMessage()
     assert "disk on fire" in records[0].exc_text
+
+
+def test_similar_descriptions_on_request(demo_db):
+    at = open_page(demo_db, "supervisor", "pages/dashboard_page.py")
+    assert not at.expander  # nothing compared until asked
+    at.toggle(key="dash_similar").set_value(True).run()
+    assert not at.exception, at.exception
+    assert any(re.match(r"^\d+ 组$", c.value) for c in at.caption)
+    assert at.expander and "家企业" in at.expander[0].label

@@ -12,6 +12,7 @@ from survey import analytics, charts, clock, reference
 from survey.analytics import Filters
 from survey.errors import SurveyError
 from survey.labels import SOURCE_LABELS
+from ui.text import md
 
 PRESETS = {
     "12m": "近 12 个月",
@@ -293,8 +294,10 @@ def common_problems(actor, view: Filters, cells) -> None:
             )
         st.caption(f"{len(groups)} 组")
         for group in groups[:30]:
-            with st.expander(f"{group.companies} 家企业 · {len(group.problem_ids)} 条 · "
-                             f"{'、'.join(group.categories[:3])}"):  # fmt: skip
+            lead = group.examples[0]
+            title = f"{group.companies} 家企业 · {len(group.problem_ids)} 条：{lead[:30]}{'…' if len(lead) > 30 else ''}"
+            with st.expander(md(title)):
+                st.caption("涉及类别：" + "、".join(group.categories))
                 for text in group.examples:
                     st.text(text)
                 st.caption("问题编号：" + "、".join(f"#{i}" for i in group.problem_ids[:50]))
