@@ -116,7 +116,8 @@ def sync_cookie() -> None:
         )
     if st.session_state.pop(_CLEAR_COOKIE_KEY, False):
         st.html(
-            f"<script>fetch('{_endpoint('signout')}', {{method: 'POST', credentials: 'same-origin'}})"
+            f"<script>fetch('{_endpoint('signout')}', {{method: 'POST', credentials: 'same-origin',"
+            " headers: {'Content-Type': 'application/json'}, body: '{}'})"
             "</script>",
             unsafe_allow_javascript=True,
         )
