@@ -10,7 +10,7 @@ import streamlit as st
 from survey import questionnaires
 from survey.errors import SurveyError
 from survey.xlsform.loader import FormLoadError
-from ui import form_widgets, session
+from ui import form_widgets, session, uploads
 
 actor = session.require_actor("supervisor", "admin")
 st.title("问卷管理")
@@ -30,7 +30,7 @@ if versions:
         hide_index=True, width="stretch",
     )  # fmt: skip
 
-upload = st.file_uploader("上传新版本（.xlsx）", type=["xlsx"], key="form_upload")
+upload = uploads.file_uploader("上传新版本（.xlsx）", ["xlsx"], "form_upload")
 if upload is not None and st.button("检查并保存为新版本", type="primary"):
     try:
         with session.database() as db:

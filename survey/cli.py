@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import hashlib
 import sqlite3
 import sys
 from pathlib import Path
@@ -186,10 +187,13 @@ def cmd_import_companies(args) -> int:
     if not path.exists():
         raise CliError(f"文件 {path} 不存在。")
     bootstrap.init_db(args.db)
-    headers, rows = companies.read_table(path.read_bytes(), path.name)
+    data = path.read_bytes()
+    headers, rows = companies.read_table(data, path.name)
     with store.opened(args.db) as db:
         try:
-            result = companies.import_companies(db, SYSTEM, headers, rows, source=path.name)
+            result = companies.import_companies(
+                db, SYSTEM, headers, rows, source=path.name, sha256=hashlib.sha256(data).hexdigest()
+            )
         except companies.ImportRejectedError as exc:
             print(f"错误：{exc}", file=sys.stderr)
             for p in exc.problems:

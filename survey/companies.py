@@ -14,14 +14,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from openpyxl import Workbook
 from python_calamine import CalamineWorkbook
 from rapidfuzz import fuzz, process
 from sqlite_utils import Database
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
 
-from survey import audit, clock, reference
+from survey import audit, clock, reference, spreadsheets
 from survey import db as store
 from survey.auth import Actor
 from survey.errors import NotFoundError, SurveyError, ValidationError
@@ -355,6 +354,7 @@ def read_table(data: bytes, filename: str) -> tuple[list[str], list[list]]:
     """Headers and rows of the first sheet of an .xlsx, or of a .csv (UTF-8 or GBK)."""
     name = filename.lower()
     if name.endswith(".xlsx"):
+        spreadsheets.check_xlsx(data, filename)  # before calamine allocates the declared size
         try:  # calamine reads a 50,000-row sheet several times faster than openpyxl
             workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
             rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
@@ -371,6 +371,7 @@ def read_table(data: bytes, filename: str) -> tuple[list[str], list[list]]:
         else:
             raise ValidationError("CSV 文件编码无法识别，请另存为 UTF-8。", "file")
         rows = list(csv.reader(io.StringIO(text)))
+        spreadsheets.check_table(rows, filename)
     else:
         raise ValidationError("只支持 .xlsx 或 .csv 文件。", "file")
     while rows and not any(v not in (None, "") for v in rows[-1]):
@@ -444,6 +445,7 @@ def import_companies(
     mapping: dict[str, str | None] | None = None,
     *,
     source: str = "",
+    sha256: str = "",
     progress: Callable[[float, str], None] | None = None,
 ) -> dict:
     """All or nothing: any bad row raises ImportRejectedError and nothing is written. Companies are
@@ -499,7 +501,8 @@ def import_companies(
         _bump_version(db)
         audit.record(
             db, actor, "import", "companies",
-            after={"inserted": inserted, "updated": updated, "unchanged": unchanged},
+            after={"inserted": inserted, "updated": updated, "unchanged": unchanged,
+                   "file": source, "sha256": sha256},
             note=f"导入 {source}",
         )  # fmt: skip
     if progress:
@@ -508,14 +511,13 @@ def import_companies(
 
 
 def problems_report(problems: list[dict]) -> bytes:
-    """The bad rows of a rejected import as an .xlsx to download."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("导入问题")
-    sheet.append(["行号", "字段", "问题"])
-    for p in problems:
-        sheet.append([p["行号"], p["字段"], p["问题"]])
+    """The bad rows of a rejected import as an .xlsx to download (their text quoted as text)."""
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    workbook = spreadsheets.new_workbook(buffer)
+    sheet = workbook.add_worksheet("导入问题")
+    rows = [["行号", "字段", "问题"], *([p["行号"], p["字段"], p["问题"]] for p in problems)]
+    spreadsheets.write_rows(sheet, rows)
+    workbook.close()
     return buffer.getvalue()
 
 
@@ -537,15 +539,14 @@ def export_rows(db: Database, actor: Actor) -> Iterable[list]:
 
 def export_xlsx(db: Database, actor: Actor, target: Path | io.BytesIO) -> int:
     """Write the registry as .xlsx in the columns the import reads back without mapping."""
-    require(
-        actor, "companies.export"
-    )  # before the workbook exists: a denied call leaves nothing open
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("企业名录")
-    sheet.append(HEADERS)
-    count = 0
-    for row in export_rows(db, actor):
-        sheet.append(row)
-        count += 1
-    workbook.save(target)
+    require(actor, "companies.export")  # before the workbook exists: a denial leaves nothing open
+    workbook = spreadsheets.new_workbook(target if hasattr(target, "write") else str(target))
+    sheet = workbook.add_worksheet("企业名录")
+    count = spreadsheets.write_rows(sheet, [HEADERS])
+    count = spreadsheets.write_rows(sheet, export_rows(db, actor), count) - 1
+    workbook.close()
+    with store.transaction(db):
+        audit.record(
+            db, actor, "other", "companies", after={"companies": count}, note="导出企业名录"
+        )
     return count

@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pandas as pd
-import xlsxwriter
 from sqlite_utils import Database
 
-from survey import analytics, audit, common, reference
+from survey import analytics, audit, common, reference, spreadsheets
 from survey import db as store
 from survey.analytics import LIST_COLUMNS, Filters
 from survey.auth import Actor
@@ -128,10 +127,9 @@ def write_dashboard(
     """Write the view to `target`; returns {'problems': rows written, 'kpis': {key: value}}."""
     progress = progress or (lambda fraction, text: None)
     output = target if hasattr(target, "write") else str(target)  # a path or a binary file object
-    # User text stays text: no formulas (a description starting with "=" must not run in Excel), no
-    # links; skipping those checks is also what makes 100,000 rows fast.
-    options = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
-    workbook = xlsxwriter.Workbook(output, options)
+    # User text stays text (spreadsheets.SAFE_OPTIONS); skipping the formula and link checks is also
+    # what makes 100,000 rows fast.
+    workbook = spreadsheets.new_workbook(output)
     bold = workbook.add_format({"bold": True})
     percent = workbook.add_format({"num_format": "0.0%"})
 

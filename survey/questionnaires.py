@@ -8,10 +8,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from openpyxl import Workbook
 from sqlite_utils import Database
 
-from survey import audit, clock
+from survey import audit, clock, spreadsheets
 from survey import db as store
 from survey.auth import Actor
 from survey.errors import NotFoundError, ValidationError
@@ -203,13 +202,15 @@ def export_answers(db: Database, actor: Actor, form_id: str, target) -> dict[str
         f" ({', '.join('?' for _ in forms)}) ORDER BY coalesce(visit_id, feedback_id)",
         list(forms),
     ).fetchall()
-    workbook = Workbook(write_only=True)
-    main = workbook.create_sheet(form_id[:31])
-    main.append(["_index", "_version", "_visit_id", "_feedback_id", *main_columns])
-    sheets = {}
-    for name, columns in repeat_columns.items():
-        sheets[name] = workbook.create_sheet(name[:31])
-        sheets[name].append(["_parent_index", "_repeat_index", *columns])
+    # Answers are user text: written as text, never as a formula (spreadsheets.SAFE_OPTIONS).
+    workbook = spreadsheets.new_workbook(target if hasattr(target, "write") else str(target))
+    main = _Appender(
+        workbook, form_id, ["_index", "_version", "_visit_id", "_feedback_id", *main_columns]
+    )
+    sheets = {
+        name: _Appender(workbook, name, ["_parent_index", "_repeat_index", *columns])
+        for name, columns in repeat_columns.items()
+    }
     counts = {"submissions": 0, **{f"repeat:{n}": 0 for n in repeat_columns}}
 
     def cell(value):
@@ -236,5 +237,20 @@ def export_answers(db: Database, actor: Actor, form_id: str, target) -> dict[str
             for i, instance in enumerate(answers.get(name) or [], start=1):
                 sheets[name].append([index, i, *(cell(instance.get(c)) for c in columns)])
                 counts[f"repeat:{name}"] += 1
-    workbook.save(target)
+    workbook.close()
+    with store.transaction(db):
+        audit.record(
+            db, actor, "other", "answers", form_id, after=counts, note=f"导出问卷答案 {form_id}"
+        )
     return counts
+
+
+class _Appender:
+    """One sheet written top-down (xlsxwriter's constant-memory mode writes rows in order)."""
+
+    def __init__(self, workbook, title: str, headers: list[str]):
+        self.sheet = workbook.add_worksheet(title[:31])
+        self.row = spreadsheets.write_rows(self.sheet, [headers])
+
+    def append(self, values: list) -> None:
+        self.row = spreadsheets.write_rows(self.sheet, [values], self.row)

@@ -3,13 +3,15 @@ progress bar; a rejected file gives a downloadable report of every bad row."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 import streamlit as st
 
 from survey import companies
 from survey.auth import Actor
 from survey.errors import SurveyError
-from ui import session
+from ui import session, uploads
 
 
 def render(actor: Actor) -> None:
@@ -17,7 +19,7 @@ def render(actor: Actor) -> None:
         "支持 .xlsx 和 .csv。列名与导出文件相同（企业名称、统一社会信用代码、所属区县、所属行业……）时"
         "无需映射。任何一行有问题则整批不导入，并列出每一行的问题；按信用代码更新已有企业，不会重复。"
     )
-    upload = st.file_uploader("企业名录文件", type=["xlsx", "csv"], key="company_upload")
+    upload = uploads.file_uploader("企业名录文件", ["xlsx", "csv"], "company_upload")
     if upload is None:
         return
     try:
@@ -49,6 +51,7 @@ def render(actor: Actor) -> None:
         with session.database() as db:
             result = companies.import_companies(
                 db, actor, headers, rows, mapping, source=upload.name,
+                sha256=hashlib.sha256(upload.getvalue()).hexdigest(),
                 progress=lambda f, text: bar.progress(min(1.0, f), text=text),
             )  # fmt: skip
     except companies.ImportRejectedError as exc:

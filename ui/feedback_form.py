@@ -7,7 +7,7 @@ import streamlit as st
 from survey import companies, reference
 from survey.auth import Actor
 from survey.labels import FEEDBACK_KIND_LABELS
-from ui import form_widgets, session
+from ui import form_widgets, session, uploads
 
 FIELDS = ("kind", "department_code", "service_window", "indicator_code", "company_id", "body", "anonymous",
           "category", "nature")  # fmt: skip
@@ -91,8 +91,8 @@ def render(sid: str, actor: Actor, qid, form, attempted: bool, slots: dict) -> d
     st.text_area("内容（至少 10 个字）", key=k(sid, "body"), height=120)
     slots["body"] = st.empty()
     st.checkbox("匿名：责任部门看不到我的姓名", key=k(sid, "anonymous"))
-    st.file_uploader("照片（可选，提交时保存）", type=["jpg", "jpeg", "png"], key=k(sid, "photos"),
-                     accept_multiple_files=True)  # fmt: skip
+    uploads.file_uploader("照片（可选，提交时保存）", uploads.PHOTO_TYPES, k(sid, "photos"),
+                          multiple=True)  # fmt: skip
     answers = {}
     if form is not None:
         st.subheader(form.title)

@@ -15,6 +15,7 @@ import streamlit as st
 
 from survey.xlsform import engine
 from survey.xlsform.model import Form, Question
+from ui import uploads
 
 MAX_RADIO = 6
 MAX_CHECKBOXES = 8
@@ -177,7 +178,7 @@ def _calculate(ctx, q, wkey, label):
 
 
 def _image(ctx, q, wkey, label):
-    st.file_uploader(label, type=["jpg", "jpeg", "png"], key=wkey, disabled=q.read_only)
+    uploads.file_uploader(label, uploads.PHOTO_TYPES, wkey, disabled=q.read_only)
 
 
 WIDGETS = {

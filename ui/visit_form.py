@@ -13,7 +13,7 @@ from survey import clock, companies, questionnaires, reference, visits
 from survey.auth import Actor
 from survey.errors import SurveyError
 from survey.labels import VISIT_MODES
-from ui import form_widgets, session
+from ui import form_widgets, session, uploads
 from ui.company_form import company_fields
 
 PROBLEM_FIELDS = (
@@ -159,8 +159,8 @@ def _problem(sid: str, i: int, categories: dict, natures: dict, deadlines: dict)
         if st.session_state.get(k(sid, f"p{i}|solved_on_spot")):
             st.text_input("如何解决的 *", key=k(sid, f"p{i}|spot_solution"))
             _slot(f"problems[{i}].spot_solution")
-        st.file_uploader("照片（可选，提交时保存）", type=["jpg", "jpeg", "png"], key=k(sid, f"p{i}|photo"),
-                         accept_multiple_files=True)  # fmt: skip
+        uploads.file_uploader("照片（可选，提交时保存）", uploads.PHOTO_TYPES, k(sid, f"p{i}|photo"),
+                              multiple=True)  # fmt: skip
         st.button(
             f"删除问题 {i + 1}", key=k(sid, f"p{i}|remove"), on_click=_remove_problem, args=(sid, i)
         )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
+from survey.spreadsheets import SpreadsheetTooLargeError, check_xlsx
 from survey.xlsform import expressions as ex
 from survey.xlsform.model import QUESTION_TYPES, Choice, Form, Question
 
@@ -437,6 +438,10 @@ def load_xlsform(data: bytes | str | Path, filename: str | None = None) -> Form:
         filename = filename or Path(data).name
         data = Path(data).read_bytes()
     filename = filename or "form.xlsx"
+    try:
+        check_xlsx(data, filename)  # before openpyxl trusts the declared size
+    except SpreadsheetTooLargeError as exc:
+        raise FormLoadError([Problem("文件", None, None, str(exc))]) from None
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file gets one clear message

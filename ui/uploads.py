@@ -1,0 +1,27 @@
+"""The one file picker: Streamlit's uploader with the size limit and what to tap said in Chinese
+beside it (Streamlit's own button and limit text are English and cannot be set)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+PHOTO_TYPES = ["jpg", "jpeg", "png"]
+
+
+def limit_mb() -> int:
+    """server.maxUploadSize from .streamlit/config.toml: the one place the limit is set."""
+    return int(st.get_option("server.maxUploadSize"))
+
+
+def hint(types: list[str]) -> str:
+    kinds = "、".join(dict.fromkeys(t.upper().replace("JPEG", "JPG") for t in types))
+    return f"点“选择文件”或把文件拖到框内；单个文件不超过 {limit_mb()} MB，格式：{kinds}。"
+
+
+def file_uploader(label: str, types: list[str], key: str, *, multiple: bool = False,
+                  disabled: bool = False):  # fmt: skip
+    value = st.file_uploader(
+        label, type=types, key=key, accept_multiple_files=multiple, disabled=disabled
+    )
+    st.caption(hint(types))
+    return value
