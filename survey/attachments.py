@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlite_utils import Database
@@ -14,15 +15,34 @@ from survey.errors import ValidationError
 
 MAX_SIDE = 1600
 MAX_UPLOAD = 20_000_000
+# A 50-megapixel phone photo (8160 x 6120) passes; a 17 KB PNG of 12000 x 12000 (690 MB to decode)
+# does not. The size is read from the header, before any pixel is decoded.
+MAX_PIXELS = 52_000_000
 
 
 def downscale(data: bytes, filename: str) -> tuple[bytes, int, int]:
     """A JPEG no larger than MAX_SIDE on its long side, EXIF rotation applied."""
     if len(data) > MAX_UPLOAD:
         raise ValidationError(f"照片“{filename}”超过 20 MB。", "photo")
+
+    def too_many(size: str) -> ValidationError:
+        return ValidationError(
+            f"照片“{filename}”像素过多（{size}），最多 {MAX_PIXELS // 1_000_000} 百万像素。"
+            "请用相机的普通模式重拍，或缩小后再上传。",
+            "photo",
+        )
+
     try:
-        image = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():  # Pillow only warns below 2 x its own limit: we refuse
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))  # reads the header, no pixel yet
+        width, height = image.size
+        if width * height > MAX_PIXELS:
+            raise too_many(f"{width}×{height}")
+        image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # a JPEG decodes at 1/2, 1/4 or 1/8 size
         image = ImageOps.exif_transpose(image).convert("RGB")
+    except Image.DecompressionBombError:
+        raise too_many(f"超过 {2 * Image.MAX_IMAGE_PIXELS // 1_000_000} 百万像素") from None
     except (UnidentifiedImageError, OSError):
         raise ValidationError(f"“{filename}”不是可识别的图片。", "photo") from None
     image.thumbnail((MAX_SIDE, MAX_SIDE))

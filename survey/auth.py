@@ -23,7 +23,9 @@ from survey.settings import get_setting
 
 _hasher = PasswordHasher()
 
-MAX_FAILED_ATTEMPTS = 5
+MAX_FAILED_ATTEMPTS = 5  # per typed name and client address
+ADDRESS_LIMIT = 20  # per client address, whatever the name
+ACCOUNT_LIMIT = 50  # per name from all addresses: only many clients together reach it
 LOCK_MINUTES = 15
 DEFAULT_SESSION_HOURS = 12
 MIN_PASSWORD_LENGTH = 8
@@ -133,45 +135,107 @@ def _open_session(db: Database, actor: Actor, user_agent: str, method: str) -> S
     return SignIn(actor, cursor.lastrowid, code)
 
 
-def sign_in(db: Database, username: str, password: str, user_agent: str = "") -> SignIn:
-    """Check the password and open a session. Five failed attempts lock the account for 15 minutes."""
+class ThrottledError(AuthError):
+    """Too many failed sign-ins from this address (for this name, or for any)."""
+
+
+THROTTLED_MESSAGE = f"登录失败次数过多，请 {LOCK_MINUTES} 分钟后再试；如需立即登录，请联系管理员。"
+WRONG_MESSAGE = "用户名或密码不正确。"
+# Checked against when the name is unknown or inactive, so every refusal costs one argon2 verify.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def _recent_failures(db: Database, since: str, *, username: str | None = None,
+                     address: str | None = None) -> int:  # fmt: skip
+    where, params = ["at > ?"], [since]
+    if username is not None:
+        where.append("username = ?")
+        params.append(username)
+    if address is not None:
+        where.append("address = ?")
+        params.append(address)
+    return store.scalar(
+        db, f"SELECT count(*) FROM signin_failures WHERE {' AND '.join(where)}", params
+    )
+
+
+def is_throttled(db: Database, username: str, address: str) -> bool:
+    """Refused without a password check: this address failed MAX_FAILED_ATTEMPTS times for this
+    name, or ADDRESS_LIMIT times for any name, or the name failed ACCOUNT_LIMIT times from many
+    addresses, within LOCK_MINUTES. Decided by what was typed, never by whether the user exists."""
+    since = clock.iso(clock.now() - timedelta(minutes=LOCK_MINUTES))
+    return (
+        _recent_failures(db, since, username=username, address=address) >= MAX_FAILED_ATTEMPTS
+        or _recent_failures(db, since, address=address) >= ADDRESS_LIMIT
+        or _recent_failures(db, since, username=username) >= ACCOUNT_LIMIT
+    )
+
+
+def _record_failure(db: Database, username: str, address: str, user_id: int | None,
+                    reason: str) -> None:  # fmt: skip
     now = clock.now()
+    db.execute(
+        "INSERT INTO signin_failures (at, username, address) VALUES (?, ?, ?)",
+        (clock.iso(now), username, address),
+    )
+    db.execute("DELETE FROM signin_failures WHERE at < ?", (clock.iso(now - timedelta(days=1)),))
+    audit.record(
+        db, None, "signin", "users", user_id or "",
+        after={"username": username, "address": address, "reason": reason}, note="登录失败",
+    )  # fmt: skip
+    if (
+        user_id
+        and _recent_failures(
+            db, clock.iso(now - timedelta(minutes=LOCK_MINUTES)), username=username
+        )
+        >= ACCOUNT_LIMIT
+    ):  # shown to admins, who may lift it (users.unlock_user)
+        db.execute(
+            "UPDATE users SET locked_until = ? WHERE id = ?",
+            (clock.iso(now + timedelta(minutes=LOCK_MINUTES)), user_id),
+        )
+
+
+def sign_in(db: Database, username: str, password: str, user_agent: str = "",
+            address: str = "") -> SignIn:  # fmt: skip
+    """Check the password and open a session. Every refusal is recorded (name, time, address)
+    and answered alike, in the same time, whether or not the name exists."""
+    username = (username or "").strip()[:64]
+    address = (address or "unknown")[:64]
     with store.transaction(db):
-        row = db.conn.execute(
-            "SELECT id, password_hash, active, failed_attempts, locked_until FROM users"
-            " WHERE username = ?",
-            ((username or "").strip(),),
-        ).fetchone()
-        if not row or not row[2]:
-            raise AuthError("用户名或密码不正确。")
-        user_id, password_hash, _active, failed, locked_until = row
-        if locked_until and datetime.fromisoformat(locked_until) > now:
-            raise AuthError(
-                f"连续输错密码次数过多，账号已锁定至 {locked_until[11:16]}，请稍后再试或联系管理员。"
-            )
-        try:
-            _hasher.verify(password_hash, password or "")
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            failed += 1
-            lock = None
-            if failed >= MAX_FAILED_ATTEMPTS:
-                lock = clock.iso(now + timedelta(minutes=LOCK_MINUTES))
-                failed = 0
-            db.execute(
-                "UPDATE users SET failed_attempts = ?, locked_until = ? WHERE id = ?",
-                (failed, lock, user_id),
-            )
-            if lock:
-                audit.record(db, None, "update", "users", user_id, note="连续输错密码，锁定")
-            result = None
+        if is_throttled(db, username, address):
+            _record_failure(db, username, address, None, "throttled")
+            throttled, result = True, None
         else:
-            db.execute(
-                "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = ?", (user_id,)
-            )
-            result = _open_session(db, load_actor(db, user_id), user_agent, "password")
-    # Raised after the transaction commits, so the failed-attempt count is kept.
+            throttled = False
+            row = db.conn.execute(
+                "SELECT id, password_hash, active FROM users WHERE username = ?", (username,)
+            ).fetchone()
+            known = bool(row and row[2])
+            try:
+                _hasher.verify(row[1] if known else _DUMMY_HASH, password or "")
+                if not known:
+                    raise VerifyMismatchError
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                reason = "wrong_password" if known else "unknown_user"
+                _record_failure(db, username, address, row[0] if known else None, reason)
+                result = None
+            else:
+                db.execute(
+                    "DELETE FROM signin_failures WHERE username = ? AND address = ?",
+                    (username, address),
+                )
+                db.execute(
+                    "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = ?",
+                    (row[0],),
+                )
+                result = _open_session(db, load_actor(db, row[0]), user_agent, "password")
+    # Raised after the transaction commits, so the failure is kept. The throttle depends on what
+    # was typed and where from, not on the account, so its own message reveals nothing.
+    if throttled:
+        raise ThrottledError(THROTTLED_MESSAGE)
     if result is None:
-        raise AuthError("用户名或密码不正确。")
+        raise AuthError(WRONG_MESSAGE)
     return result
 
 

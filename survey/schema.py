@@ -411,6 +411,19 @@ def m006_dashboard_cubes(db: Database) -> None:
     cubes.install(db)
 
 
+@migrations()
+def m007_signin_failures(db: Database) -> None:
+    """Failed sign-ins by typed user name and client address: throttles per address and per
+    (name, address), so one client cannot lock others out; an unknown name is counted the same."""
+    db.execute(
+        "CREATE TABLE signin_failures (id INTEGER PRIMARY KEY, at TEXT NOT NULL,"
+        " username TEXT NOT NULL, address TEXT NOT NULL)"
+    )
+    db.execute("CREATE INDEX idx_signin_failures_address ON signin_failures(address, at)")
+    db.execute("CREATE INDEX idx_signin_failures_username ON signin_failures(username, at)")
+    db.execute("CREATE INDEX idx_signin_failures_at ON signin_failures(at)")
+
+
 def _statements(script: str) -> list[str]:
     """Split a script of CREATE statements (no semicolons inside them) so each runs in the
     migration's transaction; executescript would commit it."""

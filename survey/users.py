@@ -200,6 +200,7 @@ def unlock_user(db: Database, actor: Actor, user_id: int) -> None:
         db.execute(
             "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = ?", (user_id,)
         )
+        db.execute("DELETE FROM signin_failures WHERE username = ?", (before["username"],))
         audit.record(
             db, actor, "update", "users", user_id,
             before={"locked_until": before["locked_until"]}, after={"locked_until": None},

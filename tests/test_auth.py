@@ -38,15 +38,17 @@ def test_expired_handoff_code_is_refused(db):
     assert auth.redeem_handoff(db, "") is None and auth.redeem_handoff(db, "x" * 500) is None
 
 
-def test_five_failures_lock_the_account(db):
+def test_five_failures_throttle_that_name_from_that_address_only(db):
     for _ in range(auth.MAX_FAILED_ATTEMPTS):
         with pytest.raises(AuthError, match="不正确"):
-            auth.sign_in(db, "monitor", "wrong-password1")
-    with pytest.raises(AuthError, match="锁定"):
-        auth.sign_in(db, "monitor", seeds.DEMO_PASSWORD)
+            auth.sign_in(db, "monitor", "wrong-password1", address="10.0.0.9")
+    with pytest.raises(auth.ThrottledError, match="稍后|分钟后再试"):
+        auth.sign_in(db, "monitor", seeds.DEMO_PASSWORD, address="10.0.0.9")
+    # Another client is not locked out by the first one's failures.
+    auth.sign_in(db, "monitor", seeds.DEMO_PASSWORD, address="10.0.0.7")
     admin = actor_for(db, "admin")
     users.unlock_user(db, admin, actor_for(db, "monitor").id)
-    auth.sign_in(db, "monitor", seeds.DEMO_PASSWORD)
+    auth.sign_in(db, "monitor", seeds.DEMO_PASSWORD, address="10.0.0.9")
 
 
 def test_expired_and_revoked_sessions_are_refused(db):

@@ -84,9 +84,20 @@ def current_actor() -> Actor | None:
     return None
 
 
+def client_address() -> str:
+    """The client's address as the proxy gives it: Streamlit reports a loopback peer as None, and
+    behind nginx the peer is nginx, so the last X-Forwarded-For entry (the one nginx appended,
+    not one the client sent) names the client. Without a proxy, the peer itself."""
+    peer = st.context.ip_address
+    if peer is None:
+        forwarded = (st.context.headers or {}).get("X-Forwarded-For", "")
+        return forwarded.split(",")[-1].strip() or "127.0.0.1"
+    return peer
+
+
 def sign_in(username: str, password: str) -> Actor:
     with database() as db:
-        result = auth.sign_in(db, username, password, _user_agent())
+        result = auth.sign_in(db, username, password, _user_agent(), client_address())
     st.session_state[SESSION_KEY] = result.session_id
     st.session_state[_HANDOFF_KEY] = result.handoff_code
     return result.actor
