@@ -112,3 +112,30 @@ def test_every_failed_sign_in_is_audited_with_its_address(db):
         ("signin", "users", "",
          {"username": "ghost", "address": "192.0.2.45", "reason": "unknown_user"}),
     ]  # fmt: skip
+
+
+# ---- 10. a configured database that is missing is not seeded with demo data ----------------------
+
+
+def test_missing_configured_database_says_init_db_and_creates_nothing(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    missing = tmp_path / "srv" / "survey.db"
+    monkeypatch.setenv("SURVEY_DB", str(missing))
+    monkeypatch.delenv("SURVEY_DEMO", raising=False)
+    at = AppTest.from_file("../app.py", default_timeout=30).run()
+    assert not at.exception
+    assert "python -m survey init-db" in at.error[0].value
+    assert not missing.exists() and not any(t.value == "登录" for t in at.button)
+    assert not any(seeds.DEMO_PASSWORD in i.value for i in at.info)
+
+
+def test_demo_is_seeded_only_when_asked(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    asked = tmp_path / "demo" / "survey.db"
+    monkeypatch.setenv("SURVEY_DB", str(asked))
+    monkeypatch.setenv("SURVEY_DEMO", "1")
+    at = AppTest.from_file("../app.py", default_timeout=60).run()
+    assert not at.exception and not at.error
+    assert asked.exists() and any(seeds.DEMO_PASSWORD in i.value for i in at.info)

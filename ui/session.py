@@ -11,6 +11,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import streamlit as st
 from sqlite_utils import Database
@@ -19,6 +20,7 @@ from survey import auth, bootstrap, settings
 from survey import db as store
 from survey.auth import Actor
 from survey.errors import SurveyError
+from ui import text
 
 SESSION_KEY = "auth_session_id"
 _HANDOFF_KEY = "auth_handoff_code"
@@ -48,12 +50,30 @@ def _prepared(path: str) -> dict:
         return {"seeded": False}
 
 
+DEMO_ENV = "SURVEY_DEMO"
+
+
+def may_seed_demo(path) -> bool:
+    """Demo data goes only into the default data/survey.db or where SURVEY_DEMO=1 asks for it: a
+    configured SURVEY_DB that is missing is a mistake (a wrong path, an unmounted disk), and
+    seeding it would show demo sign-ins on a real server."""
+    return Path(path).resolve() == store.DEFAULT_DB_PATH.resolve() or os.environ.get(DEMO_ENV) == "1"
+
+
 def ensure_database() -> dict:
-    path = str(store.db_path())
-    if not store.db_path().exists():
+    """Create (demo) or migrate the database once per process; stop the page on a missing file."""
+    path = store.db_path()
+    if not path.exists():
         _prepared.clear()
+        if not may_seed_demo(path):
+            st.error(
+                f"找不到数据库文件 {text.md(path)}（环境变量 SURVEY_DB）。请确认路径；新库请先运行"
+                " `python -m survey init-db` 创建，再用 `python -m survey create-user` 建立管理员。"
+                f"只想看演示，请设置 {DEMO_ENV}=1。"
+            )
+            st.stop()
     with st.spinner("首次启动：正在生成演示数据库…"):
-        return _prepared(path)
+        return _prepared(str(path))
 
 
 def _user_agent() -> str:
