@@ -29,7 +29,7 @@ if changed:
             with session.database() as db:
                 auth.change_password(db, actor, old, new)
         except SurveyError as exc:
-            st.error(str(exc))
+            st.error(md(str(exc)))
         else:
             session.sign_out()
             st.success("密码已修改，请用新密码重新登录。")

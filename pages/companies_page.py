@@ -43,7 +43,7 @@ with tabs["查询"]:
         with session.database() as db:
             company = companies.get_company(db, actor, chosen)
             raised = problems.list_problems(db, actor, company_id=chosen, limit=50)
-        st.subheader(company["name"])
+        st.subheader(md(company["name"]))
         st.caption(f"统一社会信用代码 {company['uscc']}")
         st.page_link("pages/company_page.py", label="打开企业档案", icon=":material/badge:",
                      query_params={"id": chosen})  # fmt: skip
@@ -61,7 +61,7 @@ with tabs["查询"]:
                         with session.database() as db:
                             companies.update_company(db, actor, chosen, values)
                     except SurveyError as exc:
-                        st.error(str(exc))
+                        st.error(md(str(exc)))
                     else:
                         st.success("已保存。")
 
@@ -73,7 +73,7 @@ if "新增企业" in tabs:
                 with session.database() as db:
                     new_id = companies.create_company(db, actor, values)
             except SurveyError as exc:
-                st.error(str(exc))
+                st.error(md(str(exc)))
             else:
                 st.success(f"已新增企业“{md(values['name'])}”（编号 {new_id}）。")
 

@@ -43,13 +43,16 @@ c1.write(
     + (f" · {md(company['park'])}" if company["park"] else "")
 )
 c2.write(f"行业：{md(company['sector'])}")
-c2.write(f"挂钩部门：{md(company['department'] or '未指定')}")
-c3.write(
-    f"规模：{company['size'] or '—'}"
-    + ("，规上" if company["is_above_scale"] else "")
-    + ("，专精特新" if company["is_specialized"] else "")
-)
-c3.write(f"联系人：{md(company['contact_name'] or '—')} {md(company['contact_phone'])}")
+if company["limited"]:
+    c3.caption("监督员只能看到企业名称、代码、区县和行业；您提交过反馈的企业可看到联系人。")
+else:
+    c2.write(f"挂钩部门：{md(company['department'] or '未指定')}")
+    c3.write(
+        f"规模：{company['size'] or '—'}"
+        + ("，规上" if company["is_above_scale"] else "")
+        + ("，专精特新" if company["is_specialized"] else "")
+    )
+    c3.write(f"联系人：{md(company['contact_name'] or '—')} {md(company['contact_phone'])}")
 
 problems = profile["problems"]
 m1, m2, m3 = st.columns(3)

@@ -10,6 +10,7 @@ from survey import drafts, feedback, questionnaires
 from survey.errors import SurveyError
 from survey.labels import FEEDBACK_KIND_LABELS, OUTCOME_LABELS, PROBLEM_STATUS_LABELS
 from ui import feedback_form, session
+from ui.text import md
 
 actor = session.require_actor("monitor")
 st.title("监督反馈")
@@ -96,7 +97,7 @@ with new_tab:
             state[feedback_form.k(sid, "attempted")] = True
             st.rerun()
         except SurveyError as exc:
-            st.error(str(exc))
+            st.error(md(str(exc)))
         else:
             feedback_form.forget(sid)
             state.pop("feedback_sid", None)

@@ -24,7 +24,7 @@ with tabs[0]:
         pid = problem_views.pick(replied, "callback_pick")
         problem_views.detail(actor, pid)
         with st.form(f"callback_{pid}", enter_to_submit=False):
-            level = st.radio("企业满意度（好差评）", list(levels), format_func=lambda v: f"{v} {levels[v]}",
+            level = st.radio("企业满意度（好差评）", list(levels), format_func=lambda v: f"{v} {md(levels[v])}",
                              horizontal=True, index=None)  # fmt: skip
             solved = st.checkbox("企业认为问题已解决")
             note = st.text_input("回访记录")

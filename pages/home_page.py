@@ -12,7 +12,7 @@ st.title(f"{md(actor.display_name)}，您好")
 with session.database() as db:
     items = inbox.waiting_items(db, actor)
     department = reference.names(db, "departments").get(actor.department_code)
-st.caption(f"角色：{actor.role_labels}" + (f" · {department}" if department else ""))
+st.caption(f"角色：{actor.role_labels}" + (f" · {md(department)}" if department else ""))
 for role in ROLE_LABELS:
     mine = [item for item in items if item.role == role]
     if not mine:

@@ -39,12 +39,14 @@ with session.database() as db:
 st.subheader(f"走访 #{visit['id']} · {md(visit['company'])}")
 st.page_link("pages/company_page.py", label="打开企业档案", icon=":material/domain:",
              query_params={"id": visit["company_id"]})  # fmt: skip
-st.write(f"{visit['visit_date']} · {visit['mode']} · 走访人员：{'、'.join(visit['participants'])}")
+st.write(
+    f"{visit['visit_date']} · {md(visit['mode'])} · 走访人员：{md('、'.join(visit['participants']))}"
+)
 if visit["summary"]:
     st.text(visit["summary"])
 if visit["answers"]:
     form, answers = visit["answers"]
-    st.caption(f"{form.title}（版本 {form.version}）")
+    st.caption(f"{md(form.title)}（版本 {md(form.version)}）")
     lines = []
     for q, repeat in form.walk():
         if repeat is None and q.name in answers and q.spec["input"]:
@@ -62,7 +64,7 @@ if visit["answers"]:
             )
     st.dataframe(pd.DataFrame(lines), hide_index=True, width="stretch")
 for p in visit["problems"]:
-    st.write(f"问题 #{p['id']} · {p['category']} · {PROBLEM_STATUS_LABELS[p['status']]}")
+    st.write(f"问题 #{p['id']} · {md(p['category'])} · {PROBLEM_STATUS_LABELS[p['status']]}")
     st.text(p["description"])
 
 if visits.is_editable(visit, actor):
@@ -83,6 +85,6 @@ if visits.is_editable(visit, actor):
                     visits.edit_visit(db, actor, chosen, {"visit_date": new_date.isoformat(), "mode": new_mode,
                                                           "summary": new_summary})  # fmt: skip
             except SurveyError as exc:
-                st.error(str(exc))
+                st.error(md(str(exc)))
             else:
                 st.success("已保存，修改前后内容已记入操作日志。")

@@ -58,7 +58,7 @@ try:
     with session.database() as db:
         problem = problems.get_problem(db, actor, chosen)
 except SurveyError as exc:
-    st.error(str(exc))
+    st.error(md(str(exc)))
     st.stop()
 
 st.subheader(f"问题 #{problem['id']} · {PROBLEM_STATUS_LABELS[problem['status']]}")
@@ -67,9 +67,9 @@ left.write(f"企业：{md(problem['company'] or '（未指明）')}")
 if problem["company_id"]:
     left.page_link("pages/company_page.py", label="企业档案", icon=":material/domain:",
                    query_params={"id": problem["company_id"]})  # fmt: skip
-left.write(f"类别：{problem['category_group'] or ''} / {problem['category']}")
+left.write(f"类别：{md(problem['category_group'])} / {md(problem['category'])}")
 left.write(f"来源：{SOURCE_LABELS[problem['source']]} · 提出 {problem['raised_on']}")
-right.write(f"责任部门：{problem['department'] or '待交办'}")
+right.write(f"责任部门：{md(problem['department'] or '待交办')}")
 right.write(f"办理时限：{problem['deadline_on'] or '—'}")
 if problem["outcome"]:
     right.write(f"办理结果：{OUTCOME_LABELS[problem['outcome']]}")

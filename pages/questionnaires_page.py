@@ -11,6 +11,7 @@ from survey import questionnaires
 from survey.errors import SurveyError
 from survey.xlsform.loader import FormLoadError
 from ui import form_widgets, session, uploads
+from ui.text import md
 
 actor = session.require_actor("supervisor", "admin")
 st.title("问卷管理")
@@ -43,11 +44,13 @@ if upload is not None and st.button("检查并保存为新版本", type="primary
             width="stretch",
         )
     except SurveyError as exc:
-        st.error(str(exc))
+        st.error(md(str(exc)))
     else:
-        st.success(f"已保存 {form.form_id} 版本 {form.version}（未发布），请在下方试填后发布。")
+        st.success(
+            f"已保存 {md(form.form_id)} 版本 {md(form.version)}（未发布），请在下方试填后发布。"
+        )
         for warning in form.warnings:
-            st.warning(warning)
+            st.warning(md(warning))
         st.session_state["form_version"] = new_id
         st.rerun()
 
@@ -73,7 +76,7 @@ if not by_id[chosen]["published_at"] and right.button("发布此版本", type="p
     st.rerun()
 st.caption("题型：" + "，".join(f"{t} {n}" for t, n in sorted(form.counts_by_type().items())))
 for warning in form.warnings:
-    st.caption(f"提示：{warning}")
+    st.caption(f"提示：{md(warning)}")
 
 st.subheader("试填")
 key = f"preview{chosen}"

@@ -6,6 +6,7 @@ import streamlit as st
 from survey import clock, lifecycle, problems, reference, workdays
 from survey.errors import SurveyError
 from ui import problem_views, session
+from ui.text import md
 
 actor = session.require_actor("supervisor", "admin")
 st.title("交办")
@@ -71,4 +72,4 @@ with st.form("assign", enter_to_submit=False):
         if done:
             st.success("已交办：" + "，".join(done))
         for line in failed:
-            st.error(line)
+            st.error(md(line))

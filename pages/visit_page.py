@@ -8,6 +8,7 @@ import streamlit as st
 from survey import clock, drafts, visits
 from survey.errors import SurveyError
 from ui import session, visit_form
+from ui.text import md
 
 actor = session.require_actor("officer")
 st.title("登记走访")
@@ -87,7 +88,7 @@ if left.button("提交走访", type="primary", width="stretch"):
         state[visit_form.k(sid, "attempted")] = True
         st.rerun()
     except SurveyError as exc:
-        st.error(str(exc))
+        st.error(md(str(exc)))
     else:
         visit_form.forget(sid)
         state.pop("visit_sid", None)

@@ -24,7 +24,7 @@ from survey import audit, clock, reference, spreadsheets
 from survey import db as store
 from survey.auth import Actor
 from survey.errors import NotFoundError, SurveyError, ValidationError
-from survey.permissions import company_scope, require
+from survey.permissions import company_detail_scope, company_scope, require
 from survey.settings import get_setting
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -273,14 +273,25 @@ def search_companies(db: Database, actor: Actor, query: str, *, limit: int = 20)
 # ---- read, create, edit ----------------------------------------------------------------------------
 
 
+# What every role that may name a company reads of it; the rest only within company_detail_scope.
+PUBLIC_COLUMNS = ("id", "name", "uscc", "district_code", "park_code", "sector_code", "active")
+
+
 def get_company(db: Database, actor: Actor, company_id: int) -> dict:
+    """One company; `limited` is True when the actor reads only PUBLIC_COLUMNS of it (the other
+    columns are None), as a monitor does for companies not on their own submissions."""
     where, params = company_scope(actor)
     rows = store.query(
         db, f"SELECT c.* FROM companies c WHERE c.id = ? AND {where}", [company_id, *params]
     )
     if not rows:
         raise NotFoundError(f"没有编号为 {company_id} 的企业，或您无权查看。")
-    return rows[0]
+    detail, detail_params = company_detail_scope(actor)
+    if detail == where or store.scalar(
+        db, f"SELECT 1 FROM companies c WHERE c.id = ? AND {detail}", [company_id, *detail_params]
+    ):
+        return rows[0] | {"limited": False}
+    return {k: (v if k in PUBLIC_COLUMNS else None) for k, v in rows[0].items()} | {"limited": True}
 
 
 def count_companies(db: Database) -> int:

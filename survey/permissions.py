@@ -108,11 +108,21 @@ def feedback_scope(actor: Actor, alias: str = "f") -> tuple[str, list]:
 
 
 def company_scope(actor: Actor, alias: str = "c") -> tuple[str, list]:
-    """Officers see their department's linked companies and those they visited; handlers the
-    companies of problems assigned to them; monitors, supervisors and admins the whole registry
-    (monitors name the company a lead is about)."""
+    """Companies the actor may find and name: officers their department's linked companies and those
+    they visited; handlers the companies of problems assigned to them; monitors, supervisors and
+    admins the whole registry (monitors name the company a lead is about). What monitors read of
+    most of them is limited by company_detail_scope."""
     require(actor, "companies.read")
-    if actor.has_role("supervisor", "admin", "monitor"):
+    if actor.has_role("monitor"):
+        return "1 = 1", []
+    return company_detail_scope(actor, alias)
+
+
+def company_detail_scope(actor: Actor, alias: str = "c") -> tuple[str, list]:
+    """Companies whose contact person, phone, address and profile the actor may read: as
+    company_scope, except that monitors read them only for companies on their own submissions."""
+    require(actor, "companies.read")
+    if sees_everything(actor):
         return "1 = 1", []
     parts, params = [], []
     if actor.has_role("officer"):
@@ -127,4 +137,10 @@ def company_scope(actor: Actor, alias: str = "c") -> tuple[str, list]:
             f" AND p.lead_department_code = ?)"
         )
         params.append(actor.department_code)
+    if actor.has_role("monitor"):
+        parts.append(
+            f"EXISTS (SELECT 1 FROM feedback f WHERE f.company_id = {alias}.id"
+            f" AND f.monitor_id = ?)"
+        )
+        params.append(actor.id)
     return ("(" + " OR ".join(parts) + ")" if parts else "0 = 1"), params

@@ -15,7 +15,7 @@ from survey import db as store
 from survey.auth import Actor
 from survey.errors import NotFoundError, PermissionDeniedError, SurveyError, ValidationError
 from survey.labels import VISIT_MODES
-from survey.permissions import require, visit_scope
+from survey.permissions import problem_scope, require, visit_scope
 from survey.xlsform import engine
 
 EDIT_DAYS = 7
@@ -457,11 +457,13 @@ def company_profile(db: Database, actor: Actor, company_id: int) -> dict:
             [company_id, *params],
         )
     problems = list_problems(db, actor, company_id=company_id, limit=1000)
+    where, params = problem_scope(actor)  # the same problems as the list above
     satisfaction = store.query(
         db,
-        "SELECT substr(called_back_at, 1, 7) AS month, avg(satisfaction_level) AS average, count(*) AS callbacks"
-        " FROM problems WHERE company_id = ? AND satisfaction_level IS NOT NULL GROUP BY 1 ORDER BY 1",
-        (company_id,),
+        "SELECT substr(p.called_back_at, 1, 7) AS month, avg(p.satisfaction_level) AS average,"
+        " count(*) AS callbacks FROM problems p WHERE p.company_id = ?"
+        f" AND p.satisfaction_level IS NOT NULL AND {where} GROUP BY 1 ORDER BY 1",
+        [company_id, *params],
     )
     return {
         "company": company,

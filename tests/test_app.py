@@ -123,9 +123,11 @@ def test_page_file_run_directly_requires_sign_in(demo_db, spec):
     assert not at.metric and not at.dataframe
 
 
-def test_missing_database_is_created_with_demo_data(tmp_path, monkeypatch):
+def test_missing_database_is_created_with_demo_data_when_asked(tmp_path, monkeypatch):
+    """Only data/survey.db or SURVEY_DEMO=1; tests/test_hardening.py checks the refusal."""
     path = tmp_path / "fresh" / "survey.db"
     monkeypatch.setenv("SURVEY_DB", str(path))
+    monkeypatch.setenv("SURVEY_DEMO", "1")
     at = app().run()
     assert not at.exception
     assert path.exists()

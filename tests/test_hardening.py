@@ -130,12 +130,60 @@ def test_missing_configured_database_says_init_db_and_creates_nothing(tmp_path, 
     assert not any(seeds.DEMO_PASSWORD in i.value for i in at.info)
 
 
-def test_demo_is_seeded_only_when_asked(tmp_path, monkeypatch):
-    from streamlit.testing.v1 import AppTest
+# ---- 11. monitors read a company's contacts only where they reported on it -------------------
 
-    asked = tmp_path / "demo" / "survey.db"
-    monkeypatch.setenv("SURVEY_DB", str(asked))
-    monkeypatch.setenv("SURVEY_DEMO", "1")
-    at = AppTest.from_file("../app.py", default_timeout=60).run()
-    assert not at.exception and not at.error
-    assert asked.exists() and any(seeds.DEMO_PASSWORD in i.value for i in at.info)
+
+def test_monitor_reads_contacts_only_of_companies_on_their_own_submissions(db):
+    from survey import companies
+
+    monitor_id, own = db.conn.execute(
+        "SELECT monitor_id, company_id FROM feedback WHERE company_id IS NOT NULL LIMIT 1"
+    ).fetchone()
+    monitor = auth.load_actor(db, monitor_id)
+    other = store.scalar(
+        db,
+        "SELECT id FROM companies WHERE contact_phone != '' AND id NOT IN"
+        " (SELECT company_id FROM feedback WHERE monitor_id = ? AND company_id IS NOT NULL)",
+        (monitor.id,),
+    )
+    assert own and other
+    seen = companies.get_company(db, monitor, other)
+    assert seen["limited"] and seen["name"] and seen["uscc"] and seen["sector_code"]
+    assert seen["contact_name"] is None and seen["contact_phone"] is None
+    assert seen["address"] is None and seen["department_code"] is None
+    mine = companies.get_company(db, monitor, own)
+    assert not mine["limited"] and mine["contact_phone"] == store.scalar(
+        db, "SELECT contact_phone FROM companies WHERE id = ?", (own,)
+    )
+    # Roles that may see the registry in full still do.
+    assert not companies.get_company(db, actor_for(db, "supervisor"), other)["limited"]
+    profile = visits.company_profile(db, monitor, other)
+    assert profile["company"]["contact_phone"] is None
+
+
+# ---- 13. the handler's company profile counts only their own department's callbacks -------------
+
+
+def test_profile_satisfaction_is_scoped_like_the_problem_list(db):
+    company_id, department = db.conn.execute(
+        "SELECT company_id, lead_department_code FROM problems p WHERE satisfaction_level IS NOT NULL"
+        " AND EXISTS (SELECT 1 FROM problems q WHERE q.company_id = p.company_id"
+        " AND q.satisfaction_level IS NOT NULL AND q.lead_department_code != p.lead_department_code)"
+        " LIMIT 1"
+    ).fetchone()
+    handler_id = store.scalar(
+        db,
+        "SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id AND r.role = 'handler'"
+        " WHERE u.department_code = ?",
+        (department,),
+    )
+    handler = auth.load_actor(db, handler_id)
+    profile = visits.company_profile(db, handler, company_id)
+    shown = sum(row["callbacks"] for row in profile["satisfaction"])
+    listed = [p for p in profile["problems"] if p["satisfaction_level"] is not None]
+    everyone = store.scalar(
+        db,
+        "SELECT count(*) FROM problems WHERE company_id = ? AND satisfaction_level IS NOT NULL",
+        (company_id,),
+    )
+    assert shown == len(listed) < everyone

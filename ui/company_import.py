@@ -12,6 +12,7 @@ from survey import companies
 from survey.auth import Actor
 from survey.errors import SurveyError
 from ui import session, uploads
+from ui.text import md
 
 
 def render(actor: Actor) -> None:
@@ -25,7 +26,7 @@ def render(actor: Actor) -> None:
     try:
         headers, rows = companies.read_table(upload.getvalue(), upload.name)
     except SurveyError as exc:
-        st.error(str(exc))
+        st.error(md(str(exc)))
         return
     st.write(f"共 {len(rows):,} 行。列映射：")
     suggested = companies.suggest_mapping(headers)
@@ -56,7 +57,7 @@ def render(actor: Actor) -> None:
             )  # fmt: skip
     except companies.ImportRejectedError as exc:
         bar.empty()
-        st.error(str(exc))
+        st.error(md(str(exc)))
         report = pd.DataFrame(exc.problems)
         st.dataframe(report, hide_index=True, width="stretch")
         st.download_button(
@@ -66,7 +67,7 @@ def render(actor: Actor) -> None:
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
     except SurveyError as exc:
-        st.error(str(exc))
+        st.error(md(str(exc)))
     else:
         st.success(
             f"导入完成：新增 {result['inserted']:,} 家，更新 {result['updated']:,} 家，"

@@ -126,7 +126,7 @@ def filter_bar(db) -> Filters:
             departments=tuple(dept),
         )
     except SurveyError as exc:
-        st.error(str(exc))
+        st.error(md(str(exc)))
         st.stop()
 
 

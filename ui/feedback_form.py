@@ -8,6 +8,7 @@ from survey import companies, reference
 from survey.auth import Actor
 from survey.labels import FEEDBACK_KIND_LABELS
 from ui import form_widgets, session, uploads
+from ui.text import md
 
 FIELDS = ("kind", "department_code", "service_window", "indicator_code", "company_id", "body", "anonymous",
           "category", "nature")  # fmt: skip
@@ -77,7 +78,7 @@ def render(sid: str, actor: Actor, qid, form, attempted: bool, slots: dict) -> d
             "诉求性质",
             list(natures),
             key=k(sid, "nature"),
-            format_func=natures.get,
+            format_func=lambda c: md(natures[c]),
             horizontal=True,
             index=None,
         )
@@ -85,7 +86,7 @@ def render(sid: str, actor: Actor, qid, form, attempted: bool, slots: dict) -> d
         st.markdown("**评分（1 最差，5 最好）**")
         for code, name in dimensions.items():
             st.radio(
-                name, [1, 2, 3, 4, 5], key=k(sid, f"rating|{code}"), horizontal=True, index=None
+                md(name), [1, 2, 3, 4, 5], key=k(sid, f"rating|{code}"), horizontal=True, index=None
             )
             slots[f"ratings.{code}"] = st.empty()
     st.text_area("内容（至少 10 个字）", key=k(sid, "body"), height=120)
@@ -95,7 +96,7 @@ def render(sid: str, actor: Actor, qid, form, attempted: bool, slots: dict) -> d
                           multiple=True)  # fmt: skip
     answers = {}
     if form is not None:
-        st.subheader(form.title)
+        st.subheader(md(form.title))
         answers = form_widgets.to_json(
             form_widgets.render(form, form_key(sid), today=_today(), show_required=attempted).raw
         )

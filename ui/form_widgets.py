@@ -16,6 +16,7 @@ import streamlit as st
 from survey.xlsform import engine
 from survey.xlsform.model import Form, Question
 from ui import uploads
+from ui.text import md
 
 MAX_RADIO = 6
 MAX_CHECKBOXES = 8
@@ -85,7 +86,7 @@ def collect(form: Form, key: str, today: date) -> dict:
 
 
 def _label(q: Question, lang: str) -> str:
-    return q.label(lang) + (" *" if q.required else "")
+    return md(q.label(lang)) + (" *" if q.required else "")
 
 
 def _uses_checkboxes(form: Form, q: Question, scope, today) -> bool:
@@ -144,7 +145,7 @@ def _select_one(ctx, q, wkey, label):
         st.selectbox(label, names, index=None, key=wkey, format_func=labels.get,
                      disabled=q.read_only, placeholder="请选择")  # fmt: skip
     else:
-        st.radio(label, names, index=None, key=wkey, format_func=labels.get,
+        st.radio(label, names, index=None, key=wkey, format_func=lambda n: md(labels[n]),
                  horizontal=True, disabled=q.read_only)  # fmt: skip
 
 
@@ -155,7 +156,9 @@ def _select_multiple(ctx, q, wkey, label):
         st.markdown(label)
         columns = st.columns(2)
         for i, c in enumerate(options):
-            columns[i % 2].checkbox(labels[c.name], key=f"{wkey}|{c.name}", disabled=q.read_only)
+            columns[i % 2].checkbox(
+                md(labels[c.name]), key=f"{wkey}|{c.name}", disabled=q.read_only
+            )
     else:
         names = [c.name for c in options]
         current = [v for v in st.session_state.get(wkey) or [] if v in names]
@@ -165,7 +168,7 @@ def _select_multiple(ctx, q, wkey, label):
 
 
 def _note(ctx, q, wkey, label):
-    st.info(q.label(ctx.lang))
+    st.info(md(q.label(ctx.lang)))
 
 
 def _acknowledge(ctx, q, wkey, label):
@@ -246,7 +249,7 @@ def render(form: Form, key: str, *, today: date, show_required: bool = False) ->
             if q.type == "begin_group":
                 with st.container(border=True):
                     if q.labels:
-                        st.markdown(f"**{q.label(lang)}**")
+                        st.markdown(f"**{md(q.label(lang))}**")
                     draw(q.children, values, cleaned, prefix, scope)
                 continue
             if q.type == "begin_repeat":
@@ -255,7 +258,7 @@ def render(form: Form, key: str, *, today: date, show_required: bool = False) ->
                 if fixed is not None:
                     st.session_state[count_key] = fixed
                 n = st.session_state.setdefault(count_key, 0)
-                st.markdown(f"**{q.label(lang)}**（{n}）")
+                st.markdown(f"**{md(q.label(lang))}**（{n}）")
                 raws, cleans = values.get(q.name) or [], cleaned.get(q.name) or []
                 for i in range(n):
                     item_raw = raws[i] if i < len(raws) else {}
@@ -272,7 +275,7 @@ def render(form: Form, key: str, *, today: date, show_required: bool = False) ->
                             st.button(f"删除第 {i + 1} 条", key=f"{key}|{path}[{i}]#remove",
                                       on_click=_remove_instance, args=(key, q, path, i))  # fmt: skip
                 if fixed is None:
-                    st.button(f"＋ 添加{q.label(lang)}", key=f"{key}|{path}#add", on_click=_add_instance,
+                    st.button(f"＋ 添加{md(q.label(lang))}", key=f"{key}|{path}#add", on_click=_add_instance,
                               args=(count_key,))  # fmt: skip
                 continue
             widget = WIDGETS[q.type]

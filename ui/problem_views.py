@@ -48,8 +48,8 @@ def detail(actor: Actor, problem_id: int) -> dict:
     with session.database() as db:
         problem = problems.get_problem(db, actor, problem_id)
     st.markdown(f"**问题 #{problem['id']} · {PROBLEM_STATUS_LABELS[problem['status']]}**")
-    st.caption(f"{md(problem['company'] or '未指明企业')} · {problem['sector'] or ''} · {problem['category_group'] or ''} / "
-               f"{problem['category']} · 提出 {problem['raised_on']}")  # fmt: skip
+    st.caption(f"{md(problem['company'] or '未指明企业')} · {md(problem['sector'])} · {md(problem['category_group'])} / "
+               f"{md(problem['category'])} · 提出 {problem['raised_on']}")  # fmt: skip
     st.text(problem["description"])
     if problem["reply_text"]:
         st.caption("答复（" + OUTCOME_LABELS.get(problem["outcome"] or "", "") + "）")

@@ -57,7 +57,9 @@ def may_seed_demo(path) -> bool:
     """Demo data goes only into the default data/survey.db or where SURVEY_DEMO=1 asks for it: a
     configured SURVEY_DB that is missing is a mistake (a wrong path, an unmounted disk), and
     seeding it would show demo sign-ins on a real server."""
-    return Path(path).resolve() == store.DEFAULT_DB_PATH.resolve() or os.environ.get(DEMO_ENV) == "1"
+    return (
+        Path(path).resolve() == store.DEFAULT_DB_PATH.resolve() or os.environ.get(DEMO_ENV) == "1"
+    )
 
 
 def ensure_database() -> dict:
@@ -109,10 +111,12 @@ def client_address() -> str:
     behind nginx the peer is nginx, so the last X-Forwarded-For entry (the one nginx appended,
     not one the client sent) names the client. Without a proxy, the peer itself."""
     peer = st.context.ip_address
-    if peer is None:
-        forwarded = (st.context.headers or {}).get("X-Forwarded-For", "")
-        return forwarded.split(",")[-1].strip() or "127.0.0.1"
-    return peer
+    if isinstance(peer, str) and peer:
+        return peer
+    forwarded = (st.context.headers or {}).get("X-Forwarded-For")
+    if isinstance(forwarded, str) and forwarded.strip():
+        return forwarded.split(",")[-1].strip()
+    return "127.0.0.1"
 
 
 def sign_in(username: str, password: str) -> Actor:
@@ -191,7 +195,7 @@ def attempt(action, success: str) -> bool:
         with database() as db:
             action(db)
     except SurveyError as exc:
-        st.error(str(exc))
+        st.error(text.md(str(exc)))
         return False
     st.success(success)
     return True

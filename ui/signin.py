@@ -6,6 +6,7 @@ import streamlit as st
 
 from survey.errors import SurveyError
 from ui import session
+from ui.text import md
 
 
 def render() -> None:
@@ -19,7 +20,7 @@ def render() -> None:
         try:
             session.sign_in(username, password)
         except SurveyError as exc:
-            st.error(str(exc))
+            st.error(md(str(exc)))
         else:
             st.rerun()
     if session.is_demo():

@@ -15,6 +15,7 @@ from survey.errors import SurveyError
 from survey.labels import VISIT_MODES
 from ui import form_widgets, session, uploads
 from ui.company_form import company_fields
+from ui.text import md
 
 PROBLEM_FIELDS = (
     "category",
@@ -125,7 +126,7 @@ def _company_section(sid: str, actor: Actor) -> dict | None:
                 with session.database() as db:
                     new_id = companies.create_company(db, actor, values)
             except SurveyError as exc:
-                st.error(str(exc))
+                st.error(md(str(exc)))
             else:
                 st.session_state[k(sid, "company_q")] = values["name"]
                 st.session_state[k(sid, "company_pick")] = new_id
@@ -149,7 +150,7 @@ def _problem(sid: str, i: int, categories: dict, natures: dict, deadlines: dict)
                      format_func=categories.get, placeholder="选择小类（常用的在前）")  # fmt: skip
         _slot(f"problems[{i}].category")
         st.radio("诉求性质 *", list(natures), key=k(sid, f"p{i}|nature"), index=None,
-                 format_func=natures.get, horizontal=True)  # fmt: skip
+                 format_func=lambda c: md(natures[c]), horizontal=True)  # fmt: skip
         _slot(f"problems[{i}].nature")
         st.text_area("问题描述 *（至少 10 个字）", key=k(sid, f"p{i}|description"), height=110)
         _slot(f"problems[{i}].description")
@@ -194,7 +195,7 @@ def render(sid: str, actor: Actor, qid: int | None, form, attempted: bool) -> di
 
     answers = {}
     if form is not None:
-        st.subheader(form.title)
+        st.subheader(md(form.title))
         state = form_widgets.render(form, form_key(sid), today=today, show_required=attempted)
         answers = form_widgets.to_json(state.raw)
 
@@ -206,7 +207,7 @@ def render(sid: str, actor: Actor, qid: int | None, form, attempted: bool) -> di
             st.caption("企业再次提到其中的问题时，请勾选“再次反映”，不要重复登记。")
             for p in open_ones[:20]:
                 text = f"#{p['id']} {p['category']}：{p['description'][:40]}"
-                if st.checkbox(f"再次反映 · {text}", key=k(sid, f"again|{p['id']}")):
+                if st.checkbox(f"再次反映 · {md(text)}", key=k(sid, f"again|{p['id']}")):
                     again.append(p["id"])
             _slot("raised_again")
 
