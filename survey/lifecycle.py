@@ -205,9 +205,9 @@ def callback(
             raise ValidationError("请选择 1–5 级满意度。", "level")
         _update(db, problem_id, status="called_back", called_back_at=clock.now_iso(), satisfaction_level=int(level),
                 company_says_solved=int(bool(company_says_solved)))  # fmt: skip
-        _event(
-            db, actor, problem_id, "callback", "replied", "called_back", note or f"满意度 {level}"
-        )
+        said = f"满意度 {level}" + ("，企业认为已解决" if company_says_solved else "")
+        _event(db, actor, problem_id, "callback", "replied", "called_back",
+               f"{said}：{note.strip()}" if (note or "").strip() else said)  # fmt: skip
         if bad:
             deadline = workdays.add_working_days(clock.today(), REOPEN_WORKING_DAYS).isoformat()
             _update(db, problem_id, status="in_progress", deadline_on=deadline, reopen_count=problem["reopen_count"] + 1,
@@ -268,7 +268,10 @@ def reply(db: Database, actor: Actor, problem_id: int, outcome: str, text: str) 
         )
         _update(db, problem_id, status="replied", outcome=outcome, reply_text=text.strip(), replied_at=clock.now_iso(),
                 reply_working_days=worked)  # fmt: skip
-        _event(db, actor, problem_id, "reply", "in_progress", "replied", OUTCOME_LABELS[outcome])
+        # The reply's words go into the event too: a bad review reopens the problem and the next
+        # reply overwrites reply_text, but the timeline keeps every answer given.
+        _event(db, actor, problem_id, "reply", "in_progress", "replied",
+               f"{OUTCOME_LABELS[outcome]}：{text.strip()}")  # fmt: skip
         audit.record(db, actor, "update", "problems", problem_id, before={"status": "in_progress"},
                      after={"status": "replied", "outcome": outcome})  # fmt: skip
 

@@ -4,13 +4,14 @@ and a property test over random action sequences."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
+import chinese_calendar
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from survey import cubes, lifecycle, visits, workdays
+from survey import clock, cubes, lifecycle, problems, visits, workdays
 from survey import db as store
 from survey.errors import PermissionDeniedError, SurveyError
 from survey.schema import PROBLEM_STATUSES
@@ -35,12 +36,26 @@ def test_the_whole_loop_with_a_bad_review_reopening(db):
     handler = actor_for(db, "handler")
     pid = new_problem(db, officer)
     deadline = lifecycle.assign(db, supervisor, pid, "GXJ", "standard", co_departments=["JRB"])
-    assert deadline == workdays.add_working_days(date.today(), 15).isoformat() or deadline
+    # 15 working days after today in Zhenjiang's time, counted here straight from the calendar.
+    expected, day, counted = None, clock.today(), 0
+    while counted < 15:
+        day += timedelta(days=1)
+        counted += chinese_calendar.is_workday(day)
+    expected = day.isoformat()
+    assert deadline == expected
+    assert store.scalar(db, "SELECT deadline_on FROM problems WHERE id = ?", (pid,)) == expected
     lifecycle.accept(db, handler, pid)
     lifecycle.reply(db, handler, pid, "partial", "已协调银行对接，部分贷款已落实。")
     assert lifecycle.callback(db, supervisor, pid, 2, False, "企业仍不满意") == "in_progress"
     lifecycle.reply(db, handler, pid, "resolved", "第二笔授信已于本周落实到位。")
     assert lifecycle.callback(db, supervisor, pid, 5, True) == "closed"
+    # Every reply and callback note stays in the history, the first reply included (it was lost).
+    history = lifecycle_notes(db, pid)
+    assert "部分解决：已协调银行对接，部分贷款已落实。" in history
+    assert "已解决：第二笔授信已于本周落实到位。" in history
+    assert "满意度 2：企业仍不满意" in history
+    shown = problems.get_problem(db, supervisor, pid)["events"]
+    assert "部分解决：已协调银行对接，部分贷款已落实。" in [e["note"] for e in shown]
     events = store.query(
         db,
         "SELECT action, from_status, to_status FROM problem_events WHERE problem_id = ? ORDER BY id",
@@ -89,6 +104,17 @@ def test_return_escalate_and_extension(db):
     lifecycle.decide_extension(db, supervisor, pid, True)
     after = store.scalar(db, "SELECT deadline_on FROM problems WHERE id = ?", (pid,))
     assert after == workdays.add_working_days(date.fromisoformat(before), 3).isoformat()
+    history = lifecycle_notes(db, pid)
+    assert "属于金融办职责" in history and "请本周内答复企业" in history
+    assert "申请延期 3 个工作日：需银行总行审批" in history
+
+
+def lifecycle_notes(db, pid: int) -> list[str]:
+    return [
+        n for (n,) in db.conn.execute(
+            "SELECT note FROM problem_events WHERE problem_id = ? ORDER BY id", (pid,)
+        )
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
