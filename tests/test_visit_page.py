@@ -90,3 +90,31 @@ def test_missing_fields_are_named_and_nothing_is_saved(demo_db):
     assert any("处需要修改" in m for m in messages)
     with store.opened(demo_db) as db:
         assert store.scalar(db, "SELECT count(*) FROM visits WHERE submission_id = ?", (sid,)) == 0
+
+
+def test_message_slots_are_kept_per_session_not_in_module_state(demo_db):
+    """Every session's script thread shares module state: a module-level dict of message places let
+    one session's validation messages land in another's form. After a run, no ui module may hold a
+    Streamlit element of a session."""
+    import sys
+
+    from streamlit.delta_generator import DeltaGenerator
+
+    at, _sid = start_visit(demo_db)
+    button(at, "提交走访").click().run()
+    assert at.error  # the messages were drawn
+    held = []
+    for name, module in list(sys.modules.items()):
+        if not name.startswith(("ui.", "pages.")):
+            continue
+        for attr, value in vars(module).items():
+            values = (
+                value.values()
+                if isinstance(value, dict)
+                else value
+                if isinstance(value, list)
+                else ()
+            )
+            if any(isinstance(v, DeltaGenerator) for v in values):
+                held.append(f"{name}.{attr}")
+    assert held == []

@@ -87,18 +87,24 @@ def _remove_problem(sid: str, index: int) -> None:
 # ---- drawing -------------------------------------------------------------------------------------
 
 
-_slots: dict[str, object] = {}
+# The places reserved for messages belong to one session's run: kept in its session state, never in
+# module state, which every session's script thread shares.
+_SLOTS_KEY = "visit_form|message_slots"
+
+
+def _slots() -> dict[str, object]:
+    return st.session_state.setdefault(_SLOTS_KEY, {})
 
 
 def _slot(field: str) -> None:
     """Reserve the place under a field where its message goes once the whole form is read."""
-    _slots[field] = st.empty()
+    _slots()[field] = st.empty()
 
 
 def show_errors(errors: dict[str, str]) -> None:
     """Fill the reserved places; messages of questionnaire answers are drawn by form_widgets."""
     for field, message in errors.items():
-        slot = _slots.get(field)
+        slot = _slots().get(field)
         if slot is not None:
             slot.error(message, icon=":material/error:")
 
@@ -170,7 +176,7 @@ def _problem(sid: str, i: int, categories: dict, natures: dict, deadlines: dict)
 def render(sid: str, actor: Actor, qid: int | None, form, attempted: bool) -> dict:
     """Draw the whole form; returns the payload (JSON-safe) for the draft and the submit. Places
     for messages are reserved under each field; show_errors fills them."""
-    _slots.clear()
+    st.session_state[_SLOTS_KEY] = {}
     if st.session_state.get(k(sid, "company_pick")):  # a company added on the spot
         st.session_state[k(sid, "company_id")] = st.session_state.pop(k(sid, "company_pick"))
     profile = _company_section(sid, actor)
