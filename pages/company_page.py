@@ -8,12 +8,12 @@ import streamlit as st
 from survey import companies, visits
 from survey.errors import SurveyError
 from survey.labels import PROBLEM_STATUS_LABELS
-from ui import session
+from ui import params, session
 from ui.text import md
 
 actor = session.require_actor()
 st.title("企业档案")
-company_id = st.query_params.get("id")
+company_id = params.record_id("id", "企业编号")
 query = st.text_input("查找企业", key="profile_q")
 if query.strip():
     with session.database() as db:
@@ -29,9 +29,9 @@ if not company_id:
     st.stop()
 try:
     with session.database() as db:
-        profile = visits.company_profile(db, actor, int(company_id))
-except (SurveyError, ValueError) as exc:
-    st.error(str(exc) if isinstance(exc, SurveyError) else "企业编号无效。")
+        profile = visits.company_profile(db, actor, company_id)
+except SurveyError as exc:
+    st.error(md(str(exc)))
     st.stop()
 
 company = profile["company"]

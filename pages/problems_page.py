@@ -7,7 +7,7 @@ import streamlit as st
 from survey import lifecycle, problems
 from survey.errors import SurveyError
 from survey.labels import OUTCOME_LABELS, PROBLEM_STATUS_LABELS, SOURCE_LABELS
-from ui import session
+from ui import params, session
 from ui.text import md
 
 actor = session.require_actor()
@@ -43,9 +43,9 @@ view = pd.DataFrame(
 st.dataframe(view, hide_index=True, width="stretch")
 
 by_id = {r["id"]: r for r in rows}
-requested = st.query_params.get("id", "")
-if requested.isdigit():  # opened from a link (the dashboard's list, a colleague's message)
-    chosen = int(requested)
+requested = params.record_id("id", "问题编号")
+if requested is not None:  # opened from a link (the dashboard's list, a colleague's message)
+    chosen = requested
     st.button("返回列表", on_click=lambda: st.query_params.pop("id", None), icon=":material/list:")
 else:
     chosen = st.selectbox(

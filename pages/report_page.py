@@ -1,23 +1,20 @@
 """周报 (supervisors): a printable one-page weekly report: the week's KPIs against the week before, the
 twelve-week trend, the week by sector, departments and the oldest overdue problems."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pandas as pd
 import streamlit as st
 
 from survey import analytics, charts, clock, weekly
 from survey.weekly import Week
-from ui import dashboard, session, style
+from ui import dashboard, params, session, style
 
 actor = session.require_actor("supervisor", "admin")
 style.printable()
 latest = weekly.last_full_week()
 mondays = [latest + timedelta(days=7) - timedelta(days=7 * k) for k in range(27)]
-requested = st.query_params.get("week", "")
-default = (
-    date.fromisoformat(requested) if requested[:4].isdigit() and len(requested) == 10 else latest
-)
+default = params.iso_date("week", "日期（应为 YYYY-MM-DD）") or latest
 monday = st.selectbox(
     "报告周", mondays, index=mondays.index(weekly.week_of(default)) if weekly.week_of(default) in mondays else 1,
     format_func=lambda d: Week(d).label + ("（本周，未完）" if d > latest else ""),

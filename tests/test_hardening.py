@@ -187,3 +187,30 @@ def test_profile_satisfaction_is_scoped_like_the_problem_list(db):
         (company_id,),
     )
     assert shown == len(listed) < everyone
+
+
+# ---- 15. malformed URL parameters get a message, never a crash --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "named"),
+    [
+        ("pages/report_page.py", {"week": "2026-99-99"}, "week="),
+        ("pages/problems_page.py", {"id": "99999999999999999999"}, "id="),
+        ("pages/problems_page.py", {"id": "-3"}, "id="),
+        ("pages/company_page.py", {"id": "99999999999999999999"}, "id="),
+        ("pages/company_page.py", {"id": "abc"}, "id="),
+        ("pages/dashboard_page.py", {"sector": "NO-SUCH,EQ-POWER", "from": "2026-13"}, "sector="),
+        ("pages/dashboard_page.py", {"dept": "<b>x</b>"}, "dept="),
+    ],
+)
+def test_bad_url_parameters_are_named_not_crashing(demo_db, path, query, named):
+    from tests.test_app import signed_in
+
+    at = signed_in(demo_db, "supervisor")
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.switch_page(path).run()
+    assert not at.exception, at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert named in warnings and "已忽略" in warnings, warnings

@@ -12,6 +12,7 @@ from survey import analytics, charts, clock, reference
 from survey.analytics import Filters
 from survey.errors import SurveyError
 from survey.labels import SOURCE_LABELS
+from ui import params
 from ui.text import md
 
 PRESETS = {
@@ -30,6 +31,8 @@ _PARAMS = {  # widget key -> query parameter
     "dash_dept": "dept",
 }
 _LIST_KEYS = ("dash_area", "dash_sector", "dash_dept")
+_PARAM_LABELS = {"dash_area": "区县/园区代码", "dash_cluster": "产业集群", "dash_sector": "行业代码",
+                 "dash_source": "来源", "dash_dept": "部门代码"}  # fmt: skip
 
 
 def preset_range(preset: str, today_month: str) -> tuple[str, str]:
@@ -49,34 +52,35 @@ def _month_options(today_month: str) -> list[str]:
     return [analytics.month_add(today_month, -k) for k in range(36)]
 
 
-def _seed_from_url(today_month: str) -> None:
+def _seed_from_url(today_month: str, allowed: dict[str, object]) -> None:
     """Widgets start from the address (a bookmark or a link a colleague sent); afterwards the address
-    follows the widgets."""
-    params = st.query_params
+    follows the widgets. A value the widget does not offer is named and dropped."""
     if "dash_preset" not in st.session_state:
-        start, end = params.get("from"), params.get("to")
+        options = _month_options(today_month)
+        start = (params.known_values("from", options, "月份") or [None])[0]
+        end = (params.known_values("to", options, "月份") or [None])[0]
         preset = next(
             (k for k in PRESETS if k != "custom" and preset_range(k, today_month) == (start, end)),
             "custom" if start and end else "12m",
         )
         st.session_state["dash_preset"] = preset
-        options = _month_options(today_month)
         st.session_state["dash_from"] = start if start in options else options[11]
         st.session_state["dash_to"] = end if end in options else options[0]
     for key, name in _PARAMS.items():
         if key not in st.session_state:
-            raw = params.get(name) or ""
-            values = [v for v in raw.split(",") if v]
+            values = params.known_values(name, allowed[key], _PARAM_LABELS[key])
             st.session_state[key] = values if key in _LIST_KEYS else (values[0] if values else None)
 
 
 def filter_bar(db) -> Filters:
     today_month = clock.today().isoformat()[:7]
-    _seed_from_url(today_month)
     areas = reference.options(db, "districts")
     sectors = reference.list_entries(db, "sectors")
     departments = reference.options(db, "departments")
     clusters = sorted({s["cluster"] for s in sectors})
+    allowed = {"dash_area": areas, "dash_cluster": clusters, "dash_sector": {s["code"] for s in sectors},
+               "dash_source": SOURCE_LABELS, "dash_dept": departments}  # fmt: skip
+    _seed_from_url(today_month, allowed)
 
     top = st.columns([2, 2, 2, 2])
     preset = top[0].selectbox("统计期间", list(PRESETS), format_func=PRESETS.get, key="dash_preset")
