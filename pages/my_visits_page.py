@@ -9,7 +9,7 @@ import streamlit as st
 from survey import visits
 from survey.errors import SurveyError
 from survey.labels import PROBLEM_STATUS_LABELS, VISIT_MODES
-from ui import session
+from ui import params, session
 from ui.text import md
 
 actor = session.require_actor("officer", "supervisor", "admin")
@@ -22,20 +22,30 @@ with session.database() as db:
     rows = visits.list_visits(db, actor, since=since.isoformat() if since else None,
                               until=until.isoformat() if until else None, company_text=text.strip() or None)  # fmt: skip
 st.caption(f"{len(rows)} 次走访")
-if not rows:
+requested = params.record_id("id", "走访编号")
+if rows:
+    frame = pd.DataFrame(rows)
+    st.dataframe(
+        pd.DataFrame({"编号": frame["id"], "日期": frame["visit_date"], "企业": frame["company"],
+                      "方式": frame["mode"], "走访人": frame["officer"], "问题数": frame["problems"]}),
+        hide_index=True, width="stretch",
+    )  # fmt: skip
+elif requested is None:
     st.info("这段时间没有走访记录。")
     st.stop()
-frame = pd.DataFrame(rows)
-st.dataframe(
-    pd.DataFrame({"编号": frame["id"], "日期": frame["visit_date"], "企业": frame["company"],
-                  "方式": frame["mode"], "走访人": frame["officer"], "问题数": frame["problems"]}),
-    hide_index=True, width="stretch",
-)  # fmt: skip
 by_id = {r["id"]: r for r in rows}
-chosen = st.selectbox("查看走访", list(by_id), key="mv_open",
-                      format_func=lambda i: f"#{i} {by_id[i]['visit_date']} {by_id[i]['company']}")  # fmt: skip
-with session.database() as db:
-    visit = visits.get_visit(db, actor, chosen)
+if requested is not None:  # opened from a link (the receipt after submitting)
+    chosen = requested
+    st.button("返回列表", on_click=lambda: st.query_params.pop("id", None), icon=":material/list:")
+else:
+    chosen = st.selectbox("查看走访", list(by_id), key="mv_open",
+                          format_func=lambda i: f"#{i} {by_id[i]['visit_date']} {by_id[i]['company']}")  # fmt: skip
+try:
+    with session.database() as db:
+        visit = visits.get_visit(db, actor, chosen)
+except SurveyError as exc:
+    st.error(md(str(exc)))
+    st.stop()
 st.subheader(f"走访 #{visit['id']} · {md(visit['company'])}")
 st.page_link("pages/company_page.py", label="打开企业档案", icon=":material/domain:",
              query_params={"id": visit["company_id"]})  # fmt: skip

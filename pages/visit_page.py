@@ -20,12 +20,13 @@ if receipt:
         f"走访已提交，编号 #{receipt['visit_id']}。"
         + ("（重复提交已忽略）" if receipt["already"] else "")
     )
+    st.page_link("pages/my_visits_page.py", label=f"查看走访 #{receipt['visit_id']}",
+                 icon=":material/assignment_turned_in:", query_params={"id": receipt["visit_id"]})  # fmt: skip
     if receipt["problems"]:
-        numbers = "、".join(
-            f"#{p}" + ("（现场已解决）" if p in receipt["closed"] else "")
-            for p in receipt["problems"]
-        )
-        st.write(f"登记的问题：{numbers}")
+        st.write("登记的问题：")
+        for p in receipt["problems"]:
+            st.page_link("pages/problems_page.py", icon=":material/assignment:", query_params={"id": p},
+                         label=f"问题 #{p}" + ("（现场已解决）" if p in receipt["closed"] else ""))  # fmt: skip
     if st.button("再登记一次走访", type="primary"):
         state.pop("visit_receipt")
         st.rerun()

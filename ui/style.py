@@ -11,6 +11,21 @@ div[data-testid="stTextInput"] input,
 div[data-testid="stNumberInput"] input,
 div[data-testid="stDateInput"] input,
 div[data-baseweb="select"] > div { min-height: 44px; }
+/* Streamlit 1.67's select boxes (40 px) and date field (36 px): the box is the role=group inside. */
+div[data-testid="stSelectbox"] [role="group"], div[data-testid="stMultiSelect"] [role="group"],
+div[data-testid="stDateInput"] [role="group"], div[data-testid="stDateInputField"],
+div[data-testid="stTimeInput"] [role="group"] { min-height: 44px; }
+/* Streamlit's uploader says "Upload" and "20MB per file" and lets no app change them: the same
+   place shows Chinese instead (the limit itself is said beside each uploader, ui/uploads.py). */
+section[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p { font-size: 0; }
+section[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {
+  content: "选择文件"; font-size: 1rem; }
+div[data-testid="stFileUploaderDropzoneInstructions"] span { font-size: 0; }
+div[data-testid="stFileUploaderDropzoneInstructions"] span::after { content: "或拖放到此处"; font-size: 0.875rem; }
+/* The 16 px help icons: a 44 px target around the same icon (the margin keeps the layout). */
+span[data-testid="stTooltipHoverTarget"] > button { min-height: 44px; min-width: 44px; margin: -14px; }
+/* The phone's menu button is an unlabeled ">>": name it. */
+button[data-testid="stExpandSidebarButton"]::after { content: "菜单"; font-size: 0.95rem; margin-left: 4px; }
 button[kind], div[data-testid="stFormSubmitButton"] button { min-height: 44px; }
 button[data-testid^="stNumberInputStep"] { min-height: 44px; min-width: 44px; }
 /* Radio and checkbox options: a whole 44 px row is the target, not the 16 px circle. */
@@ -20,8 +35,28 @@ div[data-testid="stMetric"] { background: #f2f4f7; border-radius: 8px; padding: 
 """
 
 
+# On a narrow screen the navigation is a sidebar over the page, and Streamlit leaves it open after a
+# page is chosen (one more tap for every move). Close it after a choice. Static: no user text.
+CLOSE_NAV_SCRIPT = """
+<script>
+if (!window.__zhyNavCloser) {
+  window.__zhyNavCloser = true;
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest('[data-testid="stSidebarNav"] a, [data-testid="stSidebarNavLink"]');
+    if (!link || window.innerWidth >= 768) return;
+    setTimeout(() => {
+      const close = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
+      if (close) close.click();
+    }, 150);
+  }, true);
+}
+</script>
+"""
+
+
 def apply() -> None:
     st.html(TOUCH_CSS)
+    st.html(CLOSE_NAV_SCRIPT, unsafe_allow_javascript=True)
 
 
 PRINT_CSS = """
