@@ -78,7 +78,8 @@ def test_visit_draft_survives_a_new_session_and_submits_once(demo_db):
         )
         assert [p["status"] for p in problems] == ["new"]
         assert store.scalar(db, "SELECT submitted_at FROM drafts WHERE submission_id = ?", (sid,))
-    assert any(f"#{problems[0]['id']}" in m.value for m in again.markdown)
+    links = [e.proto for e in again.get("page_link")]
+    assert any(link.label == f"问题 #{problems[0]['id']}" for link in links)
 
 
 def test_missing_fields_are_named_and_nothing_is_saved(demo_db):

@@ -22,8 +22,10 @@ section[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownCon
   content: "选择文件"; font-size: 1rem; }
 div[data-testid="stFileUploaderDropzoneInstructions"] span { font-size: 0; }
 div[data-testid="stFileUploaderDropzoneInstructions"] span::after { content: "或拖放到此处"; font-size: 0.875rem; }
-/* The 16 px help icons: a 44 px target around the same icon (the margin keeps the layout). */
-span[data-testid="stTooltipHoverTarget"] > button { min-height: 44px; min-width: 44px; margin: -14px; }
+/* The 16 px help icons of form fields: a 44 px target around the same icon (the margin keeps the
+   layout). Not on metric cards, whose icons sit next to charts. */
+[data-testid="stWidgetLabel"] span[data-testid="stTooltipHoverTarget"] > button {
+  min-height: 44px; min-width: 44px; margin: -14px; }
 /* The phone's menu button is an unlabeled ">>": name it. */
 button[data-testid="stExpandSidebarButton"]::after { content: "菜单"; font-size: 0.95rem; margin-left: 4px; }
 button[kind], div[data-testid="stFormSubmitButton"] button { min-height: 44px; }
