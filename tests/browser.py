@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -76,6 +77,16 @@ def streamlit_server(
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@contextmanager
+def demo_server(template_db: Path, folder: Path):
+    """A private copy of the seeded template database, served: yields (url, database path)."""
+    require_chromium()
+    path = folder / "demo.db"
+    shutil.copy(template_db, path)
+    with streamlit_server(path) as url:
+        yield url, path
 
 
 def wait_idle(page, timeout: float = 30_000) -> None:

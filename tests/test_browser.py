@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import seeds
-from tests.browser import chromium, require_chromium, sign_in, streamlit_server, wait_idle
+from tests.browser import chromium, demo_server, sign_in, streamlit_server, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -14,12 +14,7 @@ SIZES = {"tablet": (768, 1024), "laptop": (1366, 768)}
 
 @pytest.fixture(scope="module")
 def server(template_db, tmp_path_factory):
-    require_chromium()
-    import shutil
-
-    path = tmp_path_factory.mktemp("browser") / "demo.db"
-    shutil.copy(template_db, path)
-    with streamlit_server(path) as url:
+    with demo_server(template_db, tmp_path_factory.mktemp("browser")) as (url, _path):
         yield url
 
 

@@ -4,11 +4,9 @@ English shows as Chinese, and the visit receipt links to the visit and its probl
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from tests.browser import chromium, require_chromium, sign_in, streamlit_server, wait_idle
+from tests.browser import chromium, demo_server, sign_in, wait_idle
 from tests.test_browser_visit import fill_visit
 
 pytestmark = pytest.mark.browser
@@ -19,11 +17,8 @@ TABLET = {"width": 768, "height": 1024}
 
 @pytest.fixture(scope="module")
 def server(template_db, tmp_path_factory):
-    require_chromium()
-    path = tmp_path_factory.mktemp("field") / "demo.db"
-    shutil.copy(template_db, path)
-    with streamlit_server(path) as url:
-        yield url, path
+    with demo_server(template_db, tmp_path_factory.mktemp("field")) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +96,8 @@ def test_officer_and_monitor_controls_are_44_px(server, browser):
     page.close()
 
 
-def test_uploader_speaks_chinese(server, browser):
-    url, _ = server
+def test_uploader_speaks_chinese_and_the_receipt_links_to_visit_and_problems(server, browser):
+    url, path = server
     page = browser.new_page(viewport=TABLET)
     sign_in(page, url, "officer")
     fill_visit(page, url)
@@ -115,14 +110,6 @@ def test_uploader_speaks_chinese(server, browser):
     assert hint.evaluate("e => getComputedStyle(e).fontSize") == "0px"  # nor "20MB per file"
     caption = page.locator("[data-testid=stCaptionContainer]").filter(has_text="单个文件不超过")
     assert "单个文件不超过 20 MB" in caption.first.inner_text()
-    page.close()
-
-
-def test_visit_receipt_links_to_the_visit_and_each_problem(server, browser):
-    url, path = server
-    page = browser.new_page(viewport=TABLET)
-    sign_in(page, url, "officer")
-    fill_visit(page, url)
     page.get_by_role("button", name="提交走访").click()
     page.get_by_text("走访已提交").wait_for(timeout=30_000)
     wait_idle(page)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import shutil
 import threading
 import urllib.request
 from contextlib import contextmanager
@@ -14,18 +13,15 @@ import pytest
 
 from survey import auth
 from survey import db as store
-from tests.browser import chromium, free_port, require_chromium, streamlit_server, wait_idle
+from tests.browser import chromium, demo_server, free_port, wait_idle
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def server(template_db, tmp_path_factory):
-    require_chromium()
-    path = tmp_path_factory.mktemp("security") / "demo.db"
-    shutil.copy(template_db, path)
-    with streamlit_server(path) as url:
-        yield url, path
+    with demo_server(template_db, tmp_path_factory.mktemp("security")) as served:
+        yield served
 
 
 @contextmanager
