@@ -120,11 +120,17 @@ def test_company_import_in_the_browser(server, browser, tmp_path):
     wait_idle(page)
     page.get_by_role("tab", name="导入").click()
     page.locator("input[type=file]").set_input_files(str(bad_file))
+    page.get_by_text("共 2 行").wait_for(timeout=30_000)
+    wait_idle(page)
     page.get_by_role("button", name="开始导入").click()
     page.get_by_text("导入未执行：1 行有问题").wait_for(timeout=30_000)
     page.get_by_text("下载问题清单.xlsx").wait_for(timeout=10_000)
     assert "共 2 处" in page.inner_text("body")  # the bad code and the unknown district of row 3
     page.locator("input[type=file]").set_input_files(str(good_file))
+    # The upload is asynchronous: wait until the page has read the new file (1 row, not 2) before
+    # pressing the button, or a loaded machine imports the previous file again.
+    page.get_by_text("共 1 行").wait_for(timeout=30_000)
+    wait_idle(page)
     page.get_by_role("button", name="开始导入").click()
     page.get_by_text("导入完成：新增 1 家").wait_for(timeout=30_000)
     context.close()

@@ -156,3 +156,40 @@ def test_sign_in_and_out_still_set_and_drop_the_cookie(server):
         wait_idle(page)
         page.wait_for_timeout(1000)
         assert not [c for c in context.cookies() if c["name"] == "zhy_session"]
+
+
+def test_upload_endpoint_refuses_files_over_our_limit(server):
+    """Streamlit's upload endpoint took 200 MB per file from any session; ours stops at 20 MB. A
+    real upload from the visit form gives the address and headers; the same PUT with 25 MB is
+    refused before the body is read."""
+    import io
+
+    from PIL import Image
+
+    from tests.browser import sign_in
+    from tests.test_browser_visit import fill_visit
+
+    url, _path = server
+    small = io.BytesIO()
+    Image.new("RGB", (64, 64), (10, 120, 200)).save(small, "PNG")
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 768, "height": 1024})
+        page = context.new_page()
+        sign_in(page, url, "officer")
+        fill_visit(page, url)
+        with page.expect_request(lambda r: "/_stcore/upload_file/" in r.url) as sent:
+            page.locator("[data-testid=stFileUploaderDropzoneInput]").first.set_input_files(
+                files=[{"name": "p.png", "mimeType": "image/png", "buffer": small.getvalue()}]
+            )
+        request = sent.value
+        assert request.response().status in (200, 204)
+        headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-")}
+        big = {"file": {"name": "big.png", "mimeType": "image/png", "buffer": b"\0" * (25 << 20)}}
+        answer = context.request.put(request.url, headers=headers, multipart=big)
+        assert answer.status == 413
+        fine = {"file": {"name": "ok.png", "mimeType": "image/png", "buffer": small.getvalue()}}
+        assert context.request.put(request.url, headers=headers, multipart=fine).status in (
+            200,
+            204,
+        )
+        context.close()
