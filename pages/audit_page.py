@@ -5,7 +5,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from survey import audit
+from survey import audit, clock
 from survey.labels import AUDIT_ACTION_LABELS, TABLE_LABELS
 from ui import session
 
@@ -25,7 +25,7 @@ action = c3.selectbox(
 )
 d1, d2 = st.columns(2)
 since = d1.date_input("起始日期", value=None)
-until = d2.date_input("截止日期", value=None, max_value=dt.date.today() + dt.timedelta(days=1))
+until = d2.date_input("截止日期", value=None, max_value=clock.today() + dt.timedelta(days=1))
 with session.database() as db:
     rows = audit.list_entries(
         db, actor, table=table, username=username, action=action,

@@ -1,13 +1,13 @@
 """监督反馈汇总 (supervisors): all monitor feedback with filters, department ratings per dimension
 over time (with the number of ratings behind each point), and each monitor's quarterly duty."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from survey import feedback, reference
+from survey import clock, feedback, reference
 from survey.labels import FEEDBACK_KIND_LABELS, PROBLEM_STATUS_LABELS
 from ui import session
 
@@ -27,7 +27,7 @@ with list_tab:
     dept = c2.selectbox(
         "部门", [None, *departments], format_func=lambda v: departments.get(v, "全部")
     )
-    since = c3.date_input("起始日期", value=date.today() - timedelta(days=90))
+    since = c3.date_input("起始日期", value=clock.today() - timedelta(days=90))
     with session.database() as db:
         rows = feedback.list_feedback(
             db, actor, kind=kind, department_code=dept, since=since.isoformat() if since else None

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from survey import visits
+from survey import clock, visits
 from survey.errors import SurveyError
 from survey.labels import PROBLEM_STATUS_LABELS, VISIT_MODES
 from ui import params, session
@@ -15,8 +15,8 @@ from ui.text import md
 actor = session.require_actor("officer", "supervisor", "admin")
 st.title("走访记录" if actor.has_role("supervisor", "admin") else "我的走访")
 c1, c2, c3 = st.columns(3)
-since = c1.date_input("起始日期", value=date.today() - timedelta(days=90), key="mv_since")
-until = c2.date_input("截止日期", value=date.today(), key="mv_until")
+since = c1.date_input("起始日期", value=clock.today() - timedelta(days=90), key="mv_since")
+until = c2.date_input("截止日期", value=clock.today(), key="mv_until")
 text = c3.text_input("企业名称包含", key="mv_text")
 with session.database() as db:
     rows = visits.list_visits(db, actor, since=since.isoformat() if since else None,
@@ -83,7 +83,7 @@ if visits.is_editable(visit, actor):
         st.form(f"edit_visit_{chosen}", enter_to_submit=False),
     ):
         new_date = st.date_input(
-            "走访日期", value=date.fromisoformat(visit["visit_date"]), max_value=date.today()
+            "走访日期", value=date.fromisoformat(visit["visit_date"]), max_value=clock.today()
         )
         new_mode = st.radio(
             "走访方式", VISIT_MODES, index=VISIT_MODES.index(visit["mode"]), horizontal=True

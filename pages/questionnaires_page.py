@@ -2,12 +2,11 @@
 download any version, export the answers flat."""
 
 import io
-from datetime import date
 
 import pandas as pd
 import streamlit as st
 
-from survey import questionnaires
+from survey import clock, questionnaires
 from survey.errors import SurveyError
 from survey.xlsform.loader import FormLoadError
 from ui import form_widgets, session, uploads
@@ -81,7 +80,7 @@ for warning in form.warnings:
 st.subheader("试填")
 key = f"preview{chosen}"
 attempted = st.session_state.get(f"{key}#attempted", False)
-state = form_widgets.render(form, key, today=date.today(), show_required=attempted)
+state = form_widgets.render(form, key, today=clock.today(), show_required=attempted)
 if st.button("提交试填", key=f"{key}#submit", type="primary"):
     st.session_state[f"{key}#attempted"] = True
     if state.ok:

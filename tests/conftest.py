@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import shutil
-from datetime import date
 from pathlib import Path
 
 import pytest
 
 import seeds
-from survey import auth, bootstrap
+from survey import bootstrap
 from survey import db as store
-
-ROOT = Path(__file__).resolve().parent.parent
-SEED_TODAY = date(2026, 6, 15)
-SMALL = {"seed": 7, "companies": 120, "problems": 600, "today": SEED_TODAY}
+from tests.helpers import SMALL
 
 
 @pytest.fixture(scope="session")
@@ -48,8 +44,3 @@ def empty_db(tmp_path, monkeypatch) -> Path:
 def db(demo_db):
     with store.opened(demo_db) as conn:
         yield conn
-
-
-def actor_for(db, username: str) -> auth.Actor:
-    user_id = store.scalar(db, "SELECT id FROM users WHERE username = ?", (username,))
-    return auth.load_actor(db, user_id)

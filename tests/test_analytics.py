@@ -12,12 +12,11 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from survey import analytics, charts, common, cubes, exports, lifecycle, visits, weekly
+from survey import analytics, charts, clock, common, cubes, exports, lifecycle, visits, weekly
 from survey import db as store
 from survey.analytics import Filters
 from survey.errors import ValidationError
-from tests.conftest import SEED_TODAY, actor_for
-from tests.test_visits import payload
+from tests.helpers import SEED_TODAY, actor_for, payload
 
 VIEW = Filters("2025-07", "2026-06")
 
@@ -245,7 +244,7 @@ def test_similar_descriptions_across_companies_are_grouped(db):
         body = payload(db, officer, company_id=company)
         body["problems"] = [dict(body["problems"][0], description=text.format(n=3 + i))]
         visits.submit_visit(db, officer, f"similar-{i}", body)
-    groups = common.similar_groups(db, supervisor, Filters("2025-07", date.today().isoformat()[:7]),
+    groups = common.similar_groups(db, supervisor, Filters("2025-07", clock.today().isoformat()[:7]),
                                    min_companies=3)  # fmt: skip
     found = [g for g in groups if any("污水处理厂扩容" in e for e in g.examples)]
     # the three close wordings group together; the loosest paraphrase (0.54 to the leader) may not

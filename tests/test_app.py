@@ -8,23 +8,10 @@ from streamlit.testing.v1 import AppTest
 import seeds
 from survey import auth, reference, users
 from survey import db as store
+from tests.helpers import app, signed_in
 from ui import navigation
 
 USERS = ["admin", "supervisor", "officer", "handler", "monitor", "lead"]
-
-
-def app() -> AppTest:
-    return AppTest.from_file("../app.py", default_timeout=30)
-
-
-def signed_in(db_path, username: str) -> AppTest:
-    with store.opened(db_path) as db:
-        signed = auth.sign_in(db, username, seeds.DEMO_PASSWORD)
-    at = app()
-    at.session_state["auth_session_id"] = signed.session_id
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def test_anonymous_sees_sign_in_and_demo_notice(demo_db):

@@ -11,7 +11,7 @@ from survey import auth, users
 from survey import db as store
 from survey.auth import SYSTEM
 from survey.errors import AuthError, PermissionDeniedError, ValidationError
-from tests.conftest import actor_for
+from tests.helpers import actor_for
 
 
 def test_sign_in_then_cookie_exchange_stores_only_hashes(db):

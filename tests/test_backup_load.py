@@ -11,10 +11,11 @@ import sys
 import time
 import uuid
 
+import pytest
+
 from survey import auth, cubes, visits
 from survey import db as store
-from tests.conftest import ROOT
-from tests.test_crash import PROBLEMS_PER_VISIT, _body
+from tests.helpers import PROBLEMS_PER_VISIT, ROOT, visit_with_problems
 
 
 def _writer(path) -> None:
@@ -22,7 +23,7 @@ def _writer(path) -> None:
         officer = auth.load_actor(
             db, store.scalar(db, "SELECT id FROM users WHERE username = 'officer'")
         )
-        body = _body(db, officer)
+        body = visit_with_problems(db, officer)
         while True:
             visits.submit_visit(db, officer, f"load-{uuid.uuid4().hex[:12]}", body)
 
@@ -51,6 +52,7 @@ def assert_consistent(path) -> int:
         return store.scalar(db, "SELECT count(*) FROM visits WHERE submission_id LIKE 'load-%'")
 
 
+@pytest.mark.slow
 def test_backup_under_write_load_then_restore(demo_db, tmp_path):
     folder = tmp_path / "backups"
     folder.mkdir()

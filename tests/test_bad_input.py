@@ -21,8 +21,7 @@ from survey import db as store
 from survey.errors import SurveyError
 from survey.xlsform import expressions
 from survey.xlsform.loader import FormLoadError, load_xlsform
-from tests.conftest import actor_for
-from tests.test_visits import payload
+from tests.helpers import actor_for, payload
 
 NASTY = [
     "<script>alert(1)</script>",

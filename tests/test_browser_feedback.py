@@ -9,7 +9,7 @@ import pytest
 from survey import db as store
 from survey import lifecycle
 from tests.browser import choose, chromium, require_chromium, sign_in, streamlit_server, wait_idle
-from tests.conftest import actor_for
+from tests.helpers import actor_for
 
 pytestmark = pytest.mark.browser
 REPLY = "已通知窗口取消重复提交复印件的要求。"

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import chromium, demo_server, sign_in, wait_idle
-from tests.test_browser_visit import fill_visit
+from tests.browser import chromium, demo_server, fill_visit, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
 

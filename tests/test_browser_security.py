@@ -166,8 +166,7 @@ def test_upload_endpoint_refuses_files_over_our_limit(server):
 
     from PIL import Image
 
-    from tests.browser import sign_in
-    from tests.test_browser_visit import fill_visit
+    from tests.browser import fill_visit, sign_in
 
     url, _path = server
     small = io.BytesIO()

@@ -9,8 +9,9 @@ import pytest
 
 from survey import db as store
 from tests.browser import (
-    choose,
+    DESCRIPTION,
     chromium,
+    fill_visit,
     free_port,
     require_chromium,
     sign_in,
@@ -19,7 +20,6 @@ from tests.browser import (
 )
 
 pytestmark = pytest.mark.browser
-DESCRIPTION = "企业新增产线急需用电增容，报装已两个月仍未接电。"
 
 
 @pytest.fixture
@@ -28,46 +28,6 @@ def visit_db(template_db, tmp_path):
     path = tmp_path / "visit.db"
     shutil.copy(template_db, path)
     return path
-
-
-def radio(page, question: str, answer: str) -> None:
-    page.locator("[data-testid=stRadio]").filter(has_text=question).get_by_text(
-        answer, exact=True
-    ).click()
-    wait_idle(page)
-
-
-def fill_visit(page, url: str) -> None:
-    page.goto(url + "/visit")
-    wait_idle(page)
-    page.get_by_role("button", name="＋ 新建走访").click()
-    page.get_by_text("走访企业").wait_for(timeout=30_000)
-    wait_idle(page)
-    search = page.get_by_label("查找企业（名称两字以上或信用代码）")
-    search.fill("有限")
-    search.press("Enter")
-    wait_idle(page)
-    choose(page, "企业", "有限")
-    radio(page, "产值（营收）与去年同期相比", "增长")
-    radio(page, "在手订单与去年同期相比", "基本持平")
-    radio(page, "用工人数与去年同期相比", "下降")
-    count = page.get_by_label("今年以来接受的行政检查次数 *")
-    count.fill("0")
-    count.press("Tab")
-    wait_idle(page)
-    radio(page, "此前是否向政府部门反映过问题", "否")
-    page.get_by_role("button", name="＋ 添加问题").click()
-    wait_idle(page)
-    choose(page, "问题类别 *", "用能")
-    radio(page, "诉求性质", "求助")
-    text = page.get_by_label("问题描述 *（至少 10 个字）")
-    text.fill(DESCRIPTION)
-    text.press("Tab")
-    wait_idle(page)
-    page.get_by_text("草稿已保存").wait_for(timeout=10_000)
-    # Tablet fit: no sideways scrolling, numbers get a numeric keyboard.
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-    assert page.get_by_label("今年以来接受的行政检查次数 *").get_attribute("type") == "number"
 
 
 def latest_draft(path) -> str:

@@ -11,8 +11,7 @@ import pytest
 from survey import db as store
 from survey import visits
 from tests.browser import chromium, require_chromium, sign_in, streamlit_server, wait_idle
-from tests.conftest import actor_for
-from tests.test_visits import linked_company, payload
+from tests.helpers import actor_for, linked_company, payload
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,7 @@ from survey import companies
 from survey import db as store
 from survey.auth import SYSTEM
 from survey.errors import PermissionDeniedError, ValidationError
-from tests.conftest import actor_for
+from tests.helpers import actor_for
 
 GOOD = "91321102MA1XY2W30P"
 

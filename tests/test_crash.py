@@ -11,21 +11,13 @@ import signal
 import time
 import uuid
 
+import pytest
+
 from survey import auth, cubes, drafts, visits
 from survey import db as store
-from tests.conftest import actor_for
-from tests.test_visits import payload
+from tests.helpers import actor_for, visit_with_problems
 
 KILLS = 100
-PROBLEMS_PER_VISIT = 5
-
-
-def _body(db, officer) -> dict:
-    body = payload(db, officer)
-    first = body["problems"][0]
-    body["problems"] = [dict(first, description=f"第 {i} 个问题：{first['description']}")
-                        for i in range(PROBLEMS_PER_VISIT)]  # fmt: skip
-    return body
 
 
 def _writer(path, ready_fd: int, round_no: int) -> None:
@@ -34,7 +26,7 @@ def _writer(path, ready_fd: int, round_no: int) -> None:
         officer = auth.load_actor(
             db, store.scalar(db, "SELECT id FROM users WHERE username = 'officer'")
         )
-        body = _body(db, officer)
+        body = visit_with_problems(db, officer)
         os.write(ready_fd, b"r")
         while True:
             sid = f"crash-{round_no}-{uuid.uuid4().hex[:8]}"
@@ -42,6 +34,7 @@ def _writer(path, ready_fd: int, round_no: int) -> None:
             visits.submit_visit(db, officer, sid, body)
 
 
+@pytest.mark.slow
 def test_sigkill_during_visit_submissions_leaves_whole_visits_or_none(demo_db):
     rng = random.Random(2026)
     for round_no in range(KILLS):

@@ -10,9 +10,7 @@ import pytest
 from survey import analytics, weekly
 from survey import db as store
 from survey.analytics import Filters
-from tests.conftest import actor_for
-from tests.test_app import signed_in
-from tests.test_pages import open_page
+from tests.helpers import actor_for, open_page, signed_in
 from ui.dashboard import format_value
 
 

@@ -10,7 +10,7 @@ import pytest
 from survey import clock, feedback, lifecycle, problems
 from survey import db as store
 from survey.errors import PermissionDeniedError
-from tests.conftest import actor_for
+from tests.helpers import actor_for
 
 
 def lead(**extra) -> dict:

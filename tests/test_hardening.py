@@ -16,8 +16,7 @@ import seeds
 from survey import attachments, auth, drafts, visits
 from survey import db as store
 from survey.errors import AuthError, ValidationError
-from tests.conftest import actor_for
-from tests.test_visits import payload
+from tests.helpers import actor_for, payload
 
 
 def png(side: int) -> bytes:
@@ -205,7 +204,7 @@ def test_profile_satisfaction_is_scoped_like_the_problem_list(db):
     ],
 )
 def test_bad_url_parameters_are_named_not_crashing(demo_db, path, query, named):
-    from tests.test_app import signed_in
+    from tests.helpers import signed_in
 
     at = signed_in(demo_db, "supervisor")
     for key, value in query.items():

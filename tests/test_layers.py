@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import survey
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def test_survey_imports_without_streamlit():
@@ -50,3 +50,27 @@ def test_ruff_check_and_format_are_clean():
         [*ruff, "format", "--check", "."], cwd=ROOT, capture_output=True, text=True
     )
     assert fmt.returncode == 0, fmt.stdout
+
+
+def test_no_test_module_imports_another():
+    """Shared helpers live in tests/helpers.py (and tests/browser.py for the browser); a test module
+    imported by another would run its tests twice and couple unrelated files."""
+    pattern = re.compile(r"^\s*(?:from|import)\s+tests\.(test_\w+|conftest)\b", re.MULTILINE)
+    offenders = {
+        path.name: pattern.findall(path.read_text(encoding="utf-8"))
+        for path in (ROOT / "tests").glob("*.py")
+    }
+    assert {name: found for name, found in offenders.items() if found} == {}
+
+
+def test_time_comes_from_the_zhenjiang_clock():
+    """date.today() and datetime.now() are the machine's zone (UTC on a server): every day and time
+    comes from survey.clock, in UTC+8, in code and tests alike."""
+    pattern = re.compile(r"\b(?:date\.today|datetime\.now|datetime\.today)\(\)")
+    found = []
+    for folder in ("pages", "ui", "survey", "seeds", "bench", "tests"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if path.name == "clock.py" or path == ROOT / "tests" / "test_layers.py":
+                continue
+            found += [f"{path.relative_to(ROOT)}" for _ in pattern.findall(path.read_text("utf-8"))]
+    assert found == []

@@ -15,8 +15,7 @@ from survey import clock, cubes, lifecycle, problems, visits, workdays
 from survey import db as store
 from survey.errors import PermissionDeniedError, SurveyError
 from survey.schema import PROBLEM_STATUSES
-from tests.conftest import actor_for
-from tests.test_visits import payload
+from tests.helpers import actor_for, payload
 
 
 def new_problem(db, officer) -> int:
@@ -213,6 +212,7 @@ def apply(db, supervisor, step, pid):
         lifecycle.callback(db, supervisor, pid, a, b)
 
 
+@pytest.mark.slow
 def test_random_action_sequences_keep_the_invariants(demo_db):
     with store.opened(demo_db) as db:
         officer, supervisor = actor_for(db, "officer"), actor_for(db, "supervisor")

@@ -4,7 +4,7 @@ reopening it, a second reply and a good review closing it."""
 from __future__ import annotations
 
 from survey import db as store
-from tests.test_pages import open_page
+from tests.helpers import open_page
 
 
 def status(demo_db, pid: int) -> str:

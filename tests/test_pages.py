@@ -6,14 +6,7 @@ from stdnum.cn import uscc as stdnum_uscc
 
 from survey import db as store
 from survey.labels import PROBLEM_STATUS_LABELS
-from tests.test_app import signed_in
-
-
-def open_page(demo_db, username: str, path: str):
-    at = signed_in(demo_db, username)
-    at.switch_page(path).run()
-    assert not at.exception, at.exception
-    return at
+from tests.helpers import open_page, signed_in
 
 
 def test_handler_never_sees_another_departments_problem(demo_db):

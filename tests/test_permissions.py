@@ -30,8 +30,8 @@ from survey import db as store
 from survey.auth import SYSTEM
 from survey.errors import NotFoundError, PermissionDeniedError
 from survey.xlsform.writer import build_xlsform
-from tests.conftest import actor_for
-from tests.test_visits import payload as visit_payload
+from tests.helpers import actor_for
+from tests.helpers import payload as visit_payload
 
 _VIEW = analytics.Filters("2026-01", "2026-06")
 ROLES = ("officer", "handler", "monitor", "supervisor", "admin")  # demo users with one role each

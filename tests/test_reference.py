@@ -10,7 +10,7 @@ from survey import db as store
 from survey import reference
 from survey.auth import SYSTEM
 from survey.errors import InUseError, PermissionDeniedError, ValidationError
-from tests.conftest import actor_for
+from tests.helpers import actor_for
 
 
 def test_csv_lists_are_loaded_in_full(empty_db):

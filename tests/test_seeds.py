@@ -10,7 +10,7 @@ from seeds.generator import organization_code_check
 from survey import bulk
 from survey import db as store
 from survey.schema import PROBLEM_STATUSES
-from tests.conftest import SMALL
+from tests.helpers import SMALL
 
 
 def test_counts_and_states(db):

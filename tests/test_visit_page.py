@@ -4,7 +4,7 @@ find every typed value again, submit, and see the visit and problem numbers."""
 from __future__ import annotations
 
 from survey import db as store
-from tests.test_pages import open_page
+from tests.helpers import open_page
 
 
 def start_visit(demo_db):
@@ -18,7 +18,7 @@ def start_visit(demo_db):
 
 def officer_company(demo_db) -> int:
     from survey import companies
-    from tests.conftest import actor_for
+    from tests.helpers import actor_for
 
     with store.opened(demo_db) as db:
         return companies.search_companies(db, actor_for(db, "officer"), "有限公司")[0]["id"]

@@ -10,35 +10,8 @@ import pytest
 
 from survey import clock, drafts, questionnaires, visits
 from survey import db as store
-from survey.auth import SYSTEM
 from survey.errors import PermissionDeniedError
-from tests.conftest import actor_for
-
-
-def linked_company(db, officer) -> int:
-    return store.scalar(db, "SELECT id FROM companies WHERE department_code = ? ORDER BY id LIMIT 1",
-                        (officer.department_code,))  # fmt: skip
-
-
-def payload(db, officer, **extra) -> dict:
-    qid, _ = questionnaires.current(db, SYSTEM, "visit")
-    base = {
-        "company_id": linked_company(db, officer),
-        "visit_date": clock.today().isoformat(),
-        "mode": "实地",
-        "participants": [],
-        "questionnaire_id": qid,
-        "answers": {"output_trend": "up", "orders_trend": "flat", "employment_trend": "down",
-                    "inspection_count": 0, "had_earlier": "no"},
-        "problems": [
-            {"category": "A1", "nature": "help", "description": "新增厂房用地指标迟迟未落实，影响扩产。",
-             "deadline_class": "standard"},
-            {"category": "E1", "nature": "consult", "description": "希望了解今年智改数转奖补的申报条件。",
-             "solved_on_spot": True, "spot_solution": "现场讲解政策并发放申报指南。"},
-        ],
-    }  # fmt: skip
-    base.update(extra)
-    return base
+from tests.helpers import actor_for, linked_company, payload
 
 
 def test_submit_writes_everything_once(db):

@@ -20,7 +20,7 @@ from survey.xlsform import expressions as ex
 from survey.xlsform.loader import FormLoadError, load_xlsform
 from survey.xlsform.model import QUESTION_TYPES, Form
 from survey.xlsform.writer import build_xlsform
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 from ui.form_widgets import WIDGETS
 
 TODAY = date(2026, 11, 26)

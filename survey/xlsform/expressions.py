@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from survey import clock
+
 
 class ExpressionError(Exception):
     """A malformed expression; the message is Chinese and says where it went wrong."""
@@ -390,7 +392,7 @@ class Context:
     def __init__(self, lookup, current=None, today: date | None = None, choice: dict | None = None):
         self.lookup = lookup
         self.current = current
-        self.today = today or date.today()
+        self.today = today or clock.today()
         self.choice = choice or {}
 
     def eval(self, node):

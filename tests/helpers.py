@@ -1,0 +1,82 @@
+"""Helpers shared by test modules (no test module imports another): the project's paths and the seed
+of the small demo database, users by name, a valid visit payload, and pages opened in AppTest."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+import seeds
+from survey import auth, clock, questionnaires
+from survey import db as store
+from survey.auth import SYSTEM
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_TODAY = date(2026, 6, 15)
+SMALL = {"seed": 7, "companies": 120, "problems": 600, "today": SEED_TODAY}
+PROBLEMS_PER_VISIT = 5
+
+
+def actor_for(db, username: str) -> auth.Actor:
+    user_id = store.scalar(db, "SELECT id FROM users WHERE username = ?", (username,))
+    return auth.load_actor(db, user_id)
+
+
+def linked_company(db, officer) -> int:
+    return store.scalar(db, "SELECT id FROM companies WHERE department_code = ? ORDER BY id LIMIT 1",
+                        (officer.department_code,))  # fmt: skip
+
+
+def payload(db, officer, **extra) -> dict:
+    """A valid visit by `officer` to a company linked to their department, with two problems."""
+    qid, _ = questionnaires.current(db, SYSTEM, "visit")
+    base = {
+        "company_id": linked_company(db, officer),
+        "visit_date": clock.today().isoformat(),
+        "mode": "实地",
+        "participants": [],
+        "questionnaire_id": qid,
+        "answers": {"output_trend": "up", "orders_trend": "flat", "employment_trend": "down",
+                    "inspection_count": 0, "had_earlier": "no"},
+        "problems": [
+            {"category": "A1", "nature": "help", "description": "新增厂房用地指标迟迟未落实，影响扩产。",
+             "deadline_class": "standard"},
+            {"category": "E1", "nature": "consult", "description": "希望了解今年智改数转奖补的申报条件。",
+             "solved_on_spot": True, "spot_solution": "现场讲解政策并发放申报指南。"},
+        ],
+    }  # fmt: skip
+    base.update(extra)
+    return base
+
+
+def visit_with_problems(db, officer) -> dict:
+    """A visit payload with PROBLEMS_PER_VISIT problems (crash and load tests)."""
+    body = payload(db, officer)
+    first = body["problems"][0]
+    body["problems"] = [dict(first, description=f"第 {i} 个问题：{first['description']}")
+                        for i in range(PROBLEMS_PER_VISIT)]  # fmt: skip
+    return body
+
+
+def app() -> AppTest:
+    return AppTest.from_file("../app.py", default_timeout=30)
+
+
+def signed_in(db_path, username: str) -> AppTest:
+    """The app in AppTest with `username` signed in (a session row, as the sign-in form makes)."""
+    with store.opened(db_path) as db:
+        signed = auth.sign_in(db, username, seeds.DEMO_PASSWORD)
+    at = app()
+    at.session_state["auth_session_id"] = signed.session_id
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def open_page(demo_db, username: str, path: str):
+    at = signed_in(demo_db, username)
+    at.switch_page(path).run()
+    assert not at.exception, at.exception
+    return at
