@@ -13,7 +13,7 @@ from rapidfuzz import fuzz, process
 import seeds
 from survey import bootstrap, companies
 from survey import db as store
-from survey.auth import SYSTEM
+from survey.actor import SYSTEM
 
 
 def _timed(fn, *args, **kwargs):

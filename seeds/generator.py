@@ -17,7 +17,8 @@ from stdnum.cn import uscc as stdnum_uscc
 from seeds import texts
 from survey import audit, bootstrap, bulk, clock, cubes, reference, settings, workdays
 from survey import db as store
-from survey.auth import SYSTEM, hash_password
+from survey.actor import SYSTEM
+from survey.auth import hash_password
 
 DEMO_PASSWORD = "demo2025"
 BATCH = 20_000

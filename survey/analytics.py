@@ -13,7 +13,7 @@ from sqlite_utils import Database
 
 from survey import clock, cubes, reference
 from survey import db as store
-from survey.auth import Actor
+from survey.actor import Actor
 from survey.cubes import DAY_BUCKETS, MAX_EXACT_DAYS, MEASURES, SATISFACTION_COLUMNS
 from survey.errors import ValidationError
 from survey.permissions import require

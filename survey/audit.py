@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlite_utils import Database
 
 from survey import clock
 from survey import db as store
-
-if TYPE_CHECKING:
-    from survey.auth import Actor
+from survey.actor import Actor
+from survey.permissions import require
 
 
 def _dump(value: Any) -> str | None:
@@ -61,8 +60,6 @@ def list_entries(
     limit: int = 500,
 ) -> list[dict]:
     """Audit rows, newest first, filtered; admins only."""
-    from survey.permissions import require
-
     require(actor, "audit.read")
     where, params = [], []
     for column, value in (("table_name", table), ("actor_name", username), ("action", action)):
@@ -83,8 +80,6 @@ def list_entries(
 
 def distinct_values(db: Database, actor: Actor, column: str) -> list[str]:
     """Values offered in the audit filters (table names, user names, actions)."""
-    from survey.permissions import require
-
     require(actor, "audit.read")
     if column not in ("table_name", "actor_name", "action"):
         raise ValueError(column)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -17,8 +17,10 @@ from sqlite_utils import Database
 
 from survey import audit, clock
 from survey import db as store
+from survey.actor import SYSTEM, Actor  # noqa: F401 - SYSTEM: callers may still name auth.SYSTEM
 from survey.errors import AuthError, PermissionDeniedError, ValidationError
 from survey.labels import ROLE_LABELS
+from survey.permissions import require
 from survey.settings import get_setting
 
 _hasher = PasswordHasher()
@@ -32,29 +34,6 @@ MIN_PASSWORD_LENGTH = 8
 HANDOFF_SECONDS = 120
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting: every domain read and write takes one."""
-
-    id: int | None
-    username: str
-    display_name: str
-    roles: frozenset[str] = field(default_factory=frozenset)
-    department_code: str | None = None
-    must_change_password: bool = False
-
-    def has_role(self, *roles: str) -> bool:
-        return bool(self.roles.intersection(roles))
-
-    @property
-    def role_labels(self) -> str:
-        return "、".join(ROLE_LABELS[r] for r in ROLE_LABELS if r in self.roles)
-
-
-# Command-line tools, seeds and migrations act as this actor; it holds every role.
-SYSTEM = Actor(None, "system", "系统", frozenset(ROLE_LABELS))
-
-
 def require_role(actor: Actor, *roles: str) -> None:
     if not actor.has_role(*roles):
         needed = "或".join(ROLE_LABELS[r] for r in roles)
@@ -62,8 +41,6 @@ def require_role(actor: Actor, *roles: str) -> None:
 
 
 def _require_user_admin(actor: Actor) -> None:
-    from survey.permissions import require  # permissions imports this module
-
     require(actor, "users.manage")
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from survey import bootstrap, clock, companies, cubes, maintenance
 from survey import db as store
-from survey.auth import SYSTEM
+from survey.actor import SYSTEM
 from survey.errors import SurveyError
 from survey.labels import ROLE_LABELS
 from survey.users import create_user

@@ -14,8 +14,8 @@ from sqlite_utils import Database
 
 from survey import analytics, cubes, reference
 from survey import db as store
+from survey.actor import Actor
 from survey.analytics import Filters
-from survey.auth import Actor
 from survey.permissions import require
 
 DEFAULT_MIN_COMPANIES = 3

@@ -22,7 +22,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
 
 from survey import audit, clock, reference, spreadsheets
 from survey import db as store
-from survey.auth import Actor
+from survey.actor import Actor
 from survey.errors import NotFoundError, SurveyError, ValidationError
 from survey.permissions import company_detail_scope, company_scope, require
 from survey.settings import get_setting

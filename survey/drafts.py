@@ -11,7 +11,7 @@ from sqlite_utils import Database
 
 from survey import audit, clock
 from survey import db as store
-from survey.auth import Actor
+from survey.actor import Actor
 from survey.errors import NotFoundError, ValidationError
 
 KINDS = ("visit", "feedback")

@@ -14,8 +14,8 @@ from sqlite_utils import Database
 
 from survey import analytics, audit, common, reference, spreadsheets
 from survey import db as store
+from survey.actor import Actor
 from survey.analytics import LIST_COLUMNS, Filters
-from survey.auth import Actor
 from survey.labels import PROBLEM_STATUS_LABELS, SOURCE_LABELS
 
 Progress = Callable[[float, str], None]

@@ -10,7 +10,7 @@ from sqlite_utils import Database
 
 from survey import attachments, audit, clock, companies, drafts, questionnaires, reference
 from survey import db as store
-from survey.auth import Actor
+from survey.actor import Actor
 from survey.errors import NotFoundError, PermissionDeniedError, SurveyError, ValidationError
 from survey.labels import FEEDBACK_KIND_LABELS
 from survey.permissions import feedback_scope, require

@@ -8,7 +8,7 @@ from sqlite_utils import Database
 
 from survey import clock, workdays
 from survey import db as store
-from survey.auth import Actor
+from survey.actor import Actor
 
 WARNING_WORKING_DAYS = 2
 OPEN_HANDLING = ("assigned", "in_progress")

@@ -13,7 +13,7 @@ from sqlite_utils import Database
 
 from survey import audit, clock, workdays
 from survey import db as store
-from survey.auth import Actor
+from survey.actor import Actor
 from survey.errors import NotFoundError, PermissionDeniedError, SurveyError, ValidationError
 from survey.labels import OUTCOME_LABELS, PROBLEM_STATUS_LABELS
 

@@ -6,7 +6,7 @@ to hide a button still cannot read or write what the role may not.
 
 from __future__ import annotations
 
-from survey.auth import Actor
+from survey.actor import Actor
 from survey.errors import PermissionDeniedError
 
 ALL_ROLES = frozenset({"officer", "handler", "monitor", "supervisor", "admin"})

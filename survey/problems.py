@@ -9,7 +9,7 @@ from sqlite_utils import Database
 
 from survey import clock
 from survey import db as store
-from survey.auth import Actor
+from survey.actor import Actor
 from survey.errors import NotFoundError
 from survey.permissions import problem_scope
 

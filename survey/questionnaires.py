@@ -12,7 +12,7 @@ from sqlite_utils import Database
 
 from survey import audit, clock, spreadsheets
 from survey import db as store
-from survey.auth import Actor
+from survey.actor import Actor
 from survey.errors import NotFoundError, ValidationError
 from survey.permissions import require
 from survey.xlsform import engine

@@ -14,7 +14,7 @@ from sqlite_utils import Database
 
 from survey import audit
 from survey import db as store
-from survey.auth import Actor
+from survey.actor import Actor
 from survey.errors import InUseError, NotFoundError, ValidationError
 from survey.labels import TABLE_LABELS
 from survey.permissions import require

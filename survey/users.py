@@ -8,8 +8,8 @@ from sqlite_utils import Database
 
 from survey import audit, clock
 from survey import db as store
+from survey.actor import Actor
 from survey.auth import (
-    Actor,
     check_password_strength,
     hash_password,
     revoke_user_sessions,

@@ -12,7 +12,7 @@ from sqlite_utils import Database
 
 from survey import attachments, audit, clock, companies, drafts, questionnaires, reference
 from survey import db as store
-from survey.auth import Actor
+from survey.actor import Actor
 from survey.errors import NotFoundError, PermissionDeniedError, SurveyError, ValidationError
 from survey.labels import VISIT_MODES
 from survey.permissions import problem_scope, require, visit_scope

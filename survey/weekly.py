@@ -12,8 +12,8 @@ from sqlite_utils import Database
 
 from survey import analytics, clock, reference
 from survey import db as store
+from survey.actor import Actor
 from survey.analytics import KPI_SPECS, Filters, Kpi
-from survey.auth import Actor
 from survey.permissions import require
 
 TREND_WEEKS = 12

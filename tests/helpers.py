@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 import seeds
 from survey import auth, clock, questionnaires
 from survey import db as store
-from survey.auth import SYSTEM
+from survey.actor import SYSTEM, Actor
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_TODAY = date(2026, 6, 15)
@@ -19,7 +19,7 @@ SMALL = {"seed": 7, "companies": 120, "problems": 600, "today": SEED_TODAY}
 PROBLEMS_PER_VISIT = 5
 
 
-def actor_for(db, username: str) -> auth.Actor:
+def actor_for(db, username: str) -> Actor:
     user_id = store.scalar(db, "SELECT id FROM users WHERE username = ?", (username,))
     return auth.load_actor(db, user_id)
 

@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 import seeds
 from survey import auth, reference, users
 from survey import db as store
+from survey.actor import SYSTEM
 from tests.helpers import app, signed_in
 from ui import navigation
 
@@ -84,7 +85,7 @@ def test_reference_page_adds_and_refuses_delete(demo_db):
 def test_first_sign_in_must_change_password(demo_db):
     with store.opened(demo_db) as db:
         users.create_user(
-            db, auth.SYSTEM, username="newbie", display_name="新人", password="Initial2026",
+            db, SYSTEM, username="newbie", display_name="新人", password="Initial2026",
             roles=["officer"], department_code="GXJ",
         )  # fmt: skip
     at = signed_in(demo_db, "admin")  # warm-up; then the new user

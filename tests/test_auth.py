@@ -9,7 +9,7 @@ import pytest
 import seeds
 from survey import auth, users
 from survey import db as store
-from survey.auth import SYSTEM
+from survey.actor import SYSTEM
 from survey.errors import AuthError, PermissionDeniedError, ValidationError
 from tests.helpers import actor_for
 

@@ -10,7 +10,7 @@ from stdnum.cn import uscc as stdnum_uscc
 
 from survey import companies
 from survey import db as store
-from survey.auth import SYSTEM
+from survey.actor import SYSTEM
 from survey.errors import PermissionDeniedError, ValidationError
 from tests.helpers import actor_for
 

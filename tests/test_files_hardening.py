@@ -18,7 +18,7 @@ from openpyxl import Workbook, load_workbook
 
 from survey import companies, questionnaires, spreadsheets
 from survey import db as store
-from survey.auth import SYSTEM
+from survey.actor import SYSTEM
 from survey.xlsform.loader import FormLoadError, load_xlsform
 from tests.helpers import ROOT, actor_for
 

@@ -74,3 +74,42 @@ def test_time_comes_from_the_zhenjiang_clock():
                 continue
             found += [f"{path.relative_to(ROOT)}" for _ in pattern.findall(path.read_text("utf-8"))]
     assert found == []
+
+
+def survey_import_cycles(root=ROOT) -> list[list[str]]:
+    """Cycles among survey/ modules, counting imports inside functions too (a lazy import hides a
+    cycle from Python, not from a reader)."""
+    import ast
+
+    modules = {}
+    for path in (root / "survey").rglob("*.py"):
+        name = ".".join(path.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
+        modules[name] = path
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            graph[name] |= {t for t in targets if t in modules and t != name}
+    cycles, state = [], {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = "open"
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                cycles.append(path[path.index(nxt) :] + [nxt])
+            elif nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    return cycles
+
+
+def test_no_import_cycles_in_survey():
+    assert survey_import_cycles() == []

@@ -27,7 +27,7 @@ from survey import (
     weekly,
 )
 from survey import db as store
-from survey.auth import SYSTEM
+from survey.actor import SYSTEM
 from survey.errors import NotFoundError, PermissionDeniedError
 from survey.xlsform.writer import build_xlsform
 from tests.helpers import actor_for

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from survey import companies
-from survey.auth import Actor
+from survey.actor import Actor
 from survey.errors import SurveyError
 from ui import session, uploads
 from ui.text import md

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from survey import companies, reference
-from survey.auth import Actor
+from survey.actor import Actor
 from survey.labels import FEEDBACK_KIND_LABELS
 from ui import form_widgets, session, uploads
 from ui.text import md

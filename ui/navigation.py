@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from survey import inbox
-from survey.auth import Actor
+from survey.actor import Actor
 
 ALL_ROLES = ("officer", "handler", "monitor", "supervisor", "admin")
 SUPERVISING = ("supervisor", "admin")

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from survey import lifecycle, problems
-from survey.auth import Actor
+from survey.actor import Actor
 from survey.labels import OUTCOME_LABELS, PROBLEM_STATUS_LABELS
 from ui import session
 from ui.text import md

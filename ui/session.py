@@ -18,7 +18,7 @@ from sqlite_utils import Database
 
 from survey import auth, bootstrap, settings
 from survey import db as store
-from survey.auth import Actor
+from survey.actor import Actor
 from survey.errors import SurveyError
 from ui import text
 

@@ -10,7 +10,7 @@ from datetime import date
 import streamlit as st
 
 from survey import clock, companies, questionnaires, reference, visits
-from survey.auth import Actor
+from survey.actor import Actor
 from survey.errors import SurveyError
 from survey.labels import VISIT_MODES
 from ui import form_widgets, session, uploads

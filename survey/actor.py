@@ -1,0 +1,31 @@
+"""Who is acting: every domain read and write takes an Actor. Nothing here depends on another
+survey module but the role labels, so anything may import it without a cycle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from survey.labels import ROLE_LABELS
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A signed-in user (or the system) with their roles and department."""
+
+    id: int | None
+    username: str
+    display_name: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+    department_code: str | None = None
+    must_change_password: bool = False
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def role_labels(self) -> str:
+        return "、".join(ROLE_LABELS[r] for r in ROLE_LABELS if r in self.roles)
+
+
+# Command-line tools, seeds and migrations act as this actor; it holds every role.
+SYSTEM = Actor(None, "system", "系统", frozenset(ROLE_LABELS))
