@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from survey import companies, visits
-from survey.errors import SurveyError
 from survey.labels import PROBLEM_STATUS_LABELS
 from ui import params, session
 from ui.text import md
@@ -27,12 +26,7 @@ if query.strip():
 if not company_id:
     st.info("请输入企业名称查找，或从走访、问题中打开企业档案。")
     st.stop()
-try:
-    with session.database() as db:
-        profile = visits.company_profile(db, actor, company_id)
-except SurveyError as exc:
-    st.error(md(str(exc)))
-    st.stop()
+profile = session.load_or_stop(lambda db: visits.company_profile(db, actor, company_id))
 
 company = profile["company"]
 st.header(md(company["name"]))

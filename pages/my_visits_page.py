@@ -40,12 +40,7 @@ if requested is not None:  # opened from a link (the receipt after submitting)
 else:
     chosen = st.selectbox("查看走访", list(by_id), key="mv_open",
                           format_func=lambda i: f"#{i} {by_id[i]['visit_date']} {by_id[i]['company']}")  # fmt: skip
-try:
-    with session.database() as db:
-        visit = visits.get_visit(db, actor, chosen)
-except SurveyError as exc:
-    st.error(md(str(exc)))
-    st.stop()
+visit = session.load_or_stop(lambda db: visits.get_visit(db, actor, chosen))
 st.subheader(f"走访 #{visit['id']} · {md(visit['company'])}")
 st.page_link("pages/company_page.py", label="打开企业档案", icon=":material/domain:",
              query_params={"id": visit["company_id"]})  # fmt: skip

@@ -5,7 +5,6 @@ import pandas as pd
 import streamlit as st
 
 from survey import lifecycle, problems
-from survey.errors import SurveyError
 from survey.labels import OUTCOME_LABELS, PROBLEM_STATUS_LABELS, SOURCE_LABELS
 from ui import params, session
 from ui.text import md
@@ -54,12 +53,7 @@ else:
         format_func=lambda i: f"#{i} {by_id[i]['company'] or ''} · {by_id[i]['category']}",
         key="problem_open",
     )
-try:
-    with session.database() as db:
-        problem = problems.get_problem(db, actor, chosen)
-except SurveyError as exc:
-    st.error(md(str(exc)))
-    st.stop()
+problem = session.load_or_stop(lambda db: problems.get_problem(db, actor, chosen))
 
 st.subheader(f"问题 #{problem['id']} · {PROBLEM_STATUS_LABELS[problem['status']]}")
 left, right = st.columns(2)

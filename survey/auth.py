@@ -17,7 +17,7 @@ from sqlite_utils import Database
 
 from survey import audit, clock
 from survey import db as store
-from survey.actor import SYSTEM, Actor  # noqa: F401 - SYSTEM: callers may still name auth.SYSTEM
+from survey.actor import Actor
 from survey.errors import AuthError, PermissionDeniedError, ValidationError
 from survey.labels import ROLE_LABELS
 from survey.permissions import require

@@ -551,10 +551,10 @@ def export_rows(db: Database, actor: Actor) -> Iterable[list]:
 def export_xlsx(db: Database, actor: Actor, target: Path | io.BytesIO) -> int:
     """Write the registry as .xlsx in the columns the import reads back without mapping."""
     require(actor, "companies.export")  # before the workbook exists: a denial leaves nothing open
-    workbook = spreadsheets.new_workbook(target if hasattr(target, "write") else str(target))
+    workbook = spreadsheets.new_workbook(target)
     sheet = workbook.add_worksheet("企业名录")
-    count = spreadsheets.write_rows(sheet, [HEADERS])
-    count = spreadsheets.write_rows(sheet, export_rows(db, actor), count) - 1
+    next_row = spreadsheets.write_rows(sheet, [HEADERS])
+    count = spreadsheets.write_rows(sheet, export_rows(db, actor), next_row) - next_row
     workbook.close()
     with store.transaction(db):
         audit.record(

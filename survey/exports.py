@@ -126,10 +126,9 @@ def write_dashboard(
 ) -> dict:
     """Write the view to `target`; returns {'problems': rows written, 'kpis': {key: value}}."""
     progress = progress or (lambda fraction, text: None)
-    output = target if hasattr(target, "write") else str(target)  # a path or a binary file object
     # User text stays text (spreadsheets.SAFE_OPTIONS); skipping the formula and link checks is also
     # what makes 100,000 rows fast.
-    workbook = spreadsheets.new_workbook(output)
+    workbook = spreadsheets.new_workbook(target)
     bold = workbook.add_format({"bold": True})
     percent = workbook.add_format({"num_format": "0.0%"})
 

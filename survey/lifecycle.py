@@ -1,5 +1,6 @@
-"""The life of a problem (README, "Handling a problem to the end"): triage and assignment with working-day deadlines, acceptance,
-reply, return, escalation, extensions, callback with the 5-level review, reopening and closing.
+"""The life of a problem (README, "Handling a problem to the end"): triage and assignment with
+working-day deadlines, acceptance, reply, return, escalation, extensions, callback with the 5-level
+review, reopening and closing.
 
 Every change is one transaction that writes the problem and one event row per step (who, when,
 from, to, note). A move the current status does not allow raises IllegalTransitionError.

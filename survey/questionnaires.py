@@ -203,7 +203,7 @@ def export_answers(db: Database, actor: Actor, form_id: str, target) -> dict[str
         list(forms),
     ).fetchall()
     # Answers are user text: written as text, never as a formula (spreadsheets.SAFE_OPTIONS).
-    workbook = spreadsheets.new_workbook(target if hasattr(target, "write") else str(target))
+    workbook = spreadsheets.new_workbook(target)
     main = _Appender(
         workbook, form_id, ["_index", "_version", "_visit_id", "_feedback_id", *main_columns]
     )
@@ -253,4 +253,5 @@ class _Appender:
         self.row = spreadsheets.write_rows(self.sheet, [headers])
 
     def append(self, values: list) -> None:
-        self.row = spreadsheets.write_rows(self.sheet, [values], self.row)
+        self.sheet.write_row(self.row, 0, values)
+        self.row += 1

@@ -113,7 +113,7 @@ SAFE_OPTIONS = {"constant_memory": True, "strings_to_formulas": False, "strings_
 
 def new_workbook(target) -> xlsxwriter.Workbook:
     """An .xlsx writer for a path or a binary file object that writes every string as text."""
-    return xlsxwriter.Workbook(target, SAFE_OPTIONS)
+    return xlsxwriter.Workbook(target if hasattr(target, "write") else str(target), SAFE_OPTIONS)
 
 
 def write_rows(sheet, rows, start: int = 0) -> int:

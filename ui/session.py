@@ -201,6 +201,17 @@ def attempt(action, success: str) -> bool:
     return True
 
 
+def load_or_stop(read):
+    """`read(db)`, or the domain's Chinese message (a record missing or out of scope) and the page
+    stops there."""
+    try:
+        with database() as db:
+            return read(db)
+    except SurveyError as exc:
+        st.error(text.md(str(exc)))
+        st.stop()
+
+
 def keep_draft(actor: Actor, kind: str, sid: str, payload: dict, saved_at: str) -> str:
     """Save the draft when it changed since the last run; returns the time shown as "草稿已保存 HH:MM"."""
     from survey import drafts
