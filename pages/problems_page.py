@@ -11,6 +11,7 @@ from ui.text import md
 
 actor = session.require_actor()
 st.title("问题清单")
+requested = params.record_id("id", "问题编号")  # read first: a bad one is named at the top
 statuses = st.multiselect(
     "状态",
     list(PROBLEM_STATUS_LABELS),
@@ -42,7 +43,6 @@ view = pd.DataFrame(
 st.dataframe(view, hide_index=True, width="stretch")
 
 by_id = {r["id"]: r for r in rows}
-requested = params.record_id("id", "问题编号")
 if requested is not None:  # opened from a link (the dashboard's list, a colleague's message)
     chosen = requested
     st.button("返回列表", on_click=lambda: st.query_params.pop("id", None), icon=":material/list:")
