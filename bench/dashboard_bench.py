@@ -21,6 +21,7 @@ import pandas as pd
 from survey import analytics, common, cubes, exports
 from survey import db as store
 from survey.auth import load_actor
+from survey.problems import register
 
 QUERY_LIMIT_MS = 150
 RENDER_LIMIT_S = 1.5
@@ -125,10 +126,10 @@ def naive(db, view) -> dict:
     replied = frame["replied_at"].notna()
     due = replied & frame["deadline_on"].notna()
     on_time = due & (frame["replied_at"].str[:10] <= frame["deadline_on"])
-    bad_levels = analytics.bad_review_levels(db)
+    bad_levels = register.bad_review_levels(db)
     called = frame["satisfaction_level"].notna()
     overdue = (
-        frame["status"].isin(analytics.OPEN_HANDLING)
+        frame["status"].isin(register.WITH_DEPARTMENT)
         & (frame["deadline_on"] < analytics.clock.today().isoformat())
     ).sum()
     heat = frame.groupby(["sector_code", "category_code"], dropna=False).size()

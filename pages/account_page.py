@@ -7,7 +7,7 @@ from survey.errors import SurveyError
 from ui import session
 from ui.text import md
 
-actor = session.require_actor()
+actor = session.require_actor("account.edit")
 st.title("我的账号")
 st.write(f"{md(actor.display_name)}（{md(actor.username)}）· {actor.role_labels}")
 if actor.must_change_password:

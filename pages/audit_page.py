@@ -9,7 +9,7 @@ from survey import audit, clock
 from survey.labels import AUDIT_ACTION_LABELS, TABLE_LABELS
 from ui import session
 
-actor = session.require_actor("admin")
+actor = session.require_actor("audit.read")
 st.title("操作日志")
 with session.database() as db:
     tables = audit.distinct_values(db, actor, "table_name")

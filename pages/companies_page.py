@@ -5,14 +5,15 @@ import io
 import pandas as pd
 import streamlit as st
 
-from survey import companies, permissions, problems
+from survey import companies, permissions
 from survey.errors import SurveyError
-from survey.labels import PROBLEM_STATUS_LABELS
+from survey.problems import listing
+from survey.problems.register import STATUS_LABELS
 from ui import session
 from ui.company_form import company_fields
 from ui.text import md
 
-actor = session.require_actor()
+actor = session.require_actor("companies.read")
 st.title("企业名录")
 
 tab_names = ["查询"]
@@ -42,7 +43,7 @@ with tabs["查询"]:
         )
         with session.database() as db:
             company = companies.get_company(db, actor, chosen)
-            raised = problems.list_problems(db, actor, company_id=chosen, limit=50)
+            raised = listing.list_problems(db, actor, company_id=chosen, limit=50)
         st.subheader(md(company["name"]))
         st.caption(f"统一社会信用代码 {company['uscc']}")
         st.page_link("pages/company_page.py", label="打开企业档案", icon=":material/badge:",
@@ -50,7 +51,7 @@ with tabs["查询"]:
         if raised:
             st.write(f"问题（{len(raised)}）")
             listing = pd.DataFrame(raised)[["id", "raised_on", "category", "status", "department"]]
-            listing["status"] = listing["status"].map(PROBLEM_STATUS_LABELS)
+            listing["status"] = listing["status"].map(STATUS_LABELS)
             listing.columns = ["编号", "提出日期", "类别", "状态", "责任部门"]
             st.dataframe(listing, hide_index=True, width="stretch")
         if permissions.can(actor, "companies.edit"):

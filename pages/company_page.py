@@ -6,11 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from survey import companies, visits
-from survey.labels import PROBLEM_STATUS_LABELS
+from survey.problems.register import STATUS_LABELS
 from ui import params, session
 from ui.text import md
 
-actor = session.require_actor()
+actor = session.require_actor("companies.read")
 st.title("企业档案")
 company_id = params.record_id("id", "企业编号")
 query = st.text_input("查找企业", key="profile_q")
@@ -70,7 +70,7 @@ if problems:
     frame = pd.DataFrame(problems)
     st.dataframe(
         pd.DataFrame({"编号": frame["id"], "提出日期": frame["raised_on"], "类别": frame["category"],
-                      "状态": frame["status"].map(PROBLEM_STATUS_LABELS), "责任部门": frame["department"].fillna(""),
+                      "状态": frame["status"].map(STATUS_LABELS), "责任部门": frame["department"].fillna(""),
                       "描述": frame["description"]}),
         hide_index=True, width="stretch",
     )  # fmt: skip

@@ -8,11 +8,12 @@ import pandas as pd
 import streamlit as st
 
 from survey import analytics, charts, exports
-from survey.labels import PROBLEM_STATUS_LABELS, SOURCE_LABELS
+from survey.labels import SOURCE_LABELS
+from survey.problems.register import STATUS_LABELS
 from ui import dashboard, session
 from ui.text import md
 
-actor = session.require_actor("supervisor", "admin")
+actor = session.require_actor("dashboard.read")
 st.title("统计看板")
 with session.database() as db:
     filters = dashboard.filter_bar(db)
@@ -74,7 +75,7 @@ if problems:
     picked = st.dataframe(
         pd.DataFrame({"编号": frame["id"], "提出日期": frame["raised_on"], "企业": frame["company"].fillna(""),
                       "行业": frame["sector"].fillna(""), "类别": frame["category"],
-                      "来源": frame["source"].map(SOURCE_LABELS), "状态": frame["status"].map(PROBLEM_STATUS_LABELS),
+                      "来源": frame["source"].map(SOURCE_LABELS), "状态": frame["status"].map(STATUS_LABELS),
                       "责任部门": frame["department"].fillna(""), "描述": frame["description"]}),
         hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
         key="dash_list",

@@ -3,14 +3,14 @@ warnings and escalations; accept, reply with an outcome, return with a reason, a
 
 import streamlit as st
 
-from survey import lifecycle, problems
 from survey.labels import OUTCOME_LABELS
+from survey.problems import lifecycle, listing
 from ui import problem_views, session
 
-actor = session.require_actor("handler")
+actor = session.require_actor("problems.handle")
 st.title("部门办理")
 with session.database() as db:
-    rows = problems.list_for_department(db, actor)
+    rows = listing.list_for_department(db, actor)
 st.caption(f"待办 {len(rows)} 条（逾期、预警在前；时限按工作日计算）")
 if not rows:
     st.success("没有待办理的问题。")

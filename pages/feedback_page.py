@@ -8,11 +8,12 @@ import streamlit as st
 
 from survey import drafts, feedback, questionnaires
 from survey.errors import SurveyError
-from survey.labels import FEEDBACK_KIND_LABELS, OUTCOME_LABELS, PROBLEM_STATUS_LABELS
+from survey.labels import FEEDBACK_KIND_LABELS, OUTCOME_LABELS
+from survey.problems.register import STATUS_LABELS
 from ui import feedback_form, session
 from ui.text import md
 
-actor = session.require_actor("monitor")
+actor = session.require_actor("feedback.create")
 st.title("监督反馈")
 state = st.session_state
 new_tab, mine_tab = st.tabs(["提交反馈", "我的反馈"])
@@ -25,7 +26,7 @@ with mine_tab:
         st.dataframe(
             pd.DataFrame({"编号": frame["id"], "提交时间": frame["submitted_at"], "类型": frame["kind"].map(FEEDBACK_KIND_LABELS),
                           "内容": frame["body"], "匿名": frame["anonymous"].map({1: "是", 0: "否"}),
-                          "办理状态": frame["problem_status"].map(PROBLEM_STATUS_LABELS).fillna(""),
+                          "办理状态": frame["problem_status"].map(STATUS_LABELS).fillna(""),
                           "结果": frame["outcome"].map(OUTCOME_LABELS).fillna(""), "部门答复": frame["reply_text"].fillna("")}),
             hide_index=True, width="stretch",
         )  # fmt: skip
@@ -34,7 +35,7 @@ with mine_tab:
             st.subheader("部门答复")
             for r in answered:
                 st.caption(
-                    f"线索 #{r['id']} → 问题 #{r['problem_id']} · {PROBLEM_STATUS_LABELS[r['problem_status']]}"
+                    f"线索 #{r['id']} → 问题 #{r['problem_id']} · {STATUS_LABELS[r['problem_status']]}"
                 )
                 st.text(r["reply_text"])
     else:

@@ -8,10 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from survey import clock, feedback, reference
-from survey.labels import FEEDBACK_KIND_LABELS, PROBLEM_STATUS_LABELS
+from survey.labels import FEEDBACK_KIND_LABELS
+from survey.problems.register import STATUS_LABELS
 from ui import session
 
-actor = session.require_actor("supervisor", "admin")
+actor = session.require_actor("feedback.review")
 st.title("监督反馈汇总")
 with session.database() as db:
     departments = reference.options(db, "departments")
@@ -38,7 +39,7 @@ with list_tab:
         st.dataframe(
             pd.DataFrame({"编号": frame["id"], "时间": frame["submitted_at"], "类型": frame["kind"].map(FEEDBACK_KIND_LABELS),
                           "监督员": frame["monitor"], "部门": frame["department"].fillna(""), "内容": frame["body"],
-                          "问题状态": frame["problem_status"].map(PROBLEM_STATUS_LABELS).fillna("")}),
+                          "问题状态": frame["problem_status"].map(STATUS_LABELS).fillna("")}),
             hide_index=True, width="stretch",
         )  # fmt: skip
 

@@ -3,16 +3,17 @@ escalate overdue problems, decide on requests for more time."""
 
 import streamlit as st
 
-from survey import lifecycle, problems, reference
+from survey import reference
+from survey.problems import lifecycle, listing
 from ui import problem_views, session
 from ui.text import md
 
-actor = session.require_actor("supervisor", "admin")
+actor = session.require_actor("problems.triage")
 st.title("督办回访")
 with session.database() as db:
-    replied = problems.list_waiting(db, actor, "replied")
-    overdue = problems.list_waiting(db, actor, "overdue")
-    extensions = problems.list_waiting(db, actor, "extension")
+    replied = listing.list_waiting(db, actor, "replied")
+    overdue = listing.list_waiting(db, actor, "overdue")
+    extensions = listing.list_waiting(db, actor, "extension")
     levels = {r["level"]: r["name"] for r in reference.list_entries(db, "satisfaction_levels")}
 tabs = st.tabs(
     [f"待回访 {len(replied)}", f"逾期督办 {len(overdue)}", f"延期申请 {len(extensions)}"]

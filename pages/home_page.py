@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from survey import inbox, reference
+from survey import reference
 from survey.labels import ROLE_LABELS
+from survey.problems import inbox
 from ui import session
 from ui.text import md
 
-actor = session.require_actor()
+actor = session.require_actor("workbench.read")
 st.title(f"{md(actor.display_name)}，您好")
 with session.database() as db:
     items = inbox.waiting_items(db, actor)

@@ -8,11 +8,12 @@ import streamlit as st
 
 from survey import clock, visits
 from survey.errors import SurveyError
-from survey.labels import PROBLEM_STATUS_LABELS, VISIT_MODES
+from survey.labels import VISIT_MODES
+from survey.problems.register import STATUS_LABELS
 from ui import params, session
 from ui.text import md
 
-actor = session.require_actor("officer", "supervisor", "admin")
+actor = session.require_actor("visits.read")
 st.title("走访记录" if actor.has_role("supervisor", "admin") else "我的走访")
 c1, c2, c3 = st.columns(3)
 since = c1.date_input("起始日期", value=clock.today() - timedelta(days=90), key="mv_since")
@@ -69,7 +70,7 @@ if visit["answers"]:
             )
     st.dataframe(pd.DataFrame(lines), hide_index=True, width="stretch")
 for p in visit["problems"]:
-    st.write(f"问题 #{p['id']} · {md(p['category'])} · {PROBLEM_STATUS_LABELS[p['status']]}")
+    st.write(f"问题 #{p['id']} · {md(p['category'])} · {STATUS_LABELS[p['status']]}")
     st.text(p["description"])
 
 if visits.is_editable(visit, actor):

@@ -4,25 +4,26 @@ problem's details and timeline."""
 import pandas as pd
 import streamlit as st
 
-from survey import lifecycle, problems
-from survey.labels import OUTCOME_LABELS, PROBLEM_STATUS_LABELS, SOURCE_LABELS
+from survey.labels import OUTCOME_LABELS, SOURCE_LABELS
+from survey.problems import lifecycle, listing
+from survey.problems.register import STATUS_LABELS
 from ui import params, session
 from ui.text import md
 
-actor = session.require_actor()
+actor = session.require_actor("problems.read")
 st.title("问题清单")
 requested = params.record_id("id", "问题编号")  # read first: a bad one is named at the top
 statuses = st.multiselect(
     "状态",
-    list(PROBLEM_STATUS_LABELS),
-    default=[s for s in PROBLEM_STATUS_LABELS if s != "closed"],
-    format_func=PROBLEM_STATUS_LABELS.get,
+    list(STATUS_LABELS),
+    default=[s for s in STATUS_LABELS if s != "closed"],
+    format_func=STATUS_LABELS.get,
     key="problem_status",
     placeholder="全部状态",
 )
 with session.database() as db:
-    total = problems.count_problems(db, actor, statuses=statuses or None)
-    rows = problems.list_problems(db, actor, statuses=statuses or None, limit=500)
+    total = listing.count_problems(db, actor, statuses=statuses or None)
+    rows = listing.list_problems(db, actor, statuses=statuses or None, limit=500)
 st.caption(f"共 {total:,} 条" + ("，显示最新 500 条" if total > 500 else ""))
 if not rows:
     st.info("没有符合条件的问题。")
@@ -35,7 +36,7 @@ view = pd.DataFrame(
         "提出日期": table["raised_on"],
         "企业": table["company"].fillna("（未指明企业）"),
         "类别": table["category"],
-        "状态": table["status"].map(PROBLEM_STATUS_LABELS),
+        "状态": table["status"].map(STATUS_LABELS),
         "责任部门": table["department"].fillna(""),
         "办理时限": table["deadline_on"].fillna(""),
     }
@@ -53,9 +54,9 @@ else:
         format_func=lambda i: f"#{i} {by_id[i]['company'] or ''} · {by_id[i]['category']}",
         key="problem_open",
     )
-problem = session.load_or_stop(lambda db: problems.get_problem(db, actor, chosen))
+problem = session.load_or_stop(lambda db: listing.get_problem(db, actor, chosen))
 
-st.subheader(f"问题 #{problem['id']} · {PROBLEM_STATUS_LABELS[problem['status']]}")
+st.subheader(f"问题 #{problem['id']} · {STATUS_LABELS[problem['status']]}")
 left, right = st.columns(2)
 left.write(f"企业：{md(problem['company'] or '（未指明）')}")
 if problem["company_id"]:
@@ -79,8 +80,8 @@ if problem["events"]:
             {
                 "时间": events["at"],
                 "操作人": events["actor"].fillna("系统"),
-                "从": events["from_status"].map(PROBLEM_STATUS_LABELS).fillna(""),
-                "到": events["to_status"].map(PROBLEM_STATUS_LABELS),
+                "从": events["from_status"].map(STATUS_LABELS).fillna(""),
+                "到": events["to_status"].map(STATUS_LABELS),
                 "说明": events["note"],
             }
         ),

@@ -12,7 +12,7 @@ from survey.xlsform.loader import FormLoadError
 from ui import form_widgets, session, uploads
 from ui.text import md
 
-actor = session.require_actor("supervisor", "admin")
+actor = session.require_actor("questionnaires.manage")
 st.title("问卷管理")
 st.caption(
     "问卷采用 XLSForm 格式（survey、choices、settings 三个工作表），可用 Excel 编辑；上传后先试填，确认无误再发布。已提交的答卷保留各自的版本和题目。"

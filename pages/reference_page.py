@@ -6,7 +6,7 @@ import streamlit as st
 from survey import reference
 from ui import session
 
-actor = session.require_actor("admin")
+actor = session.require_actor("reference.edit")
 st.title("参考列表")
 st.caption(
     "区县、行业、问题类别、部门等列表均可编辑。已被记录使用的条目不能删除，只能停用；停用后不再出现在选择框中，历史记录仍显示原名称。"

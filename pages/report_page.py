@@ -10,7 +10,7 @@ from survey import analytics, charts, clock, weekly
 from survey.weekly import Week
 from ui import dashboard, params, session, style
 
-actor = session.require_actor("supervisor", "admin")
+actor = session.require_actor("dashboard.read")
 style.printable()
 latest = weekly.last_full_week()
 mondays = [latest + timedelta(days=7) - timedelta(days=7 * k) for k in range(27)]

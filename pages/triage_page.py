@@ -3,17 +3,18 @@ and a deadline class, one at a time or in bulk, with suggestions from where simi
 
 import streamlit as st
 
-from survey import clock, lifecycle, problems, reference, workdays
+from survey import clock, reference, workdays
 from survey.errors import SurveyError
+from survey.problems import lifecycle, listing
 from ui import problem_views, session
 from ui.text import md
 
-actor = session.require_actor("supervisor", "admin")
+actor = session.require_actor("problems.triage")
 st.title("交办")
 if not workdays.is_known_year(clock.today().year):
     st.warning(f"{clock.today().year} 年节假日安排尚未收录，工作日暂按周一至周五计算。")
 with session.database() as db:
-    waiting = problems.list_waiting(db, actor, "new")
+    waiting = listing.list_waiting(db, actor, "new")
     departments = reference.options(db, "departments")
     deadlines = reference.options(db, "deadline_classes")
 st.caption(f"待交办 {len(waiting)} 条")

@@ -8,7 +8,7 @@ from survey import auth, reference, users
 from survey.labels import ROLE_LABELS
 from ui import session
 
-actor = session.require_actor("admin")
+actor = session.require_actor("users.manage")
 st.title("用户管理")
 
 

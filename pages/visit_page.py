@@ -10,7 +10,7 @@ from survey.errors import SurveyError
 from ui import session, visit_form
 from ui.text import md
 
-actor = session.require_actor("officer")
+actor = session.require_actor("visits.create")
 st.title("登记走访")
 state = st.session_state
 

@@ -19,6 +19,7 @@ from survey import audit, bootstrap, bulk, clock, cubes, reference, settings, wo
 from survey import db as store
 from survey.actor import SYSTEM
 from survey.auth import hash_password
+from survey.problems import register
 
 DEMO_PASSWORD = "demo2025"
 BATCH = 20_000
@@ -121,6 +122,13 @@ class Generator:
         self.times = [f" {h:02d}:{m:02d}:00" for h in range(8, 18) for m in range(0, 60, 7)]
         self.stats: dict[str, int] = {}
         self._iso: dict[date, str] = {}
+        # The rules the real register applies, read from the same tables.
+        self.deadline_days = {
+            code: register.deadline_days(db, code)
+            for code in reference.options(db, "deadline_classes")
+        }
+        self.bad_levels = set(register.bad_review_levels(db))
+        self.good_levels = [lv for lv in (5, 4, 3, 2, 1) if lv not in self.bad_levels]
 
     # ---- helpers -------------------------------------------------------------------------
     def at(self, day: date) -> str:
@@ -290,19 +298,27 @@ class Generator:
         )
         return text + rng.choice(texts.DESCRIPTION_TAILS)
 
-    def lifecycle(self, pid: int, raised: date, category: str, spot: bool) -> tuple[dict, list]:
-        """Simulate one problem up to today: its final columns and its events."""
+    def lifecycle(
+        self, pid: int, raised: date, category: str, spot: bool, creator: int, origin: str
+    ) -> tuple[dict, list]:
+        """Simulate one problem up to today: its final columns and its events. Every event is a
+        legal move of survey.problems.register (event_row checks it), and the deadlines, the bad
+        review rule and the reopening days are the register's and the reference tables'."""
         rng, cal, today = self.rng, self.cal, self.today
         sup = self.supervisor_id
         events: list[tuple] = []
-        p: dict = {"status": "new"}
+        p: dict = {"status": None}
 
-        def event(day: date, actor, action: str, frm, to: str, note: str = "") -> None:
-            events.append((pid, actor, self.at(day), action, frm, to, note))
-            p["status"] = to
+        def event(day: date, actor, action: str, note: str = "", *, at: str = "") -> None:
+            # Never before the previous event: a timeline is read in order of time.
+            at = max(at or self.at(day), events[-1][2]) if events else (at or self.at(day))
+            row = register.event_row(pid, actor, at, action, p["status"], note)
+            events.append(row)
+            p["status"] = row[5]
 
+        event(raised, creator, "raise", origin, at=f"{raised.isoformat()}{self.times[0]}")
         if spot:
-            event(raised, None, "solve_on_spot", "new", "closed", "现场解决")
+            event(raised, creator, "solve_on_spot", "现场解决")
             p.update(outcome="resolved", closed_at=self.at(raised), replied_at=self.at(raised))
             return p, events
         assign_day = cal.add(raised, rng.randint(0, 3))
@@ -316,31 +332,30 @@ class Generator:
             if category in ("E1", "G3", "N2")
             else rng.choices(["standard", "long", "ongoing", "immediate"], [80, 12, 5, 3])[0]
         )
-        days = {"immediate": 1, "short": 5, "standard": 15, "long": 30}.get(klass)
+        days = self.deadline_days[klass]
         if rng.random() < 0.05:  # misrouted first: returned, then assigned again
             wrong = rng.choice(self.departments)
-            event(assign_day, sup, "assign", "new", "assigned", f"交办{wrong}")
+            event(assign_day, sup, "assign", f"交办{wrong}")
             back = cal.add(assign_day, 1)
             if back > today:
                 p.update(lead=wrong, klass=klass, assigned=assign_day, days=days)
                 return p, events
-            event(
-                back, self.handler_by_dept.get(wrong), "return", "assigned", "new", "非本部门职责"
-            )
+            event(back, self.handler_by_dept.get(wrong), "return", "非本部门职责")
             p["return_count"] = 1
             assign_day = cal.add(back, 1)
             if assign_day > today:
                 return p, events
-        event(assign_day, sup, "assign", "new", "assigned", f"交办{dept}")
+        event(assign_day, sup, "assign", f"交办{dept}")
         p.update(lead=dept, klass=klass, assigned=assign_day, days=days)
         handler = self.handler_by_dept.get(dept)
         accept_day = cal.add(assign_day, rng.randint(0, 2))
         if accept_day > today:
             return p, events
-        event(accept_day, handler, "accept", "assigned", "in_progress")
+        event(accept_day, handler, "accept")
         p["accepted"] = accept_day
         start, limit = accept_day, days or 30
-        for round_no in range(2):
+        rounds = 3
+        for round_no in range(rounds):
             late = rng.random() < 0.15
             span = rng.randint(limit + 1, limit * 2) if late else rng.randint(1, max(1, limit))
             reply_day = cal.add(start, span)
@@ -352,17 +367,7 @@ class Generator:
             if deadline and deadline < min(reply_day, today) and rng.random() < 0.5:
                 esc = cal.add(deadline, 1)
                 if esc <= today:
-                    events.append(
-                        (
-                            pid,
-                            sup,
-                            self.at(esc),
-                            "escalate",
-                            "in_progress",
-                            "in_progress",
-                            "请加快办理",
-                        )
-                    )
+                    event(esc, sup, "escalate", "请加快办理")
                     p["escalated"] = esc
             if reply_day > today:
                 return p, events
@@ -371,7 +376,7 @@ class Generator:
                 if klass == "ongoing"
                 else rng.choices(["resolved", "partial", "explained"], [72, 16, 12])[0]
             )
-            event(reply_day, handler, "reply", "in_progress", "replied", outcome)
+            event(reply_day, handler, "reply", outcome)
             p.update(
                 replied=reply_day,
                 outcome=outcome,
@@ -380,20 +385,22 @@ class Generator:
             call_day = cal.add(reply_day, rng.randint(1, 5))
             if call_day > today:
                 return p, events
-            level = rng.choices([5, 4, 3, 2, 1], [45, 30, 15, 7, 3])[0]
-            event(call_day, sup, "callback", "replied", "called_back", f"满意度 {level}")
+            # The last round's company is satisfied, so that every timeline ends.
+            levels = self.good_levels if round_no == rounds - 1 else [5, 4, 3, 2, 1]
+            level = rng.choices(levels, [45, 30, 15, 7, 3][: len(levels)])[0]
+            event(call_day, sup, "callback", f"满意度 {level}")
             p.update(called=call_day, level=level, solved=int(outcome == "resolved" and level >= 3))
-            if level <= 2 and round_no == 0 and rng.random() < 0.7:
-                event(call_day, sup, "reopen", "called_back", "in_progress", "差评重办")
-                p["reopen_count"] = 1
-                p["deadline"] = cal.add(call_day, 10)
+            if level in self.bad_levels:  # the register's rule: a bad review reopens it
+                event(call_day, sup, "reopen", "差评重办")
+                p["reopen_count"] = p.get("reopen_count", 0) + 1
+                p["deadline"] = cal.add(call_day, register.REOPEN_WORKING_DAYS)
                 p["replied"] = None
-                start, limit = call_day, 10
+                start, limit = call_day, register.REOPEN_WORKING_DAYS
                 continue
             close_day = cal.add(call_day, rng.randint(0, 2))
             if close_day > today:
                 return p, events
-            event(close_day, sup, "close", "called_back", "closed")
+            event(close_day, sup, "close")
             p["closed"] = close_day
             break
         return p, events
@@ -401,7 +408,8 @@ class Generator:
     def problem_row(self, pid, source, visit_id, feedback_id, company, raised, creator, category):
         rng = self.rng
         spot = source == "visit" and rng.random() < 0.08
-        p, events = self.lifecycle(pid, raised, category, spot)
+        origin = f"走访 #{visit_id}" if source == "visit" else f"监督员线索 #{feedback_id}"
+        p, events = self.lifecycle(pid, raised, category, spot, creator, origin)
         cid, sector, district, _dept = company if company else (None, None, None, None)
         iso = lambda d: self.at(d) if d else None  # noqa: E731
         replied = p.get("replied")
@@ -455,7 +463,6 @@ class Generator:
         "company_says_solved", "closed_at", "escalated_at", "return_count", "reopen_count",
         "created_by", "created_at", "updated_at",
     )  # fmt: skip
-    EVENT_COLUMNS = ("problem_id", "actor_id", "at", "action", "from_status", "to_status", "note")
 
     def random_day(self) -> date:
         day = self.start + timedelta(days=self.rng.randint(0, 365))
@@ -521,7 +528,7 @@ class Generator:
             )  # fmt: skip
             bulk.insert_rows(self.db, "visit_participants", ("visit_id", "user_id"), parts)
             bulk.insert_rows(self.db, "problems", self.PROBLEM_COLUMNS, probs)
-            bulk.insert_rows(self.db, "problem_events", self.EVENT_COLUMNS, events)
+            register.insert_events(self.db, events)
             state["events"] += len(events)
 
         # Monitor feedback: leads become problems; the rest are suggestions, reports, ratings.
@@ -570,7 +577,7 @@ class Generator:
             self.db, "feedback_ratings", ("feedback_id", "dimension", "score"), ratings
         )
         bulk.insert_rows(self.db, "problems", self.PROBLEM_COLUMNS, probs)
-        bulk.insert_rows(self.db, "problem_events", self.EVENT_COLUMNS, events)
+        register.insert_events(self.db, events)
         state["events"] += len(events)
         self.stats.update(
             visits=state["vid"], feedback=state["fid"], problems=state["pid"],

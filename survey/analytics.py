@@ -17,9 +17,9 @@ from survey.actor import Actor
 from survey.cubes import DAY_BUCKETS, MAX_EXACT_DAYS, MEASURES, SATISFACTION_COLUMNS
 from survey.errors import ValidationError
 from survey.permissions import require
-from survey.problems import PROBLEM_JOINS
+from survey.problems.listing import PROBLEM_JOINS
+from survey.problems.register import WITH_DEPARTMENT, bad_review_levels, sql_list
 
-OPEN_HANDLING = ("assigned", "in_progress")
 DEFAULT_MIN_VOLUME = 20  # departments with fewer problems are listed apart in the league table
 
 
@@ -198,7 +198,7 @@ def overdue_now(
     {None: count}). Read live from `problems`: it depends on today's date."""
     require(actor, "dashboard.read")
     today = (today or clock.today()).isoformat()
-    clauses = [f"p.status IN ({', '.join(repr(s) for s in OPEN_HANDLING)})", "p.deadline_on < ?"]
+    clauses = [f"p.status IN {sql_list(WITH_DEPARTMENT)}", "p.deadline_on < ?"]
     params: list = [today]
     if first_day:
         clauses.append("p.raised_on BETWEEN ? AND ?")
@@ -214,13 +214,6 @@ def overdue_now(
         f"SELECT {key}, count(*) FROM problems p WHERE {' AND '.join(clauses)} GROUP BY 1", params
     ).fetchall()
     return dict(rows)
-
-
-def bad_review_levels(db: Database) -> list[int]:
-    return [
-        r[0]
-        for r in db.conn.execute("SELECT level FROM satisfaction_levels WHERE is_bad_review = 1")
-    ]
 
 
 # ---- KPIs -----------------------------------------------------------------------------------------

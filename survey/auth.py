@@ -18,8 +18,7 @@ from sqlite_utils import Database
 from survey import audit, clock
 from survey import db as store
 from survey.actor import Actor
-from survey.errors import AuthError, PermissionDeniedError, ValidationError
-from survey.labels import ROLE_LABELS
+from survey.errors import AuthError, ValidationError
 from survey.permissions import require
 from survey.settings import get_setting
 
@@ -32,12 +31,6 @@ LOCK_MINUTES = 15
 DEFAULT_SESSION_HOURS = 12
 MIN_PASSWORD_LENGTH = 8
 HANDOFF_SECONDS = 120
-
-
-def require_role(actor: Actor, *roles: str) -> None:
-    if not actor.has_role(*roles):
-        needed = "或".join(ROLE_LABELS[r] for r in roles)
-        raise PermissionDeniedError(f"此操作需要“{needed}”角色。")
 
 
 def _require_user_admin(actor: Actor) -> None:
@@ -343,6 +336,7 @@ def revoke_user_sessions(db: Database, user_id: int) -> int:
 
 def change_password(db: Database, actor: Actor, old_password: str, new_password: str) -> None:
     """Change one's own password; revokes every session of the user."""
+    require(actor, "account.edit")
     if actor.id is None:
         raise AuthError("系统账号没有密码。")
     check_password_strength(new_password)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from survey import db as store
+from survey.problems.register import STATUSES
 
 # Dimension name -> column of `problems`. Null keys are stored as '' (a key column cannot be NULL).
 DIMENSIONS = {
@@ -26,7 +27,6 @@ DIMENSIONS = {
     "department": "lead_department_code",
 }
 
-STATUS_CODES = ("new", "assigned", "in_progress", "replied", "called_back", "closed")
 MAX_EXACT_DAYS = 30  # reply times up to 30 working days are kept exactly; longer ones in one bucket
 DAY_BUCKETS = [f"days_{d}" for d in range(MAX_EXACT_DAYS + 1)] + [f"days_{MAX_EXACT_DAYS + 1}p"]
 SATISFACTION_COLUMNS = [f"sat_{level}" for level in range(1, 6)]
@@ -40,7 +40,7 @@ def _measures() -> dict[str, str]:
     """Measure name -> SQL over a problem row written as {p}.column."""
     replied = "{p}.replied_at IS NOT NULL"
     measures = {"n": "1"}
-    measures |= {f"st_{s}": _flag(f"{{p}}.status = '{s}'") for s in STATUS_CODES}
+    measures |= {f"st_{s}": _flag(f"{{p}}.status = '{s}'") for s in STATUSES}
     measures["replied"] = _flag(replied)
     measures["due_replied"] = _flag(f"{replied} AND {{p}}.deadline_on IS NOT NULL")
     measures["on_time"] = _flag(

@@ -16,7 +16,8 @@ from survey import analytics, audit, common, reference, spreadsheets
 from survey import db as store
 from survey.actor import Actor
 from survey.analytics import LIST_COLUMNS, Filters
-from survey.labels import PROBLEM_STATUS_LABELS, SOURCE_LABELS
+from survey.labels import SOURCE_LABELS
+from survey.problems.register import STATUS_LABELS
 
 Progress = Callable[[float, str], None]
 
@@ -176,7 +177,7 @@ def write_dashboard(
     for batch in analytics.iter_problem_list(db, actor, filters):
         for row in batch:  # str, int or None: written as they are (None leaves the cell empty)
             values = list(row)
-            values[status_at] = PROBLEM_STATUS_LABELS.get(values[status_at], values[status_at])
+            values[status_at] = STATUS_LABELS.get(values[status_at], values[status_at])
             values[source_at] = SOURCE_LABELS.get(values[source_at], values[source_at])
             written += 1
             sheet.write_row(written, 0, values)

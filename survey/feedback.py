@@ -11,9 +11,10 @@ from sqlite_utils import Database
 from survey import attachments, audit, clock, companies, drafts, questionnaires, reference
 from survey import db as store
 from survey.actor import Actor
-from survey.errors import NotFoundError, PermissionDeniedError, SurveyError, ValidationError
+from survey.errors import NotFoundError, SurveyError, ValidationError
 from survey.labels import FEEDBACK_KIND_LABELS
-from survey.permissions import feedback_scope, require
+from survey.permissions import can, feedback_scope, require
+from survey.problems import register
 from survey.settings import get_setting, set_setting
 from survey.xlsform import engine
 
@@ -132,21 +133,18 @@ def submit_feedback(
             attachments.add_photo(db, actor, filename, data, feedback_id=feedback_id)
         problem_id = None
         if payload["kind"] == "lead":
-            area = (company["park_code"] or company["district_code"]) if company else None
-            cursor = db.execute(
-                "INSERT INTO problems (submission_id, source, feedback_id, company_id, sector_code, district_code,"
-                " category_code, nature_code, description, status, raised_on, raised_month, created_by, created_at,"
-                " updated_at) VALUES (?, 'monitor', ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?)",
-                (f"{submission_id}-lead", feedback_id, company["id"] if company else None,
-                 company["sector_code"] if company else None, area, payload["category"],
-                 payload.get("nature") or "report", payload["body"].strip(), now[:10], now[:7], actor.id, now, now),
-            )  # fmt: skip
-            problem_id = cursor.lastrowid
-            db.execute(
-                "INSERT INTO problem_events (problem_id, actor_id, at, action, from_status, to_status, note)"
-                " VALUES (?, ?, ?, 'raise', NULL, 'new', ?)",
-                (problem_id, actor.id, now, f"监督员线索 #{feedback_id}"),
+            new = register.NewProblem(
+                source="monitor",
+                submission_id=f"{submission_id}-lead",
+                category_code=payload["category"],
+                nature_code=payload.get("nature") or "report",
+                description=payload["body"],
+                raised_on=now[:10],
+                company=company,
+                feedback_id=feedback_id,
+                note=f"监督员线索 #{feedback_id}",
             )
+            problem_id = register.raise_problem(db, actor, new)
         drafts.mark_submitted(db, submission_id)
         audit.record(db, actor, "insert", "feedback", feedback_id,
                      after={"kind": payload["kind"], "problem_id": problem_id, "anonymous": bool(payload.get("anonymous"))})  # fmt: skip
@@ -202,7 +200,7 @@ def reporter_name(actor: Actor, row: dict) -> str:
     if (
         row.get("anonymous")
         and actor.id != row.get("monitor_id")
-        and not actor.has_role("supervisor", "admin")
+        and not can(actor, "feedback.review")
     ):
         return ANONYMOUS
     return name
@@ -232,8 +230,7 @@ def set_quarter_target(db: Database, actor: Actor, target: int) -> None:
 
 def duty_progress(db: Database, actor: Actor, day: date | None = None) -> dict:
     """Each monitor's leads and suggestions this quarter against the target, furthest behind first."""
-    if not actor.has_role("supervisor", "admin"):
-        raise PermissionDeniedError("监督员履职情况仅营商办和管理员可见。")
+    require(actor, "feedback.review")
     label, start, end = quarter_of(day or clock.today())
     target = quarter_target(db)
     rows = store.query(
@@ -253,9 +250,7 @@ def duty_progress(db: Database, actor: Actor, day: date | None = None) -> dict:
 
 def rating_series(db: Database, actor: Actor, department_code: str | None = None) -> list[dict]:
     """Average score per month, department and dimension, with the number of ratings behind it."""
-    require(actor, "feedback.read")
-    if not actor.has_role("supervisor", "admin"):
-        raise SurveyError("部门评价汇总仅营商办可见。")
+    require(actor, "feedback.review")
     where, params = "f.kind = 'rating'", []
     if department_code:
         where += " AND f.department_code = ?"

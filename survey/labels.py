@@ -10,15 +10,6 @@ ROLE_LABELS = {
     "admin": "管理员",
 }
 
-PROBLEM_STATUS_LABELS = {
-    "new": "待交办",
-    "assigned": "已交办",
-    "in_progress": "办理中",
-    "replied": "已答复",
-    "called_back": "已回访",
-    "closed": "已办结",
-}
-
 OUTCOME_LABELS = {
     "resolved": "已解决",
     "partial": "部分解决",

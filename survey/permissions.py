@@ -6,59 +6,90 @@ to hide a button still cannot read or write what the role may not.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from survey.actor import Actor
 from survey.errors import PermissionDeniedError
+from survey.labels import ROLE_LABELS
 
-ALL_ROLES = frozenset({"officer", "handler", "monitor", "supervisor", "admin"})
+ALL_ROLES = frozenset(ROLE_LABELS)
+SUPERVISING = frozenset({"supervisor", "admin"})
+ADMIN = frozenset({"admin"})
 
-RULES: dict[str, frozenset[str]] = {
-    "reference.edit": frozenset({"admin"}),
-    "users.manage": frozenset({"admin"}),
-    "audit.read": frozenset({"admin"}),
-    "settings.edit": frozenset({"admin"}),
-    "companies.read": ALL_ROLES,
-    "companies.create": frozenset({"officer", "supervisor", "admin"}),
-    "companies.edit": frozenset({"supervisor", "admin"}),
-    "companies.import": frozenset({"admin"}),
-    "companies.export": frozenset({"supervisor", "admin"}),
-    "problems.read": ALL_ROLES,
-    "questionnaires.read": ALL_ROLES,
-    "questionnaires.manage": frozenset({"supervisor", "admin"}),
-    "visits.read": frozenset({"officer", "supervisor", "admin"}),
-    "visits.create": frozenset({"officer"}),
-    "feedback.read": frozenset({"monitor", "supervisor", "admin"}),
-    "feedback.create": frozenset({"monitor"}),
-    "dashboard.read": frozenset({"supervisor", "admin"}),
-}
 
-ACTION_LABELS = {
-    "reference.edit": "编辑参考列表",
-    "users.manage": "管理用户",
-    "audit.read": "查看操作日志",
-    "settings.edit": "修改系统设置",
-    "companies.read": "查看企业",
-    "companies.create": "新增企业",
-    "companies.edit": "修改企业",
-    "companies.import": "导入企业名录",
-    "companies.export": "导出企业名录",
-    "problems.read": "查看问题",
-    "questionnaires.read": "查看问卷",
-    "questionnaires.manage": "管理问卷",
-    "visits.read": "查看走访记录",
-    "visits.create": "登记走访",
-    "feedback.read": "查看监督反馈",
-    "feedback.create": "提交监督反馈",
-    "dashboard.read": "查看统计看板",
+@dataclass(frozen=True)
+class Rule:
+    """Who may do one action: the roles, the Chinese words for the refusal, and which rows of
+    those the role reaches: 'all', 'lead_department' (the handler of the problem's lead
+    department) or 'raiser' (the user who raised the problem)."""
+
+    roles: frozenset[str]
+    label: str
+    rows: str = "all"
+
+
+# The one table of actions. Domain functions call `require`; ui/navigation names one action per
+# page and session.require_actor(action) checks it; survey.problems.register names one per move.
+RULES: dict[str, Rule] = {
+    "workbench.read": Rule(ALL_ROLES, "打开工作台"),
+    "account.edit": Rule(ALL_ROLES, "修改自己的账号"),
+    "reference.edit": Rule(ADMIN, "编辑参考列表"),
+    "users.manage": Rule(ADMIN, "管理用户"),
+    "audit.read": Rule(ADMIN, "查看操作日志"),
+    "settings.edit": Rule(ADMIN, "修改系统设置"),
+    "companies.read": Rule(ALL_ROLES, "查看企业"),
+    "companies.create": Rule(frozenset({"officer", "supervisor", "admin"}), "新增企业"),
+    "companies.edit": Rule(SUPERVISING, "修改企业"),
+    "companies.import": Rule(ADMIN, "导入企业名录"),
+    "companies.export": Rule(SUPERVISING, "导出企业名录"),
+    "problems.read": Rule(ALL_ROLES, "查看问题"),
+    "problems.raise": Rule(frozenset({"officer", "monitor"}), "登记问题"),
+    "problems.triage": Rule(SUPERVISING, "交办、督办和回访问题（营商办职责）"),
+    "problems.handle": Rule(frozenset({"handler"}), "办理问题", rows="lead_department"),
+    "problems.annotate": Rule(frozenset({"officer"}), "为问题添加备注", rows="raiser"),
+    "questionnaires.read": Rule(ALL_ROLES, "查看问卷"),
+    "questionnaires.manage": Rule(SUPERVISING, "管理问卷"),
+    "visits.read": Rule(frozenset({"officer", "supervisor", "admin"}), "查看走访记录"),
+    "visits.create": Rule(frozenset({"officer"}), "登记走访"),
+    "feedback.read": Rule(frozenset({"monitor", "supervisor", "admin"}), "查看监督反馈"),
+    "feedback.create": Rule(frozenset({"monitor"}), "提交监督反馈"),
+    "feedback.review": Rule(SUPERVISING, "查看监督反馈汇总和监督员履职"),
+    "dashboard.read": Rule(SUPERVISING, "查看统计看板"),
 }
 
 
 def can(actor: Actor, action: str) -> bool:
-    return actor.has_role(*RULES[action])
+    return actor.has_role(*RULES[action].roles)
 
 
 def require(actor: Actor, action: str) -> None:
     if not can(actor, action):
-        raise PermissionDeniedError(f"您的角色无权{ACTION_LABELS[action]}。")
+        raise PermissionDeniedError(f"您的角色无权{RULES[action].label}。")
+
+
+def reaches(actor: Actor, action: str, problem: dict) -> bool:
+    """Whether the actor may do `action` on this problem: the role, then the rule's rows."""
+    rule = RULES[action]
+    if not can(actor, action):
+        return False
+    if rule.rows == "lead_department":
+        return bool(actor.department_code) and actor.department_code == problem.get(
+            "lead_department_code"
+        )
+    if rule.rows == "raiser":
+        return actor.id is not None and actor.id == problem.get("created_by")
+    return True
+
+
+def require_on(actor: Actor, action: str, problem: dict) -> None:
+    """`require`, and the rule's row condition on one problem."""
+    require(actor, action)
+    if not reaches(actor, action, problem):
+        if RULES[action].rows == "lead_department":
+            raise PermissionDeniedError(f"只有牵头部门可以办理问题 #{problem['id']}。")
+        raise PermissionDeniedError(
+            f"只有登记人可以{RULES[action].label}（问题 #{problem['id']}）。"
+        )
 
 
 def sees_everything(actor: Actor) -> bool:

@@ -8,12 +8,12 @@ from __future__ import annotations
 from sqlite_utils import Database, Migrations
 
 from survey import db as store
+from survey.labels import ROLE_LABELS
+from survey.problems.register import STATUSES
 
 migrations = Migrations("zhenheyi")
 
-# Problem statuses, stored as ASCII codes; their Chinese labels live in survey.labels.
-PROBLEM_STATUSES = ("new", "assigned", "in_progress", "replied", "called_back", "closed")
-ROLES = ("officer", "handler", "monitor", "supervisor", "admin")
+ROLES = tuple(ROLE_LABELS)  # the role codes; their labels are the one list
 
 
 def _status_check(column: str, values: tuple[str, ...]) -> str:
@@ -249,7 +249,7 @@ CREATE TABLE problems (
     category_code TEXT NOT NULL REFERENCES problem_categories(code),
     nature_code TEXT NOT NULL REFERENCES request_natures(code),
     description TEXT NOT NULL CHECK (length(description) > 0),
-    status TEXT NOT NULL {_status_check("status", PROBLEM_STATUSES)},
+    status TEXT NOT NULL {_status_check("status", STATUSES)},
     raised_on TEXT NOT NULL,
     raised_month TEXT NOT NULL,
     solved_on_spot INTEGER NOT NULL DEFAULT 0 CHECK (solved_on_spot IN (0, 1)),

@@ -15,7 +15,8 @@ from survey import db as store
 from survey.actor import Actor
 from survey.errors import NotFoundError, PermissionDeniedError, SurveyError, ValidationError
 from survey.labels import VISIT_MODES
-from survey.permissions import problem_scope, require, visit_scope
+from survey.permissions import can, problem_scope, require, visit_scope
+from survey.problems import register
 from survey.xlsform import engine
 
 EDIT_DAYS = 7
@@ -59,12 +60,9 @@ def category_options(db: Database, actor: Actor) -> dict[str, str]:
 
 def open_problems_of_company(db: Database, actor: Actor, company_id: int) -> list[dict]:
     """Earlier problems of the company not yet closed, so a problem raised again is not duplicated."""
-    from survey.problems import list_problems
+    from survey.problems.listing import list_problems
 
-    return list_problems(
-        db, actor, company_id=company_id,
-        statuses=["new", "assigned", "in_progress", "replied", "called_back"],
-    )  # fmt: skip
+    return list_problems(db, actor, company_id=company_id, statuses=list(register.UNRESOLVED))
 
 
 def colleagues(db: Database) -> dict[int, str]:
@@ -219,46 +217,31 @@ def submit_visit(
             )
         receipt = Receipt(visit_id)
         for i, p in enumerate(payload.get("problems") or [], start=1):
-            spot = bool(p.get("solved_on_spot"))
-            cursor = db.execute(
-                "INSERT INTO problems (submission_id, source, visit_id, company_id, sector_code, district_code,"
-                " category_code, nature_code, description, status, raised_on, raised_month, solved_on_spot,"
-                " spot_solution, deadline_class, outcome, replied_at, closed_at, created_by, created_at, updated_at)"
-                " VALUES (?, 'visit', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (f"{submission_id}-p{i}", visit_id, company["id"], company["sector_code"], area,
-                 p["category"], p["nature"], p["description"].strip(), "closed" if spot else "new",
-                 payload["visit_date"], payload["visit_date"][:7], int(spot),
-                 (p.get("spot_solution") or "").strip(), p.get("deadline_class") or None,
-                 "resolved" if spot else None, now if spot else None, now if spot else None,
-                 actor.id, now, now),
-            )  # fmt: skip
-            problem_id = cursor.lastrowid
+            new = register.NewProblem(
+                source="visit",
+                submission_id=f"{submission_id}-p{i}",
+                category_code=p["category"],
+                nature_code=p["nature"],
+                description=p["description"],
+                raised_on=payload["visit_date"],
+                company=company,
+                visit_id=visit_id,
+                deadline_class=p.get("deadline_class"),
+                solved_on_spot=bool(p.get("solved_on_spot")),
+                spot_solution=p.get("spot_solution") or "",
+                note=f"走访 #{visit_id}",
+            )
+            problem_id = register.raise_problem(db, actor, new)
             receipt.problem_ids.append(problem_id)
+            if new.solved_on_spot:
+                receipt.closed_on_spot.append(problem_id)
             for filename, data in (photos or {}).get(i - 1, []):
                 attachments.add_photo(db, actor, filename, data, problem_id=problem_id)
-            db.execute(
-                "INSERT INTO problem_events (problem_id, actor_id, at, action, from_status, to_status, note)"
-                " VALUES (?, ?, ?, 'raise', NULL, 'new', ?)",
-                (problem_id, actor.id, now, f"走访 #{visit_id}"),
-            )
-            if spot:
-                receipt.closed_on_spot.append(problem_id)
-                db.execute(
-                    "INSERT INTO problem_events (problem_id, actor_id, at, action, from_status, to_status, note)"
-                    " VALUES (?, ?, ?, 'solve_on_spot', 'new', 'closed', ?)",
-                    (problem_id, actor.id, now, (p.get("spot_solution") or "").strip()),
-                )
         for pid in payload.get("raised_again") or []:
-            status = store.scalar(db, "SELECT status FROM problems WHERE id = ?", (int(pid),))
-            db.execute(
-                "UPDATE problems SET raised_again_count = raised_again_count + 1, updated_at = ? WHERE id = ?",
-                (now, int(pid)),
-            )
-            db.execute(
-                "INSERT INTO problem_events (problem_id, actor_id, at, action, from_status, to_status, note)"
-                " VALUES (?, ?, ?, 'raised_again', ?, ?, ?)",
-                (int(pid), actor.id, now, status, status, f"走访 #{visit_id} 企业再次反映"),
-            )
+            problem = register.load(db, int(pid))
+            changes = {"raised_again_count": problem["raised_again_count"] + 1}
+            note = f"走访 #{visit_id} 企业再次反映"
+            register.transition(db, actor, problem, "raised_again", note=note, changes=changes)
         drafts.mark_submitted(db, submission_id)
         audit.record(
             db, actor, "insert", "visits", visit_id,
@@ -401,29 +384,23 @@ def withdraw_problem(db: Database, actor: Actor, problem_id: int, reason: str) -
             raise PermissionDeniedError(f"问题登记 {EDIT_DAYS} 天后不能删除。")
         if len((reason or "").strip()) < 2:
             raise ValidationError("请写明删除原因。", "reason")
-        db.execute("DELETE FROM problem_events WHERE problem_id = ?", (problem_id,))
-        db.execute("DELETE FROM problems WHERE id = ?", (problem_id,))
-        audit.record(
-            db, actor, "delete", "problems", problem_id, before=problem, note=reason.strip()
-        )
+        register.withdraw(db, actor, problem_id, reason.strip())
 
 
 def annotate_problem(db: Database, actor: Actor, problem_id: int, note: str) -> None:
     """Add a note to a problem one raised (kept in its timeline)."""
+    require(actor, "problems.annotate")
     with store.transaction(db):
-        row = db.conn.execute(
-            "SELECT status FROM problems WHERE id = ? AND created_by = ?", (problem_id, actor.id)
-        ).fetchone()
-        if not row:
+        rows = store.query(
+            db, "SELECT * FROM problems WHERE id = ? AND created_by = ?", (problem_id, actor.id)
+        )
+        if not rows:
             raise NotFoundError(f"没有您登记的编号为 {problem_id} 的问题。")
         if len((note or "").strip()) < 2:
             raise ValidationError("请填写备注内容。", "note")
-        db.execute(
-            "INSERT INTO problem_events (problem_id, actor_id, at, action, from_status, to_status, note)"
-            " VALUES (?, ?, ?, 'annotate', ?, ?, ?)",
-            (problem_id, actor.id, clock.now_iso(), row[0], row[0], note.strip()),
+        register.transition(
+            db, actor, rows[0], "annotate", note=note.strip(), audit_note="走访人员备注"
         )
-        audit.record(db, actor, "insert", "problem_events", problem_id, note="走访人员备注")
 
 
 # ---- the company profile -------------------------------------------------------------------------
@@ -431,7 +408,7 @@ def annotate_problem(db: Database, actor: Actor, problem_id: int, note: str) -> 
 
 def company_profile(db: Database, actor: Actor, company_id: int) -> dict:
     """Everything about one company the actor may see: details, visits, problems, satisfaction."""
-    from survey.problems import list_problems
+    from survey.problems.listing import list_problems
 
     company = companies.get_company(db, actor, company_id)
     names = {key: reference.names(db, key) for key in ("districts", "sectors", "departments")}
@@ -446,7 +423,7 @@ def company_profile(db: Database, actor: Actor, company_id: int) -> dict:
         else ""
     )
     seen_visits: list[dict] = []
-    if actor.has_role("officer", "supervisor", "admin"):
+    if can(actor, "visits.read"):
         where, params = visit_scope(actor)
         seen_visits = store.query(
             db,

@@ -15,8 +15,12 @@ from survey import db as store
 from survey.actor import Actor
 from survey.analytics import KPI_SPECS, Filters, Kpi
 from survey.permissions import require
+from survey.problems import register
+from survey.problems.register import WITH_DEPARTMENT, sql_list
 
 TREND_WEEKS = 12
+
+HELD = sql_list(WITH_DEPARTMENT)  # the statuses a department holds
 
 
 def week_of(day: date) -> date:
@@ -52,7 +56,7 @@ def kpis(
     visited = analytics.companies_visited_between(
         db, actor, filters, [week.bounds(), previous.bounds()]
     )
-    bad = analytics.bad_review_levels(db)
+    bad = register.bad_review_levels(db)
     values = []
     for w, seen in ((week, visited[0]), (previous, visited[1])):
         first, last = w.bounds()
@@ -123,7 +127,7 @@ def departments(db: Database, actor: Actor, week: Week, filters: Filters) -> pd.
         "count(*), sum(substr(p.replied_at, 1, 10) <= coalesce(p.deadline_on, '9999'))",
     )
     overdue = grouped(
-        "p.status IN ('assigned', 'in_progress') AND p.deadline_on < ?",
+        f"p.status IN {HELD} AND p.deadline_on < ?",
         [clock.today().isoformat()],
         "count(*)",
     )
@@ -148,7 +152,7 @@ def oldest_overdue(db: Database, actor: Actor, filters: Filters, limit: int = 20
         " p.raised_on FROM problems p LEFT JOIN companies c ON c.id = p.company_id"
         " JOIN problem_categories pc ON pc.code = p.category_code"
         " LEFT JOIN departments dep ON dep.code = p.lead_department_code"
-        f" WHERE {' AND '.join(['p.status IN (?, ?)', 'p.deadline_on < ?', *clauses])}"
+        f" WHERE {' AND '.join([f'p.status IN {HELD}', 'p.deadline_on < ?', *clauses])}"
         f" ORDER BY p.deadline_on, p.id LIMIT {int(limit)}",
-        ["assigned", "in_progress", clock.today().isoformat(), *params],
+        [clock.today().isoformat(), *params],
     )

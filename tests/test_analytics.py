@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from survey import analytics, charts, clock, common, cubes, exports, lifecycle, visits, weekly
+from survey import analytics, charts, clock, common, cubes, exports, visits, weekly
 from survey import db as store
 from survey.analytics import Filters
 from survey.errors import ValidationError
+from survey.problems import lifecycle, register
 from tests.helpers import SEED_TODAY, actor_for, payload
 
 VIEW = Filters("2025-07", "2026-06")
@@ -39,7 +40,7 @@ def naive_kpis(db, first_day: str, last_day: str, today: date, where=None) -> di
             & (frame["deadline_on"] < today.isoformat())
         ).sum()
     )
-    bad = analytics.bad_review_levels(db)
+    bad = register.bad_review_levels(db)
     called = frame["satisfaction_level"].notna().sum()
     days = frame.loc[replied, "reply_working_days"].dropna().clip(upper=cubes.MAX_EXACT_DAYS + 1)
     assigned = (frame["status"] != "new").sum()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import seeds
-from survey import auth, reference, users
+from survey import auth, permissions, reference, users
 from survey import db as store
 from survey.actor import SYSTEM
-from tests.helpers import app, signed_in
+from tests.helpers import ROOT, app, signed_in
 from ui import navigation
 
 USERS = ["admin", "supervisor", "officer", "handler", "monitor", "lead"]
@@ -123,3 +125,11 @@ def test_missing_database_is_created_with_demo_data_when_asked(tmp_path, monkeyp
         assert store.scalar(db, "SELECT count(*) FROM companies") == 2000
         assert store.integrity_problems(db) == []
     assert any("演示数据" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("spec", navigation.PAGES, ids=lambda s: s.url_path)
+def test_each_page_asks_for_the_action_its_menu_entry_names(spec):
+    """One action per page, read from the permission table by the menu and the page alike."""
+    text = (ROOT / spec.path).read_text(encoding="utf-8")
+    assert spec.action in permissions.RULES
+    assert re.findall(r"session\.require_actor\(\"([\w.]+)\"\)", text) == [spec.action]

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from survey import db as store
-from survey import lifecycle
+from survey.problems import lifecycle
 from tests.browser import choose, chromium, require_chromium, sign_in, streamlit_server, wait_idle
 from tests.helpers import actor_for
 

@@ -7,9 +7,10 @@ import uuid
 
 import pytest
 
-from survey import clock, feedback, lifecycle, problems
+from survey import clock, feedback
 from survey import db as store
 from survey.errors import PermissionDeniedError
+from survey.problems import lifecycle, listing
 from tests.helpers import actor_for
 
 
@@ -64,11 +65,11 @@ def test_anonymity_holds_in_the_departments_view(db):
     for pid in (anonymous, named):
         lifecycle.assign(db, supervisor, pid, "GXJ", "short")
     handler = actor_for(db, "handler")
-    hidden = problems.get_problem(db, handler, anonymous)
+    hidden = listing.get_problem(db, handler, anonymous)
     assert hidden["reporter"] == feedback.ANONYMOUS
     assert monitor.display_name not in str(hidden)  # not in the events either
-    assert problems.get_problem(db, handler, named)["reporter"] == monitor.display_name
-    assert problems.get_problem(db, supervisor, anonymous)["reporter"] == monitor.display_name
+    assert listing.get_problem(db, handler, named)["reporter"] == monitor.display_name
+    assert listing.get_problem(db, supervisor, anonymous)["reporter"] == monitor.display_name
 
 
 def test_invalid_feedback_names_each_field(db):

@@ -4,7 +4,7 @@ answer; the rating charts and duties render for supervisors."""
 from __future__ import annotations
 
 from survey import db as store
-from survey import lifecycle
+from survey.problems import lifecycle
 from tests.helpers import actor_for, open_page
 
 

@@ -11,10 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from survey import clock, cubes, lifecycle, problems, visits, workdays
+from survey import clock, cubes, visits, workdays
 from survey import db as store
 from survey.errors import PermissionDeniedError, SurveyError
-from survey.schema import PROBLEM_STATUSES
+from survey.problems import lifecycle, listing, register
+from survey.problems.register import STATUSES
 from tests.helpers import actor_for, payload
 
 
@@ -53,7 +54,7 @@ def test_the_whole_loop_with_a_bad_review_reopening(db):
     assert "部分解决：已协调银行对接，部分贷款已落实。" in history
     assert "已解决：第二笔授信已于本周落实到位。" in history
     assert "满意度 2：企业仍不满意" in history
-    shown = problems.get_problem(db, supervisor, pid)["events"]
+    shown = listing.get_problem(db, supervisor, pid)["events"]
     assert "部分解决：已协调银行对接，部分贷款已落实。" in [e["note"] for e in shown]
     events = store.query(
         db,
@@ -137,13 +138,13 @@ def test_illegal_moves_raise_specific_chinese_errors(db, action, message):
 def test_closed_problem_cannot_be_assigned(db):
     supervisor = actor_for(db, "supervisor")
     pid = store.scalar(db, "SELECT id FROM problems WHERE status = 'closed' LIMIT 1")
-    with pytest.raises(lifecycle.IllegalTransitionError, match="已办结"):
+    with pytest.raises(register.IllegalTransitionError, match="已办结"):
         lifecycle.assign(db, supervisor, pid, "GXJ", "short")
 
 
 def test_working_days_across_national_day_2026(db):
     start = date(2026, 9, 29)  # Tuesday
-    deadline = date.fromisoformat(lifecycle.deadline_for(db, "short", start))
+    deadline = date.fromisoformat(register.deadline_for(db, "short", start))
     assert deadline > date(2026, 10, 7)
     assert (
         sum(
@@ -152,17 +153,17 @@ def test_working_days_across_national_day_2026(db):
         )
         == 5
     )
-    assert lifecycle.deadline_for(db, "ongoing", start) is None
+    assert register.deadline_for(db, "ongoing", start) is None
     assert workdays.is_workday(date(2026, 2, 14))
 
 
 def test_deadline_state_warns_two_working_days_before():
     today = date(2026, 11, 23)  # Monday
     base = {"status": "in_progress"}
-    assert lifecycle.deadline_state(base | {"deadline_on": "2026-11-20"}, today) == "overdue"
-    assert lifecycle.deadline_state(base | {"deadline_on": "2026-11-25"}, today) == "warning"
-    assert lifecycle.deadline_state(base | {"deadline_on": "2026-12-10"}, today) == "ok"
-    assert lifecycle.deadline_state({"status": "closed", "deadline_on": "2026-11-20"}, today) == ""
+    assert register.deadline_state(base | {"deadline_on": "2026-11-20"}, today) == "overdue"
+    assert register.deadline_state(base | {"deadline_on": "2026-11-25"}, today) == "warning"
+    assert register.deadline_state(base | {"deadline_on": "2026-12-10"}, today) == "ok"
+    assert register.deadline_state({"status": "closed", "deadline_on": "2026-11-20"}, today) == ""
 
 
 ALLOWED = {
@@ -258,7 +259,7 @@ def check_invariants(db, pid: int) -> None:
         "SELECT action, from_status, to_status FROM problem_events WHERE problem_id = ? ORDER BY id",
         (pid,),
     )
-    assert problem["status"] in PROBLEM_STATUSES
+    assert problem["status"] in STATUSES
     assert events[-1]["to_status"] == problem["status"]  # events consistent with the status
     previous = None
     for event in events:
@@ -301,7 +302,7 @@ def test_linked_problems_are_found_and_assigned_together(db):
 
 
 def test_page_counts_follow_the_queues(db):
-    from survey import inbox
+    from survey.problems import inbox
 
     supervisor, handler = actor_for(db, "supervisor"), actor_for(db, "handler")
     before = inbox.page_counts(db, supervisor)["triage"]

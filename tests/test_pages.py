@@ -5,13 +5,13 @@ from __future__ import annotations
 from stdnum.cn import uscc as stdnum_uscc
 
 from survey import db as store
-from survey.labels import PROBLEM_STATUS_LABELS
+from survey.problems.register import STATUS_LABELS
 from tests.helpers import open_page, signed_in
 
 
 def test_handler_never_sees_another_departments_problem(demo_db):
     at = open_page(demo_db, "handler", "pages/problems_page.py")
-    at.multiselect(key="problem_status").set_value(list(PROBLEM_STATUS_LABELS)).run()
+    at.multiselect(key="problem_status").set_value(list(STATUS_LABELS)).run()
     shown = at.dataframe[0].value
     with store.opened(demo_db) as db:
         expected = store.scalar(

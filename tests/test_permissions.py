@@ -17,9 +17,7 @@ from survey import (
     companies,
     exports,
     feedback,
-    inbox,
     permissions,
-    problems,
     questionnaires,
     reference,
     users,
@@ -29,6 +27,7 @@ from survey import (
 from survey import db as store
 from survey.actor import SYSTEM
 from survey.errors import NotFoundError, PermissionDeniedError
+from survey.problems import inbox, lifecycle, listing, register
 from survey.xlsform.writer import build_xlsform
 from tests.helpers import actor_for
 from tests.helpers import payload as visit_payload
@@ -51,6 +50,34 @@ def _other_user(db) -> int:
 def _company_values() -> dict:
     return {"name": f"权限测试企业{next(_n)}有限公司", "uscc": _code(), "district_code": "321102",
             "sector_code": "OTHER"}  # fmt: skip
+
+
+def _lead(db) -> register.NewProblem:
+    return register.NewProblem(
+        source="monitor",
+        submission_id=f"perm-lead-{next(_n)}",
+        category_code=store.scalar(db, "SELECT category_code FROM problems LIMIT 1"),
+        nature_code="report",
+        description="园区道路破损，企业货车进出困难。",
+        raised_on="2026-06-01",
+        feedback_id=store.scalar(db, "SELECT id FROM feedback LIMIT 1"),
+    )
+
+
+def _held_by(db, department: str) -> int:
+    """A problem the department holds, with a deadline and no extension asked yet."""
+    return store.scalar(
+        db,
+        "SELECT id FROM problems WHERE lead_department_code = ? AND status = 'in_progress'"
+        " AND deadline_on IS NOT NULL AND extension_requested_days IS NULL ORDER BY id LIMIT 1",
+        (department,),
+    )
+
+
+def _raised_by(db, actor) -> int:
+    """A problem this actor raised; for other roles, any problem (the call must then be refused)."""
+    mine = store.scalar(db, "SELECT id FROM problems WHERE created_by = ? LIMIT 1", (actor.id,))
+    return mine or store.scalar(db, "SELECT id FROM problems LIMIT 1")
 
 
 def _form_file() -> bytes:
@@ -149,8 +176,8 @@ CASES = {
         {"supervisor", "admin"},
         lambda db, a: companies.export_xlsx(db, a, io.BytesIO()),
     ),
-    "problems.list_problems": (ALL, lambda db, a: problems.list_problems(db, a)),
-    "problems.count_problems": (ALL, lambda db, a: problems.count_problems(db, a)),
+    "listing.list_problems": (ALL, lambda db, a: listing.list_problems(db, a)),
+    "listing.count_problems": (ALL, lambda db, a: listing.count_problems(db, a)),
     "visits.list_visits": (
         {"officer", "supervisor", "admin"},
         lambda db, a: visits.list_visits(db, a),
@@ -160,6 +187,30 @@ CASES = {
         lambda db, a: feedback.list_feedback(db, a),
     ),
     "inbox.waiting_items": (ALL, lambda db, a: inbox.waiting_items(db, a)),
+    "auth.change_password": (
+        ALL,
+        lambda db, a: auth.change_password(db, a, "demo2025", f"新密码Abc{next(_n)}x"),
+    ),
+    "register.raise_problem": (
+        {"officer", "monitor"},
+        lambda db, a: register.raise_problem(db, a, _lead(db)),
+    ),
+    "lifecycle.escalate": (
+        {"supervisor", "admin"},
+        lambda db, a: lifecycle.escalate(db, a, _held_by(db, "GXJ"), "请本周内答复企业"),
+    ),
+    "lifecycle.request_extension": (
+        {"handler"},
+        lambda db, a: lifecycle.request_extension(db, a, _held_by(db, "GXJ"), 3, "需要协调用地"),
+    ),
+    "visits.annotate_problem": (
+        {"officer"},
+        lambda db, a: visits.annotate_problem(db, a, _raised_by(db, a), "企业补充了材料"),
+    ),
+    "feedback.duty_progress": (
+        {"supervisor", "admin"},
+        lambda db, a: feedback.duty_progress(db, a),
+    ),
     "feedback.submit_feedback": (
         {"monitor"},
         lambda db, a: feedback.submit_feedback(
@@ -240,7 +291,7 @@ RULE_OF_CASE = {
     "companies.update_company": "companies.edit",
     "companies.import_companies": "companies.import",
     "companies.export_xlsx": "companies.export",
-    "problems.list_problems": "problems.read",
+    "listing.list_problems": "problems.read",
     "visits.list_visits": "visits.read",
     "feedback.list_feedback": "feedback.read",
     "visits.submit_visit": "visits.create",
@@ -248,6 +299,13 @@ RULE_OF_CASE = {
     "questionnaires.list_versions": "questionnaires.read",
     "questionnaires.save_version": "questionnaires.manage",
     "analytics.kpis": "dashboard.read",
+    "inbox.waiting_items": "workbench.read",
+    "auth.change_password": "account.edit",
+    "register.raise_problem": "problems.raise",
+    "lifecycle.escalate": "problems.triage",
+    "lifecycle.request_extension": "problems.handle",
+    "visits.annotate_problem": "problems.annotate",
+    "feedback.duty_progress": "feedback.review",
 }
 
 
@@ -255,19 +313,19 @@ def test_every_permission_rule_is_exercised():
     """Each rule of the permission table has a case above expecting exactly its roles."""
     assert set(RULE_OF_CASE.values()) == set(permissions.RULES)
     for case, rule in RULE_OF_CASE.items():
-        assert CASES[case][0] == set(permissions.RULES[rule]), case
+        assert CASES[case][0] == set(permissions.RULES[rule].roles), case
 
 
 def test_handler_sees_only_their_department(db):
     handler = actor_for(db, "handler")
-    mine = problems.list_problems(db, handler, limit=10_000)
+    mine = listing.list_problems(db, handler, limit=10_000)
     assert mine and all(p["lead_department_code"] == "GXJ" for p in mine)
-    assert problems.count_problems(db, handler) == store.scalar(
+    assert listing.count_problems(db, handler) == store.scalar(
         db, "SELECT count(*) FROM problems WHERE lead_department_code = 'GXJ'"
     )
     other = store.scalar(db, "SELECT id FROM problems WHERE lead_department_code != 'GXJ' LIMIT 1")
     with pytest.raises(NotFoundError, match="无权查看"):
-        problems.get_problem(db, handler, other)
+        listing.get_problem(db, handler, other)
 
 
 def test_officer_sees_own_visits_and_problems(db):
@@ -280,7 +338,7 @@ def test_officer_sees_own_visits_and_problems(db):
         (officer.id, officer.id),
     )
     assert len(own) == expected > 0
-    assert all(p["source"] == "visit" for p in problems.list_problems(db, officer, limit=10_000))
+    assert all(p["source"] == "visit" for p in listing.list_problems(db, officer, limit=10_000))
     stranger = store.scalar(db, "SELECT id FROM visits WHERE officer_id != ? AND id NOT IN"
                                 " (SELECT visit_id FROM visit_participants WHERE user_id = ?) LIMIT 1",
                             (officer.id, officer.id))  # fmt: skip
@@ -295,7 +353,7 @@ def test_monitor_sees_only_own_feedback_and_leads(db):
     assert len(own) == store.scalar(
         db, "SELECT count(*) FROM feedback WHERE monitor_id = ?", (monitor.id,)
     )
-    leads = problems.list_problems(db, monitor, limit=10_000)
+    leads = listing.list_problems(db, monitor, limit=10_000)
     assert all(p["source"] == "monitor" for p in leads)
     foreign = store.scalar(
         db, "SELECT id FROM feedback WHERE monitor_id != ? LIMIT 1", (monitor.id,)
@@ -306,6 +364,6 @@ def test_monitor_sees_only_own_feedback_and_leads(db):
 
 def test_supervisor_sees_everything(db):
     supervisor = actor_for(db, "supervisor")
-    assert problems.count_problems(db, supervisor) == store.scalar(
+    assert listing.count_problems(db, supervisor) == store.scalar(
         db, "SELECT count(*) FROM problems"
     )

@@ -9,7 +9,7 @@ import seeds
 from seeds.generator import organization_code_check
 from survey import bulk
 from survey import db as store
-from survey.schema import PROBLEM_STATUSES
+from survey.problems.register import STATUSES
 from tests.helpers import SMALL
 
 
@@ -19,7 +19,7 @@ def test_counts_and_states(db):
     assert counts["problems"] == SMALL["problems"]
     assert counts["visits"] > 0 and counts["feedback"] > 0 and counts["problem_events"] > 0
     statuses = {r["status"] for r in store.query(db, "SELECT DISTINCT status FROM problems")}
-    assert statuses == set(PROBLEM_STATUSES)
+    assert statuses == set(STATUSES)
     sources = {r["source"] for r in store.query(db, "SELECT DISTINCT source FROM problems")}
     assert sources == {"visit", "monitor"}
     roles = {r["role"] for r in store.query(db, "SELECT DISTINCT role FROM user_roles")}

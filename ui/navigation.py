@@ -6,11 +6,9 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from survey import inbox
+from survey import permissions
 from survey.actor import Actor
-
-ALL_ROLES = ("officer", "handler", "monitor", "supervisor", "admin")
-SUPERVISING = ("supervisor", "admin")
+from survey.problems import inbox
 
 
 @dataclass(frozen=True)
@@ -19,58 +17,39 @@ class PageSpec:
     title: str
     url_path: str
     icon: str
-    roles: tuple[str, ...]
+    action: str  # the action of survey.permissions.RULES a user needs to open it
 
 
 # A url_path must differ from its file's stem: on a process's first run Streamlit may route in its
 # legacy pages-folder mode, where /<stem> runs the file directly; a distinct url_path then falls
-# through to app.py and its gate (and every page also calls session.require_actor).
+# through to app.py and its gate (and every page also calls session.require_actor(action)).
+# Kept as a table, one page per line (hence fmt: skip): the columns line up and read at a glance.
 PAGES = (
-    PageSpec("pages/home_page.py", "工作台", "home", ":material/home:", ALL_ROLES),
-    PageSpec(
-        "pages/visit_page.py", "登记走访", "visit", ":material/add_location_alt:", ("officer",)
-    ),
-    PageSpec("pages/triage_page.py", "交办", "triage", ":material/call_split:", SUPERVISING),
-    PageSpec(
-        "pages/followup_page.py", "督办回访", "followup", ":material/phone_in_talk:", SUPERVISING
-    ),
-    PageSpec("pages/department_page.py", "部门办理", "inbox", ":material/inbox:", ("handler",)),
-    PageSpec("pages/feedback_page.py", "监督反馈", "feedback", ":material/campaign:", ("monitor",)),
-    PageSpec(
-        "pages/dashboard_page.py", "统计看板", "dashboard", ":material/monitoring:", SUPERVISING
-    ),
-    PageSpec("pages/report_page.py", "周报", "weekly", ":material/summarize:", SUPERVISING),
-    PageSpec(
-        "pages/feedback_review_page.py", "反馈汇总", "monitors", ":material/reviews:", SUPERVISING
-    ),
-    PageSpec(
-        "pages/my_visits_page.py",
-        "走访记录",
-        "visits",
-        ":material/event_note:",
-        ("officer", "supervisor", "admin"),
-    ),
-    PageSpec("pages/problems_page.py", "问题清单", "problems", ":material/assignment:", ALL_ROLES),
-    PageSpec("pages/companies_page.py", "企业名录", "companies", ":material/domain:", ALL_ROLES),
-    PageSpec("pages/company_page.py", "企业档案", "company", ":material/badge:", ALL_ROLES),
-    PageSpec(
-        "pages/questionnaires_page.py",
-        "问卷管理",
-        "forms",
-        ":material/quiz:",
-        ("supervisor", "admin"),
-    ),
-    PageSpec("pages/users_page.py", "用户管理", "users", ":material/group:", ("admin",)),
-    PageSpec("pages/reference_page.py", "参考列表", "reference", ":material/list:", ("admin",)),
-    PageSpec("pages/audit_page.py", "操作日志", "audit", ":material/history:", ("admin",)),
-    PageSpec("pages/account_page.py", "我的账号", "account", ":material/person:", ALL_ROLES),
-)
+    PageSpec("pages/home_page.py", "工作台", "home", ":material/home:", "workbench.read"),
+    PageSpec("pages/visit_page.py", "登记走访", "visit", ":material/add_location_alt:", "visits.create"),
+    PageSpec("pages/triage_page.py", "交办", "triage", ":material/call_split:", "problems.triage"),
+    PageSpec("pages/followup_page.py", "督办回访", "followup", ":material/phone_in_talk:", "problems.triage"),
+    PageSpec("pages/department_page.py", "部门办理", "inbox", ":material/inbox:", "problems.handle"),
+    PageSpec("pages/feedback_page.py", "监督反馈", "feedback", ":material/campaign:", "feedback.create"),
+    PageSpec("pages/dashboard_page.py", "统计看板", "dashboard", ":material/monitoring:", "dashboard.read"),
+    PageSpec("pages/report_page.py", "周报", "weekly", ":material/summarize:", "dashboard.read"),
+    PageSpec("pages/feedback_review_page.py", "反馈汇总", "monitors", ":material/reviews:", "feedback.review"),
+    PageSpec("pages/my_visits_page.py", "走访记录", "visits", ":material/event_note:", "visits.read"),
+    PageSpec("pages/problems_page.py", "问题清单", "problems", ":material/assignment:", "problems.read"),
+    PageSpec("pages/companies_page.py", "企业名录", "companies", ":material/domain:", "companies.read"),
+    PageSpec("pages/company_page.py", "企业档案", "company", ":material/badge:", "companies.read"),
+    PageSpec("pages/questionnaires_page.py", "问卷管理", "forms", ":material/quiz:", "questionnaires.manage"),
+    PageSpec("pages/users_page.py", "用户管理", "users", ":material/group:", "users.manage"),
+    PageSpec("pages/reference_page.py", "参考列表", "reference", ":material/list:", "reference.edit"),
+    PageSpec("pages/audit_page.py", "操作日志", "audit", ":material/history:", "audit.read"),
+    PageSpec("pages/account_page.py", "我的账号", "account", ":material/person:", "account.edit"),
+)  # fmt: skip
 
 
 def pages_for(actor: Actor) -> list[PageSpec]:
     if actor.must_change_password:
         return [p for p in PAGES if p.url_path == "account"]
-    return [p for p in PAGES if actor.has_role(*p.roles)]
+    return [p for p in PAGES if permissions.can(actor, p.action)]
 
 
 def build(actor: Actor | None):

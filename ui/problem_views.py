@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from survey import lifecycle, problems
 from survey.actor import Actor
-from survey.labels import OUTCOME_LABELS, PROBLEM_STATUS_LABELS
+from survey.labels import OUTCOME_LABELS
+from survey.problems import listing, register
+from survey.problems.register import STATUS_LABELS
 from ui import session
 from ui.text import md
 
@@ -23,7 +24,7 @@ def table(rows: list[dict], *, with_deadline: bool = True) -> None:
             "企业": frame["company"].fillna("（未指明）"),
             "行业": frame["sector"].fillna(""),
             "类别": frame["category"],
-            "状态": frame["status"].map(PROBLEM_STATUS_LABELS),
+            "状态": frame["status"].map(STATUS_LABELS),
         }
     )
     view["描述"] = frame["description"].str.slice(0, 60)
@@ -32,7 +33,7 @@ def table(rows: list[dict], *, with_deadline: bool = True) -> None:
     if with_deadline:
         view["责任部门"] = frame["department"].fillna("")
         view["时限"] = frame["deadline_on"].fillna("")
-        view["提醒"] = [DEADLINE_LABELS[lifecycle.deadline_state(r)] for r in rows]
+        view["提醒"] = [DEADLINE_LABELS[register.deadline_state(r)] for r in rows]
     st.dataframe(view, hide_index=True, width="stretch")
 
 
@@ -46,8 +47,8 @@ def pick(rows: list[dict], key: str) -> int:
 
 def detail(actor: Actor, problem_id: int) -> dict:
     with session.database() as db:
-        problem = problems.get_problem(db, actor, problem_id)
-    st.markdown(f"**问题 #{problem['id']} · {PROBLEM_STATUS_LABELS[problem['status']]}**")
+        problem = listing.get_problem(db, actor, problem_id)
+    st.markdown(f"**问题 #{problem['id']} · {STATUS_LABELS[problem['status']]}**")
     st.caption(f"{md(problem['company'] or '未指明企业')} · {md(problem['sector'])} · {md(problem['category_group'])} / "
                f"{md(problem['category'])} · 提出 {problem['raised_on']}")  # fmt: skip
     st.text(problem["description"])
@@ -58,7 +59,7 @@ def detail(actor: Actor, problem_id: int) -> dict:
         events = pd.DataFrame(problem["events"])
         st.dataframe(
             pd.DataFrame({"时间": events["at"], "操作人": events["actor"].fillna("系统"),
-                          "到": events["to_status"].map(PROBLEM_STATUS_LABELS), "说明": events["note"]}),
+                          "到": events["to_status"].map(STATUS_LABELS), "说明": events["note"]}),
             hide_index=True, width="stretch",
         )  # fmt: skip
     return problem

@@ -16,7 +16,7 @@ from pathlib import Path
 import streamlit as st
 from sqlite_utils import Database
 
-from survey import auth, bootstrap, settings
+from survey import auth, bootstrap, permissions, settings
 from survey import db as store
 from survey.actor import Actor
 from survey.errors import SurveyError
@@ -173,17 +173,18 @@ def demo_accounts_text() -> str:
     return f"这是演示库。演示账号的密码均为 {seeds.DEMO_PASSWORD}：{accounts}。"
 
 
-def require_actor(*roles: str) -> Actor:
-    """The signed-in user holding one of `roles` (any role when none given), else stop the page.
+def require_actor(action: str) -> Actor:
+    """The signed-in user allowed to do `action` (survey.permissions.RULES), else stop the page.
 
-    Pages call this first: Streamlit may run a file in pages/ directly (its legacy pages-folder
-    mode on a process's first run), so the router alone is not a sufficient gate.
+    Pages call this first, naming the same action as their ui/navigation entry: Streamlit may run
+    a file in pages/ directly (its legacy pages-folder mode on a process's first run), so the
+    router alone is not a sufficient gate.
     """
     actor = current_actor()
     if actor is None:
         st.warning("请先登录。")
         st.stop()
-    if roles and not actor.has_role(*roles):
+    if not permissions.can(actor, action):
         st.error("您的角色无权打开此页面。")
         st.stop()
     return actor

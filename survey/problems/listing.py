@@ -12,6 +12,7 @@ from survey import db as store
 from survey.actor import Actor
 from survey.errors import NotFoundError
 from survey.permissions import problem_scope
+from survey.problems.register import WITH_DEPARTMENT, sql_list
 
 _LIST_COLUMNS = """
     p.id, p.status, p.source, p.raised_on, p.category_code, pc.name AS category,
@@ -29,6 +30,8 @@ PROBLEM_JOINS = """
     LEFT JOIN districts d ON d.code = p.district_code
     LEFT JOIN departments dep ON dep.code = p.lead_department_code
 """
+
+HELD = sql_list(WITH_DEPARTMENT)  # the statuses a department holds
 
 
 def list_problems(
@@ -110,7 +113,7 @@ def list_for_department(db: Database, actor: Actor, *, limit: int = 500) -> list
     return store.query(
         db,
         f"SELECT {_LIST_COLUMNS}, p.escalated_at, p.extension_requested_days, p.assigned_at"
-        f" FROM problems p {PROBLEM_JOINS} WHERE {where} AND p.status IN ('assigned', 'in_progress')"
+        f" FROM problems p {PROBLEM_JOINS} WHERE {where} AND p.status IN {HELD}"
         f" ORDER BY p.deadline_on IS NULL, p.deadline_on, p.id LIMIT {int(limit)}",
         params,
     )
@@ -122,8 +125,8 @@ def list_waiting(db: Database, actor: Actor, kind: str, *, limit: int = 500) -> 
     condition = {
         "new": "p.status = 'new'",
         "replied": "p.status = 'replied'",
-        "overdue": "p.status IN ('assigned', 'in_progress') AND p.deadline_on < ?",
-        "extension": "p.status IN ('assigned', 'in_progress') AND p.extension_requested_days IS NOT NULL",
+        "overdue": f"p.status IN {HELD} AND p.deadline_on < ?",
+        "extension": f"p.status IN {HELD} AND p.extension_requested_days IS NOT NULL",
     }[kind]
     if kind == "overdue":
         params = [*params, clock.today().isoformat()]

@@ -9,9 +9,8 @@ from sqlite_utils import Database
 from survey import clock, workdays
 from survey import db as store
 from survey.actor import Actor
-
-WARNING_WORKING_DAYS = 2
-OPEN_HANDLING = ("assigned", "in_progress")
+from survey.permissions import require
+from survey.problems.register import WARNING_WORKING_DAYS, WITH_DEPARTMENT, sql_list
 
 
 @dataclass(frozen=True)
@@ -20,6 +19,9 @@ class WaitingItem:
     label: str
     count: int
     help: str
+
+
+HELD = sql_list(WITH_DEPARTMENT)  # the statuses a department holds
 
 
 def _warning_cutoff() -> str:
@@ -32,6 +34,7 @@ def _count(db: Database, sql: str, params: tuple = ()) -> int:
 
 def waiting_items(db: Database, actor: Actor) -> list[WaitingItem]:
     """One list per role the actor holds; each count is limited to what the actor may see."""
+    require(actor, "workbench.read")
     today = clock.today().isoformat()
     items: list[WaitingItem] = []
     if actor.has_role("officer"):
@@ -89,7 +92,7 @@ def waiting_items(db: Database, actor: Actor) -> list[WaitingItem]:
                 _count(
                     db,
                     "SELECT count(*) FROM problems WHERE lead_department_code = ?"
-                    " AND status IN ('assigned', 'in_progress') AND deadline_on <= ?",
+                    f" AND status IN {HELD} AND deadline_on <= ?",
                     (dept, _warning_cutoff()),
                 ),
                 f"{WARNING_WORKING_DAYS} 个工作日内到期或已超期",
@@ -133,8 +136,7 @@ def waiting_items(db: Database, actor: Actor) -> list[WaitingItem]:
                 "已逾期",
                 _count(
                     db,
-                    "SELECT count(*) FROM problems WHERE status IN ('assigned', 'in_progress')"
-                    " AND deadline_on < ?",
+                    f"SELECT count(*) FROM problems WHERE status IN {HELD} AND deadline_on < ?",
                     (today,),
                 ),
                 "可督办",
@@ -175,14 +177,14 @@ def page_counts(db: Database, actor: Actor) -> dict[str, int]:
         counts["triage"] = _count(db, "SELECT count(*) FROM problems WHERE status = 'new'")
         counts["followup"] = _count(
             db,
-            "SELECT count(*) FROM problems WHERE status = 'replied' OR (status IN ('assigned', 'in_progress')"
+            f"SELECT count(*) FROM problems WHERE status = 'replied' OR (status IN {HELD}"
             " AND (deadline_on < ? OR extension_requested_days IS NOT NULL))",
             (clock.today().isoformat(),),
         )
     if actor.has_role("handler") and actor.department_code:
         counts["inbox"] = _count(
             db,
-            "SELECT count(*) FROM problems WHERE lead_department_code = ? AND status IN ('assigned', 'in_progress')",
+            f"SELECT count(*) FROM problems WHERE lead_department_code = ? AND status IN {HELD}",
             (actor.department_code,),
         )
     if actor.has_role("officer"):

@@ -1,0 +1,122 @@
+"""The problem register owns the problem's life: one transition table, one writer of the timeline,
+listeners called inside the writing transaction, and demo data built by the same rules."""
+
+from __future__ import annotations
+
+import re
+from itertools import groupby
+
+import pytest
+
+from survey import db as store
+from survey.errors import PermissionDeniedError
+from survey.problems import lifecycle, register
+from tests.helpers import ROOT, actor_for
+
+SOURCES = [p for d in ("survey", "ui", "pages", "seeds", "bench") for p in (ROOT / d).rglob("*.py")]
+
+
+def test_every_seeded_timeline_replays_through_the_transition_table(db):
+    """The generator's events are legal moves, in order, ending in the problem's status."""
+    status = dict(db.conn.execute("SELECT id, status FROM problems"))
+    rows = db.conn.execute(
+        "SELECT problem_id, action, from_status, to_status FROM problem_events ORDER BY problem_id, at, id"
+    )
+    replayed = 0
+    for pid, events in groupby(rows, key=lambda r: r[0]):
+        current = None
+        for _pid, action, before, after in events:
+            assert before == current, (pid, action)
+            assert register.target_of(action, current) == after, (pid, action)
+            current = after
+        assert current == status.pop(pid), pid
+        replayed += 1
+    assert not status, "problems without a 'raise' event"
+    assert replayed > 500
+
+
+def test_generator_uses_the_registers_rules(db):
+    """Reopening gives the register's working days; only bad reviews reopen."""
+    bad = set(register.bad_review_levels(db))
+    reopened = store.scalar(db, "SELECT count(*) FROM problem_events WHERE action = 'reopen'")
+    assert reopened > 0
+    callbacks = db.conn.execute(
+        "SELECT e.note, (SELECT n.action FROM problem_events n WHERE n.problem_id = e.problem_id"
+        " AND n.id > e.id ORDER BY n.id LIMIT 1) FROM problem_events e WHERE e.action = 'callback'"
+    ).fetchall()
+    for note, following in callbacks:
+        level = int(re.search(r"满意度 (\d)", note).group(1))
+        if following is not None:
+            assert (following == "reopen") == (level in bad), (note, following)
+
+
+def test_a_listener_sees_each_move_inside_its_transaction(db):
+    supervisor = actor_for(db, "supervisor")
+    pid = store.scalar(db, "SELECT id FROM problems WHERE status = 'new' LIMIT 1")
+    seen = []
+
+    def listener(conn, event):
+        # Inside the transaction: the change is visible to the same connection, not yet committed.
+        assert conn.conn.in_transaction
+        seen.append((event.action, event.from_status, event.to_status, event.problem["status"]))
+
+    register.listen(listener)
+    try:
+        lifecycle.assign(db, supervisor, pid, "GXJ", "short")
+    finally:
+        register.unlisten(listener)
+    assert seen == [("assign", "new", "assigned", "assigned")]
+
+
+def test_a_failing_listener_undoes_the_whole_move(db):
+    supervisor = actor_for(db, "supervisor")
+    pid = store.scalar(db, "SELECT id FROM problems WHERE status = 'new' LIMIT 1")
+    counts = "SELECT (SELECT count(*) FROM problem_events), (SELECT count(*) FROM audit_log)"
+    before = db.conn.execute(counts).fetchone()
+
+    def listener(_conn, _event):
+        raise RuntimeError("outbox full")
+
+    register.listen(listener)
+    try:
+        with pytest.raises(RuntimeError):
+            lifecycle.assign(db, supervisor, pid, "GXJ", "short")
+    finally:
+        register.unlisten(listener)
+    assert store.scalar(db, "SELECT status FROM problems WHERE id = ?", (pid,)) == "new"
+    assert db.conn.execute(counts).fetchone() == before
+
+
+def test_row_rules_come_from_the_permission_table(db):
+    """A handler of another department may not touch a problem; the table's row rule says so."""
+    pid, lead = db.conn.execute(
+        "SELECT id, lead_department_code FROM problems WHERE status = 'in_progress' LIMIT 1"
+    ).fetchone()
+    other = db.conn.execute(
+        "SELECT username FROM users WHERE username LIKE 'handler.%' AND department_code != ?",
+        (lead,),
+    ).fetchone()[0]
+    problem = register.load(db, pid)
+    assert "reply" not in register.allowed_actions(actor_for(db, other), problem)
+    with pytest.raises(PermissionDeniedError, match="只有牵头部门"):
+        register.check(actor_for(db, other), problem, "reply")
+    assert {"escalate", "link"} <= set(
+        register.allowed_actions(actor_for(db, "supervisor"), problem)
+    )
+
+
+def test_one_writer_of_the_timeline_and_one_list_of_statuses():
+    """Only the register inserts events or sets a problem's status; the statuses are listed once."""
+    writers, listings = [], []
+    status_list = re.compile(r"""["']assigned["'][^()]{0,60}?["']in_progress["']""")
+    for path in SOURCES:
+        text = path.read_text(encoding="utf-8")
+        name = str(path.relative_to(ROOT))
+        if re.search(r"INSERT INTO problem_events|insert_rows\([^)]*problem_events", text):
+            writers.append(name)
+        if re.search(r"UPDATE problems SET[^\"]*\bstatus\s*=", text):
+            writers.append(name)
+        if status_list.search(text):
+            listings.append(name)
+    assert sorted(set(writers)) == ["survey/problems/register.py"]
+    assert listings == ["survey/problems/register.py"]
