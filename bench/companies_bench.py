@@ -11,9 +11,10 @@ from pathlib import Path
 from rapidfuzz import fuzz, process
 
 import seeds
-from survey import bootstrap, companies
+from survey import bootstrap
 from survey import db as store
-from survey.actor import SYSTEM
+from survey.access.actor import SYSTEM
+from survey.companies import registry, transfer
 
 
 def _timed(fn, *args, **kwargs):
@@ -58,10 +59,10 @@ def bench_search(n_companies: int) -> None:
         seeds.generate(path, companies=n_companies, problems=0, seed=11)
         with store.opened(path) as db:
             queries = _queries(db, 60, rng)
-            _, cold = _timed(companies.search_companies, db, SYSTEM, queries[0])
-            ours = [_timed(companies.search_companies, db, SYSTEM, q)[1] for q in queries]
+            _, cold = _timed(registry.search_companies, db, SYSTEM, queries[0])
+            ours = [_timed(registry.search_companies, db, SYSTEM, q)[1] for q in queries]
             naive = [_timed(_naive_search, db, q)[1] for q in queries]
-            typo = companies.search_companies(db, SYSTEM, "恒顺醋叶")[0]["name"]
+            typo = registry.search_companies(db, SYSTEM, "恒顺醋叶")[0]["name"]
     p95 = sorted(ours)[int(len(ours) * 0.95) - 1]
     print(
         f"company search on {n_companies:,} companies, {len(queries)} queries (2-4 character fragments, a typo, code prefixes)"
@@ -82,23 +83,23 @@ def bench_import(n_companies: int) -> None:
         seeds.generate(source, companies=n_companies, problems=0, seed=12)
         xlsx = Path(tmp) / "registry.xlsx"
         with store.opened(source) as db:
-            companies.export_xlsx(db, SYSTEM, xlsx)
+            transfer.export_xlsx(db, SYSTEM, xlsx)
         target = Path(tmp) / "target.db"
         bootstrap.init_db(target)
         start = time.perf_counter()
-        headers, rows = companies.read_table(xlsx.read_bytes(), xlsx.name)
+        headers, rows = transfer.read_table(xlsx.read_bytes(), xlsx.name)
         read_s = time.perf_counter() - start
         steps = []
         with store.opened(target) as db:
             result, ms = _timed(
-                companies.import_companies, db, SYSTEM, headers, rows,
+                transfer.import_companies, db, SYSTEM, headers, rows,
                 progress=lambda f, t: steps.append(f),
             )  # fmt: skip
-            again, again_ms = _timed(companies.import_companies, db, SYSTEM, headers, rows)
+            again, again_ms = _timed(transfer.import_companies, db, SYSTEM, headers, rows)
         baseline_rows = rows[:2000]
         naive = Path(tmp) / "naive.db"
         bootstrap.init_db(naive)
-        mapping = companies.suggest_mapping(headers)
+        mapping = transfer.suggest_mapping(headers)
         position = {c: headers.index(h) for c, h in mapping.items() if h}
         with store.opened(naive) as db:
             lookups = {key: {v: k for k, v in d.items()} for key, d in (
@@ -106,14 +107,14 @@ def bench_import(n_companies: int) -> None:
                 ("sectors", dict(db.conn.execute("SELECT code, name FROM sectors"))),
                 ("departments", dict(db.conn.execute("SELECT code, name FROM departments"))),
             )}  # fmt: skip
-            refs = {f.column: f.ref for f in companies.FIELDS}
+            refs = {f.column: f.ref for f in registry.FIELDS}
             start = time.perf_counter()
             for row in baseline_rows:
                 values = {c: row[i] for c, i in position.items()}
                 for column, ref in refs.items():
                     if ref and values.get(column):
                         values[column] = lookups[ref][values[column]]
-                companies.create_company(db, SYSTEM, values)  # one transaction per row
+                registry.create_company(db, SYSTEM, values)  # one transaction per row
             naive_per_row = (time.perf_counter() - start) / len(baseline_rows)
     per_row = ms / 1000 / len(rows)
     print(f"import of a {len(rows):,}-row .xlsx (our export format, no mapping needed)")

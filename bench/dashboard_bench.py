@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from survey import analytics, common, cubes, exports
+from survey import clock
 from survey import db as store
-from survey.auth import load_actor
+from survey.access.auth import load_actor
 from survey.problems import register
+from survey.reports import common, cubes, exports, overview, periods
 
 QUERY_LIMIT_MS = 150
 RENDER_LIMIT_S = 1.5
@@ -46,9 +47,9 @@ def _supervisor(db):
     return load_actor(db, user_id)
 
 
-def _view(db) -> analytics.Filters:
+def _view(db) -> periods.Filters:
     end = store.scalar(db, "SELECT max(raised_month) FROM problems")
-    return analytics.Filters(analytics.month_add(end, -11), end)
+    return periods.Filters(periods.month_add(end, -11), end)
 
 
 def _median_ms(run, repeat: int = 3) -> float:
@@ -65,7 +66,7 @@ def time_queries(db, actor, view) -> list[tuple[float, str]]:
     statements: list[str] = []
     db.conn.set_trace_callback(statements.append)
     try:
-        data = analytics.dashboard_data(db, actor, view)
+        data = overview.dashboard_data(db, actor, view)
         common.common_categories(db, actor, view, counts=data["cells"])
     finally:
         db.conn.set_trace_callback(None)
@@ -81,7 +82,7 @@ def render_page(path: Path) -> tuple[float, float, int]:
     from streamlit.testing.v1 import AppTest
 
     import seeds
-    from survey import auth
+    from survey.access import auth
 
     with store.opened(path) as db:
         signed = auth.sign_in(db, "supervisor", seeds.DEMO_PASSWORD)
@@ -130,7 +131,7 @@ def naive(db, view) -> dict:
     called = frame["satisfaction_level"].notna()
     overdue = (
         frame["status"].isin(register.WITH_DEPARTMENT)
-        & (frame["deadline_on"] < analytics.clock.today().isoformat())
+        & (frame["deadline_on"] < clock.today().isoformat())
     ).sum()
     heat = frame.groupby(["sector_code", "category_code"], dropna=False).size()
     return {
@@ -144,7 +145,7 @@ def naive(db, view) -> dict:
     }
 
 
-def export_view(db, view) -> analytics.Filters:
+def export_view(db, view) -> periods.Filters:
     """About EXPORT_ROWS problems: the most recent months holding that many, then as few sectors of
     them as reach it."""
     start = view.end
@@ -154,7 +155,7 @@ def export_view(db, view) -> analytics.Filters:
         )
         if (n or 0) >= EXPORT_ROWS:
             break
-        start = analytics.month_add(start, -1)
+        start = periods.month_add(start, -1)
     chosen, total = [], 0
     for sector, n in db.conn.execute(
         "SELECT sector, sum(n) FROM cube_sector WHERE month BETWEEN ? AND ? GROUP BY sector"
@@ -180,7 +181,7 @@ def export_child(path: str, start: str, end: str, sectors: str) -> None:
     """Run in a fresh process so its peak memory is the export's own."""
     with store.opened(path) as db:
         actor = _supervisor(db)
-        view = analytics.Filters(start, end, sectors=tuple(sectors.split(",")))
+        view = periods.Filters(start, end, sectors=tuple(sectors.split(",")))
         handle, name = tempfile.mkstemp(suffix=".xlsx")
         os.close(handle)
         begin = time.perf_counter()
@@ -213,7 +214,7 @@ def bench_dashboard(problems: int = 1_000_000, path: str | None = None) -> None:
         )
 
         start = time.perf_counter()
-        data = analytics.dashboard_data(db, actor, view)
+        data = overview.dashboard_data(db, actor, view)
         ours = (time.perf_counter() - start) * 1000
         start = time.perf_counter()
         baseline = naive(db, view)

@@ -13,8 +13,8 @@ from pathlib import Path
 import seeds
 from survey import clock, questionnaires
 from survey import db as store
-from survey.actor import SYSTEM
-from survey.auth import load_actor
+from survey.access.actor import SYSTEM
+from survey.access.auth import load_actor
 from survey.visits import submit_visit
 
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from survey import auth
+from survey.access import auth
 from survey.errors import SurveyError
 from ui import session
 from ui.text import md

@@ -5,7 +5,8 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from survey import audit, clock
+from survey import clock
+from survey.access import audit
 from survey.labels import AUDIT_ACTION_LABELS, TABLE_LABELS
 from ui import session
 

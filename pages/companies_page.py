@@ -5,7 +5,8 @@ import io
 import pandas as pd
 import streamlit as st
 
-from survey import companies, permissions
+from survey.access import permissions
+from survey.companies import registry, transfer
 from survey.errors import SurveyError
 from survey.problems import listing
 from survey.problems.register import STATUS_LABELS
@@ -30,7 +31,7 @@ with tabs["查询"]:
         "企业名称、简称或信用代码", key="company_query", placeholder="例如：恒顺、913211…"
     )
     with session.database() as db:
-        hits = companies.search_companies(db, actor, query, limit=50) if query.strip() else []
+        hits = registry.search_companies(db, actor, query, limit=50) if query.strip() else []
     if query.strip() and not hits:
         st.info("没有找到匹配的企业。")
     if hits:
@@ -42,7 +43,7 @@ with tabs["查询"]:
             "打开企业", list(by_id), format_func=lambda i: by_id[i]["name"], key="company_open"
         )
         with session.database() as db:
-            company = companies.get_company(db, actor, chosen)
+            company = registry.get_company(db, actor, chosen)
             raised = listing.list_problems(db, actor, company_id=chosen, limit=50)
         st.subheader(md(company["name"]))
         st.caption(f"统一社会信用代码 {company['uscc']}")
@@ -60,7 +61,7 @@ with tabs["查询"]:
                 if st.form_submit_button("保存修改", type="primary"):
                     try:
                         with session.database() as db:
-                            companies.update_company(db, actor, chosen, values)
+                            registry.update_company(db, actor, chosen, values)
                     except SurveyError as exc:
                         st.error(md(str(exc)))
                     else:
@@ -72,7 +73,7 @@ if "新增企业" in tabs:
         if st.form_submit_button("新增企业", type="primary"):
             try:
                 with session.database() as db:
-                    new_id = companies.create_company(db, actor, values)
+                    new_id = registry.create_company(db, actor, values)
             except SurveyError as exc:
                 st.error(md(str(exc)))
             else:
@@ -89,7 +90,7 @@ if "导出" in tabs:
         if st.button("生成导出文件", key="export_companies"):
             buffer = io.BytesIO()
             with session.database() as db, st.spinner("正在导出…"):
-                count = companies.export_xlsx(db, actor, buffer)
+                count = transfer.export_xlsx(db, actor, buffer)
             st.download_button(
                 f"下载企业名录（{count:,} 家）.xlsx",
                 buffer.getvalue(),

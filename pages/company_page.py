@@ -5,7 +5,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from survey import companies, visits
+from survey.companies import profiles, registry
 from survey.problems.register import STATUS_LABELS
 from ui import params, session
 from ui.text import md
@@ -16,7 +16,7 @@ company_id = params.record_id("id", "企业编号")
 query = st.text_input("查找企业", key="profile_q")
 if query.strip():
     with session.database() as db:
-        hits = companies.search_companies(db, actor, query, limit=20)
+        hits = registry.search_companies(db, actor, query, limit=20)
     for hit in hits:
         if st.button(
             f"{md(hit['name'])}（{md(hit['district'])}）", key=f"profile_pick_{hit['id']}"
@@ -26,7 +26,7 @@ if query.strip():
 if not company_id:
     st.info("请输入企业名称查找，或从走访、问题中打开企业档案。")
     st.stop()
-profile = session.load_or_stop(lambda db: visits.company_profile(db, actor, company_id))
+profile = session.load_or_stop(lambda db: profiles.company_profile(db, actor, company_id))
 
 company = profile["company"]
 st.header(md(company["name"]))

@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from survey import analytics, charts, exports
 from survey.labels import SOURCE_LABELS
 from survey.problems.register import STATUS_LABELS
+from survey.reports import chart_data, charts, exports, overview
 from ui import dashboard, session
 from ui.text import md
 
@@ -24,8 +24,8 @@ with session.database() as db:
         right.button(
             "清除图表筛选", on_click=dashboard.clear_selections, icon=":material/filter_alt_off:"
         )
-    min_volume = st.session_state.get("dash_min_volume", analytics.DEFAULT_MIN_VOLUME)
-    data = analytics.dashboard_data(
+    min_volume = st.session_state.get("dash_min_volume", chart_data.DEFAULT_MIN_VOLUME)
+    data = overview.dashboard_data(
         db, actor, view, lambda name: dashboard.narrowed(filters, name), min_volume=min_volume
     )
 kpis, cells, problems = data["kpis"], data["cells"], data["problems"]
@@ -48,7 +48,7 @@ with speed:
         dashboard.show_chart(charts.reply_days(data["days"]), "replysector", "答复用时分布")
 with league_tab:
     st.number_input("问题数少于此数的部门单列（不参与排名）", 1, 1000, key="dash_min_volume",
-                    value=analytics.DEFAULT_MIN_VOLUME)  # fmt: skip
+                    value=chart_data.DEFAULT_MIN_VOLUME)  # fmt: skip
     departments = data["departments"]
     if not departments.empty:
         dashboard.show_chart(charts.league(departments), "dept", "部门办理情况")

@@ -6,8 +6,9 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from survey import analytics, charts, clock, weekly
-from survey.weekly import Week
+from survey import clock
+from survey.reports import charts, periods, weekly
+from survey.reports.weekly import Week
 from ui import dashboard, params, session, style
 
 actor = session.require_actor("dashboard.read")
@@ -21,7 +22,7 @@ monday = st.selectbox(
 )  # fmt: skip
 st.query_params["week"] = monday.isoformat()
 week = Week(monday)
-city = analytics.Filters(monday.isoformat()[:7], week.sunday.isoformat()[:7])
+city = periods.Filters(monday.isoformat()[:7], week.sunday.isoformat()[:7])
 
 with session.database() as db:
     kpis = weekly.kpis(db, actor, week, city)

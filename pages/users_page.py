@@ -4,7 +4,8 @@ unlock, end sessions; set how long a sign-in lasts."""
 import pandas as pd
 import streamlit as st
 
-from survey import auth, reference, users
+from survey import reference
+from survey.access import auth, users
 from survey.labels import ROLE_LABELS
 from ui import session
 

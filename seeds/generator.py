@@ -15,11 +15,13 @@ from itertools import accumulate
 from stdnum.cn import uscc as stdnum_uscc
 
 from seeds import texts
-from survey import audit, bootstrap, bulk, clock, cubes, reference, settings, workdays
+from survey import bootstrap, bulk, clock, reference, workdays
 from survey import db as store
-from survey.actor import SYSTEM
-from survey.auth import hash_password
+from survey.access import audit, settings
+from survey.access.actor import SYSTEM
+from survey.access.auth import hash_password
 from survey.problems import register
+from survey.reports import cubes
 
 DEMO_PASSWORD = "demo2025"
 BATCH = 20_000

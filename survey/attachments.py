@@ -10,7 +10,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlite_utils import Database
 
 from survey import clock
-from survey.actor import Actor
+from survey.access.actor import Actor
 from survey.errors import ValidationError
 
 MAX_SIDE = 1600

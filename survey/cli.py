@@ -12,12 +12,14 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from survey import bootstrap, clock, companies, cubes, maintenance
+from survey import bootstrap, clock, maintenance
 from survey import db as store
-from survey.actor import SYSTEM
+from survey.access.actor import SYSTEM
+from survey.access.users import create_user
+from survey.companies import transfer
 from survey.errors import SurveyError
 from survey.labels import ROLE_LABELS
-from survey.users import create_user
+from survey.reports import cubes
 from survey.xlsform.loader import FormLoadError, load_xlsform
 
 
@@ -188,18 +190,18 @@ def cmd_import_companies(args) -> int:
         raise CliError(f"文件 {path} 不存在。")
     bootstrap.init_db(args.db)
     data = path.read_bytes()
-    headers, rows = companies.read_table(data, path.name)
+    headers, rows = transfer.read_table(data, path.name)
     with store.opened(args.db) as db:
         try:
-            result = companies.import_companies(
+            result = transfer.import_companies(
                 db, SYSTEM, headers, rows, source=path.name, sha256=hashlib.sha256(data).hexdigest()
             )
-        except companies.ImportRejectedError as exc:
+        except transfer.ImportRejectedError as exc:
             print(f"错误：{exc}", file=sys.stderr)
             for p in exc.problems:
                 print(f"  第 {p['行号']} 行 [{p['字段']}] {p['问题']}", file=sys.stderr)
             if args.report:
-                Path(args.report).write_bytes(companies.problems_report(exc.problems))
+                Path(args.report).write_bytes(transfer.problems_report(exc.problems))
                 print(f"问题清单已保存到 {args.report}", file=sys.stderr)
             return 1
     print(
@@ -211,7 +213,7 @@ def cmd_import_companies(args) -> int:
 
 def cmd_export_companies(args) -> int:
     with store.opened(args.db) as db:
-        count = companies.export_xlsx(db, SYSTEM, Path(args.file))
+        count = transfer.export_xlsx(db, SYSTEM, Path(args.file))
     print(f"已导出 {count:,} 家企业到 {args.file}")
     return 0
 

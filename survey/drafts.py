@@ -9,9 +9,10 @@ import json
 
 from sqlite_utils import Database
 
-from survey import audit, clock
+from survey import clock
 from survey import db as store
-from survey.actor import Actor
+from survey.access import audit
+from survey.access.actor import Actor
 from survey.errors import NotFoundError, ValidationError
 
 KINDS = ("visit", "feedback")

@@ -8,14 +8,16 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from survey import attachments, audit, clock, companies, drafts, questionnaires, reference
+from survey import attachments, clock, drafts, questionnaires, reference
 from survey import db as store
-from survey.actor import Actor
+from survey.access import audit
+from survey.access.actor import Actor
+from survey.access.permissions import can, feedback_scope, require
+from survey.access.settings import get_setting, set_setting
+from survey.companies import registry
 from survey.errors import NotFoundError, SurveyError, ValidationError
 from survey.labels import FEEDBACK_KIND_LABELS
-from survey.permissions import can, feedback_scope, require
 from survey.problems import register
-from survey.settings import get_setting, set_setting
 from survey.xlsform import engine
 
 MIN_BODY = 10
@@ -52,7 +54,7 @@ def check_feedback(
     company = None
     if payload.get("company_id"):
         try:
-            company = companies.get_company(db, actor, int(payload["company_id"]))
+            company = registry.get_company(db, actor, int(payload["company_id"]))
         except (SurveyError, ValueError, TypeError):
             errors["company_id"] = "所选企业不存在。"
     body = (payload.get("body") or "").strip()

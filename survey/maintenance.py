@@ -6,8 +6,9 @@ import os
 import sqlite3
 from pathlib import Path
 
-from survey import audit, clock, schema
+from survey import clock, schema
 from survey import db as store
+from survey.access import audit
 
 
 class MaintenanceError(Exception):

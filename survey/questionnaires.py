@@ -10,11 +10,12 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from survey import audit, clock, spreadsheets
+from survey import clock, spreadsheets
 from survey import db as store
-from survey.actor import Actor
+from survey.access import audit
+from survey.access.actor import Actor
+from survey.access.permissions import require
 from survey.errors import NotFoundError, ValidationError
-from survey.permissions import require
 from survey.xlsform import engine
 from survey.xlsform.loader import load_xlsform
 from survey.xlsform.model import Form

@@ -12,12 +12,12 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from survey import audit
 from survey import db as store
-from survey.actor import Actor
+from survey.access import audit
+from survey.access.actor import Actor
+from survey.access.permissions import require
 from survey.errors import InUseError, NotFoundError, ValidationError
 from survey.labels import TABLE_LABELS
-from survey.permissions import require
 
 REFERENCE_DIR = store.PROJECT_ROOT / "data" / "reference"
 

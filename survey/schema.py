@@ -402,9 +402,9 @@ def m005_rating_dimensions(db: Database) -> None:
 @migrations()
 def m006_dashboard_cubes(db: Database) -> None:
     """Summary tables kept by triggers, so dashboards stay fast at a million problems; and an index for
-    the newest-first problem list of a period. Any later change to survey.cubes ships as a new migration
+    the newest-first problem list of a period. Any later change to survey.reports.cubes ships as a new migration
     that drops and reinstalls them."""
-    from survey import cubes
+    from survey.reports import cubes
 
     db.execute("CREATE INDEX idx_problems_raised_on ON problems(raised_on)")
     db.execute("CREATE INDEX idx_problems_replied_at ON problems(replied_at)")

@@ -1,6 +1,6 @@
 """Visits (走访): submitting one exactly once (visit, answers and problems in one transaction keyed
-by the client's submission id), reading them within the actor's scope, editing for 7 days, and the
-company profile that gathers a company's visits, problems and satisfaction.
+by the client's submission id), reading them within the actor's scope, editing for 7 days, and
+withdrawing or annotating a problem the officer raised.
 """
 
 from __future__ import annotations
@@ -10,12 +10,14 @@ from datetime import date, timedelta
 
 from sqlite_utils import Database
 
-from survey import attachments, audit, clock, companies, drafts, questionnaires, reference
+from survey import attachments, clock, drafts, questionnaires, reference
 from survey import db as store
-from survey.actor import Actor
+from survey.access import audit
+from survey.access.actor import Actor
+from survey.access.permissions import require, visit_scope
+from survey.companies import registry
 from survey.errors import NotFoundError, PermissionDeniedError, SurveyError, ValidationError
 from survey.labels import VISIT_MODES
-from survey.permissions import can, problem_scope, require, visit_scope
 from survey.problems import register
 from survey.xlsform import engine
 
@@ -94,7 +96,7 @@ def _validate(db: Database, actor: Actor, payload: dict, today: date) -> tuple[d
         errors["company"] = "请选择走访的企业。"
     else:
         try:
-            company = companies.get_company(db, actor, int(company_id))
+            company = registry.get_company(db, actor, int(company_id))
         except (NotFoundError, ValueError, TypeError):
             errors["company"] = "所选企业不存在或不在您的联系范围内。"
     try:
@@ -401,50 +403,3 @@ def annotate_problem(db: Database, actor: Actor, problem_id: int, note: str) -> 
         register.transition(
             db, actor, rows[0], "annotate", note=note.strip(), audit_note="走访人员备注"
         )
-
-
-# ---- the company profile -------------------------------------------------------------------------
-
-
-def company_profile(db: Database, actor: Actor, company_id: int) -> dict:
-    """Everything about one company the actor may see: details, visits, problems, satisfaction."""
-    from survey.problems.listing import list_problems
-
-    company = companies.get_company(db, actor, company_id)
-    names = {key: reference.names(db, key) for key in ("districts", "sectors", "departments")}
-    company["district"] = names["districts"].get(company["district_code"], "")
-    company["park"] = (
-        names["districts"].get(company["park_code"], "") if company["park_code"] else ""
-    )
-    company["sector"] = names["sectors"].get(company["sector_code"], "")
-    company["department"] = (
-        names["departments"].get(company["department_code"], "")
-        if company["department_code"]
-        else ""
-    )
-    seen_visits: list[dict] = []
-    if can(actor, "visits.read"):
-        where, params = visit_scope(actor)
-        seen_visits = store.query(
-            db,
-            "SELECT v.id, v.visit_date, v.mode, u.display_name AS officer,"
-            " (SELECT count(*) FROM problems p WHERE p.visit_id = v.id) AS problems"
-            f" FROM visits v JOIN users u ON u.id = v.officer_id WHERE v.company_id = ? AND {where}"
-            " ORDER BY v.visit_date DESC",
-            [company_id, *params],
-        )
-    problems = list_problems(db, actor, company_id=company_id, limit=1000)
-    where, params = problem_scope(actor)  # the same problems as the list above
-    satisfaction = store.query(
-        db,
-        "SELECT substr(p.called_back_at, 1, 7) AS month, avg(p.satisfaction_level) AS average,"
-        " count(*) AS callbacks FROM problems p WHERE p.company_id = ?"
-        f" AND p.satisfaction_level IS NOT NULL AND {where} GROUP BY 1 ORDER BY 1",
-        [company_id, *params],
-    )
-    return {
-        "company": company,
-        "visits": seen_visits,
-        "problems": problems,
-        "satisfaction": satisfaction,
-    }

@@ -9,9 +9,10 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 import seeds
-from survey import auth, clock, questionnaires
+from survey import clock, questionnaires
 from survey import db as store
-from survey.actor import SYSTEM, Actor
+from survey.access import auth
+from survey.access.actor import SYSTEM, Actor
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_TODAY = date(2026, 6, 15)

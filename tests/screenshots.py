@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 
 import seeds
-from survey import auth
 from survey import db as store
+from survey.access import auth
 from tests.browser import chromium, sign_in, streamlit_server, wait_idle
 from ui.navigation import pages_for
 

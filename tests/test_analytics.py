@@ -12,11 +12,12 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from survey import analytics, charts, clock, common, cubes, exports, visits, weekly
+from survey import clock, visits
 from survey import db as store
-from survey.analytics import Filters
 from survey.errors import ValidationError
 from survey.problems import lifecycle, register
+from survey.reports import charts, common, cubes, exports, overview, periods, scorecard, weekly
+from survey.reports.periods import Filters
 from tests.helpers import SEED_TODAY, actor_for, payload
 
 VIEW = Filters("2025-07", "2026-06")
@@ -88,7 +89,7 @@ FILTERED = {
 
 def test_kpis_equal_a_naive_count_of_every_problem(db):
     supervisor = actor_for(db, "supervisor")
-    kpis = {k.key: k for k in analytics.kpis(db, supervisor, VIEW, today=SEED_TODAY)}
+    kpis = {k.key: k for k in scorecard.kpis(db, supervisor, VIEW, today=SEED_TODAY)}
     assert kpis["raised"].value > 300
     assert_same(
         {k: v.value for k, v in kpis.items()},
@@ -108,7 +109,7 @@ def test_filtered_kpis_read_the_right_cube_and_still_match(db, case):
     view = VIEW.narrowed(**values)
     kpis = {
         k.key: k.value
-        for k in analytics.kpis(db, actor_for(db, "supervisor"), view, today=SEED_TODAY)
+        for k in scorecard.kpis(db, actor_for(db, "supervisor"), view, today=SEED_TODAY)
     }
     expected = naive_kpis(db, view.first_day, view.last_day, SEED_TODAY, where)
     assert expected["raised"] > 0
@@ -145,8 +146,8 @@ def test_median_days_matches_statistics_median():
         for v in values:
             sums[cubes.DAY_BUCKETS[min(v, cubes.MAX_EXACT_DAYS + 1)]] += 1
         expected = statistics.median([min(v, cubes.MAX_EXACT_DAYS + 1) for v in values])
-        assert analytics.median_days(sums) == expected
-    assert analytics.median_days({}) is None
+        assert scorecard.median_days(sums) == expected
+    assert scorecard.median_days({}) is None
 
 
 def test_period_validation_names_the_field():
@@ -156,13 +157,13 @@ def test_period_validation_names_the_field():
         Filters("2026-01", "2026-13")
     with pytest.raises(ValidationError, match="起始月份不能晚于结束月份"):
         Filters("2026-06", "2026-01")
-    assert analytics.month_add("2026-01", -1) == "2025-12"
+    assert periods.month_add("2026-01", -1) == "2025-12"
     assert Filters("2026-01", "2026-03").previous() == Filters("2025-10", "2025-12")
 
 
 def test_chart_frames_are_small_and_consistent(db):
     supervisor = actor_for(db, "supervisor")
-    data = analytics.dashboard_data(db, supervisor, VIEW, today=SEED_TODAY)
+    data = overview.dashboard_data(db, supervisor, VIEW, today=SEED_TODAY)
     raised = data["kpis"][0].value
     assert data["cells"]["n"].sum() == raised
     assert data["months"]["n"].sum() == raised
@@ -201,7 +202,7 @@ def test_a_chart_click_becomes_a_filter():
 
 
 def test_charts_export_as_png_and_svg(db):
-    data = analytics.dashboard_data(db, actor_for(db, "supervisor"), VIEW, today=SEED_TODAY)
+    data = overview.dashboard_data(db, actor_for(db, "supervisor"), VIEW, today=SEED_TODAY)
     spec = charts.monthly(data["months"]).to_dict()
     assert charts.to_image(spec, "png")[:8] == b"\x89PNG\r\n\x1a\n"
     svg = charts.to_image(spec, "svg")
@@ -274,7 +275,7 @@ def test_export_opens_in_openpyxl_and_its_totals_equal_the_kpis(db):
     seen = []
     result = exports.write_dashboard(db, supervisor, view, target, today=SEED_TODAY,
                                      progress=lambda f, text: seen.append(f))  # fmt: skip
-    kpis = {k.label: k for k in analytics.kpis(db, supervisor, view, today=SEED_TODAY)}
+    kpis = {k.label: k for k in scorecard.kpis(db, supervisor, view, today=SEED_TODAY)}
     book = load_workbook(io.BytesIO(target.getvalue()), read_only=True)
     assert book.sheetnames == ["汇总", *exports.TABLE_SHEETS, "问题清单"]
     summary = {row[0]: row for row in book["汇总"].iter_rows(values_only=True) if row[0] in kpis}

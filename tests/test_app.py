@@ -8,9 +8,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import seeds
-from survey import auth, permissions, reference, users
 from survey import db as store
-from survey.actor import SYSTEM
+from survey import reference
+from survey.access import auth, permissions, users
+from survey.access.actor import SYSTEM
 from tests.helpers import ROOT, app, signed_in
 from ui import navigation
 

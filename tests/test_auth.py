@@ -7,9 +7,9 @@ import hashlib
 import pytest
 
 import seeds
-from survey import auth, users
 from survey import db as store
-from survey.actor import SYSTEM
+from survey.access import auth, users
+from survey.access.actor import SYSTEM
 from survey.errors import AuthError, PermissionDeniedError, ValidationError
 from tests.helpers import actor_for
 

@@ -13,8 +13,10 @@ import uuid
 
 import pytest
 
-from survey import auth, cubes, visits
 from survey import db as store
+from survey import visits
+from survey.access import auth
+from survey.reports import cubes
 from tests.helpers import PROBLEMS_PER_VISIT, ROOT, visit_with_problems
 
 

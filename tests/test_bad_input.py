@@ -16,9 +16,11 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from survey import analytics, companies, feedback, questionnaires, visits
 from survey import db as store
+from survey import feedback, questionnaires, visits
+from survey.companies import codes, transfer
 from survey.errors import SurveyError
+from survey.reports import periods
 from survey.xlsform import expressions
 from survey.xlsform.loader import FormLoadError, load_xlsform
 from tests.helpers import actor_for, payload
@@ -69,7 +71,7 @@ def counts(db) -> dict[str, int]:
 @given(raw=st.one_of(TEXT, st.from_regex(r"[0-9A-Za-z０-９ ]{16,20}", fullmatch=True)))
 def test_company_code_field(raw):
     try:
-        code = companies.validate_uscc(raw)
+        code = codes.validate_uscc(raw)
     except SurveyError as error:
         assert_chinese_message(error)
     else:
@@ -129,8 +131,8 @@ def test_company_import_all_or_nothing(db):
         before = counts(db)
         data = _xlsx([headers, *rows])
         try:
-            read_headers, read_rows = companies.read_table(data, "companies.xlsx")
-            companies.import_companies(db, admin, read_headers, read_rows)
+            read_headers, read_rows = transfer.read_table(data, "companies.xlsx")
+            transfer.import_companies(db, admin, read_headers, read_rows)
         except SurveyError as error:
             assert_chinese_message(error)
             after = counts(db)
@@ -205,6 +207,6 @@ def test_feedback_text(db):
 @given(start=TEXT, end=TEXT)
 def test_dashboard_period(start, end):
     try:
-        analytics.Filters(start, end)
+        periods.Filters(start, end)
     except SurveyError as error:
         assert_chinese_message(error)

@@ -98,11 +98,11 @@ def test_sign_in_survives_reload_until_sign_out(server, browser):
 def test_company_import_in_the_browser(server, browser, tmp_path):
     from stdnum.cn import uscc as stdnum_uscc
 
-    from survey import companies
+    from survey.companies import registry
 
     body = "91321102MA1QQQQ50"
     good = body + stdnum_uscc.calc_check_digit(body)
-    header = ",".join(companies.HEADERS[:5])
+    header = ",".join(registry.HEADERS[:5])
     bad_file = tmp_path / "bad.csv"
     bad_file.write_text(
         f"{header}\n镇江浏览器测试有限公司,{good},京口区,,其他\n坏数据公司,12345,火星区,,其他\n",

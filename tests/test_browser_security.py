@@ -11,8 +11,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from survey import auth
 from survey import db as store
+from survey.access import auth
 from tests.browser import chromium, demo_server, free_port, wait_idle
 
 pytestmark = pytest.mark.browser

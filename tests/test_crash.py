@@ -13,8 +13,10 @@ import uuid
 
 import pytest
 
-from survey import auth, cubes, drafts, visits
 from survey import db as store
+from survey import drafts, visits
+from survey.access import auth
+from survey.reports import cubes
 from tests.helpers import actor_for, visit_with_problems
 
 KILLS = 100

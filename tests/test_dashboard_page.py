@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from survey import analytics, weekly
 from survey import db as store
-from survey.analytics import Filters
+from survey.reports import overview, scorecard, weekly
+from survey.reports.periods import Filters
 from tests.helpers import actor_for, open_page, signed_in
 from ui.dashboard import format_value
 
@@ -27,7 +27,7 @@ def test_filters_come_from_the_address_and_figures_match(demo_db):
     assert at.selectbox(key="dash_preset").value == "custom"
     assert at.multiselect(key="dash_sector").value == ["EQ-POWER"]
     with store.opened(demo_db) as db:
-        kpis = analytics.kpis(
+        kpis = scorecard.kpis(
             db, actor_for(db, "supervisor"), Filters("2026-01", "2026-03", sectors=("EQ-POWER",))
         )
     shown = metrics(at)
@@ -91,7 +91,7 @@ def test_an_unexpected_error_shows_a_number_that_is_in_the_log(demo_db, monkeypa
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(analytics, "dashboard_data", broken)  # fault injection, not a storage mock
+    monkeypatch.setattr(overview, "dashboard_data", broken)  # fault injection, not a storage mock
     at = signed_in(demo_db, "supervisor")
     with caplog.at_level("ERROR", logger="zhenheyi"):
         at.switch_page("pages/dashboard_page.py").run()

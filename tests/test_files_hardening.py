@@ -16,9 +16,10 @@ import zipfile
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from survey import companies, questionnaires, spreadsheets
 from survey import db as store
-from survey.actor import SYSTEM
+from survey import questionnaires, spreadsheets
+from survey.access.actor import SYSTEM
+from survey.companies import registry, transfer
 from survey.xlsform.loader import FormLoadError, load_xlsform
 from tests.helpers import ROOT, actor_for
 
@@ -76,7 +77,7 @@ def test_declared_dimension_alone_is_refused():
         lambda xml: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:CV100000"', xml),
     )
     with pytest.raises(spreadsheets.SpreadsheetTooLargeError, match="100,000 行 × 100 列"):
-        companies.read_table(data, "wide.xlsx")
+        transfer.read_table(data, "wide.xlsx")
     with pytest.raises(FormLoadError, match="范围过大"):
         load_xlsform(data, "wide.xlsx")
 
@@ -86,25 +87,25 @@ def test_real_cells_beyond_the_limit_are_refused_without_a_dimension():
         xlsx({"A1": "a", "BZ3": "far"}), lambda xml: re.sub(rb"<dimension [^>]*/>", b"", xml)
     )
     with pytest.raises(spreadsheets.SpreadsheetTooLargeError, match="3 行 × 78 列"):
-        companies.read_table(data, "far.xlsx")
+        transfer.read_table(data, "far.xlsx")
 
 
 def test_csv_beyond_the_column_limit_is_refused():
     data = ",".join(f"列{i}" for i in range(61)).encode()
     with pytest.raises(spreadsheets.SpreadsheetTooLargeError, match="61 列"):
-        companies.read_table(data, "wide.csv")
+        transfer.read_table(data, "wide.csv")
 
 
 def test_a_registry_sized_file_still_reads():
-    rows = [companies.HEADERS] + [[f"企业{i}", "x"] + [""] * 10 for i in range(2000)]
+    rows = [registry.HEADERS] + [[f"企业{i}", "x"] + [""] * 10 for i in range(2000)]
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("s")
     for row in rows:
         sheet.append(row)
     buffer = io.BytesIO()
     workbook.save(buffer)
-    headers, read = companies.read_table(buffer.getvalue(), "ok.xlsx")
-    assert headers == companies.HEADERS and len(read) == 2000
+    headers, read = transfer.read_table(buffer.getvalue(), "ok.xlsx")
+    assert headers == registry.HEADERS and len(read) == 2000
 
 
 def test_upload_limit_is_set_for_our_files_and_said_beside_each_uploader():
@@ -132,7 +133,7 @@ def test_company_export_writes_names_as_text_and_is_audited(db):
     company_id = store.scalar(db, "SELECT min(id) FROM companies")
     db.execute("UPDATE companies SET name = ? WHERE id = ?", (FORMULA, company_id))
     buffer = io.BytesIO()
-    count = companies.export_xlsx(db, actor_for(db, "admin"), buffer)
+    count = transfer.export_xlsx(db, actor_for(db, "admin"), buffer)
     sheet = load_workbook(io.BytesIO(buffer.getvalue())).active
     cell = next(c for (c,) in sheet.iter_rows(min_col=1, max_col=1) if c.value == FORMULA)
     assert cell.data_type == "s"
@@ -163,18 +164,18 @@ def test_answer_export_writes_answers_as_text_and_is_audited(db):
 
 
 def test_import_problems_report_writes_text(db):
-    report = companies.problems_report([{"行号": 2, "字段": "企业名称", "问题": FORMULA}])
+    report = transfer.problems_report([{"行号": 2, "字段": "企业名称", "问题": FORMULA}])
     cell = load_workbook(io.BytesIO(report)).active["C2"]
     assert cell.value == FORMULA and cell.data_type == "s"
 
 
 def test_company_import_audit_row_names_the_file_by_its_hash(tmp_path, db):
     buffer = io.BytesIO()
-    companies.export_xlsx(db, SYSTEM, buffer)
+    transfer.export_xlsx(db, SYSTEM, buffer)
     data = buffer.getvalue()
-    headers, rows = companies.read_table(data, "名录.xlsx")
+    headers, rows = transfer.read_table(data, "名录.xlsx")
     digest = hashlib.sha256(data).hexdigest()
-    companies.import_companies(db, SYSTEM, headers, rows, source="名录.xlsx", sha256=digest)
+    transfer.import_companies(db, SYSTEM, headers, rows, source="名录.xlsx", sha256=digest)
     after = json.loads(
         store.scalar(db, "SELECT after FROM audit_log WHERE action = 'import' ORDER BY id DESC")
     )

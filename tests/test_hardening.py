@@ -13,8 +13,10 @@ import pytest
 from PIL import Image
 
 import seeds
-from survey import attachments, auth, drafts, visits
+from survey import attachments, drafts, visits
 from survey import db as store
+from survey.access import auth
+from survey.companies import profiles, registry
 from survey.errors import AuthError, ValidationError
 from tests.helpers import actor_for, payload
 
@@ -133,7 +135,6 @@ def test_missing_configured_database_says_init_db_and_creates_nothing(tmp_path, 
 
 
 def test_monitor_reads_contacts_only_of_companies_on_their_own_submissions(db):
-    from survey import companies
 
     monitor_id, own = db.conn.execute(
         "SELECT monitor_id, company_id FROM feedback WHERE company_id IS NOT NULL LIMIT 1"
@@ -146,17 +147,17 @@ def test_monitor_reads_contacts_only_of_companies_on_their_own_submissions(db):
         (monitor.id,),
     )
     assert own and other
-    seen = companies.get_company(db, monitor, other)
+    seen = registry.get_company(db, monitor, other)
     assert seen["limited"] and seen["name"] and seen["uscc"] and seen["sector_code"]
     assert seen["contact_name"] is None and seen["contact_phone"] is None
     assert seen["address"] is None and seen["department_code"] is None
-    mine = companies.get_company(db, monitor, own)
+    mine = registry.get_company(db, monitor, own)
     assert not mine["limited"] and mine["contact_phone"] == store.scalar(
         db, "SELECT contact_phone FROM companies WHERE id = ?", (own,)
     )
     # Roles that may see the registry in full still do.
-    assert not companies.get_company(db, actor_for(db, "supervisor"), other)["limited"]
-    profile = visits.company_profile(db, monitor, other)
+    assert not registry.get_company(db, actor_for(db, "supervisor"), other)["limited"]
+    profile = profiles.company_profile(db, monitor, other)
     assert profile["company"]["contact_phone"] is None
 
 
@@ -177,7 +178,7 @@ def test_profile_satisfaction_is_scoped_like_the_problem_list(db):
         (department,),
     )
     handler = auth.load_actor(db, handler_id)
-    profile = visits.company_profile(db, handler, company_id)
+    profile = profiles.company_profile(db, handler, company_id)
     shown = sum(row["callbacks"] for row in profile["satisfaction"])
     listed = [p for p in profile["problems"] if p["satisfaction_level"] is not None]
     everyone = store.scalar(

@@ -11,11 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from survey import clock, cubes, visits, workdays
+from survey import clock, visits, workdays
 from survey import db as store
 from survey.errors import PermissionDeniedError, SurveyError
 from survey.problems import lifecycle, listing, register
 from survey.problems.register import STATUSES
+from survey.reports import cubes
 from tests.helpers import actor_for, payload
 
 

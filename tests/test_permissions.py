@@ -9,30 +9,19 @@ import itertools
 import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
-from survey import (
-    analytics,
-    audit,
-    auth,
-    common,
-    companies,
-    exports,
-    feedback,
-    permissions,
-    questionnaires,
-    reference,
-    users,
-    visits,
-    weekly,
-)
 from survey import db as store
-from survey.actor import SYSTEM
+from survey import feedback, questionnaires, reference, visits
+from survey.access import audit, auth, permissions, users
+from survey.access.actor import SYSTEM
+from survey.companies import registry, transfer
 from survey.errors import NotFoundError, PermissionDeniedError
 from survey.problems import inbox, lifecycle, listing, register
+from survey.reports import common, exports, overview, periods, problem_list, scorecard, weekly
 from survey.xlsform.writer import build_xlsform
 from tests.helpers import actor_for
 from tests.helpers import payload as visit_payload
 
-_VIEW = analytics.Filters("2026-01", "2026-06")
+_VIEW = periods.Filters("2026-01", "2026-06")
 ROLES = ("officer", "handler", "monitor", "supervisor", "admin")  # demo users with one role each
 ALL = set(ROLES)
 _n = itertools.count(1)
@@ -155,26 +144,26 @@ CASES = {
     "auth.list_sessions(own)": (ALL, lambda db, a: auth.list_sessions(db, a)),
     "audit.list_entries": ({"admin"}, lambda db, a: audit.list_entries(db, a)),
     "audit.distinct_values": ({"admin"}, lambda db, a: audit.distinct_values(db, a, "action")),
-    "companies.search_companies": (ALL, lambda db, a: companies.search_companies(db, a, "有限")),
-    "companies.create_company": (
+    "registry.search_companies": (ALL, lambda db, a: registry.search_companies(db, a, "有限")),
+    "registry.create_company": (
         {"officer", "supervisor", "admin"},
-        lambda db, a: companies.create_company(
+        lambda db, a: registry.create_company(
             db, a, _company_values() | {"department_code": a.department_code}
         ),
     ),
-    "companies.update_company": (
+    "registry.update_company": (
         {"supervisor", "admin"},
-        lambda db, a: companies.update_company(
-            db, a, 1, companies.get_company(db, SYSTEM, 1) | {"address": f"改{next(_n)}"}
+        lambda db, a: registry.update_company(
+            db, a, 1, registry.get_company(db, SYSTEM, 1) | {"address": f"改{next(_n)}"}
         ),
     ),
-    "companies.import_companies": (
+    "transfer.import_companies": (
         {"admin"},
-        lambda db, a: companies.import_companies(db, a, companies.HEADERS, []),
+        lambda db, a: transfer.import_companies(db, a, registry.HEADERS, []),
     ),
-    "companies.export_xlsx": (
+    "transfer.export_xlsx": (
         {"supervisor", "admin"},
-        lambda db, a: companies.export_xlsx(db, a, io.BytesIO()),
+        lambda db, a: transfer.export_xlsx(db, a, io.BytesIO()),
     ),
     "listing.list_problems": (ALL, lambda db, a: listing.list_problems(db, a)),
     "listing.count_problems": (ALL, lambda db, a: listing.count_problems(db, a)),
@@ -240,14 +229,14 @@ CASES = {
         {"supervisor", "admin"},
         lambda db, a: questionnaires.export_answers(db, a, "visit", io.BytesIO()),
     ),
-    "analytics.kpis": ({"supervisor", "admin"}, lambda db, a: analytics.kpis(db, a, _VIEW)),
-    "analytics.dashboard_data": (
+    "scorecard.kpis": ({"supervisor", "admin"}, lambda db, a: scorecard.kpis(db, a, _VIEW)),
+    "overview.dashboard_data": (
         {"supervisor", "admin"},
-        lambda db, a: analytics.dashboard_data(db, a, _VIEW),
+        lambda db, a: overview.dashboard_data(db, a, _VIEW),
     ),
-    "analytics.problem_list": (
+    "problem_list.problem_list": (
         {"supervisor", "admin"},
-        lambda db, a: analytics.problem_list(db, a, _VIEW),
+        lambda db, a: problem_list.problem_list(db, a, _VIEW),
     ),
     "common.common_categories": (
         {"supervisor", "admin"},
@@ -286,11 +275,11 @@ RULE_OF_CASE = {
     "users.create_user": "users.manage",
     "audit.list_entries": "audit.read",
     "users.set_session_hours": "settings.edit",
-    "companies.search_companies": "companies.read",
-    "companies.create_company": "companies.create",
-    "companies.update_company": "companies.edit",
-    "companies.import_companies": "companies.import",
-    "companies.export_xlsx": "companies.export",
+    "registry.search_companies": "companies.read",
+    "registry.create_company": "companies.create",
+    "registry.update_company": "companies.edit",
+    "transfer.import_companies": "companies.import",
+    "transfer.export_xlsx": "companies.export",
     "listing.list_problems": "problems.read",
     "visits.list_visits": "visits.read",
     "feedback.list_feedback": "feedback.read",
@@ -298,7 +287,7 @@ RULE_OF_CASE = {
     "feedback.submit_feedback": "feedback.create",
     "questionnaires.list_versions": "questionnaires.read",
     "questionnaires.save_version": "questionnaires.manage",
-    "analytics.kpis": "dashboard.read",
+    "scorecard.kpis": "dashboard.read",
     "inbox.waiting_items": "workbench.read",
     "auth.change_password": "account.edit",
     "register.raise_problem": "problems.raise",

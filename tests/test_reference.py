@@ -8,7 +8,7 @@ import pytest
 
 from survey import db as store
 from survey import reference
-from survey.actor import SYSTEM
+from survey.access.actor import SYSTEM
 from survey.errors import InUseError, PermissionDeniedError, ValidationError
 from tests.helpers import actor_for
 

@@ -8,6 +8,7 @@ import pytest
 
 from survey import bootstrap, schema
 from survey import db as store
+from survey.reports import periods, scorecard
 
 DATA_MODEL = {
     "districts", "sectors", "problem_categories", "departments", "indicators", "request_natures",
@@ -108,7 +109,8 @@ def test_the_kept_first_release_file_upgrades_with_its_data(tmp_path):
     """tests/fixtures/schema-level1.sql is the dump of a file written at m001+m002 with users, a company,
     a visit, problems in three states, feedback and audit rows; every later migration must take it as
     it is."""
-    from survey import analytics, auth, cubes
+    from survey.access import auth
+    from survey.reports import cubes
     from tests.fixtures import make_level1
 
     path = tmp_path / "level1.db"
@@ -129,7 +131,7 @@ def test_the_kept_first_release_file_upgrades_with_its_data(tmp_path):
         supervisor = signed.actor
         kpis = {
             k.key: k.value
-            for k in analytics.kpis(db, supervisor, analytics.Filters("2025-03", "2025-03"))
+            for k in scorecard.kpis(db, supervisor, periods.Filters("2025-03", "2025-03"))
         }
         assert kpis["raised"] == 3 and kpis["satisfaction_rate"] == 1.0
         assert (

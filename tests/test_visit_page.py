@@ -4,6 +4,7 @@ find every typed value again, submit, and see the visit and problem numbers."""
 from __future__ import annotations
 
 from survey import db as store
+from survey.companies import registry
 from tests.helpers import open_page
 
 
@@ -17,11 +18,10 @@ def start_visit(demo_db):
 
 
 def officer_company(demo_db) -> int:
-    from survey import companies
     from tests.helpers import actor_for
 
     with store.opened(demo_db) as db:
-        return companies.search_companies(db, actor_for(db, "officer"), "有限公司")[0]["id"]
+        return registry.search_companies(db, actor_for(db, "officer"), "有限公司")[0]["id"]
 
 
 def button(at, label: str):

@@ -10,6 +10,7 @@ import pytest
 
 from survey import clock, drafts, questionnaires, visits
 from survey import db as store
+from survey.companies import profiles
 from survey.errors import PermissionDeniedError
 from tests.helpers import actor_for, linked_company, payload
 
@@ -191,8 +192,8 @@ def test_company_profile(db):
     officer = actor_for(db, "officer")
     company_id = linked_company(db, officer)
     visits.submit_visit(db, officer, str(uuid.uuid4()), payload(db, officer))
-    profile = visits.company_profile(db, officer, company_id)
+    profile = profiles.company_profile(db, officer, company_id)
     assert profile["company"]["department"] == "市工业和信息化局"
     assert profile["visits"] and profile["problems"]
-    supervisor_view = visits.company_profile(db, actor_for(db, "supervisor"), company_id)
+    supervisor_view = profiles.company_profile(db, actor_for(db, "supervisor"), company_id)
     assert len(supervisor_view["problems"]) >= len(profile["problems"])

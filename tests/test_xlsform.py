@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from survey import db as store
 from survey import questionnaires
-from survey.actor import SYSTEM
+from survey.access.actor import SYSTEM
 from survey.errors import ValidationError
 from survey.xlsform import engine
 from survey.xlsform import expressions as ex

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from survey import companies, reference
+from survey import reference
+from survey.companies import registry
 from ui import session
 
 
@@ -50,8 +51,8 @@ def company_fields(prefix: str, current: dict | None = None) -> dict:
         )
         values["size"] = st.selectbox(
             "企业规模",
-            ["", *companies.SIZES],
-            index=(["", *companies.SIZES].index(current.get("size", "") or "")),
+            ["", *registry.SIZES],
+            index=(["", *registry.SIZES].index(current.get("size", "") or "")),
             key=f"{prefix}_size",
         )
     with right:

@@ -8,8 +8,8 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from survey import companies
-from survey.actor import Actor
+from survey.access.actor import Actor
+from survey.companies import registry, transfer
 from survey.errors import SurveyError
 from ui import session, uploads
 from ui.text import md
@@ -24,15 +24,15 @@ def render(actor: Actor) -> None:
     if upload is None:
         return
     try:
-        headers, rows = companies.read_table(upload.getvalue(), upload.name)
+        headers, rows = transfer.read_table(upload.getvalue(), upload.name)
     except SurveyError as exc:
         st.error(md(str(exc)))
         return
     st.write(f"共 {len(rows):,} 行。列映射：")
-    suggested = companies.suggest_mapping(headers)
+    suggested = transfer.suggest_mapping(headers)
     mapping = {}
     columns = st.columns(3)
-    for i, field in enumerate(companies.FIELDS):
+    for i, field in enumerate(registry.FIELDS):
         options = [None, *headers]
         mapping[field.column] = columns[i % 3].selectbox(
             field.header + ("（必填）" if field.required else ""),
@@ -50,19 +50,19 @@ def render(actor: Actor) -> None:
     bar = st.progress(0.0, text="校验中…")
     try:
         with session.database() as db:
-            result = companies.import_companies(
+            result = transfer.import_companies(
                 db, actor, headers, rows, mapping, source=upload.name,
                 sha256=hashlib.sha256(upload.getvalue()).hexdigest(),
                 progress=lambda f, text: bar.progress(min(1.0, f), text=text),
             )  # fmt: skip
-    except companies.ImportRejectedError as exc:
+    except transfer.ImportRejectedError as exc:
         bar.empty()
         st.error(md(str(exc)))
         report = pd.DataFrame(exc.problems)
         st.dataframe(report, hide_index=True, width="stretch")
         st.download_button(
             "下载问题清单.xlsx",
-            companies.problems_report(exc.problems),
+            transfer.problems_report(exc.problems),
             file_name="导入问题清单.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )

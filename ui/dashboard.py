@@ -8,10 +8,11 @@ from collections.abc import Callable
 import altair as alt
 import streamlit as st
 
-from survey import analytics, charts, clock, reference
-from survey.analytics import Filters
+from survey import clock, reference
 from survey.errors import SurveyError
 from survey.labels import SOURCE_LABELS
+from survey.reports import charts, cubes, periods, scorecard, visit_coverage
+from survey.reports.periods import Filters
 from ui import params
 from ui.text import md
 
@@ -39,17 +40,17 @@ def preset_range(preset: str, today_month: str) -> tuple[str, str]:
     if preset == "month":
         return today_month, today_month
     if preset == "last_month":
-        last = analytics.month_add(today_month, -1)
+        last = periods.month_add(today_month, -1)
         return last, last
     if preset == "quarter":
-        return analytics.quarter_bounds(today_month)[0], today_month
+        return visit_coverage.quarter_bounds(today_month)[0], today_month
     if preset == "year":
         return f"{today_month[:4]}-01", today_month
-    return analytics.month_add(today_month, -11), today_month
+    return periods.month_add(today_month, -11), today_month
 
 
 def _month_options(today_month: str) -> list[str]:
-    return [analytics.month_add(today_month, -k) for k in range(36)]
+    return [periods.month_add(today_month, -k) for k in range(36)]
 
 
 def _seed_from_url(today_month: str, allowed: dict[str, object]) -> None:
@@ -144,7 +145,7 @@ def _write_url(start: str, end: str, values: dict) -> None:
         st.query_params.from_dict(wanted)
 
 
-def kpi_cards(kpis: list[analytics.Kpi]) -> None:
+def kpi_cards(kpis: list[scorecard.Kpi]) -> None:
     for start in range(0, len(kpis), 5):
         columns = st.columns(5)
         for column, kpi in zip(columns, kpis[start : start + 5], strict=False):
@@ -164,14 +165,12 @@ def format_value(kind: str, value) -> str:
         return f"{value:.1%}"
     if kind == "days":
         return (
-            f"{value:g} 天"
-            if value <= analytics.MAX_EXACT_DAYS
-            else f"{analytics.MAX_EXACT_DAYS} 天以上"
+            f"{value:g} 天" if value <= cubes.MAX_EXACT_DAYS else f"{cubes.MAX_EXACT_DAYS} 天以上"
         )
     return f"{int(value):,}"
 
 
-def format_change(kpi: analytics.Kpi) -> str | None:
+def format_change(kpi: scorecard.Kpi) -> str | None:
     change = kpi.change
     if change is None:
         return None
@@ -240,7 +239,7 @@ def _image(chart: alt.Chart, fmt: str) -> Callable[[], bytes | str]:
 
 def describe_narrowing(db, filters: Filters, view: Filters) -> str:
     """What the chart clicks added to the filter bar, in words."""
-    from survey import exports
+    from survey.reports import exports
 
     before = dict(exports.describe(db, filters))
     parts = [
@@ -266,7 +265,7 @@ def league_table(frame):
 
 def common_problems(actor, view: Filters, cells) -> None:
     """共性问题: widespread sub-categories per sector, and on request groups of similar descriptions."""
-    from survey import common
+    from survey.reports import common
     from ui import session
 
     left, right = st.columns(2)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from survey import companies, reference
-from survey.actor import Actor
+from survey import reference
+from survey.access.actor import Actor
+from survey.companies import registry
 from survey.labels import FEEDBACK_KIND_LABELS
 from ui import form_widgets, session, uploads
 from ui.text import md
@@ -64,12 +65,12 @@ def render(sid: str, actor: Actor, qid, form, attempted: bool, slots: dict) -> d
     _pick("涉及的营商环境指标", indicators, k(sid, "indicator_code"))
     query = st.text_input("涉及企业（可选，输入名称查找）", key=k(sid, "company_q"))
     with session.database() as db:
-        hits = companies.search_companies(db, actor, query, limit=20) if query.strip() else []
+        hits = registry.search_companies(db, actor, query, limit=20) if query.strip() else []
     names = {h["id"]: h["name"] for h in hits}
     chosen = st.session_state.get(k(sid, "company_id"))
     if chosen and chosen not in names:
         with session.database() as db:
-            names = {chosen: companies.get_company(db, actor, chosen)["name"], **names}
+            names = {chosen: registry.get_company(db, actor, chosen)["name"], **names}
     _pick("企业", names, k(sid, "company_id"), "先在上方查找")
     if kind == "lead":
         _pick("问题类别（必填）", categories, k(sid, "category"), "选择小类")

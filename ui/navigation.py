@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from survey import permissions
-from survey.actor import Actor
+from survey.access import permissions
+from survey.access.actor import Actor
 from survey.problems import inbox
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from survey.actor import Actor
+from survey.access.actor import Actor
 from survey.labels import OUTCOME_LABELS
 from survey.problems import listing, register
 from survey.problems.register import STATUS_LABELS

@@ -20,8 +20,8 @@ from starlette.responses import Response  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 from streamlit.runtime.pages_manager import PagesManager  # noqa: E402
 
-from survey import auth  # noqa: E402
 from survey import db as store  # noqa: E402
+from survey.access import auth  # noqa: E402
 
 COOKIE = "zhy_session"
 

@@ -16,9 +16,10 @@ from pathlib import Path
 import streamlit as st
 from sqlite_utils import Database
 
-from survey import auth, bootstrap, permissions, settings
+from survey import bootstrap
 from survey import db as store
-from survey.actor import Actor
+from survey.access import auth, permissions, settings
+from survey.access.actor import Actor
 from survey.errors import SurveyError
 from ui import text
 

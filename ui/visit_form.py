@@ -9,8 +9,9 @@ from datetime import date
 
 import streamlit as st
 
-from survey import clock, companies, questionnaires, reference, visits
-from survey.actor import Actor
+from survey import clock, questionnaires, reference, visits
+from survey.access.actor import Actor
+from survey.companies import profiles, registry
 from survey.errors import SurveyError
 from survey.labels import VISIT_MODES
 from ui import form_widgets, session, uploads
@@ -113,12 +114,12 @@ def _company_section(sid: str, actor: Actor) -> dict | None:
     st.subheader("走访企业")
     query = st.text_input("查找企业（名称两字以上或信用代码）", key=k(sid, "company_q"))
     with session.database() as db:
-        hits = companies.search_companies(db, actor, query, limit=30) if query.strip() else []
+        hits = registry.search_companies(db, actor, query, limit=30) if query.strip() else []
         chosen = st.session_state.get(k(sid, "company_id"))
         names = {h["id"]: f"{h['name']}（{h['district']} · {h['sector']}）" for h in hits}
         if chosen and chosen not in names:
             try:
-                company = companies.get_company(db, actor, chosen)
+                company = registry.get_company(db, actor, chosen)
                 names = {chosen: company["name"], **names}
             except SurveyError:
                 st.session_state.pop(k(sid, "company_id"), None)
@@ -130,7 +131,7 @@ def _company_section(sid: str, actor: Actor) -> dict | None:
         if st.button("新增并选中该企业", key=k(sid, "newco_add")):
             try:
                 with session.database() as db:
-                    new_id = companies.create_company(db, actor, values)
+                    new_id = registry.create_company(db, actor, values)
             except SurveyError as exc:
                 st.error(md(str(exc)))
             else:
@@ -141,7 +142,7 @@ def _company_section(sid: str, actor: Actor) -> dict | None:
     if not company_id:
         return None
     with session.database() as db:
-        profile = visits.company_profile(db, actor, company_id)
+        profile = profiles.company_profile(db, actor, company_id)
     company = profile["company"]
     st.caption(
         f"挂钩部门：{company['department'] or '未指定'} · {company['district']} · {company['sector']}"

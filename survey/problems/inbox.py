@@ -8,8 +8,8 @@ from sqlite_utils import Database
 
 from survey import clock, workdays
 from survey import db as store
-from survey.actor import Actor
-from survey.permissions import require
+from survey.access.actor import Actor
+from survey.access.permissions import require
 from survey.problems.register import WARNING_WORKING_DAYS, WITH_DEPARTMENT, sql_list
 
 

@@ -12,9 +12,10 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from survey import audit, clock, workdays
+from survey import clock, workdays
 from survey import db as store
-from survey.actor import Actor
+from survey.access import audit
+from survey.access.actor import Actor
 from survey.errors import ValidationError
 from survey.labels import OUTCOME_LABELS
 from survey.problems import register

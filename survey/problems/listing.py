@@ -9,9 +9,9 @@ from sqlite_utils import Database
 
 from survey import clock
 from survey import db as store
-from survey.actor import Actor
+from survey.access.actor import Actor
+from survey.access.permissions import problem_scope
 from survey.errors import NotFoundError
-from survey.permissions import problem_scope
 from survey.problems.register import WITH_DEPARTMENT, sql_list
 
 _LIST_COLUMNS = """
@@ -21,7 +21,7 @@ _LIST_COLUMNS = """
     d.name AS district, p.lead_department_code, dep.name AS department, p.deadline_on,
     p.outcome, p.satisfaction_level
 """
-# The names every problem list shows; survey.analytics uses them too.
+# The names every problem list shows; survey.reports.analytics uses them too.
 PROBLEM_JOINS = """
     LEFT JOIN companies c ON c.id = p.company_id
     JOIN problem_categories pc ON pc.code = p.category_code

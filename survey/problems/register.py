@@ -21,11 +21,12 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from survey import audit, clock, workdays
+from survey import clock, workdays
 from survey import db as store
-from survey.actor import Actor
+from survey.access import audit
+from survey.access.actor import Actor
+from survey.access.permissions import require, require_on
 from survey.errors import NotFoundError, PermissionDeniedError, SurveyError, ValidationError
-from survey.permissions import require, require_on
 
 STATUS_LABELS = {
     "new": "待交办",

@@ -10,13 +10,15 @@ from datetime import date, timedelta
 import pandas as pd
 from sqlite_utils import Database
 
-from survey import analytics, clock, reference
+from survey import clock, reference
 from survey import db as store
-from survey.actor import Actor
-from survey.analytics import KPI_SPECS, Filters, Kpi
-from survey.permissions import require
+from survey.access.actor import Actor
+from survey.access.permissions import require
 from survey.problems import register
 from survey.problems.register import WITH_DEPARTMENT, sql_list
+from survey.reports import aggregates, periods, scorecard, visit_coverage
+from survey.reports.periods import Filters
+from survey.reports.scorecard import KPI_SPECS, Kpi
 
 TREND_WEEKS = 12
 
@@ -53,18 +55,18 @@ def kpis(
     db: Database, actor: Actor, week: Week, filters: Filters, today: date | None = None
 ) -> list[Kpi]:
     previous = Week(week.monday - timedelta(days=7))
-    visited = analytics.companies_visited_between(
+    visited = visit_coverage.companies_visited_between(
         db, actor, filters, [week.bounds(), previous.bounds()]
     )
     bad = register.bad_review_levels(db)
     values = []
     for w, seen in ((week, visited[0]), (previous, visited[1])):
         first, last = w.bounds()
-        sums = analytics.raw_measure_sums(db, actor, first, last, filters)
-        overdue = analytics.overdue_now(
+        sums = aggregates.raw_measure_sums(db, actor, first, last, filters)
+        overdue = aggregates.overdue_now(
             db, actor, filters, first_day=first, last_day=last, today=today
         )
-        values.append(analytics.kpi_values(sums, sum(overdue.values()), seen, bad))
+        values.append(scorecard.kpi_values(sums, sum(overdue.values()), seen, bad))
     return [
         Kpi(key, label, values[0][key], values[1][key], kind, better, help_text)
         for key, label, kind, better, help_text in KPI_SPECS
@@ -72,7 +74,7 @@ def kpis(
 
 
 def _conditions(filters: Filters) -> tuple[list[str], list]:
-    return analytics.problem_conditions(filters)
+    return periods.problem_conditions(filters)
 
 
 def by_sector(db: Database, actor: Actor, week: Week, filters: Filters) -> pd.DataFrame:

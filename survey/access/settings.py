@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from survey import audit
 from survey import db as store
+from survey.access import audit
 
 
 def get_setting(db: Database, key: str, default: str | None = None) -> str | None:

@@ -6,18 +6,19 @@ import re
 
 from sqlite_utils import Database
 
-from survey import audit, clock
+from survey import clock
 from survey import db as store
-from survey.actor import Actor
-from survey.auth import (
+from survey.access import audit
+from survey.access.actor import Actor
+from survey.access.auth import (
     check_password_strength,
     hash_password,
     revoke_user_sessions,
 )
+from survey.access.permissions import require
+from survey.access.settings import set_setting
 from survey.errors import NotFoundError, ValidationError
 from survey.labels import ROLE_LABELS
-from survey.permissions import require
-from survey.settings import set_setting
 
 
 def _check_roles(roles, department_code) -> list[str]:

@@ -12,18 +12,21 @@ from typing import BinaryIO
 import pandas as pd
 from sqlite_utils import Database
 
-from survey import analytics, audit, common, reference, spreadsheets
 from survey import db as store
-from survey.actor import Actor
-from survey.analytics import LIST_COLUMNS, Filters
+from survey import reference, spreadsheets
+from survey.access import audit
+from survey.access.actor import Actor
 from survey.labels import SOURCE_LABELS
 from survey.problems.register import STATUS_LABELS
+from survey.reports import chart_data, common, problem_list, scorecard, visit_coverage
+from survey.reports.periods import Filters
+from survey.reports.problem_list import LIST_COLUMNS
 
 Progress = Callable[[float, str], None]
 
 TABLE_SHEETS = {  # sheet title -> (frame builder, {column: header})
     "行业×类别": (
-        lambda db, actor, f: analytics.sector_category(db, actor, f),
+        lambda db, actor, f: chart_data.sector_category(db, actor, f),
         {
             "sector_name": "行业",
             "group_name": "问题大类",
@@ -32,11 +35,11 @@ TABLE_SHEETS = {  # sheet title -> (frame builder, {column: header})
         },
     ),
     "每月问题": (
-        lambda db, actor, f: analytics.monthly(db, actor, f),
+        lambda db, actor, f: chart_data.monthly(db, actor, f),
         {"month": "月份", "group_name": "问题大类", "n": "问题数"},
     ),
     "答复用时": (
-        lambda db, actor, f: analytics.reply_days(db, actor, f),
+        lambda db, actor, f: chart_data.reply_days(db, actor, f),
         {
             "sector_name": "行业",
             "replied": "已答复",
@@ -47,7 +50,7 @@ TABLE_SHEETS = {  # sheet title -> (frame builder, {column: header})
         },
     ),  # fmt: skip
     "部门排行": (
-        lambda db, actor, f: analytics.league(db, actor, f),
+        lambda db, actor, f: chart_data.league(db, actor, f),
         {
             "department_name": "部门",
             "volume": "问题数",
@@ -59,7 +62,7 @@ TABLE_SHEETS = {  # sheet title -> (frame builder, {column: header})
         },
     ),  # fmt: skip
     "行业走访覆盖": (
-        lambda db, actor, f: analytics.coverage(db, actor, f, "sector"),
+        lambda db, actor, f: visit_coverage.coverage(db, actor, f, "sector"),
         {
             "name": "行业",
             "companies": "企业数",
@@ -69,7 +72,7 @@ TABLE_SHEETS = {  # sheet title -> (frame builder, {column: header})
         },
     ),  # fmt: skip
     "部门走访覆盖": (
-        lambda db, actor, f: analytics.coverage(db, actor, f, "department"),
+        lambda db, actor, f: visit_coverage.coverage(db, actor, f, "department"),
         {
             "name": "部门",
             "companies": "联系企业数",
@@ -145,7 +148,7 @@ def write_dashboard(
 
         return sheet, append
 
-    kpis = analytics.kpis(db, actor, filters, today=today)
+    kpis = scorecard.kpis(db, actor, filters, today=today)
     summary, append = sheet_writer("汇总", ["镇合意·惠企走访 统计看板导出", ""])
     for label, value in describe(db, filters):
         append([label, value])
@@ -174,7 +177,7 @@ def write_dashboard(
     sheet, _append = sheet_writer("问题清单", list(LIST_COLUMNS.values()))
     status_at, source_at = list(LIST_COLUMNS).index("status"), list(LIST_COLUMNS).index("source")
     written = 0
-    for batch in analytics.iter_problem_list(db, actor, filters):
+    for batch in problem_list.iter_problem_list(db, actor, filters):
         for row in batch:  # str, int or None: written as they are (None leaves the cell empty)
             values = list(row)
             values[status_at] = STATUS_LABELS.get(values[status_at], values[status_at])

@@ -15,12 +15,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlite_utils import Database
 
-from survey import audit, clock
+from survey import clock
 from survey import db as store
-from survey.actor import Actor
+from survey.access import audit
+from survey.access.actor import Actor
+from survey.access.permissions import require
+from survey.access.settings import get_setting
 from survey.errors import AuthError, ValidationError
-from survey.permissions import require
-from survey.settings import get_setting
 
 _hasher = PasswordHasher()
 

@@ -12,11 +12,12 @@ import numpy as np
 import pandas as pd
 from sqlite_utils import Database
 
-from survey import analytics, cubes, reference
 from survey import db as store
-from survey.actor import Actor
-from survey.analytics import Filters
-from survey.permissions import require
+from survey import reference
+from survey.access.actor import Actor
+from survey.access.permissions import require
+from survey.reports import chart_data, cubes, periods, problem_list
+from survey.reports.periods import Filters
 
 DEFAULT_MIN_COMPANIES = 3
 DEFAULT_SAMPLE = 1500  # newest problems of the view compared pairwise
@@ -30,7 +31,7 @@ def _year_masks(filters: Filters) -> dict[str, int]:
     month = filters.start
     while month <= filters.end:
         masks[month[:4]] = masks.get(month[:4], 0) | (1 << (int(month[5:]) - 1))
-        month = analytics.month_add(month, 1)
+        month = periods.month_add(month, 1)
     return masks
 
 
@@ -55,7 +56,7 @@ def common_categories(
         f"(months & (CASE year {case} END)) != 0",
     ]
     params = [*list(masks), *params]
-    for field, dim in analytics._FILTER_DIMS.items():
+    for field, dim in periods.FILTER_DIMS.items():
         values = getattr(filters, field)
         if values:
             clauses.append(f"{dim} IN ({', '.join('?' for _ in values)})")
@@ -73,12 +74,12 @@ def common_categories(
             sector_name=[], category_name=[], group_name=[], problems=[], examples=[]
         )
     if counts is None:
-        counts = analytics.sector_category(db, actor, filters)
+        counts = chart_data.sector_category(db, actor, filters)
     counts = counts[["sector", "category", "n"]]
     frame = frame.merge(
         counts.rename(columns={"n": "problems"}), on=["sector", "category"], how="left"
     )
-    frame = frame.merge(analytics._category_frame(db), on="category", how="left")
+    frame = frame.merge(chart_data.category_frame(db), on="category", how="left")
     frame["sector_name"] = (
         frame["sector"].map(reference.names(db, "sectors")).fillna("（未指明行业）")
     )
@@ -154,7 +155,7 @@ def similar_groups(
     """Groups of similar descriptions among the newest `sample` problems of the view, each raised by at
     least `min_companies` companies. Leader clustering (the most connected description first, then its
     neighbours) so one chain of loosely similar texts does not swallow everything."""
-    rows = analytics.problem_list(db, actor, filters, limit=sample)
+    rows = problem_list.problem_list(db, actor, filters, limit=sample)
     rows = [r for r in rows if r["company_id"] is not None]
     if len(rows) < 2:
         return []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from survey.actor import Actor
+from survey.access.actor import Actor
 from survey.errors import PermissionDeniedError
 from survey.labels import ROLE_LABELS
 

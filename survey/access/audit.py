@@ -9,8 +9,8 @@ from sqlite_utils import Database
 
 from survey import clock
 from survey import db as store
-from survey.actor import Actor
-from survey.permissions import require
+from survey.access.actor import Actor
+from survey.access.permissions import require
 
 
 def _dump(value: Any) -> str | None:

@@ -1,0 +1,118 @@
+"""Measure sums over the filtered view: from the summary tables (survey.reports.cubes) by month,
+or live from `problems` for date ranges and for what depends on today (overdue).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+from sqlite_utils import Database
+
+from survey import clock
+from survey import db as store
+from survey.access.actor import Actor
+from survey.access.permissions import require
+from survey.problems.register import WITH_DEPARTMENT, sql_list
+from survey.reports import cubes
+from survey.reports.cubes import DAY_BUCKETS, MEASURES, SATISFACTION_COLUMNS
+from survey.reports.periods import (
+    Filters,
+    active_dims,
+    cube_column,
+    problem_conditions,
+    where_clause,
+)
+
+# The measures the KPIs read (the weekly report sums them live from `problems`).
+KPI_MEASURES = (
+    "n",
+    "st_new",
+    "st_closed",
+    "on_time",
+    "due_replied",
+    "returned",
+    "reopened",
+    *SATISFACTION_COLUMNS,
+    *DAY_BUCKETS,
+)
+
+
+def measure_sums(
+    db: Database,
+    actor: Actor,
+    filters: Filters,
+    group_by: tuple[str, ...] = (),
+    *,
+    with_previous: bool = False,
+    measures: tuple[str, ...] | None = None,
+) -> pd.DataFrame:
+    """Measures (default: all) summed over the filtered view, grouped by dimensions. With
+    `with_previous`, rows carry `period` = 'current' or 'previous' (the same number of months
+    before)."""
+    wanted = list(measures or MEASURES)
+    require(actor, "dashboard.read")
+    cube = cubes.cube_for({"month"} | active_dims(filters) | set(group_by))
+    start = filters.previous().start if with_previous else None
+    where, params = where_clause(filters, cube_column, start=start)
+    select, keys, select_params = list(group_by), list(group_by), []
+    if with_previous:
+        select.insert(0, "CASE WHEN month >= ? THEN 'current' ELSE 'previous' END AS period")
+        keys.insert(0, "period")
+        select_params = [filters.start]
+    sums = ", ".join(f"sum({m}) AS {m}" for m in wanted)
+    sql = f"SELECT {', '.join([*select, sums])} FROM {cube.table} WHERE {where}"
+    if keys:
+        sql += f" GROUP BY {', '.join(keys)}"
+    params = [*select_params, *params]
+    rows = store.query(db, sql, params)
+    columns = (["period"] if with_previous else []) + list(group_by) + wanted
+    frame = pd.DataFrame(rows, columns=columns)
+    frame[wanted] = frame[wanted].fillna(0).astype("int64")
+    return frame
+
+
+def raw_measure_sums(
+    db: Database, actor: Actor, first_day: str, last_day: str, filters: Filters
+) -> dict:
+    """The same measures straight from `problems` for a date range (the weekly report's days do not
+    fall on month boundaries). Month bounds in `filters` are ignored."""
+    require(actor, "dashboard.read")
+    clauses, params = problem_conditions(filters)
+    clauses, params = ["p.raised_on BETWEEN ? AND ?", *clauses], [first_day, last_day, *params]
+    sums = ", ".join(f"coalesce(sum({MEASURES[m].format(p='p')}), 0) AS {m}" for m in KPI_MEASURES)
+    return store.query(db, f"SELECT {sums} FROM problems p WHERE {' AND '.join(clauses)}", params)[
+        0
+    ]
+
+
+def overdue_now(
+    db: Database,
+    actor: Actor,
+    filters: Filters,
+    *,
+    group_by: str | None = None,
+    first_day: str | None = None,
+    last_day: str | None = None,
+    today: date | None = None,
+) -> dict:
+    """Problems of the view still being handled past their deadline today: {group: count} (or
+    {None: count}). Read live from `problems`: it depends on today's date."""
+    require(actor, "dashboard.read")
+    today = (today or clock.today()).isoformat()
+    clauses = [f"p.status IN {sql_list(WITH_DEPARTMENT)}", "p.deadline_on < ?"]
+    params: list = [today]
+    if first_day:
+        clauses.append("p.raised_on BETWEEN ? AND ?")
+        params += [first_day, last_day]
+    else:
+        # Unary + keeps the planner on (status, deadline_on): few rows are overdue, a period is most.
+        clauses.append("+p.raised_month BETWEEN ? AND ?")
+        params += [filters.start, filters.end]
+    codes, code_params = problem_conditions(filters)
+    clauses, params = clauses + codes, params + code_params
+    key = f"coalesce(p.{cubes.DIMENSIONS[group_by]}, '')" if group_by else "NULL"
+    rows = db.conn.execute(
+        f"SELECT {key}, count(*) FROM problems p WHERE {' AND '.join(clauses)} GROUP BY 1", params
+    ).fetchall()
+    return dict(rows)
