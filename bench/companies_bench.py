@@ -92,9 +92,13 @@ def bench_import(n_companies: int) -> None:
         steps = []
         with store.opened(target) as db:
             result, ms = _timed(
-                transfer.import_companies, db, SYSTEM, headers, rows,
+                transfer.import_companies,
+                db,
+                SYSTEM,
+                headers,
+                rows,
                 progress=lambda f, t: steps.append(f),
-            )  # fmt: skip
+            )
             again, again_ms = _timed(transfer.import_companies, db, SYSTEM, headers, rows)
         baseline_rows = rows[:2000]
         naive = Path(tmp) / "naive.db"
@@ -102,11 +106,14 @@ def bench_import(n_companies: int) -> None:
         mapping = transfer.suggest_mapping(headers)
         position = {c: headers.index(h) for c, h in mapping.items() if h}
         with store.opened(naive) as db:
-            lookups = {key: {v: k for k, v in d.items()} for key, d in (
-                ("districts", dict(db.conn.execute("SELECT code, name FROM districts"))),
-                ("sectors", dict(db.conn.execute("SELECT code, name FROM sectors"))),
-                ("departments", dict(db.conn.execute("SELECT code, name FROM departments"))),
-            )}  # fmt: skip
+            lookups = {
+                key: {v: k for k, v in d.items()}
+                for key, d in (
+                    ("districts", dict(db.conn.execute("SELECT code, name FROM districts"))),
+                    ("sectors", dict(db.conn.execute("SELECT code, name FROM sectors"))),
+                    ("departments", dict(db.conn.execute("SELECT code, name FROM departments"))),
+                )
+            }
             refs = {f.column: f.ref for f in registry.FIELDS}
             start = time.perf_counter()
             for row in baseline_rows:

@@ -26,8 +26,15 @@ from survey import db as store
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 OFFICERS = ("officer", "officer.fgw", "officer.kjj")  # departments with linked companies
 SUPERVISORS = ("supervisor", "admin")
 ERROR_SELECTOR = "[data-testid=stException], [data-testid=stAlertContentError]"
@@ -55,10 +62,22 @@ class Server:
         env = {**os.environ, "SURVEY_DB": str(self.db_path)}
         self.log = open(self.db_path.parent / "server.log", "w")  # noqa: SIM115 - closed in __exit__
         self.proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "streamlit"), "run", "ui/server.py", "--server.port",
-             str(self.port), "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                str(Path(sys.executable).parent / "streamlit"),
+                "run",
+                "ui/server.py",
+                "--server.port",
+                str(self.port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -260,16 +279,22 @@ def bench_concurrency(seconds: float = 180, sessions: int = 20) -> None:
     lost = confirmed - stored
     extra = stored - confirmed
     whole = all(r["problems"] == 1 for r in new_visits)
-    print(f"提交走访 {len(stats['confirmed'])} 次：延迟中位数 {statistics.median(stats['submit']):.2f} s，"
-          f"p95 {percentile(stats['submit'], 0.95):.2f} s，最长 {max(stats['submit']):.2f} s")  # fmt: skip
-    print(f"打开看板/周报 {len(stats['page'])} 次：中位数 {statistics.median(stats['page']):.2f} s，"
-          f"p95 {percentile(stats['page'], 0.95):.2f} s")  # fmt: skip
+    print(
+        f"提交走访 {len(stats['confirmed'])} 次：延迟中位数 {statistics.median(stats['submit']):.2f} s，"
+        f"p95 {percentile(stats['submit'], 0.95):.2f} s，最长 {max(stats['submit']):.2f} s"
+    )
+    print(
+        f"打开看板/周报 {len(stats['page'])} 次：中位数 {statistics.median(stats['page']):.2f} s，"
+        f"p95 {percentile(stats['page'], 0.95):.2f} s"
+    )
     print(
         f"用户看到的错误：{len(stats['errors'])}"
         + "".join(f"\n  {e}" for e in stats["errors"][:10])
     )
-    print(f"数据库：新增走访 {len(stored)}，已确认 {len(confirmed)}，丢失 {len(lost)}，多出 {len(extra)}，"
-          f"每条走访带 1 个问题：{'是' if whole else '否'}；负载后服务进程内存 {rss_after_load:.0f} MB")  # fmt: skip
+    print(
+        f"数据库：新增走访 {len(stored)}，已确认 {len(confirmed)}，丢失 {len(lost)}，多出 {len(extra)}，"
+        f"每条走访带 1 个问题：{'是' if whole else '否'}；负载后服务进程内存 {rss_after_load:.0f} MB"
+    )
 
     fresh = folder / "idle.db"
     shutil.copy(path, fresh)

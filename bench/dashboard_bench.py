@@ -190,8 +190,10 @@ def export_child(path: str, start: str, end: str, sectors: str) -> None:
         size = Path(name).stat().st_size
         Path(name).unlink()
     peak = _peak_rss_mb()
-    print(f"导出 {start} 至 {end}（{len(view.sectors)} 个行业）：{result['problems']:,} 个问题，"
-          f"{seconds:.1f} s，文件 {size / 1e6:.1f} MB，进程内存峰值 {peak:.0f} MB")  # fmt: skip
+    print(
+        f"导出 {start} 至 {end}（{len(view.sectors)} 个行业）：{result['problems']:,} 个问题，"
+        f"{seconds:.1f} s，文件 {size / 1e6:.1f} MB，进程内存峰值 {peak:.0f} MB"
+    )
 
 
 def bench_dashboard(problems: int = 1_000_000, path: str | None = None) -> None:
@@ -220,8 +222,10 @@ def bench_dashboard(problems: int = 1_000_000, path: str | None = None) -> None:
         baseline = naive(db, view)
         naive_ms = (time.perf_counter() - start) * 1000
         values = {k.key: k.value for k in data["kpis"]}
-        print(f"\n看板全部数据：汇总表 {ours:.0f} ms；朴素做法（整期问题读入 pandas）{naive_ms:.0f} ms；"
-              f"快 {naive_ms / ours:.1f} 倍")  # fmt: skip
+        print(
+            f"\n看板全部数据：汇总表 {ours:.0f} ms；朴素做法（整期问题读入 pandas）{naive_ms:.0f} ms；"
+            f"快 {naive_ms / ours:.1f} 倍"
+        )
         for key in (
             "raised",
             "closed_rate",

@@ -24,38 +24,101 @@ def _payload(db, officer) -> dict:
         db, "SELECT id FROM companies WHERE department_code = ? LIMIT 1", (officer.department_code,)
     )
     return {
-        "company_id": company, "visit_date": clock.today().isoformat(), "mode": "实地", "participants": [],
+        "company_id": company,
+        "visit_date": clock.today().isoformat(),
+        "mode": "实地",
+        "participants": [],
         "questionnaire_id": qid,
-        "answers": {"output_trend": "up", "orders_trend": "flat", "employment_trend": "down", "inspection_count": 2,
-                    "inspection_depts": ["SCJG"], "had_earlier": "yes", "earlier_satisfaction": "4",
-                    "projects": [{"project_name": "二期", "project_investment": 5000.0}]},
-        "problems": [{"category": c, "nature": "help", "description": f"第{i}个问题：企业反映的情况需要协调解决。",
-                      "deadline_class": "standard"} for i, c in enumerate(["A1", "A2", "B1", "C1", "E2"], start=1)],
-    }  # fmt: skip
+        "answers": {
+            "output_trend": "up",
+            "orders_trend": "flat",
+            "employment_trend": "down",
+            "inspection_count": 2,
+            "inspection_depts": ["SCJG"],
+            "had_earlier": "yes",
+            "earlier_satisfaction": "4",
+            "projects": [{"project_name": "二期", "project_investment": 5000.0}],
+        },
+        "problems": [
+            {
+                "category": c,
+                "nature": "help",
+                "description": f"第{i}个问题：企业反映的情况需要协调解决。",
+                "deadline_class": "standard",
+            }
+            for i, c in enumerate(["A1", "A2", "B1", "C1", "E2"], start=1)
+        ],
+    }
 
 
 def _naive_submit(db, officer, sid: str, payload: dict) -> None:
     """The first version one might write: each row its own autocommitted insert, no idempotency."""
     now = clock.now_iso()
     company = db["companies"].get(payload["company_id"])
-    visit_id = db["visits"].insert({
-        "submission_id": sid, "company_id": company["id"], "visit_date": payload["visit_date"],
-        "mode": payload["mode"], "officer_id": officer.id, "department_code": company["department_code"],
-        "questionnaire_id": payload["questionnaire_id"], "summary": "", "sector_code": company["sector_code"],
-        "district_code": company["district_code"], "created_at": now, "updated_at": now}).last_pk  # fmt: skip
+    visit_id = (
+        db["visits"]
+        .insert(
+            {
+                "submission_id": sid,
+                "company_id": company["id"],
+                "visit_date": payload["visit_date"],
+                "mode": payload["mode"],
+                "officer_id": officer.id,
+                "department_code": company["department_code"],
+                "questionnaire_id": payload["questionnaire_id"],
+                "summary": "",
+                "sector_code": company["sector_code"],
+                "district_code": company["district_code"],
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        .last_pk
+    )
     db["visit_participants"].insert({"visit_id": visit_id, "user_id": officer.id})
     for name, value in payload["answers"].items():
-        db["answers"].insert({"questionnaire_id": payload["questionnaire_id"], "visit_id": visit_id,
-                              "question": name, "repeat_path": "", "value": str(value)})  # fmt: skip
+        db["answers"].insert(
+            {
+                "questionnaire_id": payload["questionnaire_id"],
+                "visit_id": visit_id,
+                "question": name,
+                "repeat_path": "",
+                "value": str(value),
+            }
+        )
     for i, p in enumerate(payload["problems"], start=1):
-        pid = db["problems"].insert({
-            "submission_id": f"{sid}-p{i}", "source": "visit", "visit_id": visit_id, "company_id": company["id"],
-            "sector_code": company["sector_code"], "district_code": company["district_code"],
-            "category_code": p["category"], "nature_code": p["nature"], "description": p["description"],
-            "status": "new", "raised_on": payload["visit_date"], "raised_month": payload["visit_date"][:7],
-            "created_by": officer.id, "created_at": now, "updated_at": now}).last_pk  # fmt: skip
-        db["problem_events"].insert({"problem_id": pid, "actor_id": officer.id, "at": now, "action": "raise",
-                                     "to_status": "new"})  # fmt: skip
+        pid = (
+            db["problems"]
+            .insert(
+                {
+                    "submission_id": f"{sid}-p{i}",
+                    "source": "visit",
+                    "visit_id": visit_id,
+                    "company_id": company["id"],
+                    "sector_code": company["sector_code"],
+                    "district_code": company["district_code"],
+                    "category_code": p["category"],
+                    "nature_code": p["nature"],
+                    "description": p["description"],
+                    "status": "new",
+                    "raised_on": payload["visit_date"],
+                    "raised_month": payload["visit_date"][:7],
+                    "created_by": officer.id,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            .last_pk
+        )
+        db["problem_events"].insert(
+            {
+                "problem_id": pid,
+                "actor_id": officer.id,
+                "at": now,
+                "action": "raise",
+                "to_status": "new",
+            }
+        )
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -121,24 +184,31 @@ def bench_visits(_companies: int = 0) -> None:
                 db, f"SELECT count(*) FROM visits WHERE submission_id IN ({marks})", list(unique)
             )
             problems_written = store.scalar(
-                db, f"SELECT count(*) FROM problems p JOIN visits v ON v.id = p.visit_id WHERE v.submission_id IN ({marks})",
+                db,
+                f"SELECT count(*) FROM problems p JOIN visits v ON v.id = p.visit_id WHERE v.submission_id IN ({marks})",
                 list(unique),
-            )  # fmt: skip
+            )
             integrity = store.integrity_problems(db)
     print(
         "submit a visit with 5 problems, questionnaire answers and a repeat (server side, 200 each)"
     )
-    print(f"  ours:  median {statistics.median(ours):.2f} ms, p95 {_percentile(ours, 0.95):.2f} ms "
-          "(one BEGIN IMMEDIATE transaction, idempotent on the submission id)")  # fmt: skip
-    print(f"  naive: median {statistics.median(naive):.2f} ms, p95 {_percentile(naive, 0.95):.2f} ms "
-          "(each row its own autocommitted insert, no idempotency)")  # fmt: skip
+    print(
+        f"  ours:  median {statistics.median(ours):.2f} ms, p95 {_percentile(ours, 0.95):.2f} ms "
+        "(one BEGIN IMMEDIATE transaction, idempotent on the submission id)"
+    )
+    print(
+        f"  naive: median {statistics.median(naive):.2f} ms, p95 {_percentile(naive, 0.95):.2f} ms "
+        "(each row its own autocommitted insert, no idempotency)"
+    )
     print(f"  ratio naive/ours (median): {statistics.median(naive) / statistics.median(ours):.1f}x")
     sent = len(latencies) + len(errors)
     print(
         f"concurrent: {threads} threads x {per_thread} visits, every tenth sent twice: {sent} submits in {wall:.1f} s"
     )
-    print(f"  errors: {len(errors)}; visits written {visits_written} for {len(unique)} submission ids "
-          f"(duplicates: {visits_written - len(unique)}); problems {problems_written} (expected {5 * len(unique)})")  # fmt: skip
+    print(
+        f"  errors: {len(errors)}; visits written {visits_written} for {len(unique)} submission ids "
+        f"(duplicates: {visits_written - len(unique)}); problems {problems_written} (expected {5 * len(unique)})"
+    )
     print(
         f"  submit latency under load: median {statistics.median(latencies):.1f} ms, p95 {_percentile(latencies, 0.95):.1f} ms"
     )

@@ -29,9 +29,14 @@ since = d1.date_input("起始日期", value=None)
 until = d2.date_input("截止日期", value=None, max_value=clock.today() + dt.timedelta(days=1))
 with session.database() as db:
     rows = audit.list_entries(
-        db, actor, table=table, username=username, action=action,
-        since=since.isoformat() if since else None, until=until.isoformat() if until else None,
-    )  # fmt: skip
+        db,
+        actor,
+        table=table,
+        username=username,
+        action=action,
+        since=since.isoformat() if since else None,
+        until=until.isoformat() if until else None,
+    )
 st.caption(f"显示最新 {len(rows)} 条")
 if rows:
     frame = pd.DataFrame(rows)[

@@ -8,8 +8,7 @@ import streamlit as st
 from survey.access import permissions
 from survey.companies import registry, transfer
 from survey.errors import SurveyError
-from survey.problems import listing
-from survey.problems.register import STATUS_LABELS
+from survey.problems import columns, listing
 from ui import session
 from ui.company_form import company_fields
 from ui.text import md
@@ -47,14 +46,16 @@ with tabs["查询"]:
             raised = listing.list_problems(db, actor, company_id=chosen, limit=50)
         st.subheader(md(company["name"]))
         st.caption(f"统一社会信用代码 {company['uscc']}")
-        st.page_link("pages/company_page.py", label="打开企业档案", icon=":material/badge:",
-                     query_params={"id": chosen})  # fmt: skip
+        st.page_link(
+            "pages/company_page.py",
+            label="打开企业档案",
+            icon=":material/badge:",
+            query_params={"id": chosen},
+        )
         if raised:
             st.write(f"问题（{len(raised)}）")
-            listing = pd.DataFrame(raised)[["id", "raised_on", "category", "status", "department"]]
-            listing["status"] = listing["status"].map(STATUS_LABELS)
-            listing.columns = ["编号", "提出日期", "类别", "状态", "责任部门"]
-            st.dataframe(listing, hide_index=True, width="stretch")
+            keys = ["id", "raised_on", "category", "status", "department"]
+            st.dataframe(columns.frame(raised, keys), hide_index=True, width="stretch")
         if permissions.can(actor, "companies.edit"):
             with st.form(f"edit_company_{chosen}", enter_to_submit=False):
                 values = company_fields(f"edit{chosen}", company)

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from survey.companies import profiles, registry
-from survey.problems.register import STATUS_LABELS
+from survey.problems import columns
 from ui import params, session
 from ui.text import md
 
@@ -57,30 +57,40 @@ m3.metric("未办结", sum(1 for p in problems if p["status"] != "closed"))
 if profile["satisfaction"]:
     st.subheader("满意度变化")
     data = pd.DataFrame(profile["satisfaction"])
-    chart = alt.Chart(data).mark_line(point=True).encode(
-        x=alt.X("month:N", title="回访月份"),
-        y=alt.Y("average:Q", title="平均满意度（1–5）", scale=alt.Scale(domain=[1, 5])),
-        tooltip=[alt.Tooltip("month:N", title="月份"), alt.Tooltip("average:Q", title="平均", format=".2f"),
-                 alt.Tooltip("callbacks:Q", title="回访数")],
-    )  # fmt: skip
+    chart = (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("month:N", title="回访月份"),
+            y=alt.Y("average:Q", title="平均满意度（1–5）", scale=alt.Scale(domain=[1, 5])),
+            tooltip=[
+                alt.Tooltip("month:N", title="月份"),
+                alt.Tooltip("average:Q", title="平均", format=".2f"),
+                alt.Tooltip("callbacks:Q", title="回访数"),
+            ],
+        )
+    )
     st.altair_chart(chart, width="stretch")
 
 st.subheader("问题")
 if problems:
-    frame = pd.DataFrame(problems)
-    st.dataframe(
-        pd.DataFrame({"编号": frame["id"], "提出日期": frame["raised_on"], "类别": frame["category"],
-                      "状态": frame["status"].map(STATUS_LABELS), "责任部门": frame["department"].fillna(""),
-                      "描述": frame["description"]}),
-        hide_index=True, width="stretch",
-    )  # fmt: skip
+    keys = ["id", "raised_on", "category", "status", "department", "description"]
+    st.dataframe(columns.frame(problems, keys), hide_index=True, width="stretch")
 else:
     st.caption("没有您可查看的问题。")
 if profile["visits"]:
     st.subheader("走访时间线")
     frame = pd.DataFrame(profile["visits"])
     st.dataframe(
-        pd.DataFrame({"编号": frame["id"], "日期": frame["visit_date"], "方式": frame["mode"],
-                      "走访人": frame["officer"], "问题数": frame["problems"]}),
-        hide_index=True, width="stretch",
-    )  # fmt: skip
+        pd.DataFrame(
+            {
+                "编号": frame["id"],
+                "日期": frame["visit_date"],
+                "方式": frame["mode"],
+                "走访人": frame["officer"],
+                "问题数": frame["problems"],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )

@@ -4,11 +4,9 @@ and the problem list, common problems, and the view as .xlsx. Filters live in th
 import tempfile
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
-from survey.labels import SOURCE_LABELS
-from survey.problems.register import STATUS_LABELS
+from survey.problems import columns
 from survey.reports import chart_data, charts, exports, overview
 from ui import dashboard, session
 from ui.text import md
@@ -47,8 +45,13 @@ with speed:
     else:
         dashboard.show_chart(charts.reply_days(data["days"]), "replysector", "答复用时分布")
 with league_tab:
-    st.number_input("问题数少于此数的部门单列（不参与排名）", 1, 1000, key="dash_min_volume",
-                    value=chart_data.DEFAULT_MIN_VOLUME)  # fmt: skip
+    st.number_input(
+        "问题数少于此数的部门单列（不参与排名）",
+        1,
+        1000,
+        key="dash_min_volume",
+        value=chart_data.DEFAULT_MIN_VOLUME,
+    )
     departments = data["departments"]
     if not departments.empty:
         dashboard.show_chart(charts.league(departments), "dept", "部门办理情况")
@@ -71,24 +74,32 @@ st.subheader("问题清单")
 total = next(k.value for k in kpis if k.key == "raised")
 st.caption(f"共 {total:,} 条" + ("，显示最新 200 条；完整清单请导出 Excel" if total > 200 else ""))
 if problems:
-    frame = pd.DataFrame(problems)
+    keys = ["id", "raised_on", "company", "sector", "category", "source", "status", "department"]
     picked = st.dataframe(
-        pd.DataFrame({"编号": frame["id"], "提出日期": frame["raised_on"], "企业": frame["company"].fillna(""),
-                      "行业": frame["sector"].fillna(""), "类别": frame["category"],
-                      "来源": frame["source"].map(SOURCE_LABELS), "状态": frame["status"].map(STATUS_LABELS),
-                      "责任部门": frame["department"].fillna(""), "描述": frame["description"]}),
-        hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+        columns.frame(problems, [*keys, "description"]),
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
         key="dash_list",
-    )  # fmt: skip
+    )
     rows = picked.selection.rows if picked else []
     if rows:
         chosen = problems[rows[0]]
         left, right = st.columns(2)
-        left.page_link("pages/problems_page.py", label=f"打开问题 #{chosen['id']}",
-                       icon=":material/assignment:", query_params={"id": chosen["id"]})  # fmt: skip
+        left.page_link(
+            "pages/problems_page.py",
+            label=f"打开问题 #{chosen['id']}",
+            icon=":material/assignment:",
+            query_params={"id": chosen["id"]},
+        )
         if chosen["company_id"]:
-            right.page_link("pages/company_page.py", label=f"企业档案：{md(chosen['company'])}",
-                            icon=":material/domain:", query_params={"id": chosen["company_id"]})  # fmt: skip
+            right.page_link(
+                "pages/company_page.py",
+                label=f"企业档案：{md(chosen['company'])}",
+                icon=":material/domain:",
+                query_params={"id": chosen["company_id"]},
+            )
     else:
         st.caption("点选一行，打开问题或企业档案。")
 
@@ -97,11 +108,16 @@ if st.button("生成 Excel（当前视图）", icon=":material/table:"):
     bar = st.progress(0.0, "准备导出…")
     target = Path(tempfile.mkstemp(suffix=".xlsx", prefix="dashboard-")[1])
     with session.database() as db:
-        result = exports.write_dashboard(db, actor, view, target,
-                                         progress=lambda f, text: bar.progress(min(f, 1.0), text))  # fmt: skip
+        result = exports.write_dashboard(
+            db, actor, view, target, progress=lambda f, text: bar.progress(min(f, 1.0), text)
+        )
     st.session_state["dash_export"] = (str(target), result["problems"], f"{view.start}_{view.end}")
 if exported := st.session_state.get("dash_export"):
     path, count, stem = exported
     if Path(path).exists():
-        st.download_button(f"下载 Excel（{count:,} 条问题）", Path(path).read_bytes(),
-                           f"统计看板_{stem}.xlsx", icon=":material/download:")  # fmt: skip
+        st.download_button(
+            f"下载 Excel（{count:,} 条问题）",
+            Path(path).read_bytes(),
+            f"统计看板_{stem}.xlsx",
+            icon=":material/download:",
+        )

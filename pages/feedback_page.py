@@ -24,12 +24,21 @@ with mine_tab:
     if mine:
         frame = pd.DataFrame(mine)
         st.dataframe(
-            pd.DataFrame({"编号": frame["id"], "提交时间": frame["submitted_at"], "类型": frame["kind"].map(FEEDBACK_KIND_LABELS),
-                          "内容": frame["body"], "匿名": frame["anonymous"].map({1: "是", 0: "否"}),
-                          "办理状态": frame["problem_status"].map(STATUS_LABELS).fillna(""),
-                          "结果": frame["outcome"].map(OUTCOME_LABELS).fillna(""), "部门答复": frame["reply_text"].fillna("")}),
-            hide_index=True, width="stretch",
-        )  # fmt: skip
+            pd.DataFrame(
+                {
+                    "编号": frame["id"],
+                    "提交时间": frame["submitted_at"],
+                    "类型": frame["kind"].map(FEEDBACK_KIND_LABELS),
+                    "内容": frame["body"],
+                    "匿名": frame["anonymous"].map({1: "是", 0: "否"}),
+                    "办理状态": frame["problem_status"].map(STATUS_LABELS).fillna(""),
+                    "结果": frame["outcome"].map(OUTCOME_LABELS).fillna(""),
+                    "部门答复": frame["reply_text"].fillna(""),
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
         answered = [r for r in mine if r["reply_text"]][:10]
         if answered:
             st.subheader("部门答复")

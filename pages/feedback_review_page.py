@@ -37,11 +37,20 @@ with list_tab:
     if rows:
         frame = pd.DataFrame(rows)
         st.dataframe(
-            pd.DataFrame({"编号": frame["id"], "时间": frame["submitted_at"], "类型": frame["kind"].map(FEEDBACK_KIND_LABELS),
-                          "监督员": frame["monitor"], "部门": frame["department"].fillna(""), "内容": frame["body"],
-                          "问题状态": frame["problem_status"].map(STATUS_LABELS).fillna("")}),
-            hide_index=True, width="stretch",
-        )  # fmt: skip
+            pd.DataFrame(
+                {
+                    "编号": frame["id"],
+                    "时间": frame["submitted_at"],
+                    "类型": frame["kind"].map(FEEDBACK_KIND_LABELS),
+                    "监督员": frame["monitor"],
+                    "部门": frame["department"].fillna(""),
+                    "内容": frame["body"],
+                    "问题状态": frame["problem_status"].map(STATUS_LABELS).fillna(""),
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
 
 with rating_tab:
     rated = st.selectbox(
@@ -57,15 +66,24 @@ with rating_tab:
     else:
         data = pd.DataFrame(series)
         data = data.groupby(["month", "dimension_name"], as_index=False).apply(
-            lambda g: pd.Series({"average": (g["average"] * g["ratings"]).sum() / g["ratings"].sum(), "ratings": g["ratings"].sum()})
-        )  # fmt: skip
+            lambda g: pd.Series(
+                {
+                    "average": (g["average"] * g["ratings"]).sum() / g["ratings"].sum(),
+                    "ratings": g["ratings"].sum(),
+                }
+            )
+        )
         base = alt.Chart(data).encode(
             x=alt.X("month:N", title="月份"),
             y=alt.Y("average:Q", title="平均分（1–5）", scale=alt.Scale(domain=[1, 5])),
             color=alt.Color("dimension_name:N", title="维度"),
-            tooltip=[alt.Tooltip("month:N", title="月份"), alt.Tooltip("dimension_name:N", title="维度"),
-                     alt.Tooltip("average:Q", title="平均分", format=".2f"), alt.Tooltip("ratings:Q", title="评价数")],
-        )  # fmt: skip
+            tooltip=[
+                alt.Tooltip("month:N", title="月份"),
+                alt.Tooltip("dimension_name:N", title="维度"),
+                alt.Tooltip("average:Q", title="平均分", format=".2f"),
+                alt.Tooltip("ratings:Q", title="评价数"),
+            ],
+        )
         chart = base.mark_line() + base.mark_circle().encode(
             size=alt.Size("ratings:Q", title="评价数")
         )
@@ -80,8 +98,13 @@ with duty_tab:
     )
     frame = pd.DataFrame(progress["monitors"])
     frame["状态"] = frame["behind"].map(lambda b: f"落后 {b} 条" if b else "已完成")
-    st.dataframe(frame[["monitor", "done", "total", "状态"]].rename(columns={"monitor": "监督员", "done": "线索和建议", "total": "全部反馈"}),
-                 hide_index=True, width="stretch")  # fmt: skip
+    st.dataframe(
+        frame[["monitor", "done", "total", "状态"]].rename(
+            columns={"monitor": "监督员", "done": "线索和建议", "total": "全部反馈"}
+        ),
+        hide_index=True,
+        width="stretch",
+    )
     if actor.has_role("admin"):
         with st.form("target", enter_to_submit=False):
             target = st.number_input(

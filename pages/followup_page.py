@@ -25,16 +25,23 @@ with tabs[0]:
         pid = problem_views.pick(replied, "callback_pick")
         problem_views.detail(actor, pid)
         with st.form(f"callback_{pid}", enter_to_submit=False):
-            level = st.radio("企业满意度（好差评）", list(levels), format_func=lambda v: f"{v} {md(levels[v])}",
-                             horizontal=True, index=None)  # fmt: skip
+            level = st.radio(
+                "企业满意度（好差评）",
+                list(levels),
+                format_func=lambda v: f"{v} {md(levels[v])}",
+                horizontal=True,
+                index=None,
+            )
             solved = st.checkbox("企业认为问题已解决")
             note = st.text_input("回访记录")
             if st.form_submit_button("保存回访", type="primary"):
                 if level is None:
                     st.error("请选择满意度。")
                 else:
-                    session.attempt(lambda db: lifecycle.callback(db, actor, pid, level, solved, note),
-                                    "回访已记录：差评（1–2 级）转为重办，其余办结。")  # fmt: skip
+                    session.attempt(
+                        lambda db: lifecycle.callback(db, actor, pid, level, solved, note),
+                        "回访已记录：差评（1–2 级）转为重办，其余办结。",
+                    )
     else:
         st.success("没有待回访的问题。")
 

@@ -20,17 +20,31 @@ since = c1.date_input("起始日期", value=clock.today() - timedelta(days=90), 
 until = c2.date_input("截止日期", value=clock.today(), key="mv_until")
 text = c3.text_input("企业名称包含", key="mv_text")
 with session.database() as db:
-    rows = visits.list_visits(db, actor, since=since.isoformat() if since else None,
-                              until=until.isoformat() if until else None, company_text=text.strip() or None)  # fmt: skip
+    rows = visits.list_visits(
+        db,
+        actor,
+        since=since.isoformat() if since else None,
+        until=until.isoformat() if until else None,
+        company_text=text.strip() or None,
+    )
 st.caption(f"{len(rows)} 次走访")
 requested = params.record_id("id", "走访编号")
 if rows:
     frame = pd.DataFrame(rows)
     st.dataframe(
-        pd.DataFrame({"编号": frame["id"], "日期": frame["visit_date"], "企业": frame["company"],
-                      "方式": frame["mode"], "走访人": frame["officer"], "问题数": frame["problems"]}),
-        hide_index=True, width="stretch",
-    )  # fmt: skip
+        pd.DataFrame(
+            {
+                "编号": frame["id"],
+                "日期": frame["visit_date"],
+                "企业": frame["company"],
+                "方式": frame["mode"],
+                "走访人": frame["officer"],
+                "问题数": frame["problems"],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
 elif requested is None:
     st.info("这段时间没有走访记录。")
     st.stop()
@@ -39,12 +53,20 @@ if requested is not None:  # opened from a link (the receipt after submitting)
     chosen = requested
     st.button("返回列表", on_click=lambda: st.query_params.pop("id", None), icon=":material/list:")
 else:
-    chosen = st.selectbox("查看走访", list(by_id), key="mv_open",
-                          format_func=lambda i: f"#{i} {by_id[i]['visit_date']} {by_id[i]['company']}")  # fmt: skip
+    chosen = st.selectbox(
+        "查看走访",
+        list(by_id),
+        key="mv_open",
+        format_func=lambda i: f"#{i} {by_id[i]['visit_date']} {by_id[i]['company']}",
+    )
 visit = session.load_or_stop(lambda db: visits.get_visit(db, actor, chosen))
 st.subheader(f"走访 #{visit['id']} · {md(visit['company'])}")
-st.page_link("pages/company_page.py", label="打开企业档案", icon=":material/domain:",
-             query_params={"id": visit["company_id"]})  # fmt: skip
+st.page_link(
+    "pages/company_page.py",
+    label="打开企业档案",
+    icon=":material/domain:",
+    query_params={"id": visit["company_id"]},
+)
 st.write(
     f"{visit['visit_date']} · {md(visit['mode'])} · 走访人员：{md('、'.join(visit['participants']))}"
 )
@@ -88,8 +110,16 @@ if visits.is_editable(visit, actor):
         if st.form_submit_button("保存修改"):
             try:
                 with session.database() as db:
-                    visits.edit_visit(db, actor, chosen, {"visit_date": new_date.isoformat(), "mode": new_mode,
-                                                          "summary": new_summary})  # fmt: skip
+                    visits.edit_visit(
+                        db,
+                        actor,
+                        chosen,
+                        {
+                            "visit_date": new_date.isoformat(),
+                            "mode": new_mode,
+                            "summary": new_summary,
+                        },
+                    )
             except SurveyError as exc:
                 st.error(md(str(exc)))
             else:

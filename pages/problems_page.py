@@ -1,11 +1,11 @@
 """问题清单: the problems the signed-in user may see (their scope is enforced in survey/), with a
 problem's details and timeline."""
 
-import pandas as pd
 import streamlit as st
 
+from survey.access import permissions
 from survey.labels import OUTCOME_LABELS, SOURCE_LABELS
-from survey.problems import lifecycle, listing
+from survey.problems import columns, lifecycle, listing
 from survey.problems.register import STATUS_LABELS
 from ui import params, session
 from ui.text import md
@@ -29,19 +29,8 @@ if not rows:
     st.info("没有符合条件的问题。")
     st.stop()
 
-table = pd.DataFrame(rows)
-view = pd.DataFrame(
-    {
-        "编号": table["id"],
-        "提出日期": table["raised_on"],
-        "企业": table["company"].fillna("（未指明企业）"),
-        "类别": table["category"],
-        "状态": table["status"].map(STATUS_LABELS),
-        "责任部门": table["department"].fillna(""),
-        "办理时限": table["deadline_on"].fillna(""),
-    }
-)
-st.dataframe(view, hide_index=True, width="stretch")
+keys = ["id", "raised_on", "company", "category", "status", "department", "deadline_on"]
+st.dataframe(columns.frame(rows, keys), hide_index=True, width="stretch")
 
 by_id = {r["id"]: r for r in rows}
 if requested is not None:  # opened from a link (the dashboard's list, a colleague's message)
@@ -60,8 +49,12 @@ st.subheader(f"问题 #{problem['id']} · {STATUS_LABELS[problem['status']]}")
 left, right = st.columns(2)
 left.write(f"企业：{md(problem['company'] or '（未指明）')}")
 if problem["company_id"]:
-    left.page_link("pages/company_page.py", label="企业档案", icon=":material/domain:",
-                   query_params={"id": problem["company_id"]})  # fmt: skip
+    left.page_link(
+        "pages/company_page.py",
+        label="企业档案",
+        icon=":material/domain:",
+        query_params={"id": problem["company_id"]},
+    )
 left.write(f"类别：{md(problem['category_group'])} / {md(problem['category'])}")
 left.write(f"来源：{SOURCE_LABELS[problem['source']]} · 提出 {problem['raised_on']}")
 right.write(f"责任部门：{md(problem['department'] or '待交办')}")
@@ -74,22 +67,11 @@ if problem["reply_text"]:
     st.text(problem["reply_text"])
 if problem["events"]:
     st.caption("办理过程")
-    events = pd.DataFrame(problem["events"])
-    st.dataframe(
-        pd.DataFrame(
-            {
-                "时间": events["at"],
-                "操作人": events["actor"].fillna("系统"),
-                "从": events["from_status"].map(STATUS_LABELS).fillna(""),
-                "到": events["to_status"].map(STATUS_LABELS),
-                "说明": events["note"],
-            }
-        ),
-        hide_index=True,
-        width="stretch",
-    )
+    keys = ["at", "actor", "from_status", "to_status", "note"]
+    timeline = columns.frame(problem["events"], keys, columns.EVENT_COLUMNS)
+    st.dataframe(timeline, hide_index=True, width="stretch")
 
-if actor.has_role("supervisor", "admin"):
+if permissions.can(actor, "problems.triage"):
     with (
         st.expander("关联其他问题（同一企业再次反映，或多家企业的同一问题）"),
         st.form(f"link_{chosen}", enter_to_submit=False),

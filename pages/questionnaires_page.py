@@ -23,12 +23,18 @@ with session.database() as db:
 if versions:
     table = pd.DataFrame(versions)
     st.dataframe(
-        pd.DataFrame({
-            "问卷": table["form_id"], "版本": table["version"], "标题": table["title"],
-            "发布时间": table["published_at"].fillna("未发布"), "答卷数": table["answered"],
-        }),
-        hide_index=True, width="stretch",
-    )  # fmt: skip
+        pd.DataFrame(
+            {
+                "问卷": table["form_id"],
+                "版本": table["version"],
+                "标题": table["title"],
+                "发布时间": table["published_at"].fillna("未发布"),
+                "答卷数": table["answered"],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
 
 upload = uploads.file_uploader("上传新版本（.xlsx）", ["xlsx"], "form_upload")
 if upload is not None and st.button("检查并保存为新版本", type="primary"):
@@ -57,10 +63,14 @@ if not versions:
     st.stop()
 by_id = {v["id"]: v for v in versions}
 chosen = st.selectbox(
-    "查看版本", list(by_id), key="form_version",
-    format_func=lambda i: f"{by_id[i]['form_id']} · {by_id[i]['version']} · {by_id[i]['title']}"
-    + ("" if by_id[i]["published_at"] else "（未发布）"),
-)  # fmt: skip
+    "查看版本",
+    list(by_id),
+    key="form_version",
+    format_func=lambda i: (
+        f"{by_id[i]['form_id']} · {by_id[i]['version']} · {by_id[i]['title']}"
+        + ("" if by_id[i]["published_at"] else "（未发布）")
+    ),
+)
 with session.database() as db:
     form = questionnaires.get_version(db, actor, chosen)
     source = questionnaires.source_file(db, actor, chosen)
@@ -101,5 +111,8 @@ if st.button("生成导出文件", key="export_answers"):
     buffer = io.BytesIO()
     with session.database() as db:
         counts = questionnaires.export_answers(db, actor, export_id, buffer)
-    st.download_button(f"下载 {export_id} 答卷（{counts['submissions']} 份）.xlsx", buffer.getvalue(),
-                       file_name=f"{export_id}-答卷.xlsx")  # fmt: skip
+    st.download_button(
+        f"下载 {export_id} 答卷（{counts['submissions']} 份）.xlsx",
+        buffer.getvalue(),
+        file_name=f"{export_id}-答卷.xlsx",
+    )

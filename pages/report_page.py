@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from survey import clock
+from survey.problems import columns
 from survey.reports import charts, periods, weekly
 from survey.reports.weekly import Week
 from ui import dashboard, params, session, style
@@ -17,9 +18,11 @@ latest = weekly.last_full_week()
 mondays = [latest + timedelta(days=7) - timedelta(days=7 * k) for k in range(27)]
 default = params.iso_date("week", "日期（应为 YYYY-MM-DD）") or latest
 monday = st.selectbox(
-    "报告周", mondays, index=mondays.index(weekly.week_of(default)) if weekly.week_of(default) in mondays else 1,
+    "报告周",
+    mondays,
+    index=mondays.index(weekly.week_of(default)) if weekly.week_of(default) in mondays else 1,
     format_func=lambda d: Week(d).label + ("（本周，未完）" if d > latest else ""),
-)  # fmt: skip
+)
 st.query_params["week"] = monday.isoformat()
 week = Week(monday)
 city = periods.Filters(monday.isoformat()[:7], week.sunday.isoformat()[:7])
@@ -43,17 +46,19 @@ else:
     dashboard.show_chart(charts.weekly_sectors(sectors), None, f"周报_行业_{monday}")
 st.subheader("部门办理")
 st.table(  # a static table prints whole; a dataframe would print its scroll window
-    pd.DataFrame({"部门": departments["department_name"], "本周新交办": departments["raised"],
-                  "本周答复": departments["replied"], "其中按时": departments["on_time"],
-                  "当前逾期": departments["overdue"]}).set_index("部门"),
-)  # fmt: skip
+    pd.DataFrame(
+        {
+            "部门": departments["department_name"],
+            "本周新交办": departments["raised"],
+            "本周答复": departments["replied"],
+            "其中按时": departments["on_time"],
+            "当前逾期": departments["overdue"],
+        }
+    ).set_index("部门"),
+)
 st.subheader("逾期最久的问题")
 if overdue:
-    frame = pd.DataFrame(overdue)
-    st.table(
-        pd.DataFrame({"编号": frame["id"], "企业": frame["company"].fillna(""), "类别": frame["category"],
-                      "责任部门": frame["department"].fillna(""), "时限": frame["deadline_on"],
-                      "提出日期": frame["raised_on"]}).set_index("编号"),
-    )  # fmt: skip
+    keys = ["id", "company", "category", "department", "deadline_on", "raised_on"]
+    st.table(columns.frame(overdue, keys).set_index("编号"))
 else:
     st.success("当前没有逾期问题。")

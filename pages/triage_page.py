@@ -24,9 +24,12 @@ if not waiting:
 problem_views.table(waiting, with_deadline=False)
 by_id = {r["id"]: r for r in waiting}
 chosen = st.multiselect(
-    "选择要交办的问题（可多选，批量交办给同一部门）", list(by_id), key="triage_pick",
-    default=[waiting[0]["id"]], format_func=lambda i: f"#{i} {by_id[i]['company'] or ''} · {by_id[i]['category']}",
-)  # fmt: skip
+    "选择要交办的问题（可多选，批量交办给同一部门）",
+    list(by_id),
+    key="triage_pick",
+    default=[waiting[0]["id"]],
+    format_func=lambda i: f"#{i} {by_id[i]['company'] or ''} · {by_id[i]['category']}",
+)
 if not chosen:
     st.stop()
 with session.database() as db:
@@ -53,11 +56,19 @@ if len(chosen) == 1:
     problem_views.detail(actor, chosen[0])
 codes = list(departments)
 with st.form("assign", enter_to_submit=False):
-    lead = st.selectbox("牵头部门", codes, format_func=departments.get,
-                        index=codes.index(suggested[0][0]) if suggested and suggested[0][0] in codes else 0)  # fmt: skip
+    lead = st.selectbox(
+        "牵头部门",
+        codes,
+        format_func=departments.get,
+        index=codes.index(suggested[0][0]) if suggested and suggested[0][0] in codes else 0,
+    )
     co = st.multiselect("协办部门", codes, format_func=departments.get, placeholder="可不选")
-    klass = st.selectbox("办理时限", list(deadlines), format_func=deadlines.get,
-                         index=list(deadlines).index("standard") if "standard" in deadlines else 0)  # fmt: skip
+    klass = st.selectbox(
+        "办理时限",
+        list(deadlines),
+        format_func=deadlines.get,
+        index=list(deadlines).index("standard") if "standard" in deadlines else 0,
+    )
     note = st.text_input("交办说明（可选）")
     if st.form_submit_button(f"交办 {len(chosen)} 条", type="primary"):
         done, failed = [], []

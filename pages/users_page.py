@@ -40,16 +40,23 @@ st.dataframe(
 def user_form(prefix: str, current: dict) -> dict:
     name = st.text_input("姓名", current.get("display_name", ""), key=f"{prefix}_name")
     roles = st.multiselect(
-        "角色", list(ROLE_LABELS), current.get("roles", []), format_func=ROLE_LABELS.get,
+        "角色",
+        list(ROLE_LABELS),
+        current.get("roles", []),
+        format_func=ROLE_LABELS.get,
         placeholder="请选择角色",
         key=f"{prefix}_roles",
-    )  # fmt: skip
+    )
     codes = [None, *departments]
     department = st.selectbox(
-        "所属部门（责任部门、走访人员必填）", codes,
-        index=codes.index(current.get("department_code")) if current.get("department_code") in codes else 0,
-        format_func=lambda c: "（无）" if c is None else departments[c], key=f"{prefix}_dept",
-    )  # fmt: skip
+        "所属部门（责任部门、走访人员必填）",
+        codes,
+        index=codes.index(current.get("department_code"))
+        if current.get("department_code") in codes
+        else 0,
+        format_func=lambda c: "（无）" if c is None else departments[c],
+        key=f"{prefix}_dept",
+    )
     phone = st.text_input("电话", current.get("phone", ""), key=f"{prefix}_phone")
     return {"display_name": name, "roles": roles, "department_code": department, "phone": phone}
 
@@ -68,9 +75,11 @@ with create_tab, st.form("create_user", enter_to_submit=False):
 with edit_tab:
     by_id = {u["id"]: u for u in everyone}
     chosen = st.selectbox(
-        "用户", list(by_id), format_func=lambda i: f"{by_id[i]['username']} · {by_id[i]['display_name']}",
+        "用户",
+        list(by_id),
+        format_func=lambda i: f"{by_id[i]['username']} · {by_id[i]['display_name']}",
         key="edit_user",
-    )  # fmt: skip
+    )
     with session.database() as db:
         current = users.get_user(db, actor, chosen)
         sessions = auth.list_sessions(db, actor, user_id=chosen)

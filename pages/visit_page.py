@@ -20,13 +20,21 @@ if receipt:
         f"走访已提交，编号 #{receipt['visit_id']}。"
         + ("（重复提交已忽略）" if receipt["already"] else "")
     )
-    st.page_link("pages/my_visits_page.py", label=f"查看走访 #{receipt['visit_id']}",
-                 icon=":material/assignment_turned_in:", query_params={"id": receipt["visit_id"]})  # fmt: skip
+    st.page_link(
+        "pages/my_visits_page.py",
+        label=f"查看走访 #{receipt['visit_id']}",
+        icon=":material/assignment_turned_in:",
+        query_params={"id": receipt["visit_id"]},
+    )
     if receipt["problems"]:
         st.write("登记的问题：")
         for p in receipt["problems"]:
-            st.page_link("pages/problems_page.py", icon=":material/assignment:", query_params={"id": p},
-                         label=f"问题 #{p}" + ("（现场已解决）" if p in receipt["closed"] else ""))  # fmt: skip
+            st.page_link(
+                "pages/problems_page.py",
+                icon=":material/assignment:",
+                query_params={"id": p},
+                label=f"问题 #{p}" + ("（现场已解决）" if p in receipt["closed"] else ""),
+            )
     if st.button("再登记一次走访", type="primary"):
         state.pop("visit_receipt")
         st.rerun()
@@ -93,8 +101,12 @@ if left.button("提交走访", type="primary", width="stretch"):
     else:
         visit_form.forget(sid)
         state.pop("visit_sid", None)
-        state["visit_receipt"] = {"visit_id": result.visit_id, "problems": result.problem_ids,
-                                  "closed": result.closed_on_spot, "already": result.already_submitted}  # fmt: skip
+        state["visit_receipt"] = {
+            "visit_id": result.visit_id,
+            "problems": result.problem_ids,
+            "closed": result.closed_on_spot,
+            "already": result.already_submitted,
+        }
         st.rerun()
 if attempted and errors:
     st.error(f"还有 {len(errors)} 处需要修改（见各项下方），草稿已保留。")

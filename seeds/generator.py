@@ -20,6 +20,7 @@ from survey import db as store
 from survey.access import audit, settings
 from survey.access.actor import SYSTEM
 from survey.access.auth import hash_password
+from survey.labels import OUTCOME_LABELS
 from survey.problems import register
 from survey.reports import cubes
 
@@ -337,7 +338,8 @@ class Generator:
         days = self.deadline_days[klass]
         if rng.random() < 0.05:  # misrouted first: returned, then assigned again
             wrong = rng.choice(self.departments)
-            event(assign_day, sup, "assign", f"交办{wrong}")
+            due = cal.add(assign_day, days).isoformat() if days else "长期推进"
+            event(assign_day, sup, "assign", f"交办 {wrong}，时限 {due}")
             back = cal.add(assign_day, 1)
             if back > today:
                 p.update(lead=wrong, klass=klass, assigned=assign_day, days=days)
@@ -347,7 +349,8 @@ class Generator:
             assign_day = cal.add(back, 1)
             if assign_day > today:
                 return p, events
-        event(assign_day, sup, "assign", f"交办{dept}")
+        due = cal.add(assign_day, days).isoformat() if days else "长期推进"
+        event(assign_day, sup, "assign", f"交办 {dept}，时限 {due}")
         p.update(lead=dept, klass=klass, assigned=assign_day, days=days)
         handler = self.handler_by_dept.get(dept)
         accept_day = cal.add(assign_day, rng.randint(0, 2))
@@ -378,12 +381,10 @@ class Generator:
                 if klass == "ongoing"
                 else rng.choices(["resolved", "partial", "explained"], [72, 16, 12])[0]
             )
-            event(reply_day, handler, "reply", outcome)
-            p.update(
-                replied=reply_day,
-                outcome=outcome,
-                reply_text=rng.choice(texts.REPLY_TEXTS[outcome]),
-            )
+            reply_text = rng.choice(texts.REPLY_TEXTS[outcome])
+            # As lifecycle.reply writes it: the outcome's label and the words of the reply.
+            event(reply_day, handler, "reply", f"{OUTCOME_LABELS[outcome]}：{reply_text}")
+            p.update(replied=reply_day, outcome=outcome, reply_text=reply_text)
             call_day = cal.add(reply_day, rng.randint(1, 5))
             if call_day > today:
                 return p, events
@@ -393,9 +394,9 @@ class Generator:
             event(call_day, sup, "callback", f"满意度 {level}")
             p.update(called=call_day, level=level, solved=int(outcome == "resolved" and level >= 3))
             if level in self.bad_levels:  # the register's rule: a bad review reopens it
-                event(call_day, sup, "reopen", "差评重办")
-                p["reopen_count"] = p.get("reopen_count", 0) + 1
                 p["deadline"] = cal.add(call_day, register.REOPEN_WORKING_DAYS)
+                event(call_day, sup, "reopen", f"差评重办，新时限 {p['deadline'].isoformat()}")
+                p["reopen_count"] = p.get("reopen_count", 0) + 1
                 p["replied"] = None
                 start, limit = call_day, register.REOPEN_WORKING_DAYS
                 continue
@@ -457,14 +458,42 @@ class Generator:
         return row, events
 
     PROBLEM_COLUMNS = (
-        "id", "submission_id", "source", "visit_id", "feedback_id", "company_id", "sector_code",
-        "district_code", "category_code", "nature_code", "description", "status", "raised_on",
-        "raised_month", "solved_on_spot", "spot_solution", "lead_department_code",
-        "deadline_class", "deadline_on", "assigned_at", "accepted_at", "replied_at",
-        "reply_working_days", "outcome", "reply_text", "called_back_at", "satisfaction_level",
-        "company_says_solved", "closed_at", "escalated_at", "return_count", "reopen_count",
-        "created_by", "created_at", "updated_at",
-    )  # fmt: skip
+        "id",
+        "submission_id",
+        "source",
+        "visit_id",
+        "feedback_id",
+        "company_id",
+        "sector_code",
+        "district_code",
+        "category_code",
+        "nature_code",
+        "description",
+        "status",
+        "raised_on",
+        "raised_month",
+        "solved_on_spot",
+        "spot_solution",
+        "lead_department_code",
+        "deadline_class",
+        "deadline_on",
+        "assigned_at",
+        "accepted_at",
+        "replied_at",
+        "reply_working_days",
+        "outcome",
+        "reply_text",
+        "called_back_at",
+        "satisfaction_level",
+        "company_says_solved",
+        "closed_at",
+        "escalated_at",
+        "return_count",
+        "reopen_count",
+        "created_by",
+        "created_at",
+        "updated_at",
+    )
 
     def random_day(self) -> date:
         day = self.start + timedelta(days=self.rng.randint(0, 365))
@@ -495,9 +524,21 @@ class Generator:
                 officer = rng.choice(officers)
                 mode = rng.choices(["实地", "电话", "座谈", "线上"], [70, 15, 10, 5])[0]
                 visits.append(
-                    (vid, f"seed-v-{vid}", company[0], day.isoformat(), mode, officer, company[3],
-                     "", company[1], company[2], self.at(day), self.at(day))
-                )  # fmt: skip
+                    (
+                        vid,
+                        f"seed-v-{vid}",
+                        company[0],
+                        day.isoformat(),
+                        mode,
+                        officer,
+                        company[3],
+                        "",
+                        company[1],
+                        company[2],
+                        self.at(day),
+                        self.at(day),
+                    )
+                )
                 parts.append((vid, officer))
                 if rng.random() < 0.3:
                     other = rng.choice(self.officers_by_dept["GXJ"])
@@ -523,11 +564,22 @@ class Generator:
             bulk.insert_rows(
                 self.db,
                 "visits",
-                ("id", "submission_id", "company_id", "visit_date", "mode", "officer_id",
-                 "department_code", "summary", "sector_code", "district_code", "created_at",
-                 "updated_at"),
+                (
+                    "id",
+                    "submission_id",
+                    "company_id",
+                    "visit_date",
+                    "mode",
+                    "officer_id",
+                    "department_code",
+                    "summary",
+                    "sector_code",
+                    "district_code",
+                    "created_at",
+                    "updated_at",
+                ),
                 visits,
-            )  # fmt: skip
+            )
             bulk.insert_rows(self.db, "visit_participants", ("visit_id", "user_id"), parts)
             bulk.insert_rows(self.db, "problems", self.PROBLEM_COLUMNS, probs)
             register.insert_events(self.db, events)
@@ -552,10 +604,21 @@ class Generator:
                 place=rng.choice(texts.PLACES), topic=rng.choice(texts.FEEDBACK_TOPICS)
             )
             feedback.append(
-                (fid, f"seed-f-{fid}", monitor, kind, dept, "", rng.choice(indicators),
-                 company[0] if company else None, body, int(rng.random() < 0.3),
-                 self.at(day), self.at(day))
-            )  # fmt: skip
+                (
+                    fid,
+                    f"seed-f-{fid}",
+                    monitor,
+                    kind,
+                    dept,
+                    "",
+                    rng.choice(indicators),
+                    company[0] if company else None,
+                    body,
+                    int(rng.random() < 0.3),
+                    self.at(day),
+                    self.at(day),
+                )
+            )
             if kind == "rating":
                 ratings += [
                     (fid, dim, rng.choices([5, 4, 3, 2, 1], [35, 35, 18, 8, 4])[0])
@@ -571,10 +634,22 @@ class Generator:
         bulk.insert_rows(
             self.db,
             "feedback",
-            ("id", "submission_id", "monitor_id", "kind", "department_code", "service_window",
-             "indicator_code", "company_id", "body", "anonymous", "submitted_at", "created_at"),
+            (
+                "id",
+                "submission_id",
+                "monitor_id",
+                "kind",
+                "department_code",
+                "service_window",
+                "indicator_code",
+                "company_id",
+                "body",
+                "anonymous",
+                "submitted_at",
+                "created_at",
+            ),
             feedback,
-        )  # fmt: skip
+        )
         bulk.insert_rows(
             self.db, "feedback_ratings", ("feedback_id", "dimension", "score"), ratings
         )
@@ -582,9 +657,11 @@ class Generator:
         register.insert_events(self.db, events)
         state["events"] += len(events)
         self.stats.update(
-            visits=state["vid"], feedback=state["fid"], problems=state["pid"],
+            visits=state["vid"],
+            feedback=state["fid"],
+            problems=state["pid"],
             problem_events=state["events"],
-        )  # fmt: skip
+        )
 
 
 def generate(
@@ -619,8 +696,11 @@ def generate(
                         gen.activity(progress)
                 else:
                     gen.activity(progress)
-            for key, value in (("demo_data", "1"), ("demo_seed", str(seed)),
-                               ("demo_today", today.isoformat())):  # fmt: skip
+            for key, value in (
+                ("demo_data", "1"),
+                ("demo_seed", str(seed)),
+                ("demo_today", today.isoformat()),
+            ):
                 settings.set_setting(db, SYSTEM, key, value)
             audit.record(db, None, "import", "demo", note=f"演示数据 seed={seed} {gen.stats}")
         store.optimize(db)

@@ -51,20 +51,42 @@ def downscale(data: bytes, filename: str) -> tuple[bytes, int, int]:
     return out.getvalue(), image.width, image.height
 
 
-def add_photo(db: Database, actor: Actor, filename: str, data: bytes, *, problem_id: int | None = None,
-              visit_id: int | None = None, feedback_id: int | None = None) -> int:  # fmt: skip
+def add_photo(
+    db: Database,
+    actor: Actor,
+    filename: str,
+    data: bytes,
+    *,
+    problem_id: int | None = None,
+    visit_id: int | None = None,
+    feedback_id: int | None = None,
+) -> int:
     """Store a downscaled photo; call inside the transaction that writes its owner."""
     content, width, height = downscale(data, filename)
     cursor = db.execute(
         "INSERT INTO attachments (visit_id, problem_id, feedback_id, filename, mime, width, height, sha256,"
         " content, created_by, created_at) VALUES (?, ?, ?, ?, 'image/jpeg', ?, ?, ?, ?, ?, ?)",
-        (visit_id, problem_id, feedback_id, filename[:200], width, height, hashlib.sha256(content).hexdigest(),
-         content, actor.id, clock.now_iso()),
-    )  # fmt: skip
+        (
+            visit_id,
+            problem_id,
+            feedback_id,
+            filename[:200],
+            width,
+            height,
+            hashlib.sha256(content).hexdigest(),
+            content,
+            actor.id,
+            clock.now_iso(),
+        ),
+    )
     return cursor.lastrowid
 
 
 def photos_of_problem(db: Database, problem_id: int) -> list[tuple[str, bytes]]:
-    return [tuple(r) for r in db.conn.execute(
-        "SELECT filename, content FROM attachments WHERE problem_id = ? ORDER BY id", (problem_id,)
-    )]  # fmt: skip
+    return [
+        tuple(r)
+        for r in db.conn.execute(
+            "SELECT filename, content FROM attachments WHERE problem_id = ? ORDER BY id",
+            (problem_id,),
+        )
+    ]

@@ -115,18 +115,31 @@ def submit_feedback(
             "INSERT INTO feedback (submission_id, monitor_id, kind, department_code, service_window, indicator_code,"
             " company_id, body, anonymous, questionnaire_id, submitted_at, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(submission_id) DO NOTHING",
-            (submission_id, actor.id, payload["kind"], payload.get("department_code") or None,
-             (payload.get("service_window") or "").strip(), payload.get("indicator_code") or None,
-             company["id"] if company else None, payload["body"].strip(), int(bool(payload.get("anonymous"))),
-             payload.get("questionnaire_id"), now, now),
-        )  # fmt: skip
+            (
+                submission_id,
+                actor.id,
+                payload["kind"],
+                payload.get("department_code") or None,
+                (payload.get("service_window") or "").strip(),
+                payload.get("indicator_code") or None,
+                company["id"] if company else None,
+                payload["body"].strip(),
+                int(bool(payload.get("anonymous"))),
+                payload.get("questionnaire_id"),
+                now,
+                now,
+            ),
+        )
         feedback_id = cursor.lastrowid
         if payload["kind"] == "rating":
             db.conn.executemany(
                 "INSERT INTO feedback_ratings (feedback_id, dimension, score) VALUES (?, ?, ?)",
-                [(feedback_id, code, int(score)) for code, score in payload["ratings"].items()
-                 if code in reference.options(db, "rating_dimensions")],
-            )  # fmt: skip
+                [
+                    (feedback_id, code, int(score))
+                    for code, score in payload["ratings"].items()
+                    if code in reference.options(db, "rating_dimensions")
+                ],
+            )
         if payload.get("questionnaire_id"):
             questionnaires.save_answers(
                 db, int(payload["questionnaire_id"]), answers, feedback_id=feedback_id
@@ -148,8 +161,18 @@ def submit_feedback(
             )
             problem_id = register.raise_problem(db, actor, new)
         drafts.mark_submitted(db, submission_id)
-        audit.record(db, actor, "insert", "feedback", feedback_id,
-                     after={"kind": payload["kind"], "problem_id": problem_id, "anonymous": bool(payload.get("anonymous"))})  # fmt: skip
+        audit.record(
+            db,
+            actor,
+            "insert",
+            "feedback",
+            feedback_id,
+            after={
+                "kind": payload["kind"],
+                "problem_id": problem_id,
+                "anonymous": bool(payload.get("anonymous")),
+            },
+        )
     return {"feedback_id": feedback_id, "problem_id": problem_id, "already_submitted": False}
 
 

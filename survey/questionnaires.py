@@ -40,13 +40,24 @@ def save_version(db: Database, actor: Actor, data: bytes, filename: str) -> tupl
         cursor = db.execute(
             "INSERT INTO questionnaires (form_id, version, title, definition, source_file, created_by,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (form.form_id, form.version, form.title, json.dumps(form.to_dict(), ensure_ascii=False),
-             data, actor.id, clock.now_iso()),
-        )  # fmt: skip
+            (
+                form.form_id,
+                form.version,
+                form.title,
+                json.dumps(form.to_dict(), ensure_ascii=False),
+                data,
+                actor.id,
+                clock.now_iso(),
+            ),
+        )
         audit.record(
-            db, actor, "insert", "questionnaires", cursor.lastrowid,
+            db,
+            actor,
+            "insert",
+            "questionnaires",
+            cursor.lastrowid,
             after={"form_id": form.form_id, "version": form.version, "file": filename},
-        )  # fmt: skip
+        )
     return cursor.lastrowid, form
 
 
@@ -65,8 +76,15 @@ def publish(db: Database, actor: Actor, questionnaire_id: int) -> None:
             "UPDATE questionnaires SET published_at = ? WHERE id = ?",
             (clock.now_iso(), questionnaire_id),
         )
-        audit.record(db, actor, "update", "questionnaires", questionnaire_id,
-                     before={"published_at": row[0]["published_at"]}, note="发布")  # fmt: skip
+        audit.record(
+            db,
+            actor,
+            "update",
+            "questionnaires",
+            questionnaire_id,
+            before={"published_at": row[0]["published_at"]},
+            note="发布",
+        )
 
 
 def _form(definition: str) -> Form:
@@ -130,9 +148,16 @@ def install_defaults(db: Database, directory: Path = FORMS_DIR) -> list[str]:
             cursor = db.execute(
                 "INSERT INTO questionnaires (form_id, version, title, definition, source_file,"
                 " published_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (form.form_id, form.version, form.title, json.dumps(form.to_dict(), ensure_ascii=False),
-                 data, now, now),
-            )  # fmt: skip
+                (
+                    form.form_id,
+                    form.version,
+                    form.title,
+                    json.dumps(form.to_dict(), ensure_ascii=False),
+                    data,
+                    now,
+                    now,
+                ),
+            )
             audit.record(
                 db, None, "insert", "questionnaires", cursor.lastrowid, note=f"内置问卷 {path.name}"
             )
@@ -140,8 +165,14 @@ def install_defaults(db: Database, directory: Path = FORMS_DIR) -> list[str]:
     return installed
 
 
-def save_answers(db: Database, questionnaire_id: int, answers: dict, *, visit_id: int | None = None,
-                 feedback_id: int | None = None) -> int:  # fmt: skip
+def save_answers(
+    db: Database,
+    questionnaire_id: int,
+    answers: dict,
+    *,
+    visit_id: int | None = None,
+    feedback_id: int | None = None,
+) -> int:
     """Store clean answers (from engine.evaluate_form) in the caller's transaction; returns rows."""
     form = _form(
         store.scalar(db, "SELECT definition FROM questionnaires WHERE id = ?", (questionnaire_id,))

@@ -198,10 +198,21 @@ def submit_visit(
             "INSERT INTO visits (submission_id, company_id, visit_date, mode, officer_id, department_code,"
             " questionnaire_id, summary, sector_code, district_code, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(submission_id) DO NOTHING",
-            (submission_id, company["id"], payload["visit_date"], payload["mode"], actor.id,
-             company["department_code"] or actor.department_code, payload.get("questionnaire_id"),
-             (payload.get("summary") or "").strip(), company["sector_code"], area, now, now),
-        )  # fmt: skip
+            (
+                submission_id,
+                company["id"],
+                payload["visit_date"],
+                payload["mode"],
+                actor.id,
+                company["department_code"] or actor.department_code,
+                payload.get("questionnaire_id"),
+                (payload.get("summary") or "").strip(),
+                company["sector_code"],
+                area,
+                now,
+                now,
+            ),
+        )
         if cursor.rowcount == 0:  # cannot happen under BEGIN IMMEDIATE; kept as a guard
             return _receipt_of(
                 db,
@@ -246,10 +257,19 @@ def submit_visit(
             register.transition(db, actor, problem, "raised_again", note=note, changes=changes)
         drafts.mark_submitted(db, submission_id)
         audit.record(
-            db, actor, "insert", "visits", visit_id,
-            after={"company_id": company["id"], "visit_date": payload["visit_date"], "mode": payload["mode"],
-                   "problems": receipt.problem_ids, "raised_again": payload.get("raised_again") or []},
-        )  # fmt: skip
+            db,
+            actor,
+            "insert",
+            "visits",
+            visit_id,
+            after={
+                "company_id": company["id"],
+                "visit_date": payload["visit_date"],
+                "mode": payload["mode"],
+                "problems": receipt.problem_ids,
+                "raised_again": payload.get("raised_again") or [],
+            },
+        )
     return receipt
 
 

@@ -52,10 +52,22 @@ def streamlit_server(
     log = open(db_path.parent / "streamlit.log", "a")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         # the console script, as README runs it (python -m would put the project on the path for us)
-        [str(Path(sys.executable).parent / "streamlit"), "run", "ui/server.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            str(Path(sys.executable).parent / "streamlit"),
+            "run",
+            "ui/server.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout

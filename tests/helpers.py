@@ -26,8 +26,11 @@ def actor_for(db, username: str) -> Actor:
 
 
 def linked_company(db, officer) -> int:
-    return store.scalar(db, "SELECT id FROM companies WHERE department_code = ? ORDER BY id LIMIT 1",
-                        (officer.department_code,))  # fmt: skip
+    return store.scalar(
+        db,
+        "SELECT id FROM companies WHERE department_code = ? ORDER BY id LIMIT 1",
+        (officer.department_code,),
+    )
 
 
 def payload(db, officer, **extra) -> dict:
@@ -39,15 +42,29 @@ def payload(db, officer, **extra) -> dict:
         "mode": "实地",
         "participants": [],
         "questionnaire_id": qid,
-        "answers": {"output_trend": "up", "orders_trend": "flat", "employment_trend": "down",
-                    "inspection_count": 0, "had_earlier": "no"},
+        "answers": {
+            "output_trend": "up",
+            "orders_trend": "flat",
+            "employment_trend": "down",
+            "inspection_count": 0,
+            "had_earlier": "no",
+        },
         "problems": [
-            {"category": "A1", "nature": "help", "description": "新增厂房用地指标迟迟未落实，影响扩产。",
-             "deadline_class": "standard"},
-            {"category": "E1", "nature": "consult", "description": "希望了解今年智改数转奖补的申报条件。",
-             "solved_on_spot": True, "spot_solution": "现场讲解政策并发放申报指南。"},
+            {
+                "category": "A1",
+                "nature": "help",
+                "description": "新增厂房用地指标迟迟未落实，影响扩产。",
+                "deadline_class": "standard",
+            },
+            {
+                "category": "E1",
+                "nature": "consult",
+                "description": "希望了解今年智改数转奖补的申报条件。",
+                "solved_on_spot": True,
+                "spot_solution": "现场讲解政策并发放申报指南。",
+            },
         ],
-    }  # fmt: skip
+    }
     base.update(extra)
     return base
 
@@ -56,8 +73,10 @@ def visit_with_problems(db, officer) -> dict:
     """A visit payload with PROBLEMS_PER_VISIT problems (crash and load tests)."""
     body = payload(db, officer)
     first = body["problems"][0]
-    body["problems"] = [dict(first, description=f"第 {i} 个问题：{first['description']}")
-                        for i in range(PROBLEMS_PER_VISIT)]  # fmt: skip
+    body["problems"] = [
+        dict(first, description=f"第 {i} 个问题：{first['description']}")
+        for i in range(PROBLEMS_PER_VISIT)
+    ]
     return body
 
 

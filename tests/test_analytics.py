@@ -175,7 +175,7 @@ def test_chart_frames_are_small_and_consistent(db):
                 "SELECT count(*) FROM problems WHERE lead_department_code IS NULL"
                 " AND raised_on BETWEEN ? AND ?",
                 (VIEW.first_day, VIEW.last_day),
-            )  # fmt: skip
+            )
         )
         == raised
     )
@@ -246,8 +246,9 @@ def test_similar_descriptions_across_companies_are_grouped(db):
         body = payload(db, officer, company_id=company)
         body["problems"] = [dict(body["problems"][0], description=text.format(n=3 + i))]
         visits.submit_visit(db, officer, f"similar-{i}", body)
-    groups = common.similar_groups(db, supervisor, Filters("2025-07", clock.today().isoformat()[:7]),
-                                   min_companies=3)  # fmt: skip
+    groups = common.similar_groups(
+        db, supervisor, Filters("2025-07", clock.today().isoformat()[:7]), min_companies=3
+    )
     found = [g for g in groups if any("污水处理厂扩容" in e for e in g.examples)]
     # the three close wordings group together; the loosest paraphrase (0.54 to the leader) may not
     assert len(found) == 1 and found[0].companies >= 3
@@ -273,8 +274,9 @@ def test_export_opens_in_openpyxl_and_its_totals_equal_the_kpis(db):
     view = VIEW.narrowed(sectors=("EQ-POWER", "TR-EYE"))
     target = io.BytesIO()
     seen = []
-    result = exports.write_dashboard(db, supervisor, view, target, today=SEED_TODAY,
-                                     progress=lambda f, text: seen.append(f))  # fmt: skip
+    result = exports.write_dashboard(
+        db, supervisor, view, target, today=SEED_TODAY, progress=lambda f, text: seen.append(f)
+    )
     kpis = {k.label: k for k in scorecard.kpis(db, supervisor, view, today=SEED_TODAY)}
     book = load_workbook(io.BytesIO(target.getvalue()), read_only=True)
     assert book.sheetnames == ["汇总", *exports.TABLE_SHEETS, "问题清单"]

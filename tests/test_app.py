@@ -88,9 +88,14 @@ def test_reference_page_adds_and_refuses_delete(demo_db):
 def test_first_sign_in_must_change_password(demo_db):
     with store.opened(demo_db) as db:
         users.create_user(
-            db, SYSTEM, username="newbie", display_name="新人", password="Initial2026",
-            roles=["officer"], department_code="GXJ",
-        )  # fmt: skip
+            db,
+            SYSTEM,
+            username="newbie",
+            display_name="新人",
+            password="Initial2026",
+            roles=["officer"],
+            department_code="GXJ",
+        )
     at = signed_in(demo_db, "admin")  # warm-up; then the new user
     with store.opened(demo_db) as db:
         signed = auth.sign_in(db, "newbie", "Initial2026")

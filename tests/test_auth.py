@@ -123,22 +123,36 @@ def test_user_administration(db):
     admin = actor_for(db, "admin")
     with pytest.raises(PermissionDeniedError):
         users.create_user(
-            db, actor_for(db, "supervisor"), username="x12", display_name="x",
-            password="Abcdefg12", roles=["officer"], department_code="GXJ",
-        )  # fmt: skip
+            db,
+            actor_for(db, "supervisor"),
+            username="x12",
+            display_name="x",
+            password="Abcdefg12",
+            roles=["officer"],
+            department_code="GXJ",
+        )
     with pytest.raises(ValidationError, match="所属部门"):
         users.create_user(
             db, SYSTEM, username="h12", display_name="h", password="Abcdefg12", roles=["handler"]
         )
     with pytest.raises(ValidationError, match="已存在"):
         users.create_user(
-            db, SYSTEM, username="officer", display_name="o", password="Abcdefg12",
+            db,
+            SYSTEM,
+            username="officer",
+            display_name="o",
+            password="Abcdefg12",
             roles=["monitor"],
-        )  # fmt: skip
+        )
     uid = users.create_user(
-        db, admin, username="new.user", display_name="新用户", password="Abcdefg12",
-        roles=["officer", "monitor"], department_code="SWJ",
-    )  # fmt: skip
+        db,
+        admin,
+        username="new.user",
+        display_name="新用户",
+        password="Abcdefg12",
+        roles=["officer", "monitor"],
+        department_code="SWJ",
+    )
     actor = auth.load_actor(db, uid)
     assert actor.roles == {"officer", "monitor"} and actor.must_change_password
     users.update_user(
@@ -155,9 +169,10 @@ def test_user_administration(db):
     with pytest.raises(ValidationError, match="自己"):
         users.set_user_active(db, admin, admin.id, False)
     audit = store.query(
-        db, "SELECT action, before, after, note FROM audit_log WHERE table_name='users' AND row_id=?",
+        db,
+        "SELECT action, before, after, note FROM audit_log WHERE table_name='users' AND row_id=?",
         (str(uid),),
-    )  # fmt: skip
+    )
     assert [a["action"] for a in audit] == ["insert", "update", "update", "update"]
     assert "新用户甲" in audit[1]["after"] and "新用户" in audit[1]["before"]
     assert all("Abcdefg12" not in str(a) and "Temp2026pw" not in str(a) for a in audit)

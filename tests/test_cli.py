@@ -41,8 +41,19 @@ def test_first_admin_then_check(tmp_path):
     db = str(tmp_path / "fresh.db")
     result = run("-m", "survey", "init-db", "--db", db)
     assert result.returncode == 0 and "载入参考列表" in result.stdout
-    result = run("-m", "survey", "create-user", "boss", "--name", "局长", "--role", "admin",
-                 "--db", db, stdin="Strong2026pw\n")  # fmt: skip
+    result = run(
+        "-m",
+        "survey",
+        "create-user",
+        "boss",
+        "--name",
+        "局长",
+        "--role",
+        "admin",
+        "--db",
+        db,
+        stdin="Strong2026pw\n",
+    )
     assert result.returncode == 0, result.stderr
     assert "已创建用户 boss" in result.stdout
     result = run("-m", "survey", "check", "--db", db)
@@ -51,8 +62,19 @@ def test_first_admin_then_check(tmp_path):
 
 def test_errors_are_one_line(tmp_path, demo_db):
     assert_one_line_error(run("-m", "survey", "check", "--db", str(tmp_path / "none.db")), "不存在")
-    weak = run("-m", "survey", "create-user", "bob", "--name", "b", "--role", "admin",
-               "--db", str(demo_db), stdin="weak\n")  # fmt: skip
+    weak = run(
+        "-m",
+        "survey",
+        "create-user",
+        "bob",
+        "--name",
+        "b",
+        "--role",
+        "admin",
+        "--db",
+        str(demo_db),
+        stdin="weak\n",
+    )
     assert_one_line_error(weak, "密码")
     assert_one_line_error(
         run("-m", "survey", "restore", str(tmp_path / "none.db"), "--db", str(demo_db)), "--yes"

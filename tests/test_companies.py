@@ -69,21 +69,34 @@ def test_search_respects_scope_and_sees_new_companies(db):
     handler = actor_for(db, "handler")
     for hit in registry.search_companies(db, handler, "有限公司", limit=500):
         assert store.scalar(
-            db, "SELECT count(*) FROM problems WHERE company_id = ? AND lead_department_code = 'GXJ'",
+            db,
+            "SELECT count(*) FROM problems WHERE company_id = ? AND lead_department_code = 'GXJ'",
             (hit["id"],),
-        )  # fmt: skip
+        )
     new_id = registry.create_company(
-        db, officer,
-        {"name": "镇江云帆低空科技有限公司", "uscc": good_code(), "district_code": "321111",
-         "sector_code": "OTHER", "department_code": "GXJ"},
-    )  # fmt: skip
+        db,
+        officer,
+        {
+            "name": "镇江云帆低空科技有限公司",
+            "uscc": good_code(),
+            "district_code": "321111",
+            "sector_code": "OTHER",
+            "department_code": "GXJ",
+        },
+    )
     assert registry.search_companies(db, officer, "云帆")[0]["id"] == new_id
 
 
 def test_create_and_edit_are_validated_and_audited(db):
     supervisor = actor_for(db, "supervisor")
-    values = {"name": "镇江测试企业有限公司", "uscc": good_code(), "district_code": "321102",
-              "sector_code": "TR-FOOD", "size": "小型", "is_above_scale": "否"}  # fmt: skip
+    values = {
+        "name": "镇江测试企业有限公司",
+        "uscc": good_code(),
+        "district_code": "321102",
+        "sector_code": "TR-FOOD",
+        "size": "小型",
+        "is_above_scale": "否",
+    }
     with pytest.raises(ValidationError, match="缺少企业名称"):
         registry.create_company(db, supervisor, values | {"name": " "})
     with pytest.raises(ValidationError, match="所属区县代码“nowhere”无效"):
@@ -93,9 +106,10 @@ def test_create_and_edit_are_validated_and_audited(db):
         registry.create_company(db, supervisor, values | {"name": "别的名字"})
     registry.update_company(db, supervisor, cid, values | {"sector_code": "TR-TEX"})
     row = store.query(
-        db, "SELECT before, after FROM audit_log WHERE table_name='companies' AND row_id=? AND action='update'",
+        db,
+        "SELECT before, after FROM audit_log WHERE table_name='companies' AND row_id=? AND action='update'",
         (str(cid),),
-    )[0]  # fmt: skip
+    )[0]
     assert "TR-FOOD" in row["before"] and "TR-TEX" in row["after"] and "name" not in row["after"]
     with pytest.raises(PermissionDeniedError):
         registry.update_company(db, actor_for(db, "officer"), cid, values)
@@ -120,19 +134,26 @@ def row(name: str, code: str, district="京口区", sector="食品(香醋等)", 
 def test_import_with_bad_rows_imports_nothing_and_reports_each(db):
     before = registry.count_companies(db)
     a, b = good_code("91321102MA1AAAA1"), good_code("91321102MA1BBBB2")
-    headers, rows = sheet([
-        row("甲公司", a),
-        row("", b),  # missing name
-        row("乙公司", "91321102MA1XY2W3OA"),  # bad character
-        row("丙公司", a),  # code twice in the file
-        row("丁公司", good_code("91321102MA1CCCC3"), district="火星区"),
-        row("戊公司", good_code("91321102MA1DDDD4"), sector="不存在的行业"),
-    ])  # fmt: skip
+    headers, rows = sheet(
+        [
+            row("甲公司", a),
+            row("", b),  # missing name
+            row("乙公司", "91321102MA1XY2W3OA"),  # bad character
+            row("丙公司", a),  # code twice in the file
+            row("丁公司", good_code("91321102MA1CCCC3"), district="火星区"),
+            row("戊公司", good_code("91321102MA1DDDD4"), sector="不存在的行业"),
+        ]
+    )
     with pytest.raises(transfer.ImportRejectedError) as info:
         transfer.import_companies(db, SYSTEM, headers, rows)
     reported = {(p["行号"], p["字段"]) for p in info.value.problems}
-    assert reported == {(3, "企业名称"), (4, "统一社会信用代码"), (5, "统一社会信用代码"),
-                        (6, "所属区县"), (7, "所属行业")}  # fmt: skip
+    assert reported == {
+        (3, "企业名称"),
+        (4, "统一社会信用代码"),
+        (5, "统一社会信用代码"),
+        (6, "所属区县"),
+        (7, "所属行业"),
+    }
     assert "第 2 行已有" in next(p["问题"] for p in info.value.problems if p["行号"] == 5)
     assert registry.count_companies(db) == before
     report = load_workbook(io.BytesIO(transfer.problems_report(info.value.problems)))

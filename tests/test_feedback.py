@@ -15,8 +15,15 @@ from tests.helpers import actor_for
 
 
 def lead(**extra) -> dict:
-    body = {"kind": "lead", "department_code": "ZRZY", "indicator_code": "CN08", "company_id": None,
-            "body": "多家企业反映不动产登记需要反复提交同一材料。", "category": "D6", "anonymous": True}  # fmt: skip
+    body = {
+        "kind": "lead",
+        "department_code": "ZRZY",
+        "indicator_code": "CN08",
+        "company_id": None,
+        "body": "多家企业反映不动产登记需要反复提交同一材料。",
+        "category": "D6",
+        "anonymous": True,
+    }
     body.update(extra)
     return body
 
@@ -75,8 +82,12 @@ def test_anonymity_holds_in_the_departments_view(db):
 def test_invalid_feedback_names_each_field(db):
     monitor = actor_for(db, "monitor")
     with pytest.raises(feedback.FeedbackInvalidError) as info:
-        feedback.submit_feedback(db, monitor, str(uuid.uuid4()),
-                                 {"kind": "rating", "body": "太短", "ratings": {"efficiency": 9}})  # fmt: skip
+        feedback.submit_feedback(
+            db,
+            monitor,
+            str(uuid.uuid4()),
+            {"kind": "rating", "body": "太短", "ratings": {"efficiency": 9}},
+        )
     errors = info.value.errors
     assert errors["department_code"] == "部门评价须选择被评价的部门。"
     assert errors["body"].startswith("内容至少 10 个字")
@@ -91,8 +102,17 @@ def test_invalid_feedback_names_each_field(db):
 def test_ratings_and_duties(db):
     monitor, supervisor = actor_for(db, "monitor"), actor_for(db, "supervisor")
     scores = {"efficiency": 5, "attitude": 4, "policy": 3, "transparency": 4, "once": 2}
-    feedback.submit_feedback(db, monitor, str(uuid.uuid4()), {"kind": "rating", "department_code": "XZSP",
-                             "body": "窗口办理效率较高，但一次性告知仍需改进。", "ratings": scores})  # fmt: skip
+    feedback.submit_feedback(
+        db,
+        monitor,
+        str(uuid.uuid4()),
+        {
+            "kind": "rating",
+            "department_code": "XZSP",
+            "body": "窗口办理效率较高，但一次性告知仍需改进。",
+            "ratings": scores,
+        },
+    )
     series = [
         r
         for r in feedback.rating_series(db, supervisor, "XZSP")

@@ -52,9 +52,12 @@ BOMB = xlsx({"A1": "企业名称", "XFD1048576": "x"})  # 1.6 KB, declares 1,048
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "survey", *args], capture_output=True, text=True, cwd=ROOT,
+        [sys.executable, "-m", "survey", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
         timeout=120,
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize("command", ["import-companies", "load-form"])
@@ -180,8 +183,12 @@ def test_company_import_audit_row_names_the_file_by_its_hash(tmp_path, db):
         store.scalar(db, "SELECT after FROM audit_log WHERE action = 'import' ORDER BY id DESC")
     )
     assert after == {
-        "inserted": 0, "updated": 0, "unchanged": len(rows), "file": "名录.xlsx", "sha256": digest
-    }  # fmt: skip
+        "inserted": 0,
+        "updated": 0,
+        "unchanged": len(rows),
+        "file": "名录.xlsx",
+        "sha256": digest,
+    }
     # The command line records the same.
     path = tmp_path / "名录.xlsx"
     path.write_bytes(data)

@@ -108,11 +108,19 @@ def test_every_failed_sign_in_is_audited_with_its_address(db):
     ).fetchall()
     handler_id = actor_for(db, "handler").id
     assert [(r[0], r[1], r[2], json.loads(r[3])) for r in rows] == [
-        ("signin", "users", str(handler_id),
-         {"username": "handler", "address": "192.0.2.44", "reason": "wrong_password"}),
-        ("signin", "users", "",
-         {"username": "ghost", "address": "192.0.2.45", "reason": "unknown_user"}),
-    ]  # fmt: skip
+        (
+            "signin",
+            "users",
+            str(handler_id),
+            {"username": "handler", "address": "192.0.2.44", "reason": "wrong_password"},
+        ),
+        (
+            "signin",
+            "users",
+            "",
+            {"username": "ghost", "address": "192.0.2.45", "reason": "unknown_user"},
+        ),
+    ]
 
 
 # ---- 10. a configured database that is missing is not seeded with demo data ----------------------

@@ -112,10 +112,11 @@ def test_return_escalate_and_extension(db):
 
 def lifecycle_notes(db, pid: int) -> list[str]:
     return [
-        n for (n,) in db.conn.execute(
+        n
+        for (n,) in db.conn.execute(
             "SELECT note FROM problem_events WHERE problem_id = ? ORDER BY id", (pid,)
         )
-    ]  # fmt: skip
+    ]
 
 
 @pytest.mark.parametrize(
@@ -168,10 +169,16 @@ def test_deadline_state_warns_two_working_days_before():
 
 
 ALLOWED = {
-    ("new", "assigned"), ("assigned", "in_progress"), ("in_progress", "replied"), ("replied", "called_back"),
-    ("called_back", "closed"), ("called_back", "in_progress"), ("assigned", "new"), ("in_progress", "new"),
+    ("new", "assigned"),
+    ("assigned", "in_progress"),
+    ("in_progress", "replied"),
+    ("replied", "called_back"),
+    ("called_back", "closed"),
+    ("called_back", "in_progress"),
+    ("assigned", "new"),
+    ("in_progress", "new"),
     (None, "new"),
-}  # fmt: skip
+}
 DEPARTMENTS = ["GXJ", "JRB", "CZJ"]
 STEP = st.one_of(
     st.tuples(
@@ -220,8 +227,12 @@ def test_random_action_sequences_keep_the_invariants(demo_db):
         officer, supervisor = actor_for(db, "officer"), actor_for(db, "supervisor")
         counted = {"sequences": 0, "applied": 0, "refused": 0}
 
-        @settings(max_examples=2000, deadline=None, database=None,
-                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])  # fmt: skip
+        @settings(
+            max_examples=2000,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        )
         @given(steps=st.lists(STEP, min_size=1, max_size=12))
         def run(steps):
             pid = new_problem(db, officer)

@@ -115,9 +115,10 @@ def test_my_visits_lists_own_visits(demo_db):
     with store.opened(demo_db) as db:
         officer_id = store.scalar(db, "SELECT id FROM users WHERE username = 'officer'")
         own = store.scalar(
-            db, "SELECT count(DISTINCT v.id) FROM visits v LEFT JOIN visit_participants p ON p.visit_id = v.id"
+            db,
+            "SELECT count(DISTINCT v.id) FROM visits v LEFT JOIN visit_participants p ON p.visit_id = v.id"
             " WHERE (v.officer_id = ? OR p.user_id = ?) AND v.visit_date <= date('now', '+1 day')",
             (officer_id, officer_id),
-        )  # fmt: skip
+        )
     assert 0 < len(frame) <= own
     assert at.subheader[0].value.startswith("走访 #")

@@ -37,8 +37,12 @@ def _other_user(db) -> int:
 
 
 def _company_values() -> dict:
-    return {"name": f"权限测试企业{next(_n)}有限公司", "uscc": _code(), "district_code": "321102",
-            "sector_code": "OTHER"}  # fmt: skip
+    return {
+        "name": f"权限测试企业{next(_n)}有限公司",
+        "uscc": _code(),
+        "district_code": "321102",
+        "sector_code": "OTHER",
+    }
 
 
 def _lead(db) -> register.NewProblem:
@@ -328,9 +332,12 @@ def test_officer_sees_own_visits_and_problems(db):
     )
     assert len(own) == expected > 0
     assert all(p["source"] == "visit" for p in listing.list_problems(db, officer, limit=10_000))
-    stranger = store.scalar(db, "SELECT id FROM visits WHERE officer_id != ? AND id NOT IN"
-                                " (SELECT visit_id FROM visit_participants WHERE user_id = ?) LIMIT 1",
-                            (officer.id, officer.id))  # fmt: skip
+    stranger = store.scalar(
+        db,
+        "SELECT id FROM visits WHERE officer_id != ? AND id NOT IN"
+        " (SELECT visit_id FROM visit_participants WHERE user_id = ?) LIMIT 1",
+        (officer.id, officer.id),
+    )
     with pytest.raises(NotFoundError):
         visits.get_visit(db, officer, stranger)
 

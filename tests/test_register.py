@@ -10,7 +10,8 @@ import pytest
 
 from survey import db as store
 from survey.errors import PermissionDeniedError
-from survey.problems import lifecycle, register
+from survey.problems import columns, lifecycle, listing, register
+from survey.reports import problem_list
 from tests.helpers import ROOT, actor_for
 
 SOURCES = [p for d in ("survey", "ui", "pages", "seeds", "bench") for p in (ROOT / d).rglob("*.py")]
@@ -120,3 +121,31 @@ def test_one_writer_of_the_timeline_and_one_list_of_statuses():
             listings.append(name)
     assert sorted(set(writers)) == ["survey/problems/register.py"]
     assert listings == ["survey/problems/register.py"]
+
+
+def test_problem_tables_read_one_column_registry(db):
+    """Pages and the export take headers and labels from survey.problems.columns."""
+    supervisor = actor_for(db, "supervisor")
+    rows = listing.list_waiting(db, supervisor, "overdue") or listing.list_problems(db, supervisor)
+    shown = columns.frame(rows, ["id", "company", "status", "reminder"])
+    assert list(shown.columns) == ["编号", "企业", "状态", "提醒"]
+    assert set(shown["状态"]) <= set(register.STATUS_LABELS.values())
+    assert set(shown["提醒"]) <= {"逾期", "预警", ""}
+    assert problem_list.LIST_COLUMNS["category"] == columns.PROBLEM_COLUMNS["category"].header
+    by_hand = [
+        path.relative_to(ROOT)
+        for d in ("pages", "ui")
+        for path in (ROOT / d).glob("*.py")
+        if re.search(r"\[\"status\"\]\.map\(", path.read_text(encoding="utf-8"))
+    ]
+    assert by_hand == []
+
+
+def test_reminders_of_problems_without_a_deadline_are_blank():
+    """长期推进 has no deadline: a table mixing it with dated problems still reads (the bug: NaN)."""
+    rows = [
+        {"status": "in_progress", "deadline_on": None},
+        {"status": "in_progress", "deadline_on": "2000-01-03"},
+        {"status": "closed", "deadline_on": "2000-01-03"},
+    ]
+    assert list(columns.frame(rows, ["reminder"])["提醒"]) == ["", "逾期", ""]

@@ -11,12 +11,33 @@ from survey import db as store
 from survey.reports import periods, scorecard
 
 DATA_MODEL = {
-    "districts", "sectors", "problem_categories", "departments", "indicators", "request_natures",
-    "deadline_classes", "satisfaction_levels", "settings", "users", "user_roles", "sessions",
-    "companies", "questionnaires", "visits", "visit_participants", "feedback", "feedback_ratings",
-    "answers", "drafts", "problems", "problem_co_departments", "problem_links", "problem_events",
-    "attachments", "audit_log",
-}  # fmt: skip
+    "districts",
+    "sectors",
+    "problem_categories",
+    "departments",
+    "indicators",
+    "request_natures",
+    "deadline_classes",
+    "satisfaction_levels",
+    "settings",
+    "users",
+    "user_roles",
+    "sessions",
+    "companies",
+    "questionnaires",
+    "visits",
+    "visit_participants",
+    "feedback",
+    "feedback_ratings",
+    "answers",
+    "drafts",
+    "problems",
+    "problem_co_departments",
+    "problem_links",
+    "problem_events",
+    "attachments",
+    "audit_log",
+}
 
 
 def test_every_table_exists(empty_db):
@@ -57,8 +78,12 @@ def test_no_column_is_untyped(empty_db):
 def test_problem_checks_reject_bad_rows(db):
     base = store.query(db, "SELECT * FROM problems WHERE source = 'visit' LIMIT 1")[0]
     base.pop("id")
-    for change in ({"status": "nonsense"}, {"description": ""}, {"source": "monitor"},
-                   {"outcome": "maybe"}):  # fmt: skip
+    for change in (
+        {"status": "nonsense"},
+        {"description": ""},
+        {"source": "monitor"},
+        {"outcome": "maybe"},
+    ):
         row = base | {"submission_id": f"x-{change}"} | change
         columns = ", ".join(row)
         with pytest.raises(sqlite3.IntegrityError):

@@ -33,8 +33,12 @@ def fill(at, sid, company_id: int):
     f = lambda name: f"vf|{sid}|{name}"  # noqa: E731
     at.text_input(key=v("company_q")).input("有限公司").run()
     at.selectbox(key=v("company_id")).set_value(company_id).run()
-    for name, value in (("output_trend", "up"), ("orders_trend", "flat"), ("employment_trend", "down"),
-                        ("had_earlier", "no")):  # fmt: skip
+    for name, value in (
+        ("output_trend", "up"),
+        ("orders_trend", "flat"),
+        ("employment_trend", "down"),
+        ("had_earlier", "no"),
+    ):
         at.radio(key=f(name)).set_value(value)
     at.number_input(key=f("inspection_count")).set_value(1).run()
     at.button(key=v("add_problem")).click().run()

@@ -73,12 +73,21 @@ def test_invalid_visit_names_each_field_and_writes_nothing(db):
     officer = actor_for(db, "officer")
     before = store.scalar(db, "SELECT count(*) FROM visits")
     bad = payload(
-        db, officer,
-        visit_date=(clock.today() + timedelta(days=1)).isoformat(), mode="飞行",
-        problems=[{"category": "A", "nature": "help", "description": "太短"},
-                  {"category": "E1", "nature": "x", "description": "这是一个足够长的问题描述文字", "solved_on_spot": True}],
+        db,
+        officer,
+        visit_date=(clock.today() + timedelta(days=1)).isoformat(),
+        mode="飞行",
+        problems=[
+            {"category": "A", "nature": "help", "description": "太短"},
+            {
+                "category": "E1",
+                "nature": "x",
+                "description": "这是一个足够长的问题描述文字",
+                "solved_on_spot": True,
+            },
+        ],
         answers={"inspection_count": -1},
-    )  # fmt: skip
+    )
     with pytest.raises(visits.VisitInvalidError) as info:
         visits.submit_visit(db, officer, str(uuid.uuid4()), bad)
     errors = info.value.errors
@@ -96,9 +105,11 @@ def test_invalid_visit_names_each_field_and_writes_nothing(db):
 def test_company_outside_the_officers_scope_is_refused(db):
     officer = actor_for(db, "officer")
     foreign = store.scalar(
-        db, "SELECT id FROM companies WHERE department_code != ? AND id NOT IN (SELECT company_id FROM visits"
-        " WHERE officer_id = ?) LIMIT 1", (officer.department_code, officer.id),
-    )  # fmt: skip
+        db,
+        "SELECT id FROM companies WHERE department_code != ? AND id NOT IN (SELECT company_id FROM visits"
+        " WHERE officer_id = ?) LIMIT 1",
+        (officer.department_code, officer.id),
+    )
     with pytest.raises(visits.VisitInvalidError) as info:
         visits.submit_visit(
             db, officer, str(uuid.uuid4()), payload(db, officer, company_id=foreign)
@@ -144,8 +155,12 @@ def test_edit_within_seven_days_is_audited_and_later_refused(db):
     officer = actor_for(db, "officer")
     receipt = visits.submit_visit(db, officer, str(uuid.uuid4()), payload(db, officer))
     visits.edit_visit(db, officer, receipt.visit_id, {"mode": "座谈", "summary": "与总经理座谈"})
-    row = store.query(db, "SELECT before, after FROM audit_log WHERE table_name='visits' AND action='update'"
-                          " AND row_id = ?", (str(receipt.visit_id),))[0]  # fmt: skip
+    row = store.query(
+        db,
+        "SELECT before, after FROM audit_log WHERE table_name='visits' AND action='update'"
+        " AND row_id = ?",
+        (str(receipt.visit_id),),
+    )[0]
     assert "实地" in row["before"] and "座谈" in row["after"]
     db.execute(
         "UPDATE visits SET created_at = '2020-01-01 00:00:00' WHERE id = ?", (receipt.visit_id,)

@@ -193,10 +193,19 @@ def test_every_type_evaluates():
     form = every_type_form()
     clean, errors, shown = engine.evaluate_form(
         form,
-        {"t": "x", "dec": "1.5", "dt": date(2026, 1, 2), "tm": "09:30", "one": "yes",
-         "many": ["yes", "no"], "ack": True, "img": "photo.jpg", "r": [{"rt": "a"}]},
+        {
+            "t": "x",
+            "dec": "1.5",
+            "dt": date(2026, 1, 2),
+            "tm": "09:30",
+            "one": "yes",
+            "many": ["yes", "no"],
+            "ack": True,
+            "img": "photo.jpg",
+            "r": [{"rt": "a"}],
+        },
         TODAY,
-    )  # fmt: skip
+    )
     assert errors == {}
     assert clean["i"] == 3 and clean["calc"] == "6"  # default, then calculation
     assert clean["dec"] == 1.5 and clean["dt"] == "2026-01-02" and clean["tm"] == "09:30"
@@ -212,12 +221,19 @@ def test_widget_registry_matches_question_types():
 def test_required_constraint_and_type_messages():
     form = load(
         [
-            {"type": "integer", "name": "age", ZH: "年龄", "required": "yes", "required_message::中文 (zh)": "请填年龄",
-             "constraint": ". >= 18", "constraint_message::中文 (zh)": "须满 18 岁"},
+            {
+                "type": "integer",
+                "name": "age",
+                ZH: "年龄",
+                "required": "yes",
+                "required_message::中文 (zh)": "请填年龄",
+                "constraint": ". >= 18",
+                "constraint_message::中文 (zh)": "须满 18 岁",
+            },
             {"type": "integer", "name": "kids", ZH: "孩子数"},
             {"type": "text", "name": "why", ZH: "原因", "required": "${kids} > 2"},
         ]
-    )  # fmt: skip
+    )
     _, errors, _ = engine.evaluate_form(form, {}, TODAY)
     assert errors == {"age": "请填年龄"}
     _, errors, _ = engine.evaluate_form(form, {"age": 12, "kids": "x"}, TODAY)
@@ -289,40 +305,103 @@ def test_repeat_sees_its_own_instance_and_the_top_level():
 # ---- loading errors ------------------------------------------------------------------------------
 
 ERROR_CASES = {
-    "duplicate name": ([{"type": "text", "name": "a", "label": "A"}, {"type": "text", "name": "a", "label": "B"}],
-                       None, "survey 表第 3 行“name”列：名称“a”重复（第 2 行已有）"),
-    "unknown type": ([{"type": "texty", "name": "a", "label": "A"}], None, "第 2 行“type”列：未知题型“texty”"),
-    "missing list": ([{"type": "select_one nope", "name": "a", "label": "A"}], None, "选项列表“nope”在 choices 表中不存在"),
-    "select without list": ([{"type": "select_one", "name": "a", "label": "A"}], None, "select_one 后须写选项列表名"),
-    "bad expression": ([{"type": "integer", "name": "a", "label": "A", "constraint": ". >"}], None,
-                       "第 2 行“constraint”列：表达式“. >”有误"),
-    "unknown function": ([{"type": "integer", "name": "a", "label": "A", "relevant": "pulldata('x')"}], None,
-                         "不支持的函数 pulldata()"),
-    "unknown reference": ([{"type": "integer", "name": "a", "label": "A", "relevant": "${b} > 1"}], None,
-                          "第 2 行“relevant”列：表达式“${b} > 1”有误：引用了不存在的题目 ${b}"),
-    "calculation cycle": ([{"type": "calculate", "name": "x", "calculation": "${y} + 1"},
-                           {"type": "calculate", "name": "y", "calculation": "${x} + 1"}], None, "计算互相依赖，形成循环"),
-    "self cycle": ([{"type": "calculate", "name": "x", "calculation": "${x} + 1"}], None, "形成循环"),
-    "calculate without calculation": ([{"type": "calculate", "name": "x"}], None, "calculate 题必须填写 calculation"),
-    "unclosed group": ([{"type": "begin_group", "name": "g"}, {"type": "text", "name": "a", "label": "A"}], None,
-                       "begin_group g 没有对应的 end_group"),
+    "duplicate name": (
+        [{"type": "text", "name": "a", "label": "A"}, {"type": "text", "name": "a", "label": "B"}],
+        None,
+        "survey 表第 3 行“name”列：名称“a”重复（第 2 行已有）",
+    ),
+    "unknown type": (
+        [{"type": "texty", "name": "a", "label": "A"}],
+        None,
+        "第 2 行“type”列：未知题型“texty”",
+    ),
+    "missing list": (
+        [{"type": "select_one nope", "name": "a", "label": "A"}],
+        None,
+        "选项列表“nope”在 choices 表中不存在",
+    ),
+    "select without list": (
+        [{"type": "select_one", "name": "a", "label": "A"}],
+        None,
+        "select_one 后须写选项列表名",
+    ),
+    "bad expression": (
+        [{"type": "integer", "name": "a", "label": "A", "constraint": ". >"}],
+        None,
+        "第 2 行“constraint”列：表达式“. >”有误",
+    ),
+    "unknown function": (
+        [{"type": "integer", "name": "a", "label": "A", "relevant": "pulldata('x')"}],
+        None,
+        "不支持的函数 pulldata()",
+    ),
+    "unknown reference": (
+        [{"type": "integer", "name": "a", "label": "A", "relevant": "${b} > 1"}],
+        None,
+        "第 2 行“relevant”列：表达式“${b} > 1”有误：引用了不存在的题目 ${b}",
+    ),
+    "calculation cycle": (
+        [
+            {"type": "calculate", "name": "x", "calculation": "${y} + 1"},
+            {"type": "calculate", "name": "y", "calculation": "${x} + 1"},
+        ],
+        None,
+        "计算互相依赖，形成循环",
+    ),
+    "self cycle": (
+        [{"type": "calculate", "name": "x", "calculation": "${x} + 1"}],
+        None,
+        "形成循环",
+    ),
+    "calculate without calculation": (
+        [{"type": "calculate", "name": "x"}],
+        None,
+        "calculate 题必须填写 calculation",
+    ),
+    "unclosed group": (
+        [{"type": "begin_group", "name": "g"}, {"type": "text", "name": "a", "label": "A"}],
+        None,
+        "begin_group g 没有对应的 end_group",
+    ),
     "stray end": ([{"type": "end_repeat"}], None, "end_repeat 没有对应的 begin_repeat"),
     "bad name": ([{"type": "text", "name": "1st", "label": "A"}], None, "名称“1st”不合法"),
     "missing name": ([{"type": "text", "label": "A"}], None, "缺少题目名称"),
     "missing label": ([{"type": "text", "name": "a"}], None, "题目“a”缺少标签"),
-    "or_other": ([{"type": "select_one yn or_other", "name": "a", "label": "A"}], YN, "暂不支持 or_other"),
-    "legacy or other": ([{"type": "select one from yn or specify other", "name": "a", "label": "A"}], YN,
-                        "暂不支持 or_other"),
-    "loop": ([{"type": "begin loop over yn", "name": "l"}, {"type": "end loop"}], YN, "暂不支持 begin loop"),
-    "duplicate choice": ([{"type": "select_one yn", "name": "a", "label": "A"}],
-                         [*YN, {"list_name": "yn", "name": "yes", ZH: "重复"}], "choices 表第 4 行“name”列"),
-    "choice without label": ([{"type": "select_one l", "name": "a", "label": "A"}], [{"list_name": "l", "name": "x"}],
-                             "选项“x”缺少标签"),
+    "or_other": (
+        [{"type": "select_one yn or_other", "name": "a", "label": "A"}],
+        YN,
+        "暂不支持 or_other",
+    ),
+    "legacy or other": (
+        [{"type": "select one from yn or specify other", "name": "a", "label": "A"}],
+        YN,
+        "暂不支持 or_other",
+    ),
+    "loop": (
+        [{"type": "begin loop over yn", "name": "l"}, {"type": "end loop"}],
+        YN,
+        "暂不支持 begin loop",
+    ),
+    "duplicate choice": (
+        [{"type": "select_one yn", "name": "a", "label": "A"}],
+        [*YN, {"list_name": "yn", "name": "yes", ZH: "重复"}],
+        "choices 表第 4 行“name”列",
+    ),
+    "choice without label": (
+        [{"type": "select_one l", "name": "a", "label": "A"}],
+        [{"list_name": "l", "name": "x"}],
+        "选项“x”缺少标签",
+    ),
     "empty form": ([{"type": "", "name": ""}], None, "问卷中没有任何题目"),
-    "needs an ignored question": ([{"type": "geopoint", "name": "where", "label": "W"},
-                                   {"type": "text", "name": "a", "label": "A", "relevant": "${where} != ''"}],
-                                  None, "引用了不支持而被忽略的题目 ${where}（geopoint）"),
-}  # fmt: skip
+    "needs an ignored question": (
+        [
+            {"type": "geopoint", "name": "where", "label": "W"},
+            {"type": "text", "name": "a", "label": "A", "relevant": "${where} != ''"},
+        ],
+        None,
+        "引用了不支持而被忽略的题目 ${where}（geopoint）",
+    ),
+}
 
 
 @pytest.mark.parametrize("case", ERROR_CASES)
@@ -334,9 +413,12 @@ def test_loading_errors_name_sheet_row_and_column(case):
 
 def test_every_error_is_reported_at_once():
     found = problems_of(
-        [{"type": "texty", "name": "a", "label": "A"}, {"type": "integer", "name": "b", "label": "B", "relevant": "${zz}"},
-         {"type": "text", "name": "b", "label": "B2"}]
-    )  # fmt: skip
+        [
+            {"type": "texty", "name": "a", "label": "A"},
+            {"type": "integer", "name": "b", "label": "B", "relevant": "${zz}"},
+            {"type": "text", "name": "b", "label": "B2"},
+        ]
+    )
     assert len(found) == 3
 
 
@@ -370,16 +452,36 @@ def test_forms_in_the_style_of_odk_and_kobo_users():
             {"type": "start", "name": "start"},
             {"type": "end", "name": "end"},
             {"type": "deviceid", "name": "deviceid"},
-            {"type": "begin group", "name": "household", "label:English": "Household", "appearance": "field-list"},
-            {"type": "select one from yes_no", "name": "head", "label:English": "Are you the head?",
-             "required": "TRUE", "media::image": "head.png"},
-            {"type": "select all that apply from assets", "name": "assets", "label:English": "Assets",
-             "relevant": "selected(${head}, 'yes')", "constraint message": "Pick one only",
-             "constraint": "count-selected(.) <= 1"},
+            {
+                "type": "begin group",
+                "name": "household",
+                "label:English": "Household",
+                "appearance": "field-list",
+            },
+            {
+                "type": "select one from yes_no",
+                "name": "head",
+                "label:English": "Are you the head?",
+                "required": "TRUE",
+                "media::image": "head.png",
+            },
+            {
+                "type": "select all that apply from assets",
+                "name": "assets",
+                "label:English": "Assets",
+                "relevant": "selected(${head}, 'yes')",
+                "constraint message": "Pick one only",
+                "constraint": "count-selected(.) <= 1",
+            },
             {"type": "geopoint", "name": "gps", "label:English": "Location"},
             {"type": "end group", "name": ""},
-            {"type": "integer", "name": "members", "label:English": "Members", "hint:English": "Including you",
-             "guidance_hint": "ask kindly"},
+            {
+                "type": "integer",
+                "name": "members",
+                "label:English": "Members",
+                "hint:English": "Including you",
+                "guidance_hint": "ask kindly",
+            },
         ],
         [
             {"list name": "yes_no", "name": "yes", "label:English": "Yes"},
@@ -388,7 +490,7 @@ def test_forms_in_the_style_of_odk_and_kobo_users():
             {"list name": "assets", "name": "bike", "label:English": "Bicycle"},
         ],
         {"form_title": "Household survey", "form_id": "household_2024", "version": "2024031501"},
-    )  # fmt: skip
+    )
     assert form.by_name["head"].type == "select_one" and form.by_name["head"].required == "true()"
     assert form.by_name["assets"].type == "select_multiple"
     assert form.by_name["assets"].constraint_message == {"default": "Pick one only"}
@@ -459,18 +561,40 @@ def test_default_forms_are_installed_and_published(db):
         _, form = questionnaires.current(db, SYSTEM, form_id)
         assert form.default_language == "中文 (zh)" and form.warnings == []
     visit = questionnaires.current(db, SYSTEM, "visit")[1]
-    assert {"output_trend", "orders_trend", "employment_trend", "inspection_count", "whitelist",
-            "policies_known", "earlier_satisfaction", "projects"} <= set(visit.by_name)  # fmt: skip
+    assert {
+        "output_trend",
+        "orders_trend",
+        "employment_trend",
+        "inspection_count",
+        "whitelist",
+        "policies_known",
+        "earlier_satisfaction",
+        "projects",
+    } <= set(visit.by_name)
 
 
 def test_load_form_command(tmp_path):
-    ok = subprocess.run([sys.executable, "-m", "survey", "load-form", "data/forms/visit.xlsx"],
-                        cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+    ok = subprocess.run(
+        [sys.executable, "-m", "survey", "load-form", "data/forms/visit.xlsx"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0 and "问卷 visit" in ok.stdout and "select_one 10" in ok.stdout
     bad = tmp_path / "bad.xlsx"
-    bad.write_bytes(build_xlsform([{"type": "integer", "name": "a", "label": "A", "relevant": "${b}"},
-                                   {"type": "texty", "name": "c", "label": "C"}]))  # fmt: skip
-    result = subprocess.run([sys.executable, "-m", "survey", "load-form", str(bad)],
-                            cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+    bad.write_bytes(
+        build_xlsform(
+            [
+                {"type": "integer", "name": "a", "label": "A", "relevant": "${b}"},
+                {"type": "texty", "name": "c", "label": "C"},
+            ]
+        )
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "survey", "load-form", str(bad)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "有 2 处问题" in result.stderr and "第 3 行“type”列" in result.stderr

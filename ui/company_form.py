@@ -74,10 +74,14 @@ def company_fields(prefix: str, current: dict | None = None) -> dict:
     )
     values["address"] = st.text_input("地址", current.get("address", ""), key=f"{prefix}_address")
     flags = st.columns(2)
-    values["is_above_scale"] = "是" if flags[0].checkbox(
-        "规上企业", bool(current.get("is_above_scale")), key=f"{prefix}_above"
-    ) else "否"  # fmt: skip
-    values["is_specialized"] = "是" if flags[1].checkbox(
-        "专精特新", bool(current.get("is_specialized")), key=f"{prefix}_spec"
-    ) else "否"  # fmt: skip
+    values["is_above_scale"] = (
+        "是"
+        if flags[0].checkbox("规上企业", bool(current.get("is_above_scale")), key=f"{prefix}_above")
+        else "否"
+    )
+    values["is_specialized"] = (
+        "是"
+        if flags[1].checkbox("专精特新", bool(current.get("is_specialized")), key=f"{prefix}_spec")
+        else "否"
+    )
     return values

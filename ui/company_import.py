@@ -51,10 +51,15 @@ def render(actor: Actor) -> None:
     try:
         with session.database() as db:
             result = transfer.import_companies(
-                db, actor, headers, rows, mapping, source=upload.name,
+                db,
+                actor,
+                headers,
+                rows,
+                mapping,
+                source=upload.name,
                 sha256=hashlib.sha256(upload.getvalue()).hexdigest(),
                 progress=lambda f, text: bar.progress(min(1.0, f), text=text),
-            )  # fmt: skip
+            )
     except transfer.ImportRejectedError as exc:
         bar.empty()
         st.error(md(str(exc)))

@@ -32,8 +32,13 @@ _PARAMS = {  # widget key -> query parameter
     "dash_dept": "dept",
 }
 _LIST_KEYS = ("dash_area", "dash_sector", "dash_dept")
-_PARAM_LABELS = {"dash_area": "区县/园区代码", "dash_cluster": "产业集群", "dash_sector": "行业代码",
-                 "dash_source": "来源", "dash_dept": "部门代码"}  # fmt: skip
+_PARAM_LABELS = {
+    "dash_area": "区县/园区代码",
+    "dash_cluster": "产业集群",
+    "dash_sector": "行业代码",
+    "dash_source": "来源",
+    "dash_dept": "部门代码",
+}
 
 
 def preset_range(preset: str, today_month: str) -> tuple[str, str]:
@@ -79,8 +84,13 @@ def filter_bar(db) -> Filters:
     sectors = reference.list_entries(db, "sectors")
     departments = reference.options(db, "departments")
     clusters = sorted({s["cluster"] for s in sectors})
-    allowed = {"dash_area": areas, "dash_cluster": clusters, "dash_sector": {s["code"] for s in sectors},
-               "dash_source": SOURCE_LABELS, "dash_dept": departments}  # fmt: skip
+    allowed = {
+        "dash_area": areas,
+        "dash_cluster": clusters,
+        "dash_sector": {s["code"] for s in sectors},
+        "dash_source": SOURCE_LABELS,
+        "dash_dept": departments,
+    }
     _seed_from_url(today_month, allowed)
 
     top = st.columns([2, 2, 2, 2])
@@ -93,17 +103,23 @@ def filter_bar(db) -> Filters:
         start, end = preset_range(preset, today_month)
         top[1].text_input("期间", f"{start} 至 {end}", disabled=True)
     source = top[3].selectbox(
-        "来源", [None, *SOURCE_LABELS], format_func=lambda v: SOURCE_LABELS.get(v, "全部来源"),
-        key="dash_source", placeholder="全部来源",
-    )  # fmt: skip
+        "来源",
+        [None, *SOURCE_LABELS],
+        format_func=lambda v: SOURCE_LABELS.get(v, "全部来源"),
+        key="dash_source",
+        placeholder="全部来源",
+    )
     row = st.columns([2, 2, 3, 3])
     area = row[0].multiselect(
         "区县/园区", list(areas), format_func=areas.get, key="dash_area", placeholder="全部区域"
     )
     cluster = row[1].selectbox(
-        "产业集群", [None, *clusters], format_func=lambda v: v or "全部集群", key="dash_cluster",
+        "产业集群",
+        [None, *clusters],
+        format_func=lambda v: v or "全部集群",
+        key="dash_cluster",
         placeholder="全部集群",
-    )  # fmt: skip
+    )
     in_cluster = {s["code"]: s["name"] for s in sectors if cluster in (None, s["cluster"])}
     st.session_state["dash_sector"] = [
         c for c in st.session_state["dash_sector"] if c in in_cluster
@@ -116,11 +132,17 @@ def filter_bar(db) -> Filters:
         placeholder="全部行业",
     )
     dept = row[3].multiselect(
-        "责任部门", list(departments), format_func=departments.get, key="dash_dept",
+        "责任部门",
+        list(departments),
+        format_func=departments.get,
+        key="dash_dept",
         placeholder="全部部门",
-    )  # fmt: skip
-    _write_url(start, end, {"area": area, "cluster": cluster, "sector": sector,
-                            "source": source, "dept": dept})  # fmt: skip
+    )
+    _write_url(
+        start,
+        end,
+        {"area": area, "cluster": cluster, "sector": sector, "source": source, "dept": dept},
+    )
     try:
         return Filters(
             start,
@@ -226,10 +248,22 @@ def show_chart(chart: alt.Chart, name: str | None, file_stem: str) -> None:
     else:
         st.altair_chart(chart, width="stretch")
     left, right, _ = st.columns([1, 1, 4])
-    left.download_button("PNG", _image(chart, "png"), f"{file_stem}.png", "image/png",
-                         key=f"png_{file_stem}", icon=":material/image:")  # fmt: skip
-    right.download_button("SVG", _image(chart, "svg"), f"{file_stem}.svg", "image/svg+xml",
-                          key=f"svg_{file_stem}", icon=":material/draw:")  # fmt: skip
+    left.download_button(
+        "PNG",
+        _image(chart, "png"),
+        f"{file_stem}.png",
+        "image/png",
+        key=f"png_{file_stem}",
+        icon=":material/image:",
+    )
+    right.download_button(
+        "SVG",
+        _image(chart, "svg"),
+        f"{file_stem}.svg",
+        "image/svg+xml",
+        key=f"svg_{file_stem}",
+        icon=":material/draw:",
+    )
 
 
 def _image(chart: alt.Chart, fmt: str) -> Callable[[], bytes | str]:
@@ -269,8 +303,9 @@ def common_problems(actor, view: Filters, cells) -> None:
     from ui import session
 
     left, right = st.columns(2)
-    min_companies = left.number_input("至少有几家企业反映", 2, 500, common.DEFAULT_MIN_COMPANIES,
-                                      key="dash_min_companies")  # fmt: skip
+    min_companies = left.number_input(
+        "至少有几家企业反映", 2, 500, common.DEFAULT_MIN_COMPANIES, key="dash_min_companies"
+    )
     with session.database() as db:
         frame = common.common_categories(
             db, actor, view, min_companies=int(min_companies), counts=cells
@@ -280,10 +315,19 @@ def common_problems(actor, view: Filters, cells) -> None:
         st.dataframe(
             frame.assign(examples=frame["examples"].map(lambda e: " ／ ".join(e)))[
                 ["sector_name", "group_name", "category_name", "companies", "problems", "examples"]
-            ].rename(columns={"sector_name": "行业", "group_name": "大类", "category_name": "类别",
-                              "companies": "企业数", "problems": "问题数", "examples": "示例"}),
-            hide_index=True, width="stretch",
-        )  # fmt: skip
+            ].rename(
+                columns={
+                    "sector_name": "行业",
+                    "group_name": "大类",
+                    "category_name": "类别",
+                    "companies": "企业数",
+                    "problems": "问题数",
+                    "examples": "示例",
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     st.caption(
         "相似描述：比较所选范围内最新问题的描述（按字符二元组相似度），找出多家企业反映的同一件事。"
     )

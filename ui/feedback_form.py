@@ -11,8 +11,17 @@ from survey.labels import FEEDBACK_KIND_LABELS
 from ui import form_widgets, session, uploads
 from ui.text import md
 
-FIELDS = ("kind", "department_code", "service_window", "indicator_code", "company_id", "body", "anonymous",
-          "category", "nature")  # fmt: skip
+FIELDS = (
+    "kind",
+    "department_code",
+    "service_window",
+    "indicator_code",
+    "company_id",
+    "body",
+    "anonymous",
+    "category",
+    "nature",
+)
 
 
 def k(sid: str, name: str) -> str:
@@ -51,8 +60,14 @@ def render(sid: str, actor: Actor, qid, form, attempted: bool, slots: dict) -> d
         from survey.visits import category_options
 
         categories = category_options(db, actor)
-    st.radio("反馈类型", list(FEEDBACK_KIND_LABELS), key=k(sid, "kind"), format_func=FEEDBACK_KIND_LABELS.get,
-             horizontal=True, index=None)  # fmt: skip
+    st.radio(
+        "反馈类型",
+        list(FEEDBACK_KIND_LABELS),
+        key=k(sid, "kind"),
+        format_func=FEEDBACK_KIND_LABELS.get,
+        horizontal=True,
+        index=None,
+    )
     slots["kind"] = st.empty()
     kind = st.session_state.get(k(sid, "kind"))
     _pick(
@@ -93,8 +108,9 @@ def render(sid: str, actor: Actor, qid, form, attempted: bool, slots: dict) -> d
     st.text_area("内容（至少 10 个字）", key=k(sid, "body"), height=120)
     slots["body"] = st.empty()
     st.checkbox("匿名：责任部门看不到我的姓名", key=k(sid, "anonymous"))
-    uploads.file_uploader("照片（可选，提交时保存）", uploads.PHOTO_TYPES, k(sid, "photos"),
-                          multiple=True)  # fmt: skip
+    uploads.file_uploader(
+        "照片（可选，提交时保存）", uploads.PHOTO_TYPES, k(sid, "photos"), multiple=True
+    )
     answers = {}
     if form is not None:
         st.subheader(md(form.title))

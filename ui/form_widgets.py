@@ -117,18 +117,39 @@ def _text(ctx, q, wkey, label):
 
 
 def _integer(ctx, q, wkey, label):
-    st.number_input(label, key=wkey, value=None, step=1, format="%d", disabled=q.read_only,
-                    placeholder="填写整数")  # fmt: skip
+    st.number_input(
+        label,
+        key=wkey,
+        value=None,
+        step=1,
+        format="%d",
+        disabled=q.read_only,
+        placeholder="填写整数",
+    )
 
 
 def _decimal(ctx, q, wkey, label):
-    st.number_input(label, key=wkey, value=None, step=0.01, format="%.2f", disabled=q.read_only,
-                    placeholder="填写数字")  # fmt: skip
+    st.number_input(
+        label,
+        key=wkey,
+        value=None,
+        step=0.01,
+        format="%.2f",
+        disabled=q.read_only,
+        placeholder="填写数字",
+    )
 
 
 def _date(ctx, q, wkey, label):
-    st.date_input(label, key=wkey, value=None, format="YYYY-MM-DD", disabled=q.read_only,
-                  min_value=date(1900, 1, 1), max_value=date(2100, 12, 31))  # fmt: skip
+    st.date_input(
+        label,
+        key=wkey,
+        value=None,
+        format="YYYY-MM-DD",
+        disabled=q.read_only,
+        min_value=date(1900, 1, 1),
+        max_value=date(2100, 12, 31),
+    )
 
 
 def _time(ctx, q, wkey, label):
@@ -142,11 +163,25 @@ def _select_one(ctx, q, wkey, label):
     if st.session_state.get(wkey) not in (None, *names):
         st.session_state[wkey] = None  # the choice_filter removed the earlier answer
     if "minimal" in q.appearance or len(options) > MAX_RADIO:
-        st.selectbox(label, names, index=None, key=wkey, format_func=labels.get,
-                     disabled=q.read_only, placeholder="请选择")  # fmt: skip
+        st.selectbox(
+            label,
+            names,
+            index=None,
+            key=wkey,
+            format_func=labels.get,
+            disabled=q.read_only,
+            placeholder="请选择",
+        )
     else:
-        st.radio(label, names, index=None, key=wkey, format_func=lambda n: md(labels[n]),
-                 horizontal=True, disabled=q.read_only)  # fmt: skip
+        st.radio(
+            label,
+            names,
+            index=None,
+            key=wkey,
+            format_func=lambda n: md(labels[n]),
+            horizontal=True,
+            disabled=q.read_only,
+        )
 
 
 def _select_multiple(ctx, q, wkey, label):
@@ -163,8 +198,14 @@ def _select_multiple(ctx, q, wkey, label):
         names = [c.name for c in options]
         current = [v for v in st.session_state.get(wkey) or [] if v in names]
         st.session_state[wkey] = current
-        st.multiselect(label, names, key=wkey, format_func=labels.get, disabled=q.read_only,
-                       placeholder="可多选")  # fmt: skip
+        st.multiselect(
+            label,
+            names,
+            key=wkey,
+            format_func=labels.get,
+            disabled=q.read_only,
+            placeholder="可多选",
+        )
 
 
 def _note(ctx, q, wkey, label):
@@ -272,11 +313,19 @@ def render(form: Form, key: str, *, today: date, show_required: bool = False) ->
                             engine.Scope(clean, item_clean),
                         )
                         if fixed is None:
-                            st.button(f"删除第 {i + 1} 条", key=f"{key}|{path}[{i}]#remove",
-                                      on_click=_remove_instance, args=(key, q, path, i))  # fmt: skip
+                            st.button(
+                                f"删除第 {i + 1} 条",
+                                key=f"{key}|{path}[{i}]#remove",
+                                on_click=_remove_instance,
+                                args=(key, q, path, i),
+                            )
                 if fixed is None:
-                    st.button(f"＋ 添加{md(q.label(lang))}", key=f"{key}|{path}#add", on_click=_add_instance,
-                              args=(count_key,))  # fmt: skip
+                    st.button(
+                        f"＋ 添加{md(q.label(lang))}",
+                        key=f"{key}|{path}#add",
+                        on_click=_add_instance,
+                        args=(count_key,),
+                    )
                 continue
             widget = WIDGETS[q.type]
             wkey = _k(key, path)

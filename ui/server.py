@@ -101,9 +101,14 @@ async def exchange_code(request: Request) -> Response:
     token, max_age = redeemed
     response = Response(status_code=204)
     response.set_cookie(
-        COOKIE, token, max_age=max_age, path="/", httponly=True, samesite="strict",
+        COOKIE,
+        token,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="strict",
         secure=_secure(request),
-    )  # fmt: skip
+    )
     return response
 
 

@@ -18,8 +18,9 @@ def hint(types: list[str]) -> str:
     return f"点“选择文件”或把文件拖到框内；单个文件不超过 {limit_mb()} MB，格式：{kinds}。"
 
 
-def file_uploader(label: str, types: list[str], key: str, *, multiple: bool = False,
-                  disabled: bool = False):  # fmt: skip
+def file_uploader(
+    label: str, types: list[str], key: str, *, multiple: bool = False, disabled: bool = False
+):
     value = st.file_uploader(
         label, type=types, key=key, accept_multiple_files=multiple, disabled=disabled
     )

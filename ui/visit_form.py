@@ -123,8 +123,14 @@ def _company_section(sid: str, actor: Actor) -> dict | None:
                 names = {chosen: company["name"], **names}
             except SurveyError:
                 st.session_state.pop(k(sid, "company_id"), None)
-    st.selectbox("企业", list(names), key=k(sid, "company_id"), format_func=names.get, index=None,
-                 placeholder="先在上方输入企业名称查找")  # fmt: skip
+    st.selectbox(
+        "企业",
+        list(names),
+        key=k(sid, "company_id"),
+        format_func=names.get,
+        index=None,
+        placeholder="先在上方输入企业名称查找",
+    )
     _slot("company")
     with st.expander("企业尚未登记？在此新增"):
         values = company_fields(k(sid, "newco"), {"department_code": actor.department_code})
@@ -153,22 +159,41 @@ def _company_section(sid: str, actor: Actor) -> dict | None:
 def _problem(sid: str, i: int, categories: dict, natures: dict, deadlines: dict) -> None:
     with st.container(border=True):
         st.markdown(f"**问题 {i + 1}**")
-        st.selectbox("问题类别 *", list(categories), key=k(sid, f"p{i}|category"), index=None,
-                     format_func=categories.get, placeholder="选择小类（常用的在前）")  # fmt: skip
+        st.selectbox(
+            "问题类别 *",
+            list(categories),
+            key=k(sid, f"p{i}|category"),
+            index=None,
+            format_func=categories.get,
+            placeholder="选择小类（常用的在前）",
+        )
         _slot(f"problems[{i}].category")
-        st.radio("诉求性质 *", list(natures), key=k(sid, f"p{i}|nature"), index=None,
-                 format_func=lambda c: md(natures[c]), horizontal=True)  # fmt: skip
+        st.radio(
+            "诉求性质 *",
+            list(natures),
+            key=k(sid, f"p{i}|nature"),
+            index=None,
+            format_func=lambda c: md(natures[c]),
+            horizontal=True,
+        )
         _slot(f"problems[{i}].nature")
         st.text_area("问题描述 *（至少 10 个字）", key=k(sid, f"p{i}|description"), height=110)
         _slot(f"problems[{i}].description")
-        st.selectbox("建议办理时限", list(deadlines), key=k(sid, f"p{i}|deadline_class"), index=None,
-                     format_func=deadlines.get, placeholder="由营商办确定")  # fmt: skip
+        st.selectbox(
+            "建议办理时限",
+            list(deadlines),
+            key=k(sid, f"p{i}|deadline_class"),
+            index=None,
+            format_func=deadlines.get,
+            placeholder="由营商办确定",
+        )
         st.checkbox("已现场解决", key=k(sid, f"p{i}|solved_on_spot"))
         if st.session_state.get(k(sid, f"p{i}|solved_on_spot")):
             st.text_input("如何解决的 *", key=k(sid, f"p{i}|spot_solution"))
             _slot(f"problems[{i}].spot_solution")
-        uploads.file_uploader("照片（可选，提交时保存）", uploads.PHOTO_TYPES, k(sid, f"p{i}|photo"),
-                              multiple=True)  # fmt: skip
+        uploads.file_uploader(
+            "照片（可选，提交时保存）", uploads.PHOTO_TYPES, k(sid, f"p{i}|photo"), multiple=True
+        )
         st.button(
             f"删除问题 {i + 1}", key=k(sid, f"p{i}|remove"), on_click=_remove_problem, args=(sid, i)
         )

@@ -116,8 +116,9 @@ WRONG_MESSAGE = "用户名或密码不正确。"
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
-def _recent_failures(db: Database, since: str, *, username: str | None = None,
-                     address: str | None = None) -> int:  # fmt: skip
+def _recent_failures(
+    db: Database, since: str, *, username: str | None = None, address: str | None = None
+) -> int:
     where, params = ["at > ?"], [since]
     if username is not None:
         where.append("username = ?")
@@ -142,8 +143,9 @@ def is_throttled(db: Database, username: str, address: str) -> bool:
     )
 
 
-def _record_failure(db: Database, username: str, address: str, user_id: int | None,
-                    reason: str) -> None:  # fmt: skip
+def _record_failure(
+    db: Database, username: str, address: str, user_id: int | None, reason: str
+) -> None:
     now = clock.now()
     db.execute(
         "INSERT INTO signin_failures (at, username, address) VALUES (?, ?, ?)",
@@ -151,9 +153,14 @@ def _record_failure(db: Database, username: str, address: str, user_id: int | No
     )
     db.execute("DELETE FROM signin_failures WHERE at < ?", (clock.iso(now - timedelta(days=1)),))
     audit.record(
-        db, None, "signin", "users", user_id or "",
-        after={"username": username, "address": address, "reason": reason}, note="登录失败",
-    )  # fmt: skip
+        db,
+        None,
+        "signin",
+        "users",
+        user_id or "",
+        after={"username": username, "address": address, "reason": reason},
+        note="登录失败",
+    )
     if (
         user_id
         and _recent_failures(
@@ -167,8 +174,9 @@ def _record_failure(db: Database, username: str, address: str, user_id: int | No
         )
 
 
-def sign_in(db: Database, username: str, password: str, user_agent: str = "",
-            address: str = "") -> SignIn:  # fmt: skip
+def sign_in(
+    db: Database, username: str, password: str, user_agent: str = "", address: str = ""
+) -> SignIn:
     """Check the password and open a session. Every refusal is recorded (name, time, address)
     and answered alike, in the same time, whether or not the name exists."""
     username = (username or "").strip()[:64]

@@ -152,12 +152,21 @@ def update_user(
             "INSERT INTO user_roles (user_id, role) VALUES (?, ?)", [(user_id, r) for r in roles]
         )
         fields = ("display_name", "department_code", "phone", "roles")
-        after = {"display_name": display_name.strip(), "department_code": department_code,
-                 "phone": phone, "roles": roles}  # fmt: skip
+        after = {
+            "display_name": display_name.strip(),
+            "department_code": department_code,
+            "phone": phone,
+            "roles": roles,
+        }
         audit.record(
-            db, actor, "update", "users", user_id,
-            before={k: before[k] for k in fields}, after=after,
-        )  # fmt: skip
+            db,
+            actor,
+            "update",
+            "users",
+            user_id,
+            before={k: before[k] for k in fields},
+            after=after,
+        )
 
 
 def set_user_active(db: Database, actor: Actor, user_id: int, active: bool) -> None:
@@ -174,9 +183,14 @@ def set_user_active(db: Database, actor: Actor, user_id: int, active: bool) -> N
         if not active:
             revoke_user_sessions(db, user_id)
         audit.record(
-            db, actor, "update", "users", user_id,
-            before={"active": before["active"]}, after={"active": int(active)},
-        )  # fmt: skip
+            db,
+            actor,
+            "update",
+            "users",
+            user_id,
+            before={"active": before["active"]},
+            after={"active": int(active)},
+        )
 
 
 def reset_password(db: Database, actor: Actor, user_id: int, new_password: str) -> None:
@@ -203,9 +217,14 @@ def unlock_user(db: Database, actor: Actor, user_id: int) -> None:
         )
         db.execute("DELETE FROM signin_failures WHERE username = ?", (before["username"],))
         audit.record(
-            db, actor, "update", "users", user_id,
-            before={"locked_until": before["locked_until"]}, after={"locked_until": None},
-        )  # fmt: skip
+            db,
+            actor,
+            "update",
+            "users",
+            user_id,
+            before={"locked_until": before["locked_until"]},
+            after={"locked_until": None},
+        )
 
 
 def set_session_hours(db: Database, actor: Actor, hours: float) -> None:

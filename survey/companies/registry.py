@@ -288,6 +288,11 @@ def update_company(db: Database, actor: Actor, company_id: int, values: dict) ->
         )
         bump_version(db)
         audit.record(
-            db, actor, "update", "companies", company_id,
-            before={k: before[k] for k in changed}, after=changed,
-        )  # fmt: skip
+            db,
+            actor,
+            "update",
+            "companies",
+            company_id,
+            before={k: before[k] for k in changed},
+            after=changed,
+        )

@@ -125,9 +125,12 @@ def check_import(
         if code:
             if code in first_row_of:
                 problems.append(
-                    {"行号": line, "字段": "统一社会信用代码",
-                     "问题": f"代码 {code} 在文件中重复（第 {first_row_of[code]} 行已有）"}
-                )  # fmt: skip
+                    {
+                        "行号": line,
+                        "字段": "统一社会信用代码",
+                        "问题": f"代码 {code} 在文件中重复（第 {first_row_of[code]} 行已有）",
+                    }
+                )
             else:
                 first_row_of[code] = line
         if not errors:
@@ -192,17 +195,31 @@ def import_companies(
                 [*(record[k] for k in before), now, company_id],
             )
             audit.record(
-                db, actor, "update", "companies", company_id, before=before,
-                after={k: record[k] for k in before}, note=f"导入 {source}",
-            )  # fmt: skip
+                db,
+                actor,
+                "update",
+                "companies",
+                company_id,
+                before=before,
+                after={k: record[k] for k in before},
+                note=f"导入 {source}",
+            )
             updated += 1
         bump_version(db)
         audit.record(
-            db, actor, "import", "companies",
-            after={"inserted": inserted, "updated": updated, "unchanged": unchanged,
-                   "file": source, "sha256": sha256},
+            db,
+            actor,
+            "import",
+            "companies",
+            after={
+                "inserted": inserted,
+                "updated": updated,
+                "unchanged": unchanged,
+                "file": source,
+                "sha256": sha256,
+            },
             note=f"导入 {source}",
-        )  # fmt: skip
+        )
     if progress:
         progress(1.0, "完成")
     return {"inserted": inserted, "updated": updated, "unchanged": unchanged}

@@ -35,7 +35,8 @@ def _label(key: str, labels: dict[str, str]) -> Callable[[pd.DataFrame], pd.Seri
 
 
 def _reminder(frame: pd.DataFrame) -> pd.Series:
-    states = [deadline_state(row) for row in frame.to_dict("records")]
+    rows = frame[["status", "deadline_on"]].astype(object).where(frame.notna(), None)
+    states = [deadline_state(row) for row in rows.to_dict("records")]
     return pd.Series([DEADLINE_LABELS[s] for s in states], index=frame.index)
 
 

@@ -300,12 +300,25 @@ class NewProblem:
     note: str = ""
 
 
-# One name per column, in rows as they fill the screen: one per line would hide the shape.
 _PROBLEM_COLUMNS = (
-    "submission_id", "source", "visit_id", "feedback_id", "company_id", "sector_code",
-    "district_code", "category_code", "nature_code", "description", "status", "raised_on",
-    "raised_month", "deadline_class", "created_by", "created_at", "updated_at",
-)  # fmt: skip
+    "submission_id",
+    "source",
+    "visit_id",
+    "feedback_id",
+    "company_id",
+    "sector_code",
+    "district_code",
+    "category_code",
+    "nature_code",
+    "description",
+    "status",
+    "raised_on",
+    "raised_month",
+    "deadline_class",
+    "created_by",
+    "created_at",
+    "updated_at",
+)
 
 
 def raise_problem(db: Database, actor: Actor, new: NewProblem) -> int:
@@ -315,13 +328,25 @@ def raise_problem(db: Database, actor: Actor, new: NewProblem) -> int:
     with store.transaction(db):
         now = clock.now_iso()
         company = new.company or {}
-        # In the order of _PROBLEM_COLUMNS, laid out the same way.
         values = (
-            new.submission_id, new.source, new.visit_id, new.feedback_id, company.get("id"),
-            company.get("sector_code"), company.get("park_code") or company.get("district_code"),
-            new.category_code, new.nature_code, new.description.strip(), target_of("raise", None),
-            new.raised_on, new.raised_on[:7], new.deadline_class or None, actor.id, now, now,
-        )  # fmt: skip
+            new.submission_id,
+            new.source,
+            new.visit_id,
+            new.feedback_id,
+            company.get("id"),
+            company.get("sector_code"),
+            company.get("park_code") or company.get("district_code"),
+            new.category_code,
+            new.nature_code,
+            new.description.strip(),
+            target_of("raise", None),
+            new.raised_on,
+            new.raised_on[:7],
+            new.deadline_class or None,
+            actor.id,
+            now,
+            now,
+        )
         cursor = db.execute(
             f"INSERT INTO problems ({', '.join(_PROBLEM_COLUMNS)})"
             f" VALUES ({', '.join('?' for _ in _PROBLEM_COLUMNS)})",

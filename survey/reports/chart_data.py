@@ -137,8 +137,16 @@ def league(
                 "ranked": int(record["n"]) >= min_volume,
             }
         )
-    columns = ["department", "department_name", "volume", "on_time_rate", "satisfaction_rate",
-               "median_days", "overdue", "ranked"]  # fmt: skip
+    columns = [
+        "department",
+        "department_name",
+        "volume",
+        "on_time_rate",
+        "satisfaction_rate",
+        "median_days",
+        "overdue",
+        "ranked",
+    ]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.sort_values(
         ["ranked", "on_time_rate", "satisfaction_rate", "volume"],

@@ -145,7 +145,7 @@ def league(frame: pd.DataFrame) -> alt.Chart:
                 title="满意率",
                 axis=alt.Axis(format="%"),
                 scale=alt.Scale(zero=False),
-            ),  # fmt: skip
+            ),
             size=alt.Size("volume:Q", title="问题数"),
             color=alt.Color("overdue:Q", title="当前逾期", scale=alt.Scale(scheme="reds")),
             opacity=_highlight(selection),
@@ -246,11 +246,14 @@ def weekly_sectors(frame: pd.DataFrame) -> alt.Chart:
             y=alt.Y("sector_name:N", title="行业", sort="-x"),
             x=alt.X("sum(n):Q", title="问题数"),
             color=alt.Color("group_name:N", title="问题大类"),
-            tooltip=[alt.Tooltip("sector_name:N", title="行业"), alt.Tooltip("group_name:N", title="大类"),
-                     alt.Tooltip("n:Q", title="问题数")],
+            tooltip=[
+                alt.Tooltip("sector_name:N", title="行业"),
+                alt.Tooltip("group_name:N", title="大类"),
+                alt.Tooltip("n:Q", title="问题数"),
+            ],
         )
         .properties(height=alt.Step(24))
-    )  # fmt: skip
+    )
     return _themed(chart, "本周问题：行业 × 大类")
 
 

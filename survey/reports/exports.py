@@ -48,7 +48,7 @@ TABLE_SHEETS = {  # sheet title -> (frame builder, {column: header})
             "p75": "75%分位",
             "p90": "90%分位",
         },
-    ),  # fmt: skip
+    ),
     "部门排行": (
         lambda db, actor, f: chart_data.league(db, actor, f),
         {
@@ -60,7 +60,7 @@ TABLE_SHEETS = {  # sheet title -> (frame builder, {column: header})
             "overdue": "当前逾期",
             "ranked": "参与排名",
         },
-    ),  # fmt: skip
+    ),
     "行业走访覆盖": (
         lambda db, actor, f: visit_coverage.coverage(db, actor, f, "sector"),
         {
@@ -70,7 +70,7 @@ TABLE_SHEETS = {  # sheet title -> (frame builder, {column: header})
             "not_visited": "未走访",
             "rate": "覆盖率",
         },
-    ),  # fmt: skip
+    ),
     "部门走访覆盖": (
         lambda db, actor, f: visit_coverage.coverage(db, actor, f, "department"),
         {
@@ -80,7 +80,7 @@ TABLE_SHEETS = {  # sheet title -> (frame builder, {column: header})
             "not_visited": "未走访",
             "rate": "覆盖率",
         },
-    ),  # fmt: skip
+    ),
     "共性问题": (
         lambda db, actor, f: common.common_categories(db, actor, f),
         {
@@ -90,7 +90,7 @@ TABLE_SHEETS = {  # sheet title -> (frame builder, {column: header})
             "companies": "反映企业数",
             "problems": "问题数",
         },
-    ),  # fmt: skip
+    ),
 }
 
 
@@ -187,7 +187,12 @@ def write_dashboard(
         progress(0.1 + 0.85 * written / max(total, 1), f"问题清单 {written:,}/{total:,}")
     workbook.close()
     with store.transaction(db):
-        audit.record(db, actor, "other", "problems",
-                     note=f"导出统计看板 {filters.start}~{filters.end}，{written} 条问题")  # fmt: skip
+        audit.record(
+            db,
+            actor,
+            "other",
+            "problems",
+            note=f"导出统计看板 {filters.start}~{filters.end}，{written} 条问题",
+        )
     progress(1.0, "完成")
     return {"problems": written, "kpis": {k.key: k.value for k in kpis}}

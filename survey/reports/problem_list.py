@@ -7,26 +7,29 @@ from sqlite_utils import Database
 from survey import db as store
 from survey.access.actor import Actor
 from survey.access.permissions import require
+from survey.problems.columns import headers
 from survey.problems.listing import PROBLEM_JOINS
 from survey.reports.periods import Filters, problem_conditions
 
-LIST_COLUMNS = {
-    "id": "编号",
-    "raised_on": "提出日期",
-    "company": "企业",
-    "sector": "行业",
-    "area": "区域",
-    "category_group": "问题大类",
-    "category": "问题类别",
-    "source": "来源",
-    "status": "状态",
-    "department": "责任部门",
-    "deadline_on": "办理时限",
-    "replied_at": "答复时间",
-    "reply_working_days": "答复用时(工作日)",
-    "satisfaction_level": "满意度",
-    "description": "问题描述",
-}
+LIST_COLUMNS = headers(
+    [
+        "id",
+        "raised_on",
+        "company",
+        "sector",
+        "area",
+        "category_group",
+        "category",
+        "source",
+        "status",
+        "department",
+        "deadline_on",
+        "replied_at",
+        "reply_working_days",
+        "satisfaction_level",
+        "description",
+    ]
+)
 
 _LIST_SELECT = """
     p.id, p.raised_on, c.name AS company, s.name AS sector, d.name AS area, parent.name AS category_group,

@@ -56,20 +56,59 @@ TYPE_ALIASES = {
 }
 # Recorded by the phone in ODK, nothing to ask: ignored with a note.
 METADATA_TYPES = {
-    "start", "end", "today", "deviceid", "subscriberid", "simserial", "phonenumber", "username",
-    "email", "audit", "start-geopoint", "imei", "uri:deviceid", "background-geopoint",
-}  # fmt: skip
+    "start",
+    "end",
+    "today",
+    "deviceid",
+    "subscriberid",
+    "simserial",
+    "phonenumber",
+    "username",
+    "email",
+    "audit",
+    "start-geopoint",
+    "imei",
+    "uri:deviceid",
+    "background-geopoint",
+}
 # Questions we cannot ask on this app: ignored with a warning unless an expression needs them.
 UNSUPPORTED_INPUTS = {
-    "geopoint", "geotrace", "geoshape", "audio", "video", "file", "barcode", "range", "rank",
-    "hidden", "datetime", "dateTime", "background-audio", "select_one_from_file",
-    "select_multiple_from_file", "xml-external", "csv-external", "trigger",
-}  # fmt: skip
+    "geopoint",
+    "geotrace",
+    "geoshape",
+    "audio",
+    "video",
+    "file",
+    "barcode",
+    "range",
+    "rank",
+    "hidden",
+    "datetime",
+    "dateTime",
+    "background-audio",
+    "select_one_from_file",
+    "select_multiple_from_file",
+    "xml-external",
+    "csv-external",
+    "trigger",
+}
 SURVEY_COLUMNS = {
-    "type", "name", "label", "hint", "required", "required_message", "relevant", "constraint",
-    "constraint_message", "default", "read_only", "appearance", "choice_filter", "calculation",
+    "type",
+    "name",
+    "label",
+    "hint",
+    "required",
+    "required_message",
+    "relevant",
+    "constraint",
+    "constraint_message",
+    "default",
+    "read_only",
+    "appearance",
+    "choice_filter",
+    "calculation",
     "repeat_count",
-}  # fmt: skip
+}
 TRANSLATABLE = {"label", "hint", "required_message", "constraint_message"}
 COLUMN_ALIASES = {
     "required message": "required_message",
@@ -82,9 +121,23 @@ COLUMN_ALIASES = {
     "caption": "label",
 }
 # Display-only or bind columns we do not apply: listed as ignored.
-IGNORED_COLUMN_PREFIXES = ("media", "image", "audio", "video", "big-image", "guidance_hint",
-                           "bind", "body", "instance", "parameters", "note", "trigger", "tag",
-                           "label_column", "autoplay")  # fmt: skip
+IGNORED_COLUMN_PREFIXES = (
+    "media",
+    "image",
+    "audio",
+    "video",
+    "big-image",
+    "guidance_hint",
+    "bind",
+    "body",
+    "instance",
+    "parameters",
+    "note",
+    "trigger",
+    "tag",
+    "label_column",
+    "autoplay",
+)
 TRUE_WORDS = {"yes", "true", "true()", "1", "y", "是"}
 FALSE_WORDS = {"", "no", "false", "false()", "0", "n", "否"}
 
@@ -200,9 +253,11 @@ class _Loader:
                 continue
             if (list_name, name) in seen:
                 self.error(
-                    "choices", number, "name",
+                    "choices",
+                    number,
+                    "name",
                     f"列表 {list_name} 中选项值“{name}”重复（第 {seen[(list_name, name)]} 行已有）",
-                )  # fmt: skip
+                )
                 continue
             seen[(list_name, name)] = number
             if not labels:
@@ -270,9 +325,11 @@ class _Loader:
                 parts = rest.split()
                 if "or_other" in parts:
                     self.error(
-                        "survey", number, "type",
+                        "survey",
+                        number,
+                        "type",
                         "暂不支持 or_other：请在选项中加入“其他”，并另设一道依条件显示的文本题",
-                    )  # fmt: skip
+                    )
                     continue
                 if not parts:
                     self.error("survey", number, "type", f"{kind} 后须写选项列表名")
@@ -290,9 +347,11 @@ class _Loader:
                 continue
             if not NAME_RE.match(name):
                 self.error(
-                    "survey", number, "name",
+                    "survey",
+                    number,
+                    "name",
                     f"名称“{name}”不合法：须以字母或下划线开头，只含字母、数字、_ . -",
-                )  # fmt: skip
+                )
                 continue
             if name in names:
                 self.error("survey", number, "name", f"名称“{name}”重复（第 {names[name]} 行已有）")
@@ -341,8 +400,14 @@ class _Loader:
     def expressions(self, form: Form) -> None:
         known = set(form.by_name)
         for question, _repeat in form.walk():
-            for column in ("relevant", "constraint", "calculation", "choice_filter", "repeat_count",
-                           "required"):  # fmt: skip
+            for column in (
+                "relevant",
+                "constraint",
+                "calculation",
+                "choice_filter",
+                "repeat_count",
+                "required",
+            ):
                 source = getattr(question, column)
                 if not source or source == "true()":
                     continue
