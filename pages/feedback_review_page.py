@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from survey import clock, feedback, reference
+from survey.access import permissions
 from survey.labels import FEEDBACK_KIND_LABELS
 from survey.problems.register import STATUS_LABELS
 from ui import session
@@ -105,7 +106,7 @@ with duty_tab:
         hide_index=True,
         width="stretch",
     )
-    if actor.has_role("admin"):
+    if permissions.can(actor, "settings.edit"):
         with st.form("target", enter_to_submit=False):
             target = st.number_input(
                 "每季度目标（条）", min_value=0, max_value=100, value=progress["target"], step=1

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from survey import clock, visits
+from survey.access import permissions
 from survey.errors import SurveyError
 from survey.labels import VISIT_MODES
 from survey.problems.register import STATUS_LABELS
@@ -14,7 +15,7 @@ from ui import params, session
 from ui.text import md
 
 actor = session.require_actor("visits.read")
-st.title("走访记录" if actor.has_role("supervisor", "admin") else "我的走访")
+st.title("走访记录" if permissions.sees_everything(actor) else "我的走访")
 c1, c2, c3 = st.columns(3)
 since = c1.date_input("起始日期", value=clock.today() - timedelta(days=90), key="mv_since")
 until = c2.date_input("截止日期", value=clock.today(), key="mv_until")

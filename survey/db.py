@@ -51,9 +51,13 @@ def opened(path: str | os.PathLike | None = None) -> Iterator[Database]:
 
 
 @contextmanager
-def transaction(db: Database) -> Iterator[Database]:
-    """A write transaction: BEGIN IMMEDIATE, or a savepoint when one is already open."""
+def transaction(db: Database, *, savepoint: bool = True) -> Iterator[Database]:
+    """A write transaction: BEGIN IMMEDIATE, or a savepoint when one is already open (or, with
+    savepoint=False, simply the open one: for steps that only ever fail as a whole with it)."""
     if db.conn.in_transaction:
+        if not savepoint:
+            yield db
+            return
         with db.atomic():
             yield db
         return

@@ -9,7 +9,7 @@ from sqlite_utils import Database
 from survey import clock, workdays
 from survey import db as store
 from survey.access.actor import Actor
-from survey.access.permissions import require
+from survey.access.permissions import can, require
 from survey.problems.register import WARNING_WORKING_DAYS, WITH_DEPARTMENT, sql_list
 
 
@@ -173,7 +173,7 @@ def waiting_items(db: Database, actor: Actor) -> list[WaitingItem]:
 def page_counts(db: Database, actor: Actor) -> dict[str, int]:
     """Items waiting on each work page, shown in the navigation next to its title."""
     counts: dict[str, int] = {}
-    if actor.has_role("supervisor", "admin"):
+    if can(actor, "problems.triage"):
         counts["triage"] = _count(db, "SELECT count(*) FROM problems WHERE status = 'new'")
         counts["followup"] = _count(
             db,
@@ -181,13 +181,13 @@ def page_counts(db: Database, actor: Actor) -> dict[str, int]:
             " AND (deadline_on < ? OR extension_requested_days IS NOT NULL))",
             (clock.today().isoformat(),),
         )
-    if actor.has_role("handler") and actor.department_code:
+    if can(actor, "problems.handle") and actor.department_code:
         counts["inbox"] = _count(
             db,
             f"SELECT count(*) FROM problems WHERE lead_department_code = ? AND status IN {HELD}",
             (actor.department_code,),
         )
-    if actor.has_role("officer"):
+    if can(actor, "visits.create"):
         counts["visit"] = _count(
             db,
             "SELECT count(*) FROM drafts WHERE user_id = ? AND kind = 'visit' AND submitted_at IS NULL"

@@ -45,7 +45,7 @@ WARNING_WORKING_DAYS = 2  # 预警: the deadline is this close
 
 
 def sql_list(statuses: tuple[str, ...]) -> str:
-    """A status set as an SQL list literal, e.g. "('assigned', 'in_progress')" (codes only)."""
+    """A status set as an SQL list literal: the quoted codes, comma-separated, in brackets."""
     return "(" + ", ".join(f"'{s}'" for s in statuses) + ")"
 
 
@@ -249,7 +249,7 @@ def transition(
     """Make one move: check it, write the problem's new status and `changes`, the event and the
     audit row, then tell the listeners. Runs in the caller's transaction (or its own). Returns the
     problem as it now is."""
-    with store.transaction(db):
+    with store.transaction(db, savepoint=False):
         if not isinstance(problem, dict):
             problem = load(db, problem)
         before = problem["status"]
@@ -325,7 +325,7 @@ def raise_problem(db: Database, actor: Actor, new: NewProblem) -> int:
     """Enter a problem as 待交办 with its 'raise' event and audit row (then close it at once when
     it was solved on the spot). Returns its id."""
     require(actor, TRANSITIONS["raise"].permission)
-    with store.transaction(db):
+    with store.transaction(db, savepoint=False):
         now = clock.now_iso()
         company = new.company or {}
         values = (
@@ -352,7 +352,8 @@ def raise_problem(db: Database, actor: Actor, new: NewProblem) -> int:
             f" VALUES ({', '.join('?' for _ in _PROBLEM_COLUMNS)})",
             values,
         )
-        problem = load(db, cursor.lastrowid)
+        # The row as written (the columns left out hold their defaults); no read back.
+        problem = dict(zip(_PROBLEM_COLUMNS, values, strict=True), id=cursor.lastrowid)
         event = _write_event(db, actor, problem, "raise", None, "new", new.note)
         audit.record(
             db,
@@ -373,7 +374,7 @@ def raise_problem(db: Database, actor: Actor, new: NewProblem) -> int:
 
 def withdraw(db: Database, actor: Actor, problem_id: int, reason: str) -> dict:
     """Remove a problem and its timeline (the caller checks who may, and when); audited."""
-    with store.transaction(db):
+    with store.transaction(db, savepoint=False):
         problem = load(db, problem_id)
         db.execute("DELETE FROM problem_events WHERE problem_id = ?", (problem_id,))
         db.execute("DELETE FROM problems WHERE id = ?", (problem_id,))
