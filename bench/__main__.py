@@ -1,11 +1,11 @@
-"""`python -m bench NAME`: run one benchmark (search, import, visits, dashboard, concurrency)."""
+"""`python -m bench NAME`: run one benchmark (search, import, visits, dashboard, concurrency, notify)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from bench import companies_bench, concurrency_bench, dashboard_bench, visits_bench
+from bench import companies_bench, concurrency_bench, dashboard_bench, notify_bench, visits_bench
 
 BENCHES = {
     "search": companies_bench.bench_search,
@@ -13,6 +13,7 @@ BENCHES = {
     "visits": visits_bench.bench_visits,
     "dashboard": None,  # takes a database instead of a company count
     "concurrency": None,  # takes a duration
+    "notify": None,  # the scan reads --db or the dashboard's database
 }
 
 
@@ -26,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.name == "dashboard":
         dashboard_bench.bench_dashboard(args.problems, args.db)
+    elif args.name == "notify":
+        notify_bench.bench_moves()
+        notify_bench.bench_scan(args.db)
     elif args.name == "concurrency":
         concurrency_bench.bench_concurrency(args.seconds)
     else:

@@ -424,6 +424,21 @@ def m007_signin_failures(db: Database) -> None:
     db.execute("CREATE INDEX idx_signin_failures_at ON signin_failures(at)")
 
 
+@migrations()
+def m008_messages(db: Database) -> None:
+    """In-app messages (消息): one row per recipient, written in the transaction of the change
+    that causes it. `dedupe_key` makes a reminder once per problem, state and deadline."""
+    db.execute(
+        "CREATE TABLE messages (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),"
+        " created_at TEXT NOT NULL, kind TEXT NOT NULL, problem_id INTEGER REFERENCES problems(id),"
+        " event_id INTEGER REFERENCES problem_events(id), title TEXT NOT NULL, body TEXT NOT NULL,"
+        " link TEXT NOT NULL DEFAULT '', urgent INTEGER NOT NULL DEFAULT 0 CHECK (urgent IN (0, 1)),"
+        " dedupe_key TEXT UNIQUE, read_at TEXT)"
+    )
+    db.execute("CREATE INDEX idx_messages_user ON messages(user_id, read_at, id)")
+    db.execute("CREATE INDEX idx_messages_problem ON messages(problem_id)")
+
+
 def _statements(script: str) -> list[str]:
     """Split a script of CREATE statements (no semicolons inside them) so each runs in the
     migration's transaction; executescript would commit it."""

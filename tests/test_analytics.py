@@ -135,6 +135,7 @@ def test_cubes_follow_every_kind_of_write(db):
     lifecycle.callback(db, supervisor, first, 1, False)  # a bad review reopens it
     assert cubes.mismatches(db) == []
     with store.transaction(db):
+        db.execute("DELETE FROM messages WHERE problem_id = ?", (first,))
         db.execute("DELETE FROM problem_events WHERE problem_id = ?", (first,))
         db.execute("DELETE FROM problems WHERE id = ?", (first,))
     assert cubes.mismatches(db) == []

@@ -1,5 +1,5 @@
 """The closed loop in a real browser with the demo users: the supervisor assigns, the department
-accepts and replies, the supervisor calls the company back, a bad review reopens the problem."""
+sees the message and its badge, accepts and replies, the supervisor calls the company back, a bad review reopens the problem."""
 
 from __future__ import annotations
 
@@ -38,6 +38,13 @@ def test_assign_reply_callback_bad_review_reopens(template_db, tmp_path):
 
         handler = browser.new_context(viewport={"width": 768, "height": 1024}).new_page()
         sign_in(handler, url, "handler")
+        # The assignment reached the department: an unread badge, a message linking to it.
+        handler.get_by_text("消息 1", exact=True).first.wait_for(timeout=30_000)
+        handler.goto(url + "/messages")
+        wait_idle(handler)
+        handler.get_by_text("新交办问题").first.wait_for(timeout=30_000)
+        handler.get_by_role("link", name=f"打开问题 #{pid}").click()
+        handler.get_by_text(f"问题 #{pid} · 已交办").wait_for(timeout=30_000)
         handler.goto(url + "/inbox")
         wait_idle(handler)
         choose(handler, "选择问题", f"#{pid}")

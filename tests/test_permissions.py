@@ -15,6 +15,7 @@ from survey.access import audit, auth, permissions, users
 from survey.access.actor import SYSTEM
 from survey.companies import registry, transfer
 from survey.errors import NotFoundError, PermissionDeniedError
+from survey.notify import messages
 from survey.problems import inbox, lifecycle, listing, register
 from survey.reports import common, exports, overview, periods, problem_list, scorecard, weekly
 from survey.xlsform.writer import build_xlsform
@@ -180,6 +181,7 @@ CASES = {
         lambda db, a: feedback.list_feedback(db, a),
     ),
     "inbox.waiting_items": (ALL, lambda db, a: inbox.waiting_items(db, a)),
+    "messages.list_messages": (ALL, lambda db, a: messages.list_messages(db, a)),
     "auth.change_password": (
         ALL,
         lambda db, a: auth.change_password(db, a, "demo2025", f"新密码Abc{next(_n)}x"),
@@ -293,6 +295,7 @@ RULE_OF_CASE = {
     "questionnaires.save_version": "questionnaires.manage",
     "scorecard.kpis": "dashboard.read",
     "inbox.waiting_items": "workbench.read",
+    "messages.list_messages": "messages.read",
     "auth.change_password": "account.edit",
     "register.raise_problem": "problems.raise",
     "lifecycle.escalate": "problems.triage",

@@ -26,6 +26,7 @@ class PageSpec:
 # Kept as a table, one page per line (hence fmt: skip): the columns line up and read at a glance.
 PAGES = (
     PageSpec("pages/home_page.py", "工作台", "home", ":material/home:", "workbench.read"),
+    PageSpec("pages/messages_page.py", "消息", "messages", ":material/notifications:", "messages.read"),
     PageSpec("pages/visit_page.py", "登记走访", "visit", ":material/add_location_alt:", "visits.create"),
     PageSpec("pages/triage_page.py", "交办", "triage", ":material/call_split:", "problems.triage"),
     PageSpec("pages/followup_page.py", "督办回访", "followup", ":material/phone_in_talk:", "problems.triage"),

@@ -33,6 +33,7 @@ class Rule:
 RULES: dict[str, Rule] = {
     "workbench.read": Rule(ALL_ROLES, "打开工作台"),
     "account.edit": Rule(ALL_ROLES, "修改自己的账号"),
+    "messages.read": Rule(ALL_ROLES, "查看自己的消息"),
     "reference.edit": Rule(ADMIN, "编辑参考列表"),
     "users.manage": Rule(ADMIN, "管理用户"),
     "audit.read": Rule(ADMIN, "查看操作日志"),

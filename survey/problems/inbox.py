@@ -173,6 +173,10 @@ def waiting_items(db: Database, actor: Actor) -> list[WaitingItem]:
 def page_counts(db: Database, actor: Actor) -> dict[str, int]:
     """Items waiting on each work page, shown in the navigation next to its title."""
     counts: dict[str, int] = {}
+    if can(actor, "messages.read"):
+        counts["messages"] = _count(
+            db, "SELECT count(*) FROM messages WHERE user_id = ? AND read_at IS NULL", (actor.id,)
+        )
     if can(actor, "problems.triage"):
         counts["triage"] = _count(db, "SELECT count(*) FROM problems WHERE status = 'new'")
         counts["followup"] = _count(

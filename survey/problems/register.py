@@ -9,7 +9,8 @@ each move, the deadline rules, and the only code that writes a problem's status 
   the permission, then writes the problem's columns, the event row and the audit row in the
   caller's transaction, and hands the event to every listener (`listen`).
 
-Listeners run inside that transaction, after the writes: whatever they write (a notification
+The notifications (survey.notify.routing) are the first listener, always on. Listeners run
+inside that transaction, after the writes: whatever they write (a notification
 outbox row, for example) commits or rolls back with the change itself.
 """
 
@@ -27,6 +28,7 @@ from survey.access import audit
 from survey.access.actor import Actor
 from survey.access.permissions import require, require_on
 from survey.errors import NotFoundError, PermissionDeniedError, SurveyError, ValidationError
+from survey.notify import routing
 
 STATUS_LABELS = {
     "new": "待交办",
@@ -128,6 +130,8 @@ def unlisten(listener: Listener) -> None:
 
 
 def _announce(db: Database, event: Event) -> None:
+    """Notifications first (who hears of it, in survey.notify.routing), then any listener."""
+    routing.on_event(db, event)
     for listener in list(_listeners):
         listener(db, event)
 
@@ -376,6 +380,7 @@ def withdraw(db: Database, actor: Actor, problem_id: int, reason: str) -> dict:
     """Remove a problem and its timeline (the caller checks who may, and when); audited."""
     with store.transaction(db, savepoint=False):
         problem = load(db, problem_id)
+        db.execute("DELETE FROM messages WHERE problem_id = ?", (problem_id,))
         db.execute("DELETE FROM problem_events WHERE problem_id = ?", (problem_id,))
         db.execute("DELETE FROM problems WHERE id = ?", (problem_id,))
         audit.record(db, actor, "delete", "problems", problem_id, before=problem, note=reason)
