@@ -7,6 +7,7 @@ import streamlit as st
 from survey import reference
 from survey.access import auth, users
 from survey.labels import ROLE_LABELS
+from survey.notify import config
 from ui import session
 
 actor = session.require_actor("users.manage")
@@ -61,7 +62,9 @@ def user_form(prefix: str, current: dict) -> dict:
     return {"display_name": name, "roles": roles, "department_code": department, "phone": phone}
 
 
-create_tab, edit_tab, settings_tab = st.tabs(["新建用户", "修改、停用、重置", "登录有效期"])
+create_tab, edit_tab, settings_tab, notify_tab = st.tabs(
+    ["新建用户", "修改、停用、重置", "登录有效期", "通知设置"]
+)
 with create_tab, st.form("create_user", enter_to_submit=False):
     username = st.text_input("用户名（登录名）")
     values = user_form("new", {})
@@ -119,4 +122,20 @@ with settings_tab, st.form("session_hours", enter_to_submit=False):
     if st.form_submit_button("保存", type="primary"):
         session.attempt(
             lambda db: users.set_session_hours(db, actor, new_hours), "已保存，新的登录按此有效期。"
+        )
+
+with notify_tab, st.form("notify_settings", enter_to_submit=False):
+    with session.database() as db:
+        notify = config.current(db)
+    digest_at = st.text_input(
+        "每日待办发送时间（工作日，HH:MM）", value=notify["digest_time"], max_chars=5
+    )
+    base_url = st.text_input(
+        "系统访问地址（消息中的链接用，可留空）",
+        value=notify["base_url"],
+        placeholder="https://zhy.example.gov.cn",
+    )
+    if st.form_submit_button("保存通知设置"):
+        session.attempt(
+            lambda db: config.save(db, actor, digest_time=digest_at, base_url=base_url), "已保存。"
         )

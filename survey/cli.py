@@ -89,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="完整性检查、外键检查和迁移版本")
     _add_db(p)
 
-    p = sub.add_parser("notify", help="发送时限提醒（预警、逾期）；默认每隔一段时间运行一次")
+    p = sub.add_parser(
+        "notify", help="发送时限提醒（预警、逾期）和每日待办；默认每隔一段时间运行一次"
+    )
     p.add_argument("--once", action="store_true", help="只运行一次（适合 cron 或 systemd 定时器）")
     p.add_argument("--interval", type=float, default=300, help="两次运行之间的秒数（默认 300）")
     _add_db(p)
@@ -247,15 +249,21 @@ def cmd_load_form(args) -> int:
 
 
 def cmd_notify(args) -> int:
-    """The reminder scan; each run sends only what is new (a reminder goes once per deadline)."""
-    from survey.notify import reminders
+    """The reminder scan and the daily digest; each run sends only what is new (a reminder goes
+    once per deadline, a digest once per working day from its time)."""
+    from survey.notify import digest, reminders
 
     if not store.db_path(args.db).exists():
         raise CliError(f"数据库文件 {store.db_path(args.db)} 不存在，请先运行 init-db。")
     while True:
         with store.opened(args.db) as db:
             sent = reminders.scan(db)
-        print(f"{clock.now_iso()} 预警 {sent['warning']} 条，逾期 {sent['overdue']} 条", flush=True)
+            digests = digest.send_digests(db)
+        print(
+            f"{clock.now_iso()} 预警 {sent['warning']} 条，逾期 {sent['overdue']} 条，"
+            f"每日待办 {digests} 条",
+            flush=True,
+        )
         if args.once:
             return 0
         time.sleep(max(1.0, args.interval))

@@ -3,15 +3,16 @@ reminders go once per problem, state and deadline; the messages page shows and c
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
 from survey import db as store
-from survey import feedback, visits
+from survey import feedback, visits, workdays
 from survey.access.actor import Actor
 from survey.cli import main as cli
-from survey.notify import messages, reminders, routing
+from survey.errors import PermissionDeniedError, ValidationError
+from survey.notify import config, digest, messages, reminders, routing
 from survey.problems import lifecycle, register
 from tests.helpers import actor_for, open_page, payload
 
@@ -160,7 +161,7 @@ def test_notify_once_from_the_command_line(demo_db, capsys):
     assert cli(["notify", "--once", "--db", str(demo_db)]) == 0
     assert "预警" in capsys.readouterr().out
     assert cli(["notify", "--once", "--db", str(demo_db)]) == 0
-    assert "预警 0 条，逾期 0 条" in capsys.readouterr().out
+    assert "预警 0 条，逾期 0 条，每日待办 0 条" in capsys.readouterr().out
 
 
 def test_messages_page_shows_the_unread_count_and_clears_it(demo_db):
@@ -188,3 +189,42 @@ def test_only_the_owner_reads_or_marks_a_message(db):
 
 def test_every_route_names_a_move_of_the_register():
     assert set(routing.ROUTES) <= set(register.TRANSITIONS)
+
+
+def test_the_digest_keeps_the_chinese_calendar(db):
+    holiday, makeup = (
+        datetime(2026, 10, 1, 9, 0),
+        datetime(2026, 10, 10, 9, 0),
+    )  # 国庆, 调休 Saturday
+    assert not workdays.is_workday(holiday.date()) and workdays.is_workday(makeup.date())
+    assert digest.send_digests(db, holiday) == 0
+    assert digest.send_digests(db, datetime(2026, 10, 9, 8, 0)) == 0  # before 08:30
+    sent = digest.send_digests(db, makeup)
+    assert sent >= 3  # supervisors, handlers and officers all have something waiting
+    assert digest.send_digests(db, makeup.replace(hour=17)) == 0  # once a day
+    mine = [m for m in inbox_of(db, "handler") if m["kind"] == "digest"]
+    assert len(mine) == 1 and mine[0]["title"] == "今日待办（2026-10-10）"
+    assert "办理中的问题" in mine[0]["body"] and "最紧急：" in mine[0]["body"]
+    shown = [line for line in mine[0]["body"].splitlines() if line.startswith("#")]
+    assert 1 <= len(shown) <= digest.URGENT_ITEMS
+
+
+def test_notification_settings_are_checked_and_saved_together(db):
+    admin = actor_for(db, "admin")
+    before = config.current(db)
+    for time_text, url, field in (
+        ("8:3", "https://zhy.example.gov.cn", "digest_time"),
+        ("25:00", "", "digest_time"),
+        ("09:00", "zhy.example.gov.cn", "base_url"),
+        ("09:00", "javascript:alert(1)", "base_url"),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            config.save(db, admin, digest_time=time_text, base_url=url)
+        assert refused.value.field == field
+        assert config.current(db) == before  # nothing half-saved
+    config.save(db, admin, digest_time="9:05", base_url="https://zhy.example.gov.cn/")
+    assert config.current(db) == {"digest_time": "09:05", "base_url": "https://zhy.example.gov.cn"}
+    assert messages.problem_link(db, 7) == "https://zhy.example.gov.cn/problems?id=7"
+    with pytest.raises(PermissionDeniedError):
+        config.save(db, actor_for(db, "supervisor"), digest_time="10:00", base_url="")
+    assert digest.send_digests(db, datetime(2026, 10, 9, 9, 0)) == 0  # before 09:05 now
