@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from survey.access import auth
+from survey.access import auth, users
 from survey.errors import SurveyError
 from ui import session
 from ui.text import md
@@ -34,6 +34,16 @@ if changed:
             session.sign_out()
             st.success("密码已修改，请用新密码重新登录。")
             st.rerun()
+
+with session.database() as db:
+    contact = users.own_contact(db, actor)
+with st.form("contact", enter_to_submit=False):
+    st.subheader("联系方式")
+    st.caption("填写电子邮箱后，交办、答复、督办和时限提醒也会发到邮箱（管理员已配置邮件时）。")
+    email = st.text_input("电子邮箱", value=contact["email"], autocomplete="email")
+    phone = st.text_input("手机号", value=contact["phone"], autocomplete="tel")
+    if st.form_submit_button("保存联系方式"):
+        session.attempt(lambda db: users.set_own_contact(db, actor, email, phone), "已保存。")
 
 st.divider()
 st.subheader("我的登录")

@@ -20,6 +20,7 @@ from survey.access.users import create_user
 from survey.companies import transfer
 from survey.errors import SurveyError
 from survey.labels import ROLE_LABELS
+from survey.notify import outbox
 from survey.reports import cubes
 from survey.xlsform.loader import FormLoadError, load_xlsform
 
@@ -189,6 +190,12 @@ def cmd_check(args) -> int:
             print(f"  {line}")
         return 1
     print("integrity_check：ok；foreign_key_check：ok；看板汇总表与问题表一致")
+    if not pending:
+        with store.opened(args.db) as db:
+            late = outbox.stuck(db)
+        if late:
+            print(f"通知：{late} 条外发消息超过 1 小时仍未发出（通知记录页可查看原因）")
+            return 1
     return 1 if pending else 0
 
 
@@ -252,6 +259,7 @@ def cmd_notify(args) -> int:
     """The reminder scan and the daily digest; each run sends only what is new (a reminder goes
     once per deadline, a digest once per working day from its time)."""
     from survey.notify import digest, reminders
+    from survey.notify.worker import deliver
 
     if not store.db_path(args.db).exists():
         raise CliError(f"数据库文件 {store.db_path(args.db)} 不存在，请先运行 init-db。")
@@ -259,9 +267,11 @@ def cmd_notify(args) -> int:
         with store.opened(args.db) as db:
             sent = reminders.scan(db)
             digests = digest.send_digests(db)
+            mailed = deliver(db)
         print(
             f"{clock.now_iso()} 预警 {sent['warning']} 条，逾期 {sent['overdue']} 条，"
-            f"每日待办 {digests} 条",
+            f"每日待办 {digests} 条；邮件 已发 {mailed['sent']}，待重试 {mailed['pending']}，"
+            f"搁置 {mailed['parked']}",
             flush=True,
         )
         if args.once:

@@ -439,6 +439,23 @@ def m008_messages(db: Database) -> None:
     db.execute("CREATE INDEX idx_messages_problem ON messages(problem_id)")
 
 
+@migrations()
+def m009_deliveries(db: Database) -> None:
+    """The delivery outbox for messages that leave the app, and each user's e-mail address."""
+    db.execute("ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT ''")
+    db.execute(
+        "CREATE TABLE deliveries (id INTEGER PRIMARY KEY,"
+        " message_id INTEGER NOT NULL REFERENCES messages(id),"
+        " channel TEXT NOT NULL CHECK (channel IN ('email', 'wecom', 'dingtalk', 'sms')),"
+        " target TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending'"
+        " CHECK (status IN ('pending', 'sent', 'parked')), attempts INTEGER NOT NULL DEFAULT 0,"
+        " next_at TEXT NOT NULL, lease_until TEXT, lease_owner TEXT,"
+        " last_error TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL, sent_at TEXT)"
+    )
+    db.execute("CREATE INDEX idx_deliveries_due ON deliveries(status, next_at)")
+    db.execute("CREATE INDEX idx_deliveries_message ON deliveries(message_id)")
+
+
 def _statements(script: str) -> list[str]:
     """Split a script of CREATE statements (no semicolons inside them) so each runs in the
     migration's transaction; executescript would commit it."""

@@ -19,6 +19,7 @@ from survey.access.permissions import require
 from survey.access.settings import set_setting
 from survey.errors import NotFoundError, ValidationError
 from survey.labels import ROLE_LABELS
+from survey.notify.mail import valid_address
 
 
 def _check_roles(roles, department_code) -> list[str]:
@@ -233,3 +234,34 @@ def set_session_hours(db: Database, actor: Actor, hours: float) -> None:
     if not 1 <= float(hours) <= 720:
         raise ValidationError("会话有效期须在 1 到 720 小时之间。", "session_hours")
     set_setting(db, actor, "session_hours", str(float(hours)))
+
+
+def own_contact(db: Database, actor: Actor) -> dict:
+    require(actor, "account.edit")
+    row = store.query(db, "SELECT email, phone FROM users WHERE id = ?", (actor.id,))
+    return row[0] if row else {"email": "", "phone": ""}
+
+
+def set_own_contact(db: Database, actor: Actor, email: str, phone: str) -> None:
+    """Where the app may reach the user outside it (e-mail now; the mobile for SMS later)."""
+    require(actor, "account.edit")
+    email, phone = (email or "").strip(), (phone or "").strip()
+    if email and not valid_address(email):
+        raise ValidationError("电子邮箱格式不正确，例如 name@example.gov.cn。", "email")
+    if phone and not re.fullmatch(r"1\d{10}|0\d{2,3}-?\d{7,8}", phone):
+        raise ValidationError("手机号应为 11 位数字（或带区号的固定电话）。", "phone")
+    with store.transaction(db):
+        before = own_contact(db, actor)
+        db.execute(
+            "UPDATE users SET email = ?, phone = ?, updated_at = ? WHERE id = ?",
+            (email, phone, clock.now_iso(), actor.id),
+        )
+        audit.record(
+            db,
+            actor,
+            "update",
+            "users",
+            actor.id,
+            before=before,
+            after={"email": email, "phone": phone},
+        )

@@ -12,6 +12,7 @@ from survey import db as store
 from survey.access.actor import Actor
 from survey.access.permissions import require
 from survey.access.settings import get_setting
+from survey.notify import outbox
 
 BASE_URL_SETTING = "public_base_url"  # e.g. https://zhy.example.gov.cn, for links sent outside
 
@@ -34,25 +35,41 @@ def problem_link(db: Database, problem_id: int) -> str:
 
 
 def send(db: Database, recipients: set[int], message: Message) -> int:
-    """Write the message to each recipient (in the caller's transaction); returns how many were
-    new (a repeated dedupe key is skipped)."""
+    """Write the message to each recipient (in the caller's transaction), and queue an e-mail to
+    those with an address when e-mail is set up; returns how many were new (a repeated dedupe key
+    is skipped)."""
     if not recipients:
         return 0
     link = problem_link(db, message.problem_id) if message.problem_id else ""
     now = clock.now_iso()
     key = message.dedupe_key
     fixed = (message.kind, message.problem_id, message.event_id, message.title, message.body)
-    rows = [
-        (user, now, *fixed, link, int(message.urgent), f"{key}:{user}" if key else None)
-        for user in sorted(recipients)
-    ]
-    before = db.conn.total_changes
-    db.conn.executemany(
-        "INSERT INTO messages (user_id, created_at, kind, problem_id, event_id, title, body, link,"
-        " urgent, dedupe_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
-        rows,
-    )
-    return db.conn.total_changes - before
+    written: list[tuple[int, int]] = []
+    for user in sorted(recipients):
+        cursor = db.execute(
+            "INSERT INTO messages (user_id, created_at, kind, problem_id, event_id, title, body,"
+            " link, urgent, dedupe_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(dedupe_key) DO NOTHING",
+            (user, now, *fixed, link, int(message.urgent), f"{key}:{user}" if key else None),
+        )
+        if cursor.rowcount:
+            written.append((cursor.lastrowid, user))
+    if written and mail_enabled(db):
+        marks = ", ".join("?" for _ in written)
+        addresses = dict(
+            db.conn.execute(
+                f"SELECT id, email FROM users WHERE id IN ({marks}) AND email != ''",
+                [user for _, user in written],
+            ).fetchall()
+        )
+        outbox.enqueue(
+            db, [(mid, "email", addresses[user]) for mid, user in written if user in addresses]
+        )
+    return len(written)
+
+
+def mail_enabled(db: Database) -> bool:
+    return bool(get_setting(db, "smtp_host") and get_setting(db, "smtp_sender"))
 
 
 def list_messages(db: Database, actor: Actor, *, unread_only: bool = False, limit: int = 200):

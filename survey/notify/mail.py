@@ -1,0 +1,145 @@
+"""E-mail over SMTP (plain, STARTTLS or SSL, with an optional login): the settings admins save,
+checked before saving, and sending one delivery. The password is stored but never shown again."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, parseaddr
+
+from sqlite_utils import Database
+
+from survey import db as store
+from survey.access.actor import Actor
+from survey.access.permissions import require
+from survey.access.settings import get_setting, set_setting
+from survey.errors import ValidationError
+
+SECURITY = {"none": "不加密", "starttls": "STARTTLS", "ssl": "SSL/TLS"}
+TIMEOUT_SECONDS = 15
+PREFIX = "smtp_"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str
+    username: str
+    password: str
+    sender: str
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host and self.sender)
+
+
+def load(db: Database) -> SmtpSettings:
+    def value(key: str, default: str = "") -> str:
+        return get_setting(db, PREFIX + key) or default
+
+    return SmtpSettings(
+        value("host"),
+        int(value("port", "25")),
+        value("security", "none"),
+        value("username"),
+        value("password"),
+        value("sender"),
+    )
+
+
+def valid_address(text: str) -> bool:
+    name, address = parseaddr(text or "")
+    local, _, domain = address.partition("@")
+    return bool(local and "." in domain and " " not in address and address == address.strip())
+
+
+def save(
+    db: Database,
+    actor: Actor,
+    *,
+    host: str,
+    port: int | str,
+    security: str,
+    username: str = "",
+    password: str | None = None,
+    sender: str,
+) -> None:
+    """All fields or none; an empty host turns e-mail off. `password=None` keeps the saved one."""
+    require(actor, "settings.edit")
+    host = (host or "").strip()
+    try:
+        port = int(port)
+    except (TypeError, ValueError):
+        raise ValidationError("SMTP 端口应为 1–65535 之间的整数。", "smtp_port") from None
+    if not 1 <= port <= 65535:
+        raise ValidationError("SMTP 端口应为 1–65535 之间的整数。", "smtp_port")
+    if host and (" " in host or "/" in host):
+        raise ValidationError(
+            "SMTP 服务器应为主机名或 IP 地址，例如 smtp.example.gov.cn。", "smtp_host"
+        )
+    if security not in SECURITY:
+        raise ValidationError("请选择 SMTP 加密方式。", "smtp_security")
+    if host and not valid_address(sender):
+        raise ValidationError("发件地址无效，例如 通知 <notice@example.gov.cn>。", "smtp_sender")
+    values = {"host": host, "port": str(port), "security": security}
+    values |= {"username": (username or "").strip(), "sender": (sender or "").strip()}
+    if password is not None:
+        values["password"] = password
+    with store.transaction(db):
+        for key, value in values.items():
+            set_setting(db, actor, PREFIX + key, value)
+
+
+def compose(settings: SmtpSettings, to: str, title: str, body: str, link: str) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = f"【镇合意】{title}"
+    name, address = parseaddr(settings.sender)
+    message["From"] = formataddr((name or "镇合意·惠企走访", address))
+    message["To"] = to
+    message.set_content(
+        body + (f"\n\n查看：{link}" if link else "") + "\n\n（系统自动发送，请勿回复）"
+    )
+    return message
+
+
+def send(settings: SmtpSettings, to: str, title: str, body: str, link: str) -> str:
+    """Send one e-mail; returns the server's reply to the message, raises on failure."""
+    message = compose(settings, to, title, body, link)
+    if settings.security == "ssl":
+        client = smtplib.SMTP_SSL(
+            settings.host,
+            settings.port,
+            timeout=TIMEOUT_SECONDS,
+            context=ssl.create_default_context(),
+        )
+    else:
+        client = smtplib.SMTP(settings.host, settings.port, timeout=TIMEOUT_SECONDS)
+    with client:
+        if settings.security == "starttls":
+            client.starttls(context=ssl.create_default_context())
+        if settings.username:
+            client.login(settings.username, settings.password)
+        refused = client.send_message(message)
+        if refused:
+            raise smtplib.SMTPRecipientsRefused(refused)
+        code, reply = client.noop()
+    return f"{code} {reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
+
+
+def send_test(db: Database, actor: Actor) -> str:
+    """Send a test e-mail to the admin's own address now; returns the server's reply, or raises
+    ValidationError with the failure in Chinese (nothing is queued)."""
+    require(actor, "settings.edit")
+    settings = load(db)
+    if not settings.enabled:
+        raise ValidationError("请先填写并保存 SMTP 服务器和发件地址。", "smtp_host")
+    to = store.scalar(db, "SELECT email FROM users WHERE id = ?", (actor.id,)) or ""
+    if not to:
+        raise ValidationError("请先在“我的账号”中填写您的电子邮箱，测试邮件将发到那里。", "email")
+    try:
+        return send(settings, to, "测试邮件", "这是一封测试邮件：邮件通知已经可以发出。", "")
+    except (OSError, smtplib.SMTPException) as exc:
+        raise ValidationError(f"发送失败：{type(exc).__name__}: {exc}", "smtp_host") from None

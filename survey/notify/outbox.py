@@ -1,0 +1,142 @@
+"""The delivery outbox: each message that leaves the app (e-mail for now) is a row written in the
+transaction of the message itself, so nothing is sent for a change that rolled back and nothing
+committed is lost. Workers claim due rows under BEGIN IMMEDIATE with a lease, so two workers never
+send the same row at once; a worker killed mid-send leaves its lease to expire and the row is sent
+again (at least once: at most one duplicate per kill). Failures retry with exponential backoff and
+are parked after MAX_ATTEMPTS, for an admin to see and retry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlite_utils import Database
+
+from survey import clock
+from survey import db as store
+from survey.access import audit
+from survey.access.actor import Actor
+from survey.access.permissions import require
+
+MAX_ATTEMPTS = 6
+LEASE_SECONDS = 120
+FIRST_RETRY_SECONDS = 30  # then 60, 120, 240... (doubling)
+STUCK_AFTER = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    channel: str
+    target: str
+    attempts: int
+    title: str
+    body: str
+    link: str
+
+
+def enqueue(db: Database, rows: list[tuple[int, str, str]]) -> int:
+    """(message id, channel, target) rows, due now; the caller holds the transaction."""
+    now = clock.now_iso()
+    db.conn.executemany(
+        "INSERT INTO deliveries (message_id, channel, target, next_at, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(m, c, t, now, now) for m, c, t in rows],
+    )
+    return len(rows)
+
+
+def claim(db: Database, owner: str, limit: int = 50) -> list[Delivery]:
+    """Take up to `limit` due rows for `owner` until the lease runs out."""
+    now = clock.now()
+    with store.transaction(db):
+        rows = store.query(
+            db,
+            "SELECT d.id, d.channel, d.target, d.attempts, m.title, m.body, m.link"
+            " FROM deliveries d JOIN messages m ON m.id = d.message_id"
+            " WHERE d.status = 'pending' AND d.next_at <= ?"
+            " AND (d.lease_until IS NULL OR d.lease_until < ?) ORDER BY d.next_at, d.id LIMIT ?",
+            (clock.iso(now), clock.iso(now), int(limit)),
+        )
+        if rows:
+            until = clock.iso(now + timedelta(seconds=LEASE_SECONDS))
+            db.conn.executemany(
+                "UPDATE deliveries SET lease_until = ?, lease_owner = ? WHERE id = ?",
+                [(until, owner, r["id"]) for r in rows],
+            )
+    return [Delivery(**r) for r in rows]
+
+
+def finish(db: Database, delivery: Delivery, owner: str, error: str | None) -> str:
+    """Record one attempt: 'sent', 'pending' (retry later) or 'parked'. A row whose lease another
+    worker has taken since is left alone."""
+    now = clock.now()
+    with store.transaction(db):
+        if error is None:
+            db.execute(
+                "UPDATE deliveries SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
+                " lease_until = NULL, last_error = '' WHERE id = ? AND lease_owner = ?",
+                (clock.iso(now), delivery.id, owner),
+            )
+            return "sent"
+        attempts = delivery.attempts + 1
+        status = "parked" if attempts >= MAX_ATTEMPTS else "pending"
+        wait = timedelta(seconds=FIRST_RETRY_SECONDS * 2 ** (attempts - 1))
+        db.execute(
+            "UPDATE deliveries SET status = ?, attempts = ?, next_at = ?, lease_until = NULL,"
+            " last_error = ? WHERE id = ? AND lease_owner = ?",
+            (status, attempts, clock.iso(now + wait), error[:500], delivery.id, owner),
+        )
+        return status
+
+
+def deliver_due(
+    db: Database, owner: str, send: Callable[[Delivery], None], limit: int = 50
+) -> dict[str, int]:
+    """Claim due rows and send each with `send` (which raises on failure); counts per outcome."""
+    counts = {"sent": 0, "pending": 0, "parked": 0}
+    for delivery in claim(db, owner, limit):
+        try:
+            send(delivery)
+        except Exception as exc:  # noqa: BLE001 - any failure of a channel is recorded, not raised
+            counts[finish(db, delivery, owner, f"{type(exc).__name__}: {exc}")] += 1
+        else:
+            counts[finish(db, delivery, owner, None)] += 1
+    return counts
+
+
+def list_deliveries(db: Database, actor: Actor, status: str | None = None, limit: int = 200):
+    """通知记录: what was sent or is waiting, newest first (admins)."""
+    require(actor, "settings.edit")
+    where, params = ("d.status = ?", [status]) if status else ("1 = 1", [])
+    return store.query(
+        db,
+        "SELECT d.id, d.channel, d.target, d.status, d.attempts, d.next_at, d.last_error, d.sent_at,"
+        f" d.created_at, m.title FROM deliveries d JOIN messages m ON m.id = d.message_id WHERE {where}"
+        f" ORDER BY d.id DESC LIMIT {int(limit)}",
+        params,
+    )
+
+
+def retry(db: Database, actor: Actor, delivery_id: int) -> None:
+    """Put a parked delivery back in the queue, due now, with its attempts reset (audited)."""
+    require(actor, "settings.edit")
+    with store.transaction(db):
+        changed = db.execute(
+            "UPDATE deliveries SET status = 'pending', attempts = 0, next_at = ?, lease_until = NULL"
+            " WHERE id = ? AND status = 'parked'",
+            (clock.now_iso(), delivery_id),
+        ).rowcount
+        if changed:
+            audit.record(db, actor, "update", "deliveries", delivery_id, note="重新发送")
+
+
+def stuck(db: Database) -> int:
+    """Pending deliveries due for more than an hour (`survey check` reports them)."""
+    since = clock.iso(clock.now() - STUCK_AFTER)
+    return int(
+        store.scalar(
+            db, "SELECT count(*) FROM deliveries WHERE status = 'pending' AND next_at < ?", (since,)
+        )
+    )
