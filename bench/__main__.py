@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         dashboard_bench.bench_dashboard(args.problems, args.db)
     elif args.name == "notify":
         notify_bench.bench_moves()
+        notify_bench.bench_mail()
         notify_bench.bench_scan(args.db)
     elif args.name == "concurrency":
         concurrency_bench.bench_concurrency(args.seconds)

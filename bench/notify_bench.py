@@ -13,8 +13,10 @@ import seeds
 from bench.visits_bench import _percentile
 from survey import bootstrap
 from survey import db as store
+from survey.access import users
 from survey.access.auth import load_actor
-from survey.notify import reminders, routing
+from survey.notify import mail, reminders, routing, worker
+from survey.notify.messages import Message, send
 from survey.problems import lifecycle
 
 ROUNDS = 400
@@ -43,6 +45,16 @@ def bench_moves() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.db"
         seeds.generate(path, companies=500, problems=5000, seed=5)
+        with store.opened(
+            path
+        ) as db:  # e-mail on, every user with an address: each message queues one
+            admin = load_actor(
+                db, store.scalar(db, "SELECT id FROM users WHERE username = 'admin'")
+            )
+            mail.save(
+                db, admin, host="127.0.0.1", port=2525, security="none", sender="n@zhy.gov.cn"
+            )
+            db.execute("UPDATE users SET email = username || '@zj.gov.cn'")
         real = routing.on_event
         try:
             routing.on_event = lambda db, event: 0  # the same move, writing no message
@@ -52,6 +64,7 @@ def bench_moves() -> None:
         with_messages = _escalations(path, ROUNDS)
         with store.opened(path) as db:
             written = store.scalar(db, "SELECT count(*) FROM messages WHERE kind = 'escalated'")
+            queued = store.scalar(db, "SELECT count(*) FROM deliveries")
     print(f"督办 (escalation) of a held problem, {ROUNDS} each, one transaction per move")
     for label, times in (("without messages", without), ("with messages", with_messages)):
         print(
@@ -59,7 +72,10 @@ def bench_moves() -> None:
             f" p95 {_percentile(times, 0.95):.2f} ms"
         )
     added = _percentile(with_messages, 0.95) - _percentile(without, 0.95)
-    print(f"  the messages add {added:.2f} ms at p95 (limit 2 ms); {written} messages written")
+    print(
+        f"  the messages add {added:.2f} ms at p95 (limit 2 ms); {written} messages written,"
+        f" {queued} e-mails queued"
+    )
 
 
 def bench_scan(path: str | None) -> None:
@@ -84,3 +100,42 @@ def bench_scan(path: str | None) -> None:
     print(f"  plan: {' | '.join(plan)}")
     print(f"  first run {first_s:.2f} s, sent {first}")
     print(f"  next run {again_s:.2f} s, sent {again} (limit 1 s)")
+
+
+MAILS = 10_000
+
+
+def bench_mail() -> None:
+    from tests.mailserver import smtp_server  # the loopback SMTP server the tests use
+
+    with tempfile.TemporaryDirectory() as tmp, smtp_server() as (inbox, port):
+        path = Path(tmp) / "mail.db"
+        seeds.generate(path, companies=200, problems=500, seed=9)
+        with store.opened(path) as db:
+            admin = load_actor(
+                db, store.scalar(db, "SELECT id FROM users WHERE username = 'admin'")
+            )
+            handler = load_actor(
+                db, store.scalar(db, "SELECT id FROM users WHERE username = 'handler'")
+            )
+            mail.save(
+                db, admin, host="127.0.0.1", port=port, security="none", sender="n@zhy.gov.cn"
+            )
+            users.set_own_contact(db, handler, "handler@gxj.zj.gov.cn", "")
+            with store.transaction(db):
+                for i in range(MAILS):
+                    send(db, {handler.id}, Message("bench", f"测试 {i}", f"第 {i} 条消息"))
+            start = time.perf_counter()
+            counts = worker.deliver(db, limit=MAILS)
+            ours = time.perf_counter() - start
+            settings = mail.load(db)
+            naive_n = 300
+            start = time.perf_counter()
+            for i in range(naive_n):  # a connection per e-mail
+                mail.send(settings, "handler@gxj.zj.gov.cn", f"对照 {i}", "正文", "")
+            naive = (time.perf_counter() - start) / naive_n * MAILS
+        received = len(inbox.received)
+    print(f"{MAILS:,} queued e-mails to a loopback SMTP server (aiosmtpd)")
+    print(f"  ours: {ours:.1f} s ({counts}), one connection per run (limit 60 s)")
+    print(f"  naive (a connection per e-mail, {naive_n} timed): {naive:.1f} s for {MAILS:,}")
+    print(f"  ratio naive/ours: {naive / ours:.1f}x; server received {received:,}")

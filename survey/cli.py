@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--once", action="store_true", help="只运行一次（适合 cron 或 systemd 定时器）")
     p.add_argument("--interval", type=float, default=300, help="两次运行之间的秒数（默认 300）")
+    p.add_argument(
+        "--limit", type=int, default=500, help="每次运行最多发送的外发消息数（默认 500）"
+    )
     _add_db(p)
     return parser
 
@@ -267,7 +270,7 @@ def cmd_notify(args) -> int:
         with store.opened(args.db) as db:
             sent = reminders.scan(db)
             digests = digest.send_digests(db)
-            mailed = deliver(db)
+            mailed = deliver(db, max(1, args.limit))
         print(
             f"{clock.now_iso()} 预警 {sent['warning']} 条，逾期 {sent['overdue']} 条，"
             f"每日待办 {digests} 条；邮件 已发 {mailed['sent']}，待重试 {mailed['pending']}，"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from pathlib import Path
 
@@ -50,6 +51,17 @@ def backup(db_file: str | os.PathLike | None, target: str | os.PathLike) -> dict
 BACKUP_PATTERN = "survey-*.db"
 
 
+def backups_in(directory: str | os.PathLike) -> list[Path]:
+    """The timestamped backups in `directory`, oldest first. Not by name: a second backup within
+    the same second is survey-<time>-2.db, which sorts before survey-<time>.db by name."""
+
+    def order(path: Path) -> tuple[str, int]:
+        match = re.fullmatch(r"survey-(\d{8}-\d{6})(?:-(\d+))?", path.stem)
+        return (match[1], int(match[2] or 1)) if match else (path.stem, 0)
+
+    return sorted(Path(directory).glob(BACKUP_PATTERN), key=order)
+
+
 def backup_into(
     db_file: str | os.PathLike | None, directory: str | os.PathLike, *, keep: int | None = None
 ) -> dict:
@@ -67,7 +79,7 @@ def backup_into(
     result = backup(db_file, target)
     removed = []
     if keep:
-        for old in sorted(directory.glob(BACKUP_PATTERN), reverse=True)[keep:]:
+        for old in backups_in(directory)[::-1][keep:]:
             old.unlink()
             removed.append(str(old))
     return result | {"removed": removed}

@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from survey import db as store
-from survey import visits
+from survey import maintenance, visits
 from survey.access import auth
 from survey.reports import cubes
 from tests.helpers import PROBLEMS_PER_VISIT, ROOT, visit_with_problems
@@ -86,7 +86,7 @@ def test_backup_under_write_load_then_restore(demo_db, tmp_path):
         os.kill(child, signal.SIGKILL)
         os.waitpid(child, 0)
     assert copies == sorted(copies) and copies[0] > 0
-    kept = sorted(folder.glob("survey-*.db"))
+    kept = maintenance.backups_in(folder)
     assert len(kept) == 3  # --keep 3: the newest three
 
     newest = kept[-1]

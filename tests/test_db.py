@@ -125,3 +125,19 @@ def test_init_db_is_idempotent(tmp_path):
     second = bootstrap.init_db(tmp_path / "a.db")
     assert first["applied"] and second["applied"] == []
     assert second["loaded"] == {}
+
+
+def test_rotation_keeps_the_newest_backups_of_one_second(tmp_path):
+    """Two backups within one second are survey-<t>.db then survey-<t>-2.db; by name the second
+    sorted first, so --keep could delete the newest copy (seen once in the load test)."""
+    for name in (
+        "survey-20261127-101010.db",
+        "survey-20261127-101010-2.db",
+        "survey-20261127-101009.db",
+    ):
+        (tmp_path / name).write_bytes(b"")
+    assert [p.name for p in maintenance.backups_in(tmp_path)] == [
+        "survey-20261127-101009.db",
+        "survey-20261127-101010.db",
+        "survey-20261127-101010-2.db",
+    ]

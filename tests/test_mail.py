@@ -4,12 +4,9 @@ never claimed by two workers at once."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 from datetime import datetime, timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from survey import clock
 from survey import db as store
@@ -17,35 +14,14 @@ from survey.access import users
 from survey.errors import PermissionDeniedError, ValidationError
 from survey.notify import mail, outbox, worker
 from survey.problems import lifecycle
-from tests.browser import free_port
 from tests.helpers import actor_for
-
-
-class Inbox:
-    """An SMTP server's handler: keeps what it receives; answers 451 while `failing` > 0."""
-
-    def __init__(self):
-        self.received: list[email.message.EmailMessage] = []
-        self.failing = 0
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.failing:
-            self.failing -= 1
-            return "451 4.3.0 try again later"
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.received.append(parsed)
-        return "250 OK queued"
+from tests.mailserver import smtp_server
 
 
 @pytest.fixture
 def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield inbox, controller.port
-    finally:
-        controller.stop()
+    with smtp_server() as server:
+        yield server
 
 
 def configure(db, port: int) -> None:

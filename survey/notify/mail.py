@@ -3,6 +3,7 @@ checked before saving, and sending one delivery. The password is stored but neve
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -93,39 +94,80 @@ def save(
             set_setting(db, actor, PREFIX + key, value)
 
 
-def compose(settings: SmtpSettings, to: str, title: str, body: str, link: str) -> EmailMessage:
+def compose(
+    settings: SmtpSettings,
+    to: str,
+    title: str,
+    body: str,
+    link: str,
+    delivery_id: int | None = None,
+) -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = f"【镇合意】{title}"
     name, address = parseaddr(settings.sender)
     message["From"] = formataddr((name or "镇合意·惠企走访", address))
     message["To"] = to
+    if delivery_id is not None:  # lets a receiving system drop the rare duplicate (at-least-once)
+        message["X-ZHY-Delivery"] = str(delivery_id)
     message.set_content(
         body + (f"\n\n查看：{link}" if link else "") + "\n\n（系统自动发送，请勿回复）"
     )
     return message
 
 
-def send(settings: SmtpSettings, to: str, title: str, body: str, link: str) -> str:
-    """Send one e-mail; returns the server's reply to the message, raises on failure."""
-    message = compose(settings, to, title, body, link)
-    if settings.security == "ssl":
-        client = smtplib.SMTP_SSL(
-            settings.host,
-            settings.port,
-            timeout=TIMEOUT_SECONDS,
-            context=ssl.create_default_context(),
-        )
-    else:
-        client = smtplib.SMTP(settings.host, settings.port, timeout=TIMEOUT_SECONDS)
-    with client:
-        if settings.security == "starttls":
+class Connection:
+    """One SMTP connection reused for a run's e-mails (connecting per e-mail costs more than the
+    e-mail); a failure closes it, and the next e-mail connects again."""
+
+    def __init__(self, settings: SmtpSettings):
+        self.settings = settings
+        self.client: smtplib.SMTP | None = None
+
+    def _open(self) -> smtplib.SMTP:
+        s = self.settings
+        if s.security == "ssl":
+            client = smtplib.SMTP_SSL(
+                s.host, s.port, timeout=TIMEOUT_SECONDS, context=ssl.create_default_context()
+            )
+        else:
+            client = smtplib.SMTP(s.host, s.port, timeout=TIMEOUT_SECONDS)
+        if s.security == "starttls":
             client.starttls(context=ssl.create_default_context())
-        if settings.username:
-            client.login(settings.username, settings.password)
-        refused = client.send_message(message)
+        if s.username:
+            client.login(s.username, s.password)
+        return client
+
+    def send(self, to: str, title: str, body: str, link: str, delivery_id: int | None = None):
+        """Send one e-mail; raises on failure (and drops the connection)."""
+        message = compose(self.settings, to, title, body, link, delivery_id)
+        try:
+            if self.client is None:
+                self.client = self._open()
+            refused = self.client.send_message(message)
+        except (OSError, smtplib.SMTPException):
+            self.close()
+            raise
         if refused:
             raise smtplib.SMTPRecipientsRefused(refused)
-        code, reply = client.noop()
+
+    def close(self) -> None:
+        if self.client is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                self.client.quit()
+            self.client = None
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def send(settings: SmtpSettings, to: str, title: str, body: str, link: str) -> str:
+    """Send one e-mail on its own connection; returns the server's reply, raises on failure."""
+    with Connection(settings) as connection:
+        connection.send(to, title, body, link)
+        code, reply = connection.client.noop()
     return f"{code} {reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
 
 

@@ -16,21 +16,26 @@ def owner() -> str:
 
 
 def deliver(db: Database, limit: int = 500) -> dict[str, int]:
+    """Send up to `limit` due deliveries over one SMTP connection; counts per outcome."""
     settings = mail.load(db)
-
-    def send(delivery: outbox.Delivery) -> None:
-        if delivery.channel != "email":
-            raise RuntimeError(f"渠道 {delivery.channel} 尚未接入")
-        if not settings.enabled:
-            raise RuntimeError("邮件未配置（SMTP 服务器或发件地址为空）")
-        mail.send(settings, delivery.target, delivery.title, delivery.body, delivery.link)
-
     totals = {"sent": 0, "pending": 0, "parked": 0}
-    while True:
-        counts = outbox.deliver_due(db, owner(), send, limit=min(limit, 100))
-        for key, n in counts.items():
-            totals[key] += n
-        done = sum(counts.values())
-        limit -= done
-        if done == 0 or limit <= 0:
-            return totals
+    with mail.Connection(settings) as connection:
+
+        def send(delivery: outbox.Delivery) -> None:
+            if delivery.channel != "email":
+                raise RuntimeError(f"渠道 {delivery.channel} 尚未接入")
+            if not settings.enabled:
+                raise RuntimeError("邮件未配置（SMTP 服务器或发件地址为空）")
+            connection.send(
+                delivery.target, delivery.title, delivery.body, delivery.link, delivery.id
+            )
+
+        while limit > 0:
+            counts = outbox.deliver_due(db, owner(), send, limit=min(limit, 100))
+            for key, n in counts.items():
+                totals[key] += n
+            done = sum(counts.values())
+            limit -= done
+            if done == 0:
+                break
+    return totals
