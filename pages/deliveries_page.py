@@ -4,11 +4,11 @@
 import pandas as pd
 import streamlit as st
 
+from survey.labels import CHANNEL_LABELS
+from survey.labels import DELIVERY_STATUS_LABELS as STATUS
 from survey.notify import outbox
 from ui import session
 from ui.text import md
-
-STATUS = {"pending": "待发送", "sent": "已发送", "parked": "已搁置"}
 
 actor = session.require_actor("settings.edit")
 st.title("通知记录")
@@ -27,7 +27,7 @@ frame = pd.DataFrame(rows)
 view = pd.DataFrame(
     {
         "编号": frame["id"],
-        "渠道": frame["channel"].map({"email": "邮件"}).fillna(frame["channel"]),
+        "渠道": frame["channel"].map(CHANNEL_LABELS),
         "收件": frame["target"],
         "标题": frame["title"],
         "状态": frame["status"].map(STATUS),

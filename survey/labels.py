@@ -10,6 +10,9 @@ ROLE_LABELS = {
     "admin": "管理员",
 }
 
+DELIVERY_STATUS_LABELS = {"pending": "待发送", "sent": "已发送", "parked": "已搁置"}
+CHANNEL_LABELS = {"email": "邮件", "wecom": "企业微信", "dingtalk": "钉钉", "sms": "短信"}
+
 OUTCOME_LABELS = {
     "resolved": "已解决",
     "partial": "部分解决",

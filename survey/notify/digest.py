@@ -46,7 +46,15 @@ def send_digests(db: Database, moment: datetime | None = None) -> int:
     moment = moment or clock.now()
     if not workdays.is_workday(moment.date()) or moment.strftime("%H:%M") < digest_time(db):
         return 0
-    users = [r[0] for r in db.conn.execute("SELECT id FROM users WHERE active = 1 ORDER BY id")]
+    key = f"digest:{moment.date().isoformat()}"
+    users = [
+        r[0]
+        for r in db.conn.execute(
+            "SELECT u.id FROM users u WHERE u.active = 1 AND NOT EXISTS (SELECT 1 FROM messages m"
+            " WHERE m.dedupe_key = ? || ':' || u.id) ORDER BY u.id",
+            (key,),
+        )
+    ]  # every run after the time checks this; only those without today's digest are built
     sent = 0
     with store.transaction(db):
         for user_id in users:
@@ -69,7 +77,7 @@ def send_digests(db: Database, moment: datetime | None = None) -> int:
                 f"今日待办（{moment.date().isoformat()}）",
                 "\n".join(lines),
                 urgent[0]["id"] if urgent else None,
-                dedupe_key=f"digest:{moment.date().isoformat()}",
+                dedupe_key=key,
             )
             sent += send(db, {user_id}, message)
     return sent

@@ -54,7 +54,7 @@ def load(db: Database) -> SmtpSettings:
 def valid_address(text: str) -> bool:
     name, address = parseaddr(text or "")
     local, _, domain = address.partition("@")
-    return bool(local and "." in domain and " " not in address and address == address.strip())
+    return bool(local and "." in domain and " " not in address)
 
 
 def save(

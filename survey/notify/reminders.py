@@ -9,17 +9,17 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from survey import clock, workdays
+from survey import clock
 from survey import db as store
 from survey.notify.messages import Message, send
 from survey.notify.routing import handlers_of, summary, supervisors
-from survey.problems.register import WARNING_WORKING_DAYS, WITH_DEPARTMENT, sql_list
+from survey.problems.register import HELD_SQL, WARNING_WORKING_DAYS, warning_cutoff
 
 SCAN_SQL = (
     "SELECT p.id, p.lead_department_code, p.deadline_on, coalesce(c.name, '未指明企业') AS company,"
     " pc.name AS category FROM problems p LEFT JOIN companies c ON c.id = p.company_id"
     " JOIN problem_categories pc ON pc.code = p.category_code"
-    f" WHERE p.status IN {sql_list(WITH_DEPARTMENT)} AND p.deadline_on <= ?"
+    f" WHERE p.status IN {HELD_SQL} AND p.deadline_on <= ?"
     " AND p.lead_department_code IS NOT NULL"
 )
 
@@ -27,7 +27,7 @@ SCAN_SQL = (
 def scan(db: Database, today: date | None = None) -> dict[str, int]:
     """Send the reminders due today; returns the number of new messages per kind."""
     today = today or clock.today()
-    cutoff = workdays.add_working_days(today, WARNING_WORKING_DAYS).isoformat()
+    cutoff = warning_cutoff(today)
     sent = {"warning": 0, "overdue": 0}
     with store.transaction(db):
         due = store.query(db, SCAN_SQL, (cutoff,))
@@ -55,6 +55,6 @@ def scan(db: Database, today: date | None = None) -> dict[str, int]:
 
 def plan(db: Database, today: date | None = None) -> list[str]:
     """The scan's query plan (it must read through the (status, deadline_on) index)."""
-    today = today or clock.today()
-    cutoff = workdays.add_working_days(today, WARNING_WORKING_DAYS).isoformat()
-    return [r[3] for r in db.conn.execute("EXPLAIN QUERY PLAN " + SCAN_SQL, (cutoff,))]
+    return [
+        r[3] for r in db.conn.execute("EXPLAIN QUERY PLAN " + SCAN_SQL, (warning_cutoff(today),))
+    ]

@@ -17,7 +17,7 @@ def owner() -> str:
 
 def deliver(db: Database, limit: int = 500) -> dict[str, int]:
     """Send up to `limit` due deliveries over one SMTP connection; counts per outcome."""
-    settings = mail.load(db)
+    settings, me = mail.load(db), owner()
     totals = {"sent": 0, "pending": 0, "parked": 0}
     with mail.Connection(settings) as connection:
 
@@ -31,7 +31,7 @@ def deliver(db: Database, limit: int = 500) -> dict[str, int]:
             )
 
         while limit > 0:
-            counts = outbox.deliver_due(db, owner(), send, limit=min(limit, 100))
+            counts = outbox.deliver_due(db, me, send, limit=min(limit, 100))
             for key, n in counts.items():
                 totals[key] += n
             done = sum(counts.values())

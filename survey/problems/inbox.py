@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from survey import clock, workdays
+from survey import clock
 from survey import db as store
 from survey.access.actor import Actor
 from survey.access.permissions import can, require
-from survey.problems.register import WARNING_WORKING_DAYS, WITH_DEPARTMENT, sql_list
+from survey.notify.messages import unread_count
+from survey.problems.register import HELD_SQL, WARNING_WORKING_DAYS, warning_cutoff
 
 
 @dataclass(frozen=True)
@@ -19,13 +20,6 @@ class WaitingItem:
     label: str
     count: int
     help: str
-
-
-HELD = sql_list(WITH_DEPARTMENT)  # the statuses a department holds
-
-
-def _warning_cutoff() -> str:
-    return workdays.add_working_days(clock.today(), WARNING_WORKING_DAYS).isoformat()
 
 
 def _count(db: Database, sql: str, params: tuple = ()) -> int:
@@ -92,8 +86,8 @@ def waiting_items(db: Database, actor: Actor) -> list[WaitingItem]:
                 _count(
                     db,
                     "SELECT count(*) FROM problems WHERE lead_department_code = ?"
-                    f" AND status IN {HELD} AND deadline_on <= ?",
-                    (dept, _warning_cutoff()),
+                    f" AND status IN {HELD_SQL} AND deadline_on <= ?",
+                    (dept, warning_cutoff()),
                 ),
                 f"{WARNING_WORKING_DAYS} 个工作日内到期或已超期",
             ),
@@ -136,7 +130,7 @@ def waiting_items(db: Database, actor: Actor) -> list[WaitingItem]:
                 "已逾期",
                 _count(
                     db,
-                    f"SELECT count(*) FROM problems WHERE status IN {HELD} AND deadline_on < ?",
+                    f"SELECT count(*) FROM problems WHERE status IN {HELD_SQL} AND deadline_on < ?",
                     (today,),
                 ),
                 "可督办",
@@ -174,21 +168,19 @@ def page_counts(db: Database, actor: Actor) -> dict[str, int]:
     """Items waiting on each work page, shown in the navigation next to its title."""
     counts: dict[str, int] = {}
     if can(actor, "messages.read"):
-        counts["messages"] = _count(
-            db, "SELECT count(*) FROM messages WHERE user_id = ? AND read_at IS NULL", (actor.id,)
-        )
+        counts["messages"] = unread_count(db, actor)
     if can(actor, "problems.triage"):
         counts["triage"] = _count(db, "SELECT count(*) FROM problems WHERE status = 'new'")
         counts["followup"] = _count(
             db,
-            f"SELECT count(*) FROM problems WHERE status = 'replied' OR (status IN {HELD}"
+            f"SELECT count(*) FROM problems WHERE status = 'replied' OR (status IN {HELD_SQL}"
             " AND (deadline_on < ? OR extension_requested_days IS NOT NULL))",
             (clock.today().isoformat(),),
         )
     if can(actor, "problems.handle") and actor.department_code:
         counts["inbox"] = _count(
             db,
-            f"SELECT count(*) FROM problems WHERE lead_department_code = ? AND status IN {HELD}",
+            f"SELECT count(*) FROM problems WHERE lead_department_code = ? AND status IN {HELD_SQL}",
             (actor.department_code,),
         )
     if can(actor, "visits.create"):

@@ -12,7 +12,7 @@ from survey import db as store
 from survey.access.actor import Actor
 from survey.access.permissions import problem_scope
 from survey.errors import NotFoundError
-from survey.problems.register import WITH_DEPARTMENT, sql_list
+from survey.problems.register import HELD_SQL
 
 _LIST_COLUMNS = """
     p.id, p.status, p.source, p.raised_on, p.category_code, pc.name AS category,
@@ -30,8 +30,6 @@ PROBLEM_JOINS = """
     LEFT JOIN districts d ON d.code = p.district_code
     LEFT JOIN departments dep ON dep.code = p.lead_department_code
 """
-
-HELD = sql_list(WITH_DEPARTMENT)  # the statuses a department holds
 
 
 def list_problems(
@@ -113,7 +111,7 @@ def list_for_department(db: Database, actor: Actor, *, limit: int = 500) -> list
     return store.query(
         db,
         f"SELECT {_LIST_COLUMNS}, p.escalated_at, p.extension_requested_days, p.assigned_at"
-        f" FROM problems p {PROBLEM_JOINS} WHERE {where} AND p.status IN {HELD}"
+        f" FROM problems p {PROBLEM_JOINS} WHERE {where} AND p.status IN {HELD_SQL}"
         f" ORDER BY p.deadline_on IS NULL, p.deadline_on, p.id LIMIT {int(limit)}",
         params,
     )
@@ -125,8 +123,8 @@ def list_waiting(db: Database, actor: Actor, kind: str, *, limit: int = 500) -> 
     condition = {
         "new": "p.status = 'new'",
         "replied": "p.status = 'replied'",
-        "overdue": f"p.status IN {HELD} AND p.deadline_on < ?",
-        "extension": f"p.status IN {HELD} AND p.extension_requested_days IS NOT NULL",
+        "overdue": f"p.status IN {HELD_SQL} AND p.deadline_on < ?",
+        "extension": f"p.status IN {HELD_SQL} AND p.extension_requested_days IS NOT NULL",
     }[kind]
     if kind == "overdue":
         params = [*params, clock.today().isoformat()]

@@ -27,7 +27,7 @@ from survey import db as store
 from survey.access import audit
 from survey.access.actor import Actor
 from survey.access.permissions import require, require_on
-from survey.errors import NotFoundError, PermissionDeniedError, SurveyError, ValidationError
+from survey.errors import NotFoundError, SurveyError, ValidationError
 from survey.notify import routing
 
 STATUS_LABELS = {
@@ -49,6 +49,9 @@ WARNING_WORKING_DAYS = 2  # 预警: the deadline is this close
 def sql_list(statuses: tuple[str, ...]) -> str:
     """A status set as an SQL list literal: the quoted codes, comma-separated, in brackets."""
     return "(" + ", ".join(f"'{s}'" for s in statuses) + ")"
+
+
+HELD_SQL = sql_list(WITH_DEPARTMENT)  # for `status IN {HELD_SQL}` in queries
 
 
 class IllegalTransitionError(SurveyError):
@@ -152,18 +155,6 @@ def check(actor: Actor, problem: dict, action: str) -> str:
     return target_of(action, problem["status"], problem["id"])
 
 
-def allowed_actions(actor: Actor, problem: dict) -> list[str]:
-    """The actions this actor may take on this problem now (for pages that offer buttons)."""
-    found = []
-    for action in TRANSITIONS:
-        try:
-            check(actor, problem, action)
-        except (PermissionDeniedError, IllegalTransitionError):
-            continue
-        found.append(action)
-    return found
-
-
 # ---- deadlines -----------------------------------------------------------------------------------
 
 
@@ -197,6 +188,11 @@ def bad_review_levels(db: Database) -> list[int]:
     ]
 
 
+def warning_cutoff(today: date | None = None) -> str:
+    """Deadlines on or before this date are 预警 (or already 逾期)."""
+    return workdays.add_working_days(today or clock.today(), WARNING_WORKING_DAYS).isoformat()
+
+
 def deadline_state(problem: dict, today: date | None = None) -> str:
     """'overdue', 'warning' (WARNING_WORKING_DAYS or less), 'ok' or '' when no deadline applies."""
     if problem["status"] not in WITH_DEPARTMENT or not problem.get("deadline_on"):
@@ -205,7 +201,7 @@ def deadline_state(problem: dict, today: date | None = None) -> str:
     deadline = date.fromisoformat(problem["deadline_on"])
     if deadline < today:
         return "overdue"
-    if deadline <= workdays.add_working_days(today, WARNING_WORKING_DAYS):
+    if deadline.isoformat() <= warning_cutoff(today):
         return "warning"
     return "ok"
 

@@ -13,7 +13,7 @@ from survey import clock
 from survey import db as store
 from survey.access.actor import Actor
 from survey.access.permissions import require
-from survey.problems.register import WITH_DEPARTMENT, sql_list
+from survey.problems.register import HELD_SQL
 from survey.reports import cubes
 from survey.reports.cubes import DAY_BUCKETS, MEASURES, SATISFACTION_COLUMNS
 from survey.reports.periods import (
@@ -100,7 +100,7 @@ def overdue_now(
     {None: count}). Read live from `problems`: it depends on today's date."""
     require(actor, "dashboard.read")
     today = (today or clock.today()).isoformat()
-    clauses = [f"p.status IN {sql_list(WITH_DEPARTMENT)}", "p.deadline_on < ?"]
+    clauses = [f"p.status IN {HELD_SQL}", "p.deadline_on < ?"]
     params: list = [today]
     if first_day:
         clauses.append("p.raised_on BETWEEN ? AND ?")

@@ -15,14 +15,12 @@ from survey import db as store
 from survey.access.actor import Actor
 from survey.access.permissions import require
 from survey.problems import register
-from survey.problems.register import WITH_DEPARTMENT, sql_list
+from survey.problems.register import HELD_SQL
 from survey.reports import aggregates, periods, scorecard, visit_coverage
 from survey.reports.periods import Filters
 from survey.reports.scorecard import KPI_SPECS, Kpi
 
 TREND_WEEKS = 12
-
-HELD = sql_list(WITH_DEPARTMENT)  # the statuses a department holds
 
 
 def week_of(day: date) -> date:
@@ -129,7 +127,7 @@ def departments(db: Database, actor: Actor, week: Week, filters: Filters) -> pd.
         "count(*), sum(substr(p.replied_at, 1, 10) <= coalesce(p.deadline_on, '9999'))",
     )
     overdue = grouped(
-        f"p.status IN {HELD} AND p.deadline_on < ?",
+        f"p.status IN {HELD_SQL} AND p.deadline_on < ?",
         [clock.today().isoformat()],
         "count(*)",
     )
@@ -154,7 +152,7 @@ def oldest_overdue(db: Database, actor: Actor, filters: Filters, limit: int = 20
         " p.raised_on FROM problems p LEFT JOIN companies c ON c.id = p.company_id"
         " JOIN problem_categories pc ON pc.code = p.category_code"
         " LEFT JOIN departments dep ON dep.code = p.lead_department_code"
-        f" WHERE {' AND '.join([f'p.status IN {HELD}', 'p.deadline_on < ?', *clauses])}"
+        f" WHERE {' AND '.join([f'p.status IN {HELD_SQL}', 'p.deadline_on < ?', *clauses])}"
         f" ORDER BY p.deadline_on, p.id LIMIT {int(limit)}",
         [clock.today().isoformat(), *params],
     )
