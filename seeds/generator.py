@@ -194,6 +194,7 @@ class Generator:
             if "handler" in acc.roles
         }
         self.departments = departments
+        self.department_names = reference.names(self.db, "departments")
         self.stats["users"] = len(rows)
 
     # ---- companies -----------------------------------------------------------------------
@@ -339,7 +340,7 @@ class Generator:
         if rng.random() < 0.05:  # misrouted first: returned, then assigned again
             wrong = rng.choice(self.departments)
             due = cal.add(assign_day, days).isoformat() if days else "长期推进"
-            event(assign_day, sup, "assign", f"交办 {wrong}，时限 {due}")
+            event(assign_day, sup, "assign", f"交办{self.department_names[wrong]}，时限 {due}")
             back = cal.add(assign_day, 1)
             if back > today:
                 p.update(lead=wrong, klass=klass, assigned=assign_day, days=days)
@@ -350,7 +351,7 @@ class Generator:
             if assign_day > today:
                 return p, events
         due = cal.add(assign_day, days).isoformat() if days else "长期推进"
-        event(assign_day, sup, "assign", f"交办 {dept}，时限 {due}")
+        event(assign_day, sup, "assign", f"交办{self.department_names[dept]}，时限 {due}")
         p.update(lead=dept, klass=klass, assigned=assign_day, days=days)
         handler = self.handler_by_dept.get(dept)
         accept_day = cal.add(assign_day, rng.randint(0, 2))

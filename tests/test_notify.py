@@ -46,6 +46,9 @@ def test_assignment_tells_the_lead_and_the_co_departments_only(db):
     assert f"问题 #{pid}" in lead[0]["body"] and facts["company"] in lead[0]["body"]
     assert facts["category"] in lead[0]["body"] and deadline in lead[0]["body"]
     assert lead[0]["link"] == f"/problems?id={pid}"
+    assert (
+        "交办市工业和信息化局" in lead[0]["body"] and "GXJ" not in lead[0]["body"]
+    )  # a name, not a code
     co = [m for u in handler_names(db, "JRB") for m in inbox_of(db, u)]
     assert [m["kind"] for m in co] == ["co_assigned"]
     others = store.scalar(

@@ -38,7 +38,7 @@ def assign(
     with store.transaction(db):
         problem = load(db, problem_id)
         check(actor, problem, "assign")
-        active = {r[0] for r in db.conn.execute("SELECT code FROM departments WHERE active = 1")}
+        active = dict(db.conn.execute("SELECT code, name FROM departments WHERE active = 1"))
         if department_code not in active:
             raise ValidationError("请选择有效的牵头部门。", "department_code")
         co = sorted({c for c in co_departments or [] if c != department_code})
@@ -53,7 +53,7 @@ def assign(
         changes = {"lead_department_code": department_code, "deadline_class": deadline_class}
         changes |= {"deadline_on": deadline, "assigned_at": clock.now_iso()}
         changes |= {"accepted_at": None, "escalated_at": None}
-        note = note or f"交办 {department_code}，时限 {deadline or '长期推进'}"
+        note = note or f"交办{active[department_code]}，时限 {deadline or '长期推进'}"
         transition(db, actor, problem, "assign", note=note, changes=changes)
     return deadline
 
