@@ -137,6 +137,8 @@ def test_smtp_settings_are_checked_and_the_password_kept(db):
     mail.save(db, admin, **server, sender="b@zj.gov.cn")  # no password given: the saved one stays
     saved = mail.load(db)
     assert saved.password == "s3cret" and saved.sender == "b@zj.gov.cn"
+    audited = store.query(db, "SELECT before, after FROM audit_log WHERE row_id = 'smtp_password'")
+    assert audited and "s3cret" not in repr(audited)  # the audit says it changed, not to what
     with pytest.raises(PermissionDeniedError):
         mail.save(db, actor_for(db, "supervisor"), host="", port=25, security="none", sender="")
 

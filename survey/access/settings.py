@@ -13,7 +13,12 @@ def get_setting(db: Database, key: str, default: str | None = None) -> str | Non
     return default if value is None else value
 
 
-def set_setting(db: Database, actor, key: str, value: str) -> None:
+HIDDEN = "（已隐藏）"
+
+
+def set_setting(db: Database, actor, key: str, value: str, *, secret: bool = False) -> None:
+    """Save one setting, audited; a secret (a password, a token) is audited as changed or not,
+    never with its value."""
     with store.transaction(db):
         before = get_setting(db, key)
         db.execute(
@@ -21,7 +26,12 @@ def set_setting(db: Database, actor, key: str, value: str) -> None:
             " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (key, str(value)),
         )
-        audit.record(db, actor, "update", "settings", key, before=before, after=str(value))
+        if secret:
+            before = HIDDEN if before else before
+            after = HIDDEN if value else ""
+        else:
+            after = str(value)
+        audit.record(db, actor, "update", "settings", key, before=before, after=after)
 
 
 def is_demo(db: Database) -> bool:

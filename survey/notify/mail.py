@@ -91,7 +91,7 @@ def save(
         values["password"] = password
     with store.transaction(db):
         for key, value in values.items():
-            set_setting(db, actor, PREFIX + key, value)
+            set_setting(db, actor, PREFIX + key, value, secret=key == "password")
 
 
 def compose(
