@@ -272,8 +272,8 @@ def cmd_notify(args) -> int:
             mailed = deliver(db, max(1, args.limit))
         print(
             f"{clock.now_iso()} 预警 {sent['warning']} 条，逾期 {sent['overdue']} 条，"
-            f"每日待办 {digests} 条；邮件 已发 {mailed['sent']}，待重试 {mailed['pending']}，"
-            f"搁置 {mailed['parked']}",
+            f"每日待办 {digests} 条；外发 已发 {mailed['sent']}，待重试 {mailed['pending']}，"
+            f"搁置 {mailed['parked']}，暂缓 {mailed['held']}",
             flush=True,
         )
         if args.once:

@@ -456,6 +456,29 @@ def m009_deliveries(db: Database) -> None:
     db.execute("CREATE INDEX idx_deliveries_message ON deliveries(message_id)")
 
 
+@migrations()
+def m010_channels(db: Database) -> None:
+    """Group robots (WeCom, DingTalk) per department or for the supervisors, the posts each
+    made (for the services' 20-a-minute limit), and each user's choice of urgent messages only."""
+    db.execute(
+        "CREATE TABLE robots (id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+        " platform TEXT NOT NULL CHECK (platform IN ('wecom', 'dingtalk')),"
+        " audience TEXT NOT NULL, url TEXT NOT NULL, secret TEXT NOT NULL DEFAULT '',"
+        " active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)), created_at TEXT NOT NULL,"
+        " UNIQUE (url))"
+    )
+    db.execute("CREATE INDEX idx_robots_audience ON robots(audience, active)")
+    db.execute(
+        "CREATE TABLE robot_posts (id INTEGER PRIMARY KEY,"
+        " robot_id INTEGER NOT NULL REFERENCES robots(id) ON DELETE CASCADE, at TEXT NOT NULL)"
+    )
+    db.execute("CREATE INDEX idx_robot_posts ON robot_posts(robot_id, at)")
+    db.execute(
+        "ALTER TABLE users ADD COLUMN urgent_only INTEGER NOT NULL DEFAULT 0"
+        " CHECK (urgent_only IN (0, 1))"
+    )
+
+
 def _statements(script: str) -> list[str]:
     """Split a script of CREATE statements (no semicolons inside them) so each runs in the
     migration's transaction; executescript would commit it."""

@@ -42,13 +42,13 @@ def test_an_assignment_reaches_the_handlers_mailbox(db, smtp):
     pid = a_new_problem(db)
     lifecycle.assign(db, actor_for(db, "supervisor"), pid, "GXJ", "short")
     assert store.scalar(db, "SELECT count(*) FROM deliveries WHERE status = 'pending'") == 1
-    assert worker.deliver(db) == {"sent": 1, "pending": 0, "parked": 0}
+    assert worker.deliver(db) == {"sent": 1, "pending": 0, "parked": 0, "held": 0}
     [received] = inbox.received
     assert received["To"] == "handler@gxj.zj.gov.cn"
     assert received["Subject"] == "【镇合意】新交办问题"
     text = received.get_content()
     assert f"问题 #{pid}" in text and f"/problems?id={pid}" in text and "办理时限" in text
-    assert worker.deliver(db) == {"sent": 0, "pending": 0, "parked": 0}  # sent once
+    assert worker.deliver(db) == {"sent": 0, "pending": 0, "parked": 0, "held": 0}  # sent once
 
 
 def test_a_rolled_back_move_queues_no_mail(db, smtp):
@@ -76,7 +76,12 @@ def test_failures_back_off_then_park_then_an_admin_retries(db, smtp):
         assert expected - 5 <= due_in <= expected + 1  # the backoff doubles
         if attempt < outbox.MAX_ATTEMPTS:
             assert counts["pending"] == 1 and row["status"] == "pending"
-            assert worker.deliver(db) == {"sent": 0, "pending": 0, "parked": 0}  # not due yet
+            assert worker.deliver(db) == {
+                "sent": 0,
+                "pending": 0,
+                "parked": 0,
+                "held": 0,
+            }  # not due yet
             db.execute("UPDATE deliveries SET next_at = ?", (clock.now_iso(),))  # time passes
         else:
             assert counts["parked"] == 1 and row["status"] == "parked"
@@ -86,7 +91,7 @@ def test_failures_back_off_then_park_then_an_admin_retries(db, smtp):
     with pytest.raises(PermissionDeniedError):
         outbox.retry(db, actor_for(db, "supervisor"), parked["id"])
     outbox.retry(db, admin, parked["id"])
-    assert worker.deliver(db) == {"sent": 1, "pending": 0, "parked": 0}
+    assert worker.deliver(db) == {"sent": 1, "pending": 0, "parked": 0, "held": 0}
     assert len(inbox.received) == 1
 
 
@@ -152,4 +157,8 @@ def test_own_contact_is_checked(db):
         users.set_own_contact(db, handler, "", "12345")
     assert refused.value.field == "phone"
     users.set_own_contact(db, handler, "h@zj.gov.cn", "0511-85012345")
-    assert users.own_contact(db, handler) == {"email": "h@zj.gov.cn", "phone": "0511-85012345"}
+    assert users.own_contact(db, handler) == {
+        "email": "h@zj.gov.cn",
+        "phone": "0511-85012345",
+        "urgent_only": 0,
+    }

@@ -225,8 +225,34 @@ def test_notification_settings_are_checked_and_saved_together(db):
             config.save(db, admin, digest_time=time_text, base_url=url)
         assert refused.value.field == field
         assert config.current(db) == before  # nothing half-saved
-    config.save(db, admin, digest_time="9:05", base_url="https://zhy.example.gov.cn/")
-    assert config.current(db) == {"digest_time": "09:05", "base_url": "https://zhy.example.gov.cn"}
+    for start, end, field in (
+        ("21:00", "", "quiet_end"),
+        ("21:00", "21:00", "quiet_end"),
+        ("", "8:00", "quiet_start"),
+        ("21:60", "08:00", "quiet_start"),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            config.save(
+                db, admin, digest_time="09:00", base_url="", quiet_start=start, quiet_end=end
+            )
+        assert refused.value.field == field
+        assert config.current(db) == before
+    config.save(
+        db,
+        admin,
+        digest_time="9:05",
+        base_url="https://zhy.example.gov.cn/",
+        quiet_start="21:00",
+        quiet_end="8:00",
+        quiet_urgent=True,
+    )
+    assert config.current(db) == {
+        "digest_time": "09:05",
+        "base_url": "https://zhy.example.gov.cn",
+        "quiet_start": "21:00",
+        "quiet_end": "08:00",
+        "quiet_urgent": "1",
+    }
     assert messages.problem_link(db, 7) == "https://zhy.example.gov.cn/problems?id=7"
     with pytest.raises(PermissionDeniedError):
         config.save(db, actor_for(db, "supervisor"), digest_time="10:00", base_url="")

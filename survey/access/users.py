@@ -238,12 +238,15 @@ def set_session_hours(db: Database, actor: Actor, hours: float) -> None:
 
 def own_contact(db: Database, actor: Actor) -> dict:
     require(actor, "account.edit")
-    row = store.query(db, "SELECT email, phone FROM users WHERE id = ?", (actor.id,))
-    return row[0] if row else {"email": "", "phone": ""}
+    row = store.query(db, "SELECT email, phone, urgent_only FROM users WHERE id = ?", (actor.id,))
+    return row[0] if row else {"email": "", "phone": "", "urgent_only": 0}
 
 
-def set_own_contact(db: Database, actor: Actor, email: str, phone: str) -> None:
-    """Where the app may reach the user outside it (e-mail now; the mobile for SMS later)."""
+def set_own_contact(
+    db: Database, actor: Actor, email: str, phone: str, *, urgent_only: bool = False
+) -> None:
+    """Where the app may reach the user outside it (e-mail; SMS to a mobile number), and whether
+    only urgent messages (督办, 逾期, 重办) should go there; the app keeps every message."""
     require(actor, "account.edit")
     email, phone = (email or "").strip(), (phone or "").strip()
     if email and not valid_address(email):
@@ -253,8 +256,8 @@ def set_own_contact(db: Database, actor: Actor, email: str, phone: str) -> None:
     with store.transaction(db):
         before = own_contact(db, actor)
         db.execute(
-            "UPDATE users SET email = ?, phone = ?, updated_at = ? WHERE id = ?",
-            (email, phone, clock.now_iso(), actor.id),
+            "UPDATE users SET email = ?, phone = ?, urgent_only = ?, updated_at = ? WHERE id = ?",
+            (email, phone, int(bool(urgent_only)), clock.now_iso(), actor.id),
         )
         audit.record(
             db,
@@ -263,5 +266,5 @@ def set_own_contact(db: Database, actor: Actor, email: str, phone: str) -> None:
             "users",
             actor.id,
             before=before,
-            after={"email": email, "phone": phone},
+            after={"email": email, "phone": phone, "urgent_only": int(bool(urgent_only))},
         )

@@ -1,4 +1,4 @@
-"""The delivery outbox: each message that leaves the app (e-mail for now) is a row written in the
+"""The delivery outbox: each message that leaves the app (e-mail, SMS, a robot's post) is a row written in the
 transaction of the message itself, so nothing is sent for a change that rolled back and nothing
 committed is lost. Workers claim due rows under BEGIN IMMEDIATE with a lease, so two workers never
 send the same row at once; a worker killed mid-send leaves its lease to expire and the row is sent
@@ -7,7 +7,6 @@ are parked after MAX_ATTEMPTS, for an admin to see and retry."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -34,6 +33,7 @@ class Delivery:
     title: str
     body: str
     link: str
+    kind: str
 
 
 def enqueue(db: Database, rows: list[tuple[int, str, str]]) -> int:
@@ -53,7 +53,7 @@ def claim(db: Database, owner: str, limit: int = 50) -> list[Delivery]:
     with store.transaction(db):
         rows = store.query(
             db,
-            "SELECT d.id, d.channel, d.target, d.attempts, m.title, m.body, m.link"
+            "SELECT d.id, d.channel, d.target, d.attempts, m.title, m.body, m.link, m.kind"
             " FROM deliveries d JOIN messages m ON m.id = d.message_id"
             " WHERE d.status = 'pending' AND d.next_at <= ?"
             " AND (d.lease_until IS NULL OR d.lease_until < ?) ORDER BY d.next_at, d.id LIMIT ?",
@@ -91,19 +91,15 @@ def finish(db: Database, delivery: Delivery, owner: str, error: str | None) -> s
         return status
 
 
-def deliver_due(
-    db: Database, owner: str, send: Callable[[Delivery], None], limit: int = 50
-) -> dict[str, int]:
-    """Claim due rows and send each with `send` (which raises on failure); counts per outcome."""
-    counts = {"sent": 0, "pending": 0, "parked": 0}
-    for delivery in claim(db, owner, limit):
-        try:
-            send(delivery)
-        except Exception as exc:  # noqa: BLE001 - any failure of a channel is recorded, not raised
-            counts[finish(db, delivery, owner, f"{type(exc).__name__}: {exc}")] += 1
-        else:
-            counts[finish(db, delivery, owner, None)] += 1
-    return counts
+def hold(db: Database, delivery: Delivery, owner: str, until, reason: str) -> str:
+    """Put a delivery off without counting an attempt (quiet hours, a robot's full minute)."""
+    with store.transaction(db):
+        db.execute(
+            "UPDATE deliveries SET next_at = ?, lease_until = NULL, last_error = ?"
+            " WHERE id = ? AND lease_owner = ?",
+            (clock.iso(until), reason, delivery.id, owner),
+        )
+    return "held"
 
 
 def list_deliveries(db: Database, actor: Actor, status: str | None = None, limit: int = 200):
@@ -112,8 +108,11 @@ def list_deliveries(db: Database, actor: Actor, status: str | None = None, limit
     where, params = ("d.status = ?", [status]) if status else ("1 = 1", [])
     return store.query(
         db,
-        "SELECT d.id, d.channel, d.target, d.status, d.attempts, d.next_at, d.last_error, d.sent_at,"
-        f" d.created_at, m.title FROM deliveries d JOIN messages m ON m.id = d.message_id WHERE {where}"
+        "SELECT d.id, d.channel, CASE WHEN r.id IS NULL THEN d.target ELSE r.name END AS target,"
+        " d.status, d.attempts, d.next_at, d.last_error, d.sent_at, d.created_at, m.title"
+        " FROM deliveries d JOIN messages m ON m.id = d.message_id LEFT JOIN robots r"
+        " ON d.channel IN ('wecom', 'dingtalk') AND r.id = CAST(d.target AS INTEGER)"
+        f" WHERE {where}"
         f" ORDER BY d.id DESC LIMIT {int(limit)}",
         params,
     )

@@ -12,6 +12,7 @@ from sqlite_utils import Database
 from survey import clock
 from survey import db as store
 from survey.notify.messages import Message, send
+from survey.notify.robots import SUPERVISORS
 from survey.notify.routing import handlers_of, summary, supervisors
 from survey.problems.register import HELD_SQL, WARNING_WORKING_DAYS, warning_cutoff
 
@@ -48,6 +49,7 @@ def scan(db: Database, today: date | None = None) -> dict[str, int]:
                 row["id"],
                 urgent=late,
                 dedupe_key=f"{state}:{row['id']}:{row['deadline_on']}",
+                audience=(dept, SUPERVISORS) if late else (dept,),
             )
             sent[state] += send(db, people, message)
     return sent

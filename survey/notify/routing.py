@@ -2,7 +2,7 @@
 `on_event` inside the transaction of every move; the messages it writes commit or roll back with it.
 
 No message names the person who reported a problem: a department never learns an anonymous
-monitor's name, and an SMS (later) carries no personal data beyond the company's name.
+monitor's name, and an SMS carries no personal data beyond the company's name.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from sqlite_utils import Database
 
 from survey import db as store
 from survey.notify.messages import Message, send
+from survey.notify.robots import SUPERVISORS
 
 # action -> (kind, title, who: 'lead' | 'co' | 'supervisors' | 'raiser', urgent)
 ROUTES: dict[str, list[tuple[str, str, str, bool]]] = {
@@ -56,24 +57,35 @@ def supervisors(db: Database) -> set[int]:
     }
 
 
-def recipients(db: Database, who: str, problem: dict) -> set[int]:
+def groups(db: Database, who: str, problem: dict) -> tuple[str, ...]:
+    """The groups a route speaks to (department codes, or the supervisors), for their robots."""
     if who == "lead":
         lead = problem.get("lead_department_code")
-        return handlers_of(db, [lead] if lead else [])
+        return (lead,) if lead else ()
     if who == "co":
-        co = [
+        return tuple(
             r[0]
             for r in db.conn.execute(
-                "SELECT department_code FROM problem_co_departments WHERE problem_id = ?",
+                "SELECT department_code FROM problem_co_departments WHERE problem_id = ?"
+                " ORDER BY department_code",
                 (problem["id"],),
             )
-        ]
-        return handlers_of(db, co) - recipients(db, "lead", problem)
+            if r[0] != problem.get("lead_department_code")
+        )
+    if who == "supervisors":
+        return (SUPERVISORS,)
+    if who == "raiser":
+        return ()
+    raise ValueError(who)
+
+
+def recipients(db: Database, who: str, problem: dict) -> set[int]:
     if who == "supervisors":
         return supervisors(db)
     if who == "raiser":
         return {problem["created_by"]} if problem.get("created_by") else set()
-    raise ValueError(who)
+    people = handlers_of(db, list(groups(db, who, problem)))
+    return people - recipients(db, "lead", problem) if who == "co" else people
 
 
 def describe(db: Database, problem_id: int) -> dict:
@@ -104,6 +116,7 @@ def on_event(db: Database, event) -> int:
     for kind, title, who, urgent in routes:
         people = recipients(db, who, event.problem) - {event.actor.id}
         body = summary(facts) + (f"\n{event.note}" if event.note else "")
-        message = Message(kind, title, body, event.problem_id, event.id, urgent)
+        audience = groups(db, who, event.problem)
+        message = Message(kind, title, body, event.problem_id, event.id, urgent, audience=audience)
         sent += send(db, people, message)
     return sent

@@ -1,0 +1,305 @@
+"""Government group robots: the WeCom (企业微信) group-robot webhook and the DingTalk (钉钉)
+custom-robot webhook, one or more per department and for the supervisors. Both take markdown; a
+DingTalk robot with 加签 needs each post signed (HMAC-SHA256 of "timestamp\\nsecret"). Both services
+allow 20 posts a minute per robot: posts are reserved under BEGIN IMMEDIATE in `robot_posts`, so
+several workers together keep to it, and when more messages are due than the minute allows they
+are batched into fewer posts. The webhook address holds the robot's key, so it is a secret too:
+shown masked after saving, and never written to the audit log."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import math
+import re
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import parse_qs, quote_plus, urlsplit
+
+from sqlite_utils import Database
+
+from survey import clock
+from survey import db as store
+from survey.access import audit
+from survey.access.actor import Actor
+from survey.access.permissions import require
+from survey.errors import ValidationError
+
+SUPERVISORS = "supervisors"  # the audience of the supervisors' robot; departments use their code
+PER_MINUTE = 20  # both services' documented limit per robot
+MAX_BYTES = 4000  # WeCom's markdown limit is 4,096 bytes; DingTalk's is larger
+TIMEOUT_SECONDS = 10
+# platform -> (the query parameter that holds the key, the example address, rate-limit errcodes)
+PLATFORMS = {
+    "wecom": ("key", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…", {45009}),
+    "dingtalk": ("access_token", "https://oapi.dingtalk.com/robot/send?access_token=…", {130101}),
+}
+
+
+class RobotError(Exception):
+    """A post the service refused or could not take; `rate_limited` when it said "too fast"."""
+
+    def __init__(self, text: str, rate_limited: bool = False):
+        super().__init__(text)
+        self.rate_limited = rate_limited
+
+
+@dataclass(frozen=True)
+class Robot:
+    id: int
+    name: str
+    platform: str
+    audience: str
+    url: str
+    secret: str
+    active: int
+
+
+def masked(url: str) -> str:
+    """The address with its key shown as ••••1234 (the page shows this after saving)."""
+    return re.sub(r"((?:key|access_token)=)([^&]+)", lambda m: m[1] + "••••" + m[2][-4:], url or "")
+
+
+def _check(db: Database, platform: str, audience: str, url: str | None, secret: str | None):
+    if platform not in PLATFORMS:
+        raise ValidationError("请选择机器人类型（企业微信或钉钉）。", "platform")
+    if audience != SUPERVISORS and not store.scalar(
+        db, "SELECT 1 FROM departments WHERE code = ?", (audience,)
+    ):
+        raise ValidationError("请选择机器人所在的群：督查人员，或一个责任部门。", "audience")
+    if url is not None:
+        key, example, _ = PLATFORMS[platform]
+        parts = urlsplit(url)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or " " in url
+            or not parse_qs(parts.query).get(key)
+        ):
+            raise ValidationError(f"Webhook 地址格式不正确，应形如 {example}", "url")
+    if secret and (len(secret) > 200 or re.search(r"\s", secret)):
+        raise ValidationError(
+            "加签密钥不应含空格，请从钉钉机器人设置中完整复制（以 SEC 开头）。", "secret"
+        )
+
+
+def save_robot(
+    db: Database,
+    actor: Actor,
+    *,
+    robot_id: int | None = None,
+    name: str,
+    platform: str,
+    audience: str,
+    url: str | None,
+    secret: str | None = None,
+    active: bool = True,
+) -> int:
+    """Add a robot (robot_id None) or change one. `url=None` / `secret=None` keep the saved ones;
+    a bad value names its field and nothing is saved. Audited without the address or secret."""
+    require(actor, "settings.edit")
+    name, url = (name or "").strip(), (url.strip() if url else None)
+    secret = secret.strip() if secret else None
+    if not name:
+        raise ValidationError("请填写机器人名称，例如 工信局工作群。", "name")
+    if robot_id is None and not url:
+        raise ValidationError("请填写 Webhook 地址。", "url")
+    _check(db, platform, audience, url, secret)
+    values = {"name": name, "platform": platform, "audience": audience, "active": int(active)}
+    shown = dict(values)
+    if url:
+        values["url"], shown["url"] = url, masked(url)
+    if secret is not None:
+        values["secret"], shown["secret"] = secret, "（已隐藏）"
+    with store.transaction(db):
+        if url and store.scalar(
+            db, "SELECT 1 FROM robots WHERE url = ? AND id IS NOT ?", (url, robot_id)
+        ):
+            raise ValidationError("这个 Webhook 地址已经登记过。", "url")
+        if robot_id is None:
+            robot_id = db.execute(
+                "INSERT INTO robots (name, platform, audience, url, secret, active, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (name, platform, audience, url, secret or "", int(active), clock.now_iso()),
+            ).lastrowid
+            audit.record(db, actor, "insert", "robots", robot_id, after=shown)
+        else:
+            before = store.query(
+                db, "SELECT name, platform, audience, active FROM robots WHERE id = ?", (robot_id,)
+            )
+            if not before:
+                raise ValidationError("没有这个机器人。", "robot")
+            sets = ", ".join(f"{k} = ?" for k in values)
+            db.execute(f"UPDATE robots SET {sets} WHERE id = ?", [*values.values(), robot_id])
+            audit.record(db, actor, "update", "robots", robot_id, before=before[0], after=shown)
+    return int(robot_id)
+
+
+def list_robots(db: Database, actor: Actor) -> list[dict]:
+    """Every robot, its address masked and its secret only as set / not set."""
+    require(actor, "settings.edit")
+    rows = store.query(
+        db,
+        "SELECT r.id, r.name, r.platform, r.audience, r.url, r.secret != '' AS signed, r.active,"
+        " coalesce(d.name, '督查人员') AS audience_name,"
+        " (SELECT max(at) FROM robot_posts p WHERE p.robot_id = r.id) AS last_post_at"
+        " FROM robots r LEFT JOIN departments d ON d.code = r.audience ORDER BY r.id",
+    )
+    for row in rows:
+        row["url"] = masked(row["url"])
+    return rows
+
+
+def for_audience(db: Database, audience: tuple[str, ...]) -> list[tuple[int, str]]:
+    """(robot id, platform) of the active robots of these groups."""
+    if not audience:
+        return []
+    marks = ", ".join("?" for _ in audience)
+    return db.conn.execute(
+        f"SELECT id, platform FROM robots WHERE active = 1 AND audience IN ({marks}) ORDER BY id",
+        list(audience),
+    ).fetchall()
+
+
+def load(db: Database, robot_id: int) -> Robot | None:
+    rows = store.query(
+        db,
+        "SELECT id, name, platform, audience, url, secret, active FROM robots WHERE id = ?",
+        (robot_id,),
+    )
+    return Robot(**rows[0]) if rows else None
+
+
+# -- posting -----------------------------------------------------------------------------------
+
+
+def sign(secret: str, timestamp_ms: int) -> str:
+    """DingTalk's 加签: base64 of HMAC-SHA256(secret, "timestamp\\nsecret"), URL-encoded."""
+    digest = hmac.new(
+        secret.encode(), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256
+    ).digest()
+    return quote_plus(base64.b64encode(digest))
+
+
+def post_url(robot: Robot, timestamp_ms: int | None = None) -> str:
+    if robot.platform != "dingtalk" or not robot.secret:
+        return robot.url
+    timestamp_ms = timestamp_ms or int(time.time() * 1000)  # DingTalk checks it within an hour
+    return f"{robot.url}&timestamp={timestamp_ms}&sign={sign(robot.secret, timestamp_ms)}"
+
+
+def payload(platform: str, title: str, text: str) -> dict:
+    if platform == "wecom":
+        return {"msgtype": "markdown", "markdown": {"content": text}}
+    return {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
+
+
+def markdown(items: list[tuple[str, str, str]]) -> tuple[str, str]:
+    """(title, markdown) of one post carrying these (title, body, link) messages."""
+
+    def one(title: str, body: str, link: str) -> str:
+        lines = [f"**{title}**", *[f"> {line}" for line in body.splitlines() if line.strip()]]
+        return "\n".join(lines + ([f"[查看详情]({link})"] if link else []))
+
+    if len(items) == 1:
+        title = f"【镇合意】{items[0][0]}"
+        text = f"### {title}\n" + one(*items[0]).split("\n", 1)[-1]
+    else:
+        title = f"【镇合意】{len(items)} 条通知"
+        text = f"### {title}\n" + "\n\n".join(one(*item) for item in items)
+    if len(text.encode()) > MAX_BYTES:  # one long note: cut it rather than be refused
+        text = text.encode()[: MAX_BYTES - 3].decode(errors="ignore") + "…"
+    return title, text
+
+
+def post(robot: Robot, title: str, text: str) -> str:
+    """One post; returns the service's reply, raises RobotError on any failure."""
+    body = json.dumps(payload(robot.platform, title, text), ensure_ascii=False).encode()
+    request = urllib.request.Request(
+        post_url(robot),
+        data=body,
+        headers={"Content-Type": "application/json; charset=utf-8"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+            reply = response.read().decode("utf-8", errors="replace")
+    except urllib.error.HTTPError as exc:
+        raise RobotError(f"HTTP {exc.code} {exc.reason}") from None
+    except (OSError, ValueError) as exc:
+        raise RobotError(f"{type(exc).__name__}: {exc}") from None
+    try:
+        answer = json.loads(reply)
+        code = int(answer.get("errcode", -1))
+    except (ValueError, AttributeError, TypeError):
+        raise RobotError(f"无法识别的答复：{reply[:200]}") from None
+    if code != 0:
+        raise RobotError(reply[:300], rate_limited=code in PLATFORMS[robot.platform][2])
+    return reply
+
+
+def reserve(db: Database, robot_id: int, wanted: int, now: datetime) -> tuple[int, datetime]:
+    """Take up to `wanted` of the robot's posts in the current minute; returns how many were
+    granted and when the next one frees up."""
+    since = clock.iso(now - timedelta(minutes=1))
+    with store.transaction(db):
+        recent = [
+            r[0]
+            for r in db.conn.execute(
+                "SELECT at FROM robot_posts WHERE robot_id = ? AND at > ? ORDER BY at",
+                (robot_id, since),
+            )
+        ]
+        granted = max(0, min(wanted, PER_MINUTE - len(recent)))
+        db.conn.executemany(
+            "INSERT INTO robot_posts (robot_id, at) VALUES (?, ?)",
+            [(robot_id, clock.iso(now))] * granted,
+        )
+        db.execute("DELETE FROM robot_posts WHERE at < ?", (clock.iso(now - timedelta(days=1)),))
+    held = recent + [clock.iso(now)] * granted
+    frees = datetime.fromisoformat(held[0]) + timedelta(minutes=1) if held else now
+    return granted, max(frees, now + timedelta(seconds=1))
+
+
+def release(db: Database, robot_id: int, unused: int, now: datetime) -> None:
+    """Give back posts reserved at `now` and not made (batching needed fewer)."""
+    if unused > 0:
+        with store.transaction(db):
+            db.execute(
+                "DELETE FROM robot_posts WHERE id IN (SELECT id FROM robot_posts"
+                " WHERE robot_id = ? AND at = ? ORDER BY id DESC LIMIT ?)",
+                (robot_id, clock.iso(now), unused),
+            )
+
+
+def batches(items: list, budget: int, size) -> tuple[list[list], list]:
+    """Split due messages into at most `budget` posts: one message a post while the minute
+    allows, otherwise several a post up to MAX_BYTES each; returns (posts, left over)."""
+    if len(items) <= budget:
+        return [[item] for item in items], []
+    per = math.ceil(len(items) / max(budget, 1))
+    posts: list[list] = [[]]
+    for item in items:
+        current = posts[-1]
+        if current and (len(current) >= per or size(current + [item]) > MAX_BYTES):
+            posts.append([])
+        posts[-1].append(item)
+    return posts[:budget], [item for post in posts[budget:] for item in post]
+
+
+def send_test(db: Database, actor: Actor, robot_id: int) -> str:
+    """Post a test message now; returns the service's reply, or raises ValidationError with it."""
+    require(actor, "settings.edit")
+    robot = load(db, robot_id)
+    if robot is None:
+        raise ValidationError("没有这个机器人。", "robot")
+    title, text = markdown([("测试消息", "这是一条测试消息：本群可以收到镇合意的通知。", "")])
+    try:
+        return post(robot, title, text)
+    except RobotError as exc:
+        raise ValidationError(f"发送失败：{exc}", "url") from None
