@@ -39,11 +39,21 @@ with session.database() as db:
     contact = users.own_contact(db, actor)
 with st.form("contact", enter_to_submit=False):
     st.subheader("联系方式")
-    st.caption("填写电子邮箱后，交办、答复、督办和时限提醒也会发到邮箱（管理员已配置邮件时）。")
+    st.caption(
+        "填写后，交办、答复、督办和时限提醒也会发到邮箱和手机短信（管理员已开启时）。"
+        "站内消息始终保留全部记录。"
+    )
     email = st.text_input("电子邮箱", value=contact["email"], autocomplete="email")
     phone = st.text_input("手机号", value=contact["phone"], autocomplete="tel")
+    urgent_only = st.checkbox(
+        "邮件和短信只接收紧急消息（督办、逾期、差评重办）",
+        value=bool(contact["urgent_only"]),
+    )
     if st.form_submit_button("保存联系方式"):
-        session.attempt(lambda db: users.set_own_contact(db, actor, email, phone), "已保存。")
+        session.attempt(
+            lambda db: users.set_own_contact(db, actor, email, phone, urgent_only=urgent_only),
+            "已保存。",
+        )
 
 st.divider()
 st.subheader("我的登录")

@@ -19,9 +19,9 @@ with session.database() as db:
     rows = outbox.list_deliveries(db, actor, status)
     late = outbox.stuck(db)
 if late:
-    st.warning(f"{late} 条消息超过 1 小时仍未发出，请检查邮件设置和下方的错误。")
+    st.warning(f"{late} 条消息超过 1 小时仍未发出，请检查通知设置和下方的错误。")
 if not rows:
-    st.info("没有外发记录。配置邮件（用户管理 → 通知设置）并填写邮箱的用户会收到邮件。")
+    st.info("没有外发记录。在“通知设置”中配置邮件、群机器人或短信后，外发的消息会列在这里。")
     st.stop()
 frame = pd.DataFrame(rows)
 view = pd.DataFrame(
@@ -33,7 +33,7 @@ view = pd.DataFrame(
         "状态": frame["status"].map(STATUS),
         "尝试": frame["attempts"],
         "下次发送": frame["next_at"],
-        "错误": frame["last_error"],
+        "说明": frame["last_error"],
     }
 )
 st.dataframe(view, hide_index=True, width="stretch")

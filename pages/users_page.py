@@ -6,11 +6,8 @@ import streamlit as st
 
 from survey import reference
 from survey.access import auth, users
-from survey.errors import SurveyError
 from survey.labels import ROLE_LABELS
-from survey.notify import config, mail
 from ui import session
-from ui.text import md
 
 actor = session.require_actor("users.manage")
 st.title("用户管理")
@@ -64,9 +61,7 @@ def user_form(prefix: str, current: dict) -> dict:
     return {"display_name": name, "roles": roles, "department_code": department, "phone": phone}
 
 
-create_tab, edit_tab, settings_tab, notify_tab = st.tabs(
-    ["新建用户", "修改、停用、重置", "登录有效期", "通知设置"]
-)
+create_tab, edit_tab, settings_tab = st.tabs(["新建用户", "修改、停用、重置", "登录有效期"])
 with create_tab, st.form("create_user", enter_to_submit=False):
     username = st.text_input("用户名（登录名）")
     values = user_form("new", {})
@@ -125,61 +120,3 @@ with settings_tab, st.form("session_hours", enter_to_submit=False):
         session.attempt(
             lambda db: users.set_session_hours(db, actor, new_hours), "已保存，新的登录按此有效期。"
         )
-
-with notify_tab, st.form("notify_settings", enter_to_submit=False):
-    with session.database() as db:
-        notify = config.current(db)
-    digest_at = st.text_input(
-        "每日待办发送时间（工作日，HH:MM）", value=notify["digest_time"], max_chars=5
-    )
-    base_url = st.text_input(
-        "系统访问地址（消息中的链接用，可留空）",
-        value=notify["base_url"],
-        placeholder="https://zhy.example.gov.cn",
-    )
-    if st.form_submit_button("保存通知设置"):
-        session.attempt(
-            lambda db: config.save(db, actor, digest_time=digest_at, base_url=base_url), "已保存。"
-        )
-
-with notify_tab:
-    with session.database() as db:
-        smtp = mail.load(db)
-    with st.form("smtp_settings", enter_to_submit=False):
-        st.subheader("邮件（SMTP）")
-        st.caption("服务器留空即不发邮件。密码保存后不再显示；留空表示不修改。")
-        host = st.text_input("SMTP 服务器", value=smtp.host, placeholder="smtp.example.gov.cn")
-        port = st.number_input("端口", 1, 65535, value=smtp.port, step=1)
-        security = st.selectbox(
-            "加密方式",
-            list(mail.SECURITY),
-            index=list(mail.SECURITY).index(smtp.security),
-            format_func=mail.SECURITY.get,
-        )
-        username = st.text_input("登录用户名（可留空）", value=smtp.username)
-        password = st.text_input("登录密码", type="password", value="", autocomplete="new-password")
-        sender = st.text_input(
-            "发件地址", value=smtp.sender, placeholder="镇合意 <notice@example.gov.cn>"
-        )
-        if st.form_submit_button("保存邮件设置"):
-            session.attempt(
-                lambda db: mail.save(
-                    db,
-                    actor,
-                    host=host,
-                    port=port,
-                    security=security,
-                    username=username,
-                    password=password or None,
-                    sender=sender,
-                ),
-                "已保存。",
-            )
-    if st.button("发送测试邮件到我的邮箱", icon=":material/outgoing_mail:"):
-        try:
-            with session.database() as db:
-                reply = mail.send_test(db, actor)
-        except SurveyError as exc:
-            st.error(md(str(exc)))
-        else:
-            st.success(f"已发出，服务器答复：{md(reply)}")

@@ -17,7 +17,7 @@ from survey.access import users
 from survey.errors import PermissionDeniedError, ValidationError
 from survey.notify import config, messages, outbox, robots, routing, sms, worker
 from survey.problems import lifecycle
-from tests.helpers import actor_for
+from tests.helpers import actor_for, open_page
 from tests.robotserver import robot_server
 
 SECRET = "SEC0123456789abcdef0123456789abcdef"
@@ -349,3 +349,35 @@ def test_sms_settings_name_the_field_and_save_nothing_when_wrong(db, server):
     assert sms.load(db).secret == "tok-123"
     audited = repr(store.query(db, "SELECT after FROM audit_log WHERE row_id = 'sms_secret'"))
     assert "tok-123" not in audited
+
+
+def test_the_settings_page_adds_a_robot_tests_it_and_refuses_a_bad_template(demo_db, server):
+    server.wecom_keys.add("page-key-12345678")
+    at = open_page(demo_db, "admin", "pages/notify_settings_page.py")
+    assert at.title[0].value == "通知设置"
+    field = {t.label: t for t in at.text_input}
+    field["名称"].input("工信局工作群")
+    field["Webhook 地址"].input("https://qyapi.weixin.qq.com/cgi-bin/webhook/send")
+    at.button(key="FormSubmitter:robot_None-保存机器人").click().run()
+    assert "Webhook 地址格式不正确" in at.error[0].value
+    field = {t.label: t for t in at.text_input}
+    field["Webhook 地址"].input(server.url("wecom", "page-key-12345678"))
+    at.button(key="FormSubmitter:robot_None-保存机器人").click().run()
+    assert at.success[0].value == "已保存。"
+    at.run()
+    shown = at.dataframe[0].value
+    assert list(shown["Webhook"]) == [
+        f"http://127.0.0.1:{server.port}/cgi-bin/webhook/send?key=••••5678"
+    ]
+    at.selectbox(key="robot_choice").select_index(1).run()
+    at.button(key="test_robot").click().run()
+    assert at.success[0].value.startswith("已发出，对方答复：")
+    assert server.posts and "测试消息" in server.posts[0]["text"]
+    areas = {t.label: t for t in at.text_area}
+    areas["请求体模板"].input('{"to": "${phone}", "text": "${text}"}')
+    field = {t.label: t for t in at.text_input}
+    field["网关地址"].input(f"http://127.0.0.1:{server.port}/sms")
+    at.button(key="FormSubmitter:sms_settings-保存短信设置").click().run()
+    assert "phone" in at.error[0].value and "未知" in at.error[0].value  # (markdown-escaped)
+    with store.opened(demo_db) as db:
+        assert sms.load(db).url == ""  # nothing saved

@@ -43,6 +43,7 @@ PAGES = (
     PageSpec("pages/users_page.py", "用户管理", "users", ":material/group:", "users.manage"),
     PageSpec("pages/reference_page.py", "参考列表", "reference", ":material/list:", "reference.edit"),
     PageSpec("pages/audit_page.py", "操作日志", "audit", ":material/history:", "audit.read"),
+    PageSpec("pages/notify_settings_page.py", "通知设置", "notify-settings", ":material/tune:", "settings.edit"),
     PageSpec("pages/deliveries_page.py", "通知记录", "deliveries", ":material/outbox:", "settings.edit"),
     PageSpec("pages/account_page.py", "我的账号", "account", ":material/person:", "account.edit"),
 )  # fmt: skip

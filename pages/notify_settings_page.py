@@ -1,0 +1,95 @@
+"""通知设置 (admins): the digest time, the public address and quiet hours; e-mail (SMTP); the
+WeCom and DingTalk group robots per department; the SMS gateway. Each channel has a test button
+that answers with the service's own reply. Secrets are never shown again after saving."""
+
+import streamlit as st
+
+from survey.notify import config, mail
+from ui import channel_forms, session
+
+actor = session.require_actor("settings.edit")
+st.title("通知设置")
+
+
+general, email, robot_tab, sms_tab = st.tabs(["常规", "邮件", "群机器人", "短信"])
+
+with general, st.form("notify_settings", enter_to_submit=False):
+    with session.database() as db:
+        notify = config.current(db)
+    digest_at = st.text_input(
+        "每日待办发送时间（工作日，HH:MM）", value=notify["digest_time"], max_chars=5
+    )
+    base_url = st.text_input(
+        "系统访问地址（消息中的链接用，可留空）",
+        value=notify["base_url"],
+        placeholder="https://zhy.example.gov.cn",
+    )
+    st.caption("免打扰时段内，群机器人和短信消息推迟到时段结束后发出；站内消息和邮件照常。")
+    left, right = st.columns(2)
+    quiet_start = left.text_input(
+        "免打扰开始（HH:MM，可留空）", value=notify["quiet_start"], placeholder="21:00"
+    )
+    quiet_end = right.text_input(
+        "免打扰结束（HH:MM）", value=notify["quiet_end"], placeholder="08:00"
+    )
+    quiet_urgent = st.checkbox("逾期和督办消息不受免打扰限制", value=notify["quiet_urgent"] == "1")
+    if st.form_submit_button("保存", type="primary"):
+        session.attempt(
+            lambda db: config.save(
+                db,
+                actor,
+                digest_time=digest_at,
+                base_url=base_url,
+                quiet_start=quiet_start,
+                quiet_end=quiet_end,
+                quiet_urgent=quiet_urgent,
+            ),
+            "已保存。",
+        )
+
+with email:
+    with session.database() as db:
+        smtp = mail.load(db)
+    with st.form("smtp_settings", enter_to_submit=False):
+        st.caption("服务器留空即不发邮件。用户在“我的账号”填写邮箱后收到邮件。")
+        host = st.text_input("SMTP 服务器", value=smtp.host, placeholder="smtp.example.gov.cn")
+        port = st.number_input("端口", 1, 65535, value=smtp.port, step=1)
+        security = st.selectbox(
+            "加密方式",
+            list(mail.SECURITY),
+            index=list(mail.SECURITY).index(smtp.security),
+            format_func=mail.SECURITY.get,
+        )
+        username = st.text_input("登录用户名（可留空）", value=smtp.username)
+        password = st.text_input(
+            "登录密码",
+            type="password",
+            placeholder=channel_forms.KEEP if smtp.password else "",
+            autocomplete="new-password",
+        )
+        sender = st.text_input(
+            "发件地址", value=smtp.sender, placeholder="镇合意 <notice@example.gov.cn>"
+        )
+        if st.form_submit_button("保存邮件设置", type="primary"):
+            session.attempt(
+                lambda db: mail.save(
+                    db,
+                    actor,
+                    host=host,
+                    port=port,
+                    security=security,
+                    username=username,
+                    password=password or None,
+                    sender=sender,
+                ),
+                "已保存。",
+            )
+    channel_forms.test_button(
+        "发送测试邮件到我的邮箱", "test_mail", lambda db: mail.send_test(db, actor)
+    )
+
+with robot_tab:
+    channel_forms.robots_form(actor)
+
+with sms_tab:
+    channel_forms.sms_form(actor)

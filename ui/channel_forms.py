@@ -1,0 +1,176 @@
+"""The group-robot and SMS forms of 通知设置 (kept here so the page stays thin), and the test
+button every channel shares: it sends now and shows the service's own reply."""
+
+import pandas as pd
+import streamlit as st
+
+from survey import reference
+from survey.errors import SurveyError
+from survey.labels import CHANNEL_LABELS
+from survey.notify import robots, sms
+from ui import session
+from ui.text import md
+
+KEEP = "已保存，留空表示不修改"
+
+
+def test_button(label: str, key: str, send) -> None:
+    """A button that sends a test now and shows the service's reply (or its refusal)."""
+    if st.button(label, key=key, icon=":material/send:"):
+        try:
+            with session.database() as db:
+                reply = send(db)
+        except SurveyError as exc:
+            st.error(md(str(exc)))
+        else:
+            st.success(f"已发出，对方答复：{md(reply)}")
+
+
+def robots_form(actor) -> None:
+    """群机器人: the robots, one form to add or change one, and a test post to its group."""
+    with session.database() as db:
+        known = robots.list_robots(db, actor)
+        departments = reference.options(db, "departments")
+    audiences = {robots.SUPERVISORS: "督查人员", **departments}
+    st.caption(
+        "在企业微信或钉钉群中添加机器人，把 Webhook 地址填在这里：交办、督办、时限提醒等消息"
+        "会同时发到对应部门的群（或督查人员的群）。每个机器人每分钟最多发 20 条，多出的合并发送。"
+    )
+    if known:
+        frame = pd.DataFrame(known)
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "名称": frame["name"],
+                    "类型": frame["platform"].map(CHANNEL_LABELS),
+                    "所在群": frame["audience_name"],
+                    "Webhook": frame["url"],
+                    "加签": frame["signed"].map({1: "是", 0: "否"}),
+                    "状态": frame["active"].map({1: "启用", 0: "停用"}),
+                    "最近发送": frame["last_post_at"].fillna("—"),
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    by_id = {r["id"]: r for r in known}
+    chosen = st.selectbox(
+        "机器人",
+        [None, *by_id],
+        format_func=lambda i: "＋ 新增机器人" if i is None else by_id[i]["name"],
+        key="robot_choice",
+    )
+    current = by_id.get(chosen, {})
+    with st.form(f"robot_{chosen}", enter_to_submit=False):
+        name = st.text_input("名称", value=current.get("name", ""), placeholder="工信局工作群")
+        platforms = list(robots.PLATFORMS)
+        platform = st.selectbox(
+            "类型",
+            platforms,
+            index=platforms.index(current["platform"]) if current else 0,
+            format_func=CHANNEL_LABELS.get,
+            disabled=bool(current),
+        )
+        codes = list(audiences)
+        audience = st.selectbox(
+            "发到哪个群",
+            codes,
+            index=codes.index(current["audience"]) if current.get("audience") in codes else 0,
+            format_func=audiences.get,
+        )
+        url = st.text_input(
+            "Webhook 地址",
+            placeholder=f"{KEEP}（{current['url']}）" if current else robots.PLATFORMS["wecom"][1],
+            help="企业微信："
+            + robots.PLATFORMS["wecom"][1]
+            + "；钉钉："
+            + robots.PLATFORMS["dingtalk"][1],
+        )
+        secret = st.text_input(
+            "加签密钥（钉钉，SEC 开头，可留空）",
+            type="password",
+            placeholder=KEEP if current.get("signed") else "",
+            autocomplete="new-password",
+        )
+        active = st.checkbox("启用", value=bool(current.get("active", 1)))
+        if st.form_submit_button("保存机器人", type="primary"):
+            session.attempt(
+                lambda db: robots.save_robot(
+                    db,
+                    actor,
+                    robot_id=chosen,
+                    name=name,
+                    platform=platform,
+                    audience=audience,
+                    url=url or None,
+                    secret=secret or None,
+                    active=active,
+                ),
+                "已保存。",
+            )
+    if chosen is not None:
+        test_button(
+            "发送测试消息到这个群", "test_robot", lambda db: robots.send_test(db, actor, chosen)
+        )
+
+
+def sms_form(actor) -> None:
+    """短信: the gateway's description, checked and saved whole, and a test SMS."""
+    with session.database() as db:
+        gateway = sms.load(db)
+    st.caption(
+        "通过本地政务短信平台的 HTTP 接口发送。模板中可用 ${mobile}（手机号）、${text}（短信内容）"
+        "和 ${secret}（密钥）。短信只含问题编号、企业名称、类别和时限，不含其他个人信息。"
+    )
+    with st.form("sms_settings", enter_to_submit=False):
+        enabled = st.checkbox("开启短信通知", value=gateway.enabled)
+        sms_url = st.text_input(
+            "网关地址", value=gateway.url, placeholder="https://sms.example.gov.cn/api/send"
+        )
+        left, right = st.columns(2)
+        method = left.selectbox("请求方法", sms.METHODS, index=sms.METHODS.index(gateway.method))
+        formats = list(sms.FORMATS)
+        body_format = right.selectbox(
+            "请求体格式",
+            formats,
+            index=formats.index(gateway.format),
+            format_func=sms.FORMATS.get,
+        )
+        headers = st.text_area(
+            "请求头（每行 名称: 值，可留空）",
+            value=gateway.headers,
+            placeholder="Authorization: Bearer ${secret}",
+        )
+        template = st.text_area(
+            "请求体模板",
+            value=gateway.template,
+            placeholder='{"phone": "${mobile}", "content": "${text}"}',
+        )
+        sms_secret = st.text_input(
+            "密钥（${secret}）",
+            type="password",
+            placeholder=KEEP if gateway.secret else "",
+            autocomplete="new-password",
+        )
+        success = st.text_input(
+            "成功标志（网关答复中应含的文字，可留空）",
+            value=gateway.success,
+            placeholder='"code":0',
+        )
+        if st.form_submit_button("保存短信设置", type="primary"):
+            session.attempt(
+                lambda db: sms.save(
+                    db,
+                    actor,
+                    enabled=enabled,
+                    url=sms_url,
+                    method=method,
+                    format=body_format,
+                    headers=headers,
+                    template=template,
+                    secret=sms_secret or None,
+                    success=success,
+                ),
+                "已保存。",
+            )
+    test_button("发送测试短信到我的手机", "test_sms", lambda db: sms.send_test(db, actor))
