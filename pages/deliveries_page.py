@@ -32,7 +32,7 @@ view = pd.DataFrame(
         "标题": frame["title"],
         "状态": frame["status"].map(STATUS),
         "尝试": frame["attempts"],
-        "下次发送": frame["next_at"],
+        "时间": frame["sent_at"].fillna(frame["next_at"]),  # sent, or due
         "说明": frame["last_error"],
     }
 )

@@ -27,10 +27,10 @@ with general, st.form("notify_settings", enter_to_submit=False):
     st.caption("免打扰时段内，群机器人和短信消息推迟到时段结束后发出；站内消息和邮件照常。")
     left, right = st.columns(2)
     quiet_start = left.text_input(
-        "免打扰开始（HH:MM，可留空）", value=notify["quiet_start"], placeholder="21:00"
+        "免打扰开始（HH:MM，可留空）", value=notify["quiet_start"], placeholder="例如 21:00"
     )
     quiet_end = right.text_input(
-        "免打扰结束（HH:MM）", value=notify["quiet_end"], placeholder="08:00"
+        "免打扰结束（HH:MM）", value=notify["quiet_end"], placeholder="例如 08:00"
     )
     quiet_urgent = st.checkbox("逾期和督办消息不受免打扰限制", value=notify["quiet_urgent"] == "1")
     if st.form_submit_button("保存", type="primary"):

@@ -73,6 +73,7 @@ def test_department_and_supervisor_robots_post_markdown(db, server):
     add_robot(db, server, "wecom", "GXJ", "gxj-key")
     add_robot(db, server, "dingtalk", robots.SUPERVISORS, "sup-token", SECRET)
     add_robot(db, server, "wecom", "JRB", "jrb-key")
+    config.save(db, actor_for(db, "admin"), digest_time="08:30", base_url="https://zhy.zj.gov.cn")
     supervisor, handler = actor_for(db, "supervisor"), actor_for(db, "handler")
     [pid] = new_problems(db)
     lifecycle.assign(db, supervisor, pid, "GXJ", "short")
@@ -81,7 +82,8 @@ def test_department_and_supervisor_robots_post_markdown(db, server):
     assert worker.deliver(db) == {"sent": 2, "pending": 0, "parked": 0, "held": 0}
     wecom, dingtalk = server.posts
     assert wecom["robot"] == "gxj-key" and "### 【镇合意】新交办问题" in wecom["text"]
-    assert f"问题 #{pid}" in wecom["text"] and f"/problems?id={pid}" in wecom["text"]
+    assert f"问题 #{pid}" in wecom["text"]
+    assert f"[查看详情](https://zhy.zj.gov.cn/problems?id={pid})" in wecom["text"]
     assert dingtalk["robot"] == "sup-token" and dingtalk["title"] == "【镇合意】问题被退回"
     assert "不属于本部门职责" in dingtalk["text"]  # signed, inside the timestamp window
     admin = actor_for(db, "admin")

@@ -119,8 +119,8 @@ def sms_form(actor) -> None:
     with session.database() as db:
         gateway = sms.load(db)
     st.caption(
-        "通过本地政务短信平台的 HTTP 接口发送。模板中可用 ${mobile}（手机号）、${text}（短信内容）"
-        "和 ${secret}（密钥）。短信只含问题编号、企业名称、类别和时限，不含其他个人信息。"
+        "通过本地政务短信平台的 HTTP 接口发送。模板中可用 `${mobile}`（手机号）、`${text}`（短信内容）"
+        "和 `${secret}`（密钥）。短信只含问题编号、企业名称、类别和时限，不含其他个人信息。"
     )
     with st.form("sms_settings", enter_to_submit=False):
         enabled = st.checkbox("开启短信通知", value=gateway.enabled)
@@ -147,7 +147,7 @@ def sms_form(actor) -> None:
             placeholder='{"phone": "${mobile}", "content": "${text}"}',
         )
         sms_secret = st.text_input(
-            "密钥（${secret}）",
+            "密钥（`${secret}`）",
             type="password",
             placeholder=KEEP if gateway.secret else "",
             autocomplete="new-password",

@@ -204,7 +204,8 @@ def markdown(items: list[tuple[str, str, str]]) -> tuple[str, str]:
 
     def one(title: str, body: str, link: str) -> str:
         lines = [f"**{title}**", *[f"> {line}" for line in body.splitlines() if line.strip()]]
-        return "\n".join(lines + ([f"[查看详情]({link})"] if link else []))
+        absolute = link.startswith(("http://", "https://"))  # a group has no use for a bare path
+        return "\n".join(lines + ([f"[查看详情]({link})"] if absolute else []))
 
     if len(items) == 1:
         title = f"【镇合意】{items[0][0]}"
