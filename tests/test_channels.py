@@ -15,8 +15,9 @@ from survey import clock
 from survey import db as store
 from survey.access import users
 from survey.errors import PermissionDeniedError, ValidationError
-from survey.notify import config, messages, outbox, robots, routing, sms, worker
+from survey.notify import config, mail, messages, outbox, robots, routing, sms, worker
 from survey.problems import lifecycle
+from tests.browser import free_port
 from tests.helpers import actor_for, open_page
 from tests.robotserver import robot_server
 
@@ -383,3 +384,30 @@ def test_the_settings_page_adds_a_robot_tests_it_and_refuses_a_bad_template(demo
     assert "phone" in at.error[0].value and "未知" in at.error[0].value  # (markdown-escaped)
     with store.opened(demo_db) as db:
         assert sms.load(db).url == ""  # nothing saved
+
+
+def test_an_unreachable_server_is_named_in_chinese(db, server):
+    admin = actor_for(db, "admin")
+    users.set_own_contact(db, admin, "admin@zj.gov.cn", "13800001111")
+    closed = free_port()  # nothing listens there
+    mail.save(db, admin, host="127.0.0.1", port=closed, security="none", sender="n@zhy.gov.cn")
+    with pytest.raises(ValidationError) as refused:
+        mail.send_test(db, admin)
+    assert f"SMTP 服务器 127.0.0.1:{closed}拒绝连接" in str(refused.value)
+    server.wecom_keys.add("k")
+    robot_id = robots.save_robot(
+        db,
+        admin,
+        name="群",
+        platform="wecom",
+        audience="GXJ",
+        url=f"http://127.0.0.1:{closed}/cgi-bin/webhook/send?key=k",
+    )
+    with pytest.raises(ValidationError, match="机器人地址拒绝连接"):
+        robots.send_test(db, admin, robot_id)
+    configure_sms(db, server, url=f"http://127.0.0.1:{closed}/sms")
+    with pytest.raises(ValidationError, match="短信网关拒绝连接"):
+        sms.send_test(db, admin)
+    configure_sms(db, server, url="http://no-such-host.invalid/sms")
+    with pytest.raises(ValidationError, match="找不到短信网关"):
+        sms.send_test(db, admin)

@@ -17,6 +17,7 @@ from survey.access.actor import Actor
 from survey.access.permissions import require
 from survey.access.settings import get_setting, set_setting
 from survey.errors import ValidationError
+from survey.notify.failures import explain
 
 SECURITY = {"none": "不加密", "starttls": "STARTTLS", "ssl": "SSL/TLS"}
 TIMEOUT_SECONDS = 15
@@ -184,4 +185,5 @@ def send_test(db: Database, actor: Actor) -> str:
     try:
         return send(settings, to, "测试邮件", "这是一封测试邮件：邮件通知已经可以发出。", "")
     except (OSError, smtplib.SMTPException) as exc:
-        raise ValidationError(f"发送失败：{type(exc).__name__}: {exc}", "smtp_host") from None
+        where = f"SMTP 服务器 {settings.host}:{settings.port}"
+        raise ValidationError(f"发送失败：{explain(exc, where)}", "smtp_host") from None

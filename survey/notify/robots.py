@@ -15,7 +15,6 @@ import json
 import math
 import re
 import time
-import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +28,7 @@ from survey.access import audit
 from survey.access.actor import Actor
 from survey.access.permissions import require
 from survey.errors import ValidationError
+from survey.notify.failures import explain
 
 SUPERVISORS = "supervisors"  # the audience of the supervisors' robot; departments use their code
 PER_MINUTE = 20  # both services' documented limit per robot
@@ -230,10 +230,8 @@ def post(robot: Robot, title: str, text: str) -> str:
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
             reply = response.read().decode("utf-8", errors="replace")
-    except urllib.error.HTTPError as exc:
-        raise RobotError(f"HTTP {exc.code} {exc.reason}") from None
-    except (OSError, ValueError) as exc:
-        raise RobotError(f"{type(exc).__name__}: {exc}") from None
+    except (OSError, ValueError) as exc:  # HTTPError and URLError are OSErrors
+        raise RobotError(explain(exc, "机器人地址")) from None
     try:
         answer = json.loads(reply)
         code = int(answer.get("errcode", -1))

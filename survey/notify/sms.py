@@ -20,6 +20,7 @@ from survey.access.actor import Actor
 from survey.access.permissions import require
 from survey.access.settings import get_setting, set_setting
 from survey.errors import ValidationError
+from survey.notify.failures import explain
 
 PREFIX = "sms_"
 PLACEHOLDERS = {"mobile": "手机号", "text": "短信内容", "secret": "密钥"}
@@ -209,9 +210,9 @@ def send(settings: SmsSettings, mobile: str, text: str) -> str:
             reply = response.read().decode("utf-8", errors="replace")
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode("utf-8", errors="replace")[:200]
-        raise RuntimeError(f"HTTP {exc.code} {exc.reason} {detail}".strip()) from None
+        raise RuntimeError(f"{explain(exc, '短信网关')} {detail}".strip()) from None
     except (OSError, ValueError) as exc:
-        raise RuntimeError(f"{type(exc).__name__}: {exc}") from None
+        raise RuntimeError(explain(exc, "短信网关")) from None
     if settings.success and settings.success not in reply:
         raise RuntimeError(f"网关答复中没有成功标志“{settings.success}”：{reply[:200]}")
     return reply

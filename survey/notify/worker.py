@@ -14,6 +14,7 @@ from sqlite_utils import Database
 
 from survey import clock
 from survey.notify import config, mail, outbox, robots, sms
+from survey.notify.failures import explain
 from survey.notify.outbox import Delivery
 
 OUTCOMES = ("sent", "pending", "parked", "held")
@@ -72,7 +73,8 @@ class Run:
             else:
                 raise RuntimeError(f"未知渠道 {delivery.channel}")
         except Exception as exc:  # noqa: BLE001 - any failure of a channel is recorded, not raised
-            return f"{type(exc).__name__}: {exc}"
+            where = {"email": f"SMTP 服务器 {self.mail.host}:{self.mail.port}", "sms": "短信网关"}
+            return explain(exc, where.get(delivery.channel, delivery.channel))
         return None
 
     def post(self, robot_id: int, items: list[Delivery], now: datetime) -> None:
@@ -99,7 +101,7 @@ class Run:
                     if exc.rate_limited:
                         self.hold(delivery, now + timedelta(minutes=1), f"对方限流：{exc}")
                     else:
-                        self.finish(delivery, f"RobotError: {exc}")
+                        self.finish(delivery, str(exc))
             else:
                 for delivery in group:
                     self.finish(delivery, None)
