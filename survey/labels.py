@@ -27,7 +27,13 @@ FEEDBACK_KIND_LABELS = {
     "rating": "部门评价",
 }
 
-SOURCE_LABELS = {"visit": "走访", "monitor": "监督员"}
+SOURCE_LABELS = {
+    "visit": "走访",
+    "monitor": "监督员",
+    "hotline": "12345热线",
+    "portal": "政务服务",
+    "platform": "其他平台",
+}
 
 VISIT_MODES = ("实地", "电话", "座谈", "线上")
 

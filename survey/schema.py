@@ -479,6 +479,58 @@ def m010_channels(db: Database) -> None:
     )
 
 
+@migrations()
+def m011_api_clients(db: Database) -> None:
+    """Other government systems: API clients (each acting through a user row of its own that
+    cannot sign in, so problems, events and audit rows name it), the origin of a problem they
+    send, and their request counts for the rate limit. Problems may now come from the 12345
+    hotline, the government service portal or another platform: the CHECK on problems.source is
+    widened in place (SQLite's documented writable_schema procedure for loosening a constraint:
+    no row can break it, so no table rebuild of a million problems is needed)."""
+    db.execute(
+        "ALTER TABLE users ADD COLUMN api_client INTEGER NOT NULL DEFAULT 0"
+        " CHECK (api_client IN (0, 1))"
+    )
+    db.execute(
+        "CREATE TABLE api_clients (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+        " user_id INTEGER NOT NULL UNIQUE REFERENCES users(id), token_hash TEXT NOT NULL UNIQUE,"
+        " token_hint TEXT NOT NULL, scopes TEXT NOT NULL, row_kind TEXT NOT NULL DEFAULT 'all'"
+        " CHECK (row_kind IN ('all', 'department', 'district')), row_value TEXT NOT NULL DEFAULT '',"
+        " per_minute INTEGER NOT NULL DEFAULT 120 CHECK (per_minute > 0),"
+        " active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)), created_at TEXT NOT NULL,"
+        " rotated_at TEXT, revoked_at TEXT, last_used_at TEXT)"
+    )
+    db.execute(
+        "CREATE TABLE api_calls (client_id INTEGER NOT NULL REFERENCES api_clients(id),"
+        " minute TEXT NOT NULL, calls INTEGER NOT NULL, PRIMARY KEY (client_id, minute))"
+        " WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE TABLE problem_origins (problem_id INTEGER PRIMARY KEY REFERENCES problems(id),"
+        " client_id INTEGER NOT NULL REFERENCES api_clients(id), external_ref TEXT NOT NULL,"
+        " idempotency_key TEXT NOT NULL, request_hash TEXT NOT NULL, received_at TEXT NOT NULL,"
+        " UNIQUE (client_id, idempotency_key))"
+    )
+    db.execute("CREATE INDEX idx_problem_origins_ref ON problem_origins(client_id, external_ref)")
+    table_sql = store.scalar(
+        db, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'problems'"
+    )
+    narrow = "CHECK (source IN ('visit', 'monitor'))"
+    wide = "CHECK (source IN ('visit', 'monitor', 'hotline', 'portal', 'platform'))"
+    if narrow not in table_sql:
+        raise RuntimeError("problems.source has an unexpected CHECK; widen it by hand")
+    version = store.scalar(db, "PRAGMA schema_version")
+    db.execute("PRAGMA writable_schema = ON")
+    try:
+        db.execute(
+            "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'problems'",
+            (table_sql.replace(narrow, wide),),
+        )
+        db.execute(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        db.execute("PRAGMA writable_schema = OFF")
+
+
 def _statements(script: str) -> list[str]:
     """Split a script of CREATE statements (no semicolons inside them) so each runs in the
     migration's transaction; executescript would commit it."""

@@ -11,8 +11,9 @@ from stdnum.cn import uscc as stdnum_uscc
 
 from survey import db as store
 from survey import feedback, questionnaires, reference, visits
-from survey.access import audit, auth, permissions, users
+from survey.access import audit, auth, clients, permissions, users
 from survey.access.actor import SYSTEM
+from survey.access.permissions import require
 from survey.companies import registry, transfer
 from survey.errors import NotFoundError, PermissionDeniedError
 from survey.notify import messages
@@ -260,6 +261,9 @@ CASES = {
         {"supervisor", "admin"},
         lambda db, a: exports.write_dashboard(db, a, _VIEW, io.BytesIO()),
     ),
+    "clients.list_clients": ({"admin"}, lambda db, a: clients.list_clients(db, a)),
+    # who reads a company's contact person and phone in the API's answers (exchange._shape)
+    "permissions.personal": ({"supervisor", "admin"}, lambda db, a: require(a, "personal.read")),
 }
 
 
@@ -302,14 +306,16 @@ RULE_OF_CASE = {
     "lifecycle.request_extension": "problems.handle",
     "visits.annotate_problem": "problems.annotate",
     "feedback.duty_progress": "feedback.review",
+    "clients.list_clients": "api_clients.manage",
+    "permissions.personal": "personal.read",
 }
 
 
 def test_every_permission_rule_is_exercised():
     """Each rule of the permission table has a case above expecting exactly its roles."""
     assert set(RULE_OF_CASE.values()) == set(permissions.RULES)
-    for case, rule in RULE_OF_CASE.items():
-        assert CASES[case][0] == set(permissions.RULES[rule].roles), case
+    for case, rule in RULE_OF_CASE.items():  # the users' roles (API scopes: tests/test_api.py)
+        assert CASES[case][0] == set(permissions.RULES[rule].roles) & set(ROLES), case
 
 
 def test_handler_sees_only_their_department(db):

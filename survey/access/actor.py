@@ -10,7 +10,9 @@ from survey.labels import ROLE_LABELS
 
 @dataclass(frozen=True)
 class Actor:
-    """A signed-in user (or the system) with their roles and department."""
+    """A signed-in user (or the system, or another system's API client) with their roles and
+    department. An API client's roles are 'client' and one 'scope:<name>' per scope it holds; its
+    rows are limited to a department or a district, or not at all."""
 
     id: int | None
     username: str
@@ -18,6 +20,7 @@ class Actor:
     roles: frozenset[str] = field(default_factory=frozenset)
     department_code: str | None = None
     must_change_password: bool = False
+    district_code: str | None = None
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))

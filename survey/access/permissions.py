@@ -15,6 +15,19 @@ from survey.labels import ROLE_LABELS
 ALL_ROLES = frozenset(ROLE_LABELS)
 SUPERVISING = frozenset({"supervisor", "admin"})
 ADMIN = frozenset({"admin"})
+# The scopes an admin grants another system's API client (its Actor holds 'scope:<name>' roles).
+SCOPES = {
+    "problems.read": "读取问题和变更记录",
+    "problems.create": "报送问题",
+    "figures.read": "读取统计数据",
+    "companies.manage": "查询和更新企业名录",
+    "webhooks": "订阅事件推送",
+    "personal": "读取个人信息（企业联系人和电话）",
+}
+
+
+def scope(*names: str) -> frozenset[str]:
+    return frozenset(f"scope:{name}" for name in names)
 
 
 @dataclass(frozen=True)
@@ -38,13 +51,19 @@ RULES: dict[str, Rule] = {
     "users.manage": Rule(ADMIN, "管理用户"),
     "audit.read": Rule(ADMIN, "查看操作日志"),
     "settings.edit": Rule(ADMIN, "修改系统设置"),
-    "companies.read": Rule(ALL_ROLES, "查看企业"),
-    "companies.create": Rule(frozenset({"officer", "supervisor", "admin"}), "新增企业"),
+    "companies.read": Rule(ALL_ROLES | scope("companies.manage", "problems.create"), "查看企业"),
+    "companies.create": Rule(
+        frozenset({"officer", "supervisor", "admin"})
+        | scope("companies.manage", "problems.create"),
+        "新增企业",
+    ),
     "companies.edit": Rule(SUPERVISING, "修改企业"),
-    "companies.import": Rule(ADMIN, "导入企业名录"),
+    "companies.import": Rule(ADMIN | scope("companies.manage"), "导入企业名录"),
     "companies.export": Rule(SUPERVISING, "导出企业名录"),
-    "problems.read": Rule(ALL_ROLES, "查看问题"),
-    "problems.raise": Rule(frozenset({"officer", "monitor"}), "登记问题"),
+    "problems.read": Rule(ALL_ROLES | scope("problems.read"), "查看问题"),
+    "problems.raise": Rule(
+        frozenset({"officer", "monitor"}) | scope("problems.create"), "登记问题"
+    ),
     "problems.triage": Rule(SUPERVISING, "交办、督办和回访问题（营商办职责）"),
     "problems.handle": Rule(frozenset({"handler"}), "办理问题", rows="lead_department"),
     "problems.annotate": Rule(frozenset({"officer"}), "为问题添加备注", rows="raiser"),
@@ -55,7 +74,9 @@ RULES: dict[str, Rule] = {
     "feedback.read": Rule(frozenset({"monitor", "supervisor", "admin"}), "查看监督反馈"),
     "feedback.create": Rule(frozenset({"monitor"}), "提交监督反馈"),
     "feedback.review": Rule(SUPERVISING, "查看监督反馈汇总和监督员履职"),
-    "dashboard.read": Rule(SUPERVISING, "查看统计看板"),
+    "dashboard.read": Rule(SUPERVISING | scope("figures.read"), "查看统计看板"),
+    "personal.read": Rule(SUPERVISING | scope("personal"), "读取个人信息"),
+    "api_clients.manage": Rule(ADMIN, "管理接口客户端"),
 }
 
 
@@ -100,14 +121,17 @@ def sees_everything(actor: Actor) -> bool:
 def problem_scope(actor: Actor, alias: str = "p") -> tuple[str, list]:
     """SQL condition (and parameters) limiting problems to those the actor may see."""
     require(actor, "problems.read")
+    if actor.has_role("client"):  # another system: all, or one department's, or one district's
+        if actor.department_code:
+            return _department_rows(alias), [actor.department_code] * 2
+        if actor.district_code:
+            return f"{alias}.district_code = ?", [actor.district_code]
+        return "1 = 1", []
     if sees_everything(actor):
         return "1 = 1", []
     parts, params = [], []
     if actor.has_role("handler") and actor.department_code:
-        parts.append(
-            f"({alias}.lead_department_code = ? OR EXISTS (SELECT 1 FROM problem_co_departments c"
-            f" WHERE c.problem_id = {alias}.id AND c.department_code = ?))"
-        )
+        parts.append(_department_rows(alias))
         params += [actor.department_code, actor.department_code]
     if actor.has_role("officer"):
         parts.append(f"({alias}.source = 'visit' AND {alias}.created_by = ?)")
@@ -119,6 +143,14 @@ def problem_scope(actor: Actor, alias: str = "p") -> tuple[str, list]:
         )
         params.append(actor.id)
     return ("(" + " OR ".join(parts) + ")" if parts else "0 = 1"), params
+
+
+def _department_rows(alias: str) -> str:
+    """A department's problems: it leads them or helps (协办); two parameters, the code twice."""
+    return (
+        f"({alias}.lead_department_code = ? OR EXISTS (SELECT 1 FROM problem_co_departments c"
+        f" WHERE c.problem_id = {alias}.id AND c.department_code = ?))"
+    )
 
 
 def visit_scope(actor: Actor, alias: str = "v") -> tuple[str, list]:
@@ -154,6 +186,12 @@ def company_detail_scope(actor: Actor, alias: str = "c") -> tuple[str, list]:
     """Companies whose contact person, phone, address and profile the actor may read: as
     company_scope, except that monitors read them only for companies on their own submissions."""
     require(actor, "companies.read")
+    if actor.has_role("client"):
+        if actor.department_code:
+            return f"{alias}.department_code = ?", [actor.department_code]
+        if actor.district_code:
+            return f"{alias}.district_code = ?", [actor.district_code]
+        return "1 = 1", []
     if sees_everything(actor):
         return "1 = 1", []
     parts, params = [], []

@@ -120,7 +120,8 @@ def list_users(db: Database, actor: Actor) -> list[dict]:
         "SELECT u.id, u.username, u.display_name, u.department_code, u.active,"
         " u.must_change_password, u.locked_until, u.last_sign_in_at,"
         " group_concat(r.role, ',') AS roles FROM users u"
-        " LEFT JOIN user_roles r ON r.user_id = u.id GROUP BY u.id ORDER BY u.username",
+        " LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.api_client = 0"
+        " GROUP BY u.id ORDER BY u.username",
     )
 
 

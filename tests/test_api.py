@@ -1,0 +1,314 @@
+"""/api/v1 against a real SQLite file through FastAPI's ASGI client: tokens shown once and stored
+hashed, rotated and revoked; idempotent problem intake; cursor pages and the change feed; the
+permission matrix of scopes and row scopes; privacy; rate and size limits; errors as Chinese
+RFC 9457 documents."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from stdnum.cn import uscc as stdnum_uscc
+
+from survey import db as store
+from survey.access import clients
+from survey.access.permissions import SCOPES
+from tests.helpers import actor_for
+from ui.api import app as api_module
+
+ALL = list(SCOPES)
+
+
+@pytest.fixture
+def api(demo_db):
+    with TestClient(
+        api_module.app, base_url="http://testserver/api/v1", root_path="/api/v1"
+    ) as client:
+        yield client
+
+
+def new_client(demo_db, scopes=ALL, **kwargs) -> dict:
+    with store.opened(demo_db) as db:
+        _, token = clients.create_client(
+            db,
+            actor_for(db, "admin"),
+            name=kwargs.pop("name", "12345热线平台"),
+            scopes=scopes,
+            **kwargs,
+        )
+    return {"Authorization": f"Bearer {token}"}
+
+
+def a_company(demo_db) -> dict:
+    with store.opened(demo_db) as db:
+        return store.query(db, "SELECT uscc, name FROM companies ORDER BY id LIMIT 1")[0]
+
+
+def problem_body(demo_db, ref: str = "12345-0001", **changes) -> dict:
+    body = {
+        "external_ref": ref,
+        "source": "hotline",
+        "company": {"uscc": a_company(demo_db)["uscc"]},
+        "category_code": "D6",
+        "nature_code": "consult",
+        "description": "企业来电反映：不动产登记材料被反复要求补正。",
+    }
+    return body | changes
+
+
+def count(demo_db, sql: str, params=()) -> int:
+    with store.opened(demo_db) as db:
+        return int(store.scalar(db, sql, params))
+
+
+def test_a_token_is_shown_once_stored_hashed_rotated_and_revoked(demo_db, api):
+    with store.opened(demo_db) as db:
+        admin = actor_for(db, "admin")
+        client_id, token = clients.create_client(db, admin, name="政务服务网", scopes=ALL)
+        assert token.startswith("zhy_") and len(token) > 40
+        stored = repr(store.query(db, "SELECT * FROM api_clients"))
+        assert token not in stored  # only its hash and a 10-character hint
+        [listed] = clients.list_clients(db, admin)
+        assert listed["token_hint"] == token[:10] and "token_hash" not in listed
+    old = {"Authorization": f"Bearer {token}"}
+    assert api.get("/problems", headers=old).status_code == 200
+    with store.opened(demo_db) as db:
+        new = clients.rotate(db, actor_for(db, "admin"), client_id)
+    assert api.get("/problems", headers=old).status_code == 401  # the old one stops at once
+    assert api.get("/problems", headers={"Authorization": f"Bearer {new}"}).status_code == 200
+    with store.opened(demo_db) as db:
+        clients.revoke(db, actor_for(db, "admin"), client_id)
+        assert (
+            store.scalar(db, "SELECT count(*) FROM audit_log WHERE table_name = 'api_clients'") == 3
+        )
+    refused = api.get("/problems", headers={"Authorization": f"Bearer {new}"})
+    assert refused.status_code == 401
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["title"] == "未认证"
+
+
+def test_the_same_problem_sent_twice_is_one_problem_with_the_same_answer(demo_db, api):
+    headers = new_client(demo_db)
+    before = count(demo_db, "SELECT count(*) FROM problems")
+    body = problem_body(demo_db)
+    first = api.post("/problems", json=body, headers=headers | {"Idempotency-Key": "a-1"})
+    again = api.post("/problems", json=body, headers=headers | {"Idempotency-Key": "a-1"})
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json() and first.json()["status"] == "new"
+    assert count(demo_db, "SELECT count(*) FROM problems") == before + 1
+    changed = api.post(
+        "/problems",
+        json=body | {"description": "另一件事"},
+        headers=headers | {"Idempotency-Key": "a-1"},
+    )
+    assert changed.status_code == 422 and changed.json()["field"] == "Idempotency-Key"
+    pid = first.json()["id"]
+    with store.opened(demo_db) as db:
+        row = store.query(
+            db,
+            "SELECT p.source, o.external_ref, u.username FROM problems p"
+            " JOIN problem_origins o ON o.problem_id = p.id JOIN users u ON u.id = p.created_by"
+            " WHERE p.id = ?",
+            (pid,),
+        )
+        audited = store.scalar(
+            db,
+            "SELECT actor_name FROM audit_log WHERE table_name = 'problems' AND row_id = ?",
+            (str(pid),),
+        )
+    assert row == [
+        {"source": "hotline", "external_ref": "12345-0001", "username": "api:12345热线平台"}
+    ]
+    assert audited == "api:12345热线平台"  # the audit row names the client
+    detail = api.get(f"/problems/{pid}", headers=headers).json()
+    assert [e["action"] for e in detail["timeline"]] == ["raise"]
+    assert detail["external_ref"] == "12345-0001"
+
+
+def test_an_unknown_company_is_added_and_bad_codes_are_named(demo_db, api):
+    headers = new_client(demo_db)
+    base = "91321100MA1N7Y5X1"
+    code = base + stdnum_uscc.calc_check_digit(base)
+    wrong = base + ("0" if code[-1] != "0" else "1")
+    body = problem_body(demo_db, company={"uscc": wrong, "name": "镇江新来企业有限公司"})
+    refused = api.post("/problems", json=body, headers=headers | {"Idempotency-Key": "c-1"})
+    assert refused.status_code == 422 and refused.json()["field"] == "company.uscc"
+    assert "校验位" in refused.json()["detail"]
+    body["company"]["uscc"] = code
+    refused = api.post("/problems", json=body, headers=headers | {"Idempotency-Key": "c-2"})
+    assert refused.json()["field"] == "company.district_code"  # unknown: district and sector too
+    with store.opened(demo_db) as db:
+        district, sector = db.conn.execute(
+            "SELECT (SELECT code FROM districts LIMIT 1), (SELECT code FROM sectors LIMIT 1)"
+        ).fetchone()
+    body["company"] |= {"district_code": district, "sector_code": sector}
+    image = io.BytesIO()
+    Image.new("RGB", (40, 30), "red").save(image, "PNG")
+    body["photos"] = [
+        {"filename": "现场.png", "data_base64": base64.b64encode(image.getvalue()).decode()}
+    ]
+    made = api.post("/problems", json=body, headers=headers | {"Idempotency-Key": "c-3"})
+    assert made.status_code == 201, made.json()
+    assert count(demo_db, "SELECT count(*) FROM companies WHERE uscc = ?", (code,)) == 1
+    assert (
+        count(
+            demo_db, "SELECT count(*) FROM attachments WHERE problem_id = ?", (made.json()["id"],)
+        )
+        == 1
+    )
+    nothing = count(demo_db, "SELECT count(*) FROM problems")
+    bad = body | {"photos": [{"filename": "x.jpg", "data_base64": "not base64!"}]}
+    refused = api.post("/problems", json=bad, headers=headers | {"Idempotency-Key": "c-4"})
+    assert refused.status_code == 422 and refused.json()["field"] == "photos"
+    assert count(demo_db, "SELECT count(*) FROM problems") == nothing  # nothing half-written
+
+
+def test_pages_and_the_change_feed_give_everything_once(demo_db, api):
+    headers = new_client(demo_db)
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 77} | ({"cursor": cursor} if cursor else {})
+        page = api.get("/problems", params=params, headers=headers).json()
+        seen += [p["id"] for p in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) == count(demo_db, "SELECT count(*) FROM problems")
+    closed = api.get("/problems", params={"status": "closed", "limit": 500}, headers=headers).json()
+    assert {p["status"] for p in closed["items"]} == {"closed"}
+    events, after = [], "0"
+    while True:
+        page = api.get("/events", params={"after": after, "limit": 500}, headers=headers).json()
+        if not page["items"]:
+            assert page["cursor"] == after  # nothing new: the cursor stays
+            break
+        events += [e["id"] for e in page["items"]]
+        after = page["cursor"]
+    assert events == sorted(set(events))
+    assert len(events) == count(demo_db, "SELECT count(*) FROM problem_events")
+    api.post("/problems", json=problem_body(demo_db), headers=headers | {"Idempotency-Key": "f-1"})
+    fresh = api.get("/events", params={"after": after}, headers=headers).json()["items"]
+    assert [e["action"] for e in fresh] == ["raise"]  # the new event, once
+
+
+# operation -> (method, path, the scope it needs)
+OPERATIONS = {
+    "list": ("get", "/problems", "problems.read"),
+    "one": ("get", "/problems/{pid}", "problems.read"),
+    "feed": ("get", "/events", "problems.read"),
+    "create": ("post", "/problems", "problems.create"),
+}
+
+
+@pytest.mark.parametrize("scope", ALL)
+def test_each_scope_reaches_only_its_operations(demo_db, api, scope):
+    headers = new_client(demo_db, [scope], name=f"客户端 {scope}")
+    pid = count(demo_db, "SELECT min(id) FROM problems")
+    before = count(demo_db, "SELECT count(*) FROM problems")
+    for name, (method, path, needs) in OPERATIONS.items():
+        kwargs = {"headers": headers | {"Idempotency-Key": f"m-{scope}"}}
+        if method == "post":
+            kwargs["json"] = problem_body(demo_db)
+        answer = getattr(api, method)(path.format(pid=pid), **kwargs)
+        expected = (201 if method == "post" else 200) if scope == needs else 403
+        assert answer.status_code == expected, (scope, name, answer.json())
+        if expected == 403:
+            assert answer.json()["title"] == "无权访问"
+    created = 1 if scope == "problems.create" else 0
+    assert (
+        count(demo_db, "SELECT count(*) FROM problems") == before + created
+    )  # no write without it
+
+
+def test_row_scopes_limit_every_read(demo_db, api):
+    with store.opened(demo_db) as db:
+        dept, district = db.conn.execute(
+            "SELECT lead_department_code, (SELECT district_code FROM problems WHERE district_code"
+            " IS NOT NULL LIMIT 1) FROM problems WHERE lead_department_code IS NOT NULL LIMIT 1"
+        ).fetchone()
+        outside = store.scalar(
+            db,
+            "SELECT min(id) FROM problems p WHERE coalesce(lead_department_code, '') != ?"
+            " AND NOT EXISTS (SELECT 1 FROM problem_co_departments c WHERE c.problem_id = p.id"
+            " AND c.department_code = ?)",
+            (dept, dept),
+        )
+    by_dept = new_client(
+        demo_db, ["problems.read"], row_kind="department", row_value=dept, name="部门"
+    )
+    listed = api.get("/problems", params={"limit": 500}, headers=by_dept).json()["items"]
+    with store.opened(demo_db) as db:
+        theirs = {
+            r[0]
+            for r in db.conn.execute(
+                "SELECT id FROM problems p WHERE lead_department_code = ? OR EXISTS (SELECT 1"
+                " FROM problem_co_departments c WHERE c.problem_id = p.id AND c.department_code = ?)",
+                (dept, dept),
+            )
+        }
+    assert listed and {p["id"] for p in listed} == theirs  # led or helped (协办), nothing else
+    assert outside not in {p["id"] for p in listed}
+    assert api.get(f"/problems/{outside}", headers=by_dept).status_code == 404
+    feed = api.get("/events", params={"limit": 500}, headers=by_dept).json()["items"]
+    assert outside not in {e["problem_id"] for e in feed}
+    by_district = new_client(
+        demo_db, ["problems.read"], row_kind="district", row_value=district, name="辖区"
+    )
+    listed = api.get("/problems", params={"limit": 500}, headers=by_district).json()["items"]
+    assert listed and {p["district_code"] for p in listed} == {district}
+
+
+def test_no_names_and_no_phones_without_the_personal_scope(demo_db, api):
+    with store.opened(demo_db) as db:
+        db.execute("UPDATE companies SET contact_name = '王经理', contact_phone = '13911112222'")
+        names = [
+            r[0] for r in db.conn.execute("SELECT display_name FROM users WHERE api_client = 0")
+        ]
+    plain = new_client(demo_db, ["problems.read"], name="只读")
+    personal = new_client(demo_db, ["problems.read", "personal"], name="含个人信息")
+    text = api.get("/problems", params={"limit": 500}, headers=plain).text
+    text += api.get("/events", params={"limit": 500}, headers=plain).text
+    assert "13911112222" not in text and "王经理" not in text
+    assert not [n for n in names if n in text]  # no officer, monitor or handler is named
+    shown = api.get("/problems", params={"limit": 1}, headers=personal).json()["items"][0]
+    assert shown["company"]["contact_phone"] == "13911112222"
+
+
+def test_rate_and_size_limits(demo_db, api):
+    headers = new_client(demo_db, per_minute=3)
+    answers = [api.get("/problems", params={"limit": 1}, headers=headers) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert 1 <= int(answers[-1].headers["Retry-After"]) <= 60
+    assert answers[-1].json()["title"] == "请求过于频繁"
+    big = problem_body(demo_db, description="长" * 10)
+    big["photos"] = [{"filename": "a.jpg", "data_base64": "A" * (api_module.MAX_BODY + 10)}]
+    refused = api.post(
+        "/problems", json=big, headers=new_client(demo_db, name="另一个") | {"Idempotency-Key": "s"}
+    )
+    assert refused.status_code == 413 and refused.json()["title"] == "请求内容过大"
+
+
+def test_errors_are_chinese_problem_documents(demo_db, api):
+    headers = new_client(demo_db)
+    missing = api.post(
+        "/problems", json={"source": "hotline"}, headers=headers | {"Idempotency-Key": "e"}
+    )
+    assert missing.status_code == 422 and missing.json()["field"] == "external_ref"
+    assert "缺少" in missing.json()["detail"]
+    no_key = api.post("/problems", json=problem_body(demo_db), headers=headers)
+    assert no_key.status_code == 422 and no_key.json()["field"] == "idempotency-key"
+    assert api.get("/nowhere", headers=headers).json()["title"] == "未找到"
+    assert (
+        api.get("/problems", params={"cursor": "abc"}, headers=headers).json()["field"] == "cursor"
+    )
+
+
+def test_the_document_and_its_page_need_nothing_from_outside(api):
+    spec = api.get("/openapi.json").json()
+    assert spec["openapi"].startswith("3.1")
+    assert set(spec["paths"]) >= {"/problems", "/problems/{problem_id}", "/events"}
+    page = api.get("/docs").text
+    assert "static-offline-docs/swagger-ui-bundle.js" in page and "cdn" not in page.lower()
