@@ -16,7 +16,8 @@ from stdnum.cn import uscc as stdnum_uscc
 from survey import db as store
 from survey.access import clients
 from survey.access.permissions import SCOPES
-from tests.helpers import actor_for
+from survey.reports import overview, periods
+from tests.helpers import actor_for, open_page
 from ui.api import app as api_module
 
 ALL = list(SCOPES)
@@ -196,6 +197,7 @@ def test_pages_and_the_change_feed_give_everything_once(demo_db, api):
 
 # operation -> (method, path, the scope it needs)
 OPERATIONS = {
+    "figures": ("get", "/figures?from=2026-01&to=2026-06", "figures.read"),
     "list": ("get", "/problems", "problems.read"),
     "one": ("get", "/problems/{pid}", "problems.read"),
     "feed": ("get", "/events", "problems.read"),
@@ -312,3 +314,64 @@ def test_the_document_and_its_page_need_nothing_from_outside(api):
     assert set(spec["paths"]) >= {"/problems", "/problems/{problem_id}", "/events"}
     page = api.get("/docs").text
     assert "static-offline-docs/swagger-ui-bundle.js" in page and "cdn" not in page.lower()
+
+
+def test_the_clients_page_shows_a_new_token_once(demo_db, api):
+    at = open_page(demo_db, "admin", "pages/api_clients_page.py")
+    at.button(key="FormSubmitter:new_client-创建并生成令牌").click().run()
+    assert "名称" in at.error[0].value or "客户端名称" in at.error[0].value
+    at.text_input[0].input("政务服务网")
+    at.multiselect[0].set_value(["problems.read"])
+    at.button(key="FormSubmitter:new_client-创建并生成令牌").click().run()
+    [shown] = [c.value for c in at.code]
+    assert shown.startswith("zhy_")
+    answer = api.get("/problems", params={"limit": 1}, headers={"Authorization": f"Bearer {shown}"})
+    assert answer.status_code == 200
+    at.run()  # the next run no longer shows it
+    assert not at.code and at.dataframe[0].value["名称"].tolist() == ["政务服务网"]
+
+
+def test_figures_are_the_dashboards_numbers(demo_db, api):
+    headers = new_client(demo_db, ["figures.read"], name="省平台")
+    params = {"from": "2026-01", "to": "2026-06", "sector": ["EQ-AUTO", "SV-LOG"]}
+    answer = api.get("/figures", params=params, headers=headers)
+    assert answer.status_code == 200, answer.json()
+    got = answer.json()
+    with store.opened(demo_db) as db:
+        view = periods.Filters("2026-01", "2026-06", sectors=("EQ-AUTO", "SV-LOG"))
+        board = overview.dashboard_data(db, actor_for(db, "supervisor"), view)
+    expected = {k.key: k.value for k in board["kpis"]}
+    assert {k["key"]: k["value"] for k in got["kpis"]} == pytest.approx(expected, nan_ok=True)
+    cells = {(c["sector_code"], c["category_code"]): c["problems"] for c in got["sector_category"]}
+    frame = board["cells"]
+    assert cells == {
+        (s, c): int(n)
+        for s, c, n in zip(frame["sector"], frame["category"], frame["n"], strict=True)
+    }
+    assert sum(cells.values()) > 0
+    assert (
+        api.get(
+            "/figures", params={"from": "2026-13", "to": "2026-06"}, headers=headers
+        ).status_code
+        == 422
+    )
+    with store.opened(demo_db) as db:
+        dept = store.scalar(
+            db,
+            "SELECT lead_department_code FROM problems WHERE lead_department_code IS NOT NULL LIMIT 1",
+        )
+    mine = new_client(
+        demo_db, ["figures.read"], row_kind="department", row_value=dept, name="部门统计"
+    )
+    asked_all = api.get(
+        "/figures", params={"from": "2026-01", "to": "2026-06"}, headers=mine
+    ).json()
+    with store.opened(demo_db) as db:
+        own = overview.dashboard_data(
+            db,
+            actor_for(db, "supervisor"),
+            periods.Filters("2026-01", "2026-06", departments=(dept,)),
+        )
+    assert {k["key"]: k["value"] for k in asked_all["kpis"]} == pytest.approx(
+        {k.key: k.value for k in own["kpis"]}, nan_ok=True
+    )  # its own department's figures, whatever it asks for

@@ -45,6 +45,7 @@ PAGES = (
     PageSpec("pages/audit_page.py", "操作日志", "audit", ":material/history:", "audit.read"),
     PageSpec("pages/notify_settings_page.py", "通知设置", "notify-settings", ":material/tune:", "settings.edit"),
     PageSpec("pages/deliveries_page.py", "通知记录", "deliveries", ":material/outbox:", "settings.edit"),
+    PageSpec("pages/api_clients_page.py", "接口客户端", "api-clients", ":material/api:", "api_clients.manage"),
     PageSpec("pages/account_page.py", "我的账号", "account", ":material/person:", "account.edit"),
 )  # fmt: skip
 

@@ -32,6 +32,8 @@ from survey.errors import (
 )
 from survey.notify.messages import problem_link
 from survey.problems import exchange, intake
+from survey.reports import figures
+from survey.reports.periods import Filters
 from ui.api import models
 
 log = logging.getLogger("zhy.api")
@@ -301,6 +303,34 @@ def list_events(
     with _as_client(credentials) as (db, actor):
         items, cursor = exchange.events_after(db, actor, _cursor(after, "after"), limit)
     return {"items": items, "cursor": str(cursor)}
+
+
+MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+Codes = Annotated[list[str], Query(description="代码，可多选")]
+
+
+@api.get("/figures", response_model=models.Figures, summary="统计数据（与统计看板一致）")
+def get_figures(
+    credentials: Credentials,
+    start: Annotated[str, Query(alias="from", pattern=MONTH, description="起始月份 YYYY-MM")],
+    end: Annotated[str, Query(alias="to", pattern=MONTH, description="结束月份 YYYY-MM")],
+    area: Codes = [],  # noqa: B006
+    sector: Codes = [],  # noqa: B006
+    source: Codes = [],  # noqa: B006
+    department: Codes = [],  # noqa: B006
+    category: Codes = [],  # noqa: B006
+):
+    with _as_client(credentials) as (db, actor):
+        chosen = Filters(
+            start,
+            end,
+            tuple(area),
+            tuple(sector),
+            tuple(source),
+            tuple(department),
+            tuple(category),
+        )
+        return figures.figures(db, actor, chosen)
 
 
 class BodyLimit:

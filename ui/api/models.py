@@ -110,3 +110,24 @@ class Created(BaseModel):
     id: int
     status: str
     link: str = Field(description="问题在本系统中的地址")
+
+
+class Kpi(BaseModel):
+    key: str
+    label: str
+    value: float | None
+    previous: float | None = Field(description="上一个同样长度时段的值")
+    kind: Literal["count", "rate", "days"]
+
+
+class Cell(BaseModel):
+    sector_code: str | None
+    category_code: str
+    problems: int
+
+
+class Figures(BaseModel):
+    start: str
+    end: str
+    kpis: list[Kpi]
+    sector_category: list[Cell]

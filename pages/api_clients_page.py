@@ -1,0 +1,104 @@
+"""接口客户端 (admins): the other systems that call /api/v1, each with its scopes and row scope.
+A new or rotated token is shown once, here, and never again."""
+
+import pandas as pd
+import streamlit as st
+
+from survey import reference
+from survey.access import clients
+from survey.access.permissions import SCOPES
+from survey.errors import SurveyError
+from ui import session
+from ui.text import md
+
+actor = session.require_actor("api_clients.manage")
+st.title("接口客户端")
+st.caption(
+    "12345 热线、政务服务平台等系统通过 /api/v1 报送和读取问题。接口说明见 "
+    "[/api/v1/docs](/api/v1/docs)（OpenAPI 文档：/api/v1/openapi.json）。"
+)
+
+
+def show_token(token: str) -> None:
+    st.success("令牌如下，只显示这一次：请立即复制给对方系统的管理员。")
+    st.code(token, language=None)
+
+
+with session.database() as db:
+    known = clients.list_clients(db, actor)
+    departments = reference.options(db, "departments")
+    districts = reference.options(db, "districts")
+
+if known:
+    frame = pd.DataFrame(known)
+    scope_names = frame["scopes"].map(lambda s: "、".join(SCOPES[x] for x in s.split(",") if x))
+    rows = frame.apply(
+        lambda r: (
+            {"all": "全部"}.get(r["row_kind"])
+            or departments.get(r["row_value"])
+            or districts.get(r["row_value"], r["row_value"])
+        ),
+        axis=1,
+    )
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "名称": frame["name"],
+                "令牌开头": frame["token_hint"] + "…",
+                "权限": scope_names,
+                "数据范围": rows,
+                "每分钟上限": frame["per_minute"],
+                "状态": frame["active"].map({1: "启用", 0: "已停用"}),
+                "最近调用": frame["last_used_at"].fillna("—"),
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+
+with st.form("new_client", enter_to_submit=False):
+    st.subheader("新建客户端")
+    name = st.text_input("名称", placeholder="12345热线平台")
+    scopes = st.multiselect("权限", list(SCOPES), format_func=SCOPES.get, placeholder="请选择权限")
+    row_kind = st.radio(
+        "数据范围", list(clients.ROW_KINDS), format_func=clients.ROW_KINDS.get, horizontal=True
+    )
+    left, right = st.columns(2)
+    department = left.selectbox(
+        "部门（范围为一个部门时）", list(departments), format_func=departments.get
+    )
+    district = right.selectbox(
+        "县（市、区）（范围为一个辖区时）", list(districts), format_func=districts.get
+    )
+    per_minute = st.number_input("每分钟请求上限", 1, 6000, clients.DEFAULT_PER_MINUTE, step=10)
+    if st.form_submit_button("创建并生成令牌", type="primary"):
+        value = {"department": department, "district": district}.get(row_kind, "")
+        try:
+            with session.database() as db:
+                _, token = clients.create_client(
+                    db,
+                    actor,
+                    name=name,
+                    scopes=scopes,
+                    row_kind=row_kind,
+                    row_value=value,
+                    per_minute=int(per_minute),
+                )
+        except SurveyError as exc:
+            st.error(md(str(exc)))
+        else:
+            show_token(token)
+
+active = {c["id"]: c["name"] for c in known if c["active"]}
+if active:
+    st.subheader("更换令牌或停用")
+    chosen = st.selectbox("客户端", list(active), format_func=active.get)
+    left, right = st.columns(2)
+    if left.button("更换令牌（旧令牌立即失效）", icon=":material/key:"):
+        try:
+            with session.database() as db:
+                show_token(clients.rotate(db, actor, chosen))
+        except SurveyError as exc:
+            st.error(md(str(exc)))
+    if right.button("停用", icon=":material/block:"):
+        session.attempt(lambda db: clients.revoke(db, actor, chosen), "已停用，其令牌不再有效。")
