@@ -11,7 +11,13 @@ ROLE_LABELS = {
 }
 
 DELIVERY_STATUS_LABELS = {"pending": "待发送", "sent": "已发送", "parked": "已搁置"}
-CHANNEL_LABELS = {"email": "邮件", "wecom": "企业微信", "dingtalk": "钉钉", "sms": "短信"}
+CHANNEL_LABELS = {
+    "email": "邮件",
+    "wecom": "企业微信",
+    "dingtalk": "钉钉",
+    "sms": "短信",
+    "webhook": "事件推送",
+}
 
 OUTCOME_LABELS = {
     "resolved": "已解决",

@@ -16,8 +16,11 @@ from stdnum.cn import uscc as stdnum_uscc
 from survey import db as store
 from survey.access import clients
 from survey.access.permissions import SCOPES
+from survey.notify import worker
+from survey.problems import lifecycle
 from survey.reports import overview, periods
 from tests.helpers import actor_for, open_page
+from tests.hookserver import Hooks
 from ui.api import app as api_module
 
 ALL = list(SCOPES)
@@ -202,6 +205,7 @@ OPERATIONS = {
     "one": ("get", "/problems/{pid}", "problems.read"),
     "feed": ("get", "/events", "problems.read"),
     "create": ("post", "/problems", "problems.create"),
+    "webhooks": ("get", "/webhooks", "webhooks"),
 }
 
 
@@ -375,3 +379,46 @@ def test_figures_are_the_dashboards_numbers(demo_db, api):
     assert {k["key"]: k["value"] for k in asked_all["kpis"]} == pytest.approx(
         {k.key: k.value for k in own["kpis"]}, nan_ok=True
     )  # its own department's figures, whatever it asks for
+
+
+def test_webhooks_are_signed_and_outlast_a_subscriber_that_is_down(demo_db, api):
+    headers = new_client(demo_db, ["problems.create", "webhooks"], name="12345推送")
+    hooks = Hooks().start()
+    made = api.post(
+        "/webhooks", json={"url": hooks.url, "actions": ["raise", "assign"]}, headers=headers
+    )
+    assert made.status_code == 201 and made.json()["actions"] == ["assign", "raise"]
+    hooks.secret = made.json()["secret"]
+    assert "secret" not in api.get("/webhooks", headers=headers).json()[0]  # shown once
+    bad = api.post("/webhooks", json={"url": hooks.url, "actions": ["explode"]}, headers=headers)
+    assert bad.status_code == 422 and bad.json()["field"] == "actions"
+    pid = api.post(
+        "/problems", json=problem_body(demo_db), headers=headers | {"Idempotency-Key": "w-1"}
+    ).json()["id"]
+    with store.opened(demo_db) as db:
+        lifecycle.assign(db, actor_for(db, "supervisor"), pid, "GXJ", "short")
+        lifecycle.accept(db, actor_for(db, "handler"), pid)  # not subscribed
+        assert worker.deliver(db)["sent"] == 2
+    assert [r["action"] for r in hooks.received] == ["raise", "assign"]
+    assert hooks.refused_signatures == 0
+    hooks.stop()  # the subscriber goes down
+    with store.opened(demo_db) as db:
+        lifecycle.escalate(db, actor_for(db, "supervisor"), pid, "请尽快")  # not subscribed
+        lifecycle.assign(
+            db, actor_for(db, "supervisor"), new_id := _new_problem(db), "GXJ", "short"
+        )
+        assert worker.deliver(db) == {"sent": 0, "pending": 1, "parked": 0, "held": 0}
+        [row] = store.query(db, "SELECT * FROM deliveries WHERE status = 'pending'")
+        assert "订阅地址拒绝连接" in row["last_error"]
+        hooks.start()  # back, on the same port
+        db.execute("UPDATE deliveries SET next_at = ? WHERE id = ?", (row["created_at"], row["id"]))
+        assert worker.deliver(db)["sent"] == 1
+    assert [r["action"] for r in hooks.received] == ["raise", "assign", "assign"]
+    assert new_id
+    hooks.stop()
+    gone = api.delete(f"/webhooks/{made.json()['id']}", headers=headers)
+    assert gone.status_code == 204 and api.get("/webhooks", headers=headers).json() == []
+
+
+def _new_problem(db) -> int:
+    return store.scalar(db, "SELECT id FROM problems WHERE status = 'new' ORDER BY id LIMIT 1")

@@ -16,7 +16,7 @@ from survey.access.actor import SYSTEM
 from survey.access.permissions import require
 from survey.companies import registry, transfer
 from survey.errors import NotFoundError, PermissionDeniedError
-from survey.notify import messages
+from survey.notify import messages, webhooks
 from survey.problems import inbox, lifecycle, listing, register
 from survey.reports import common, exports, overview, periods, problem_list, scorecard, weekly
 from survey.xlsform.writer import build_xlsform
@@ -262,6 +262,7 @@ CASES = {
         lambda db, a: exports.write_dashboard(db, a, _VIEW, io.BytesIO()),
     ),
     "clients.list_clients": ({"admin"}, lambda db, a: clients.list_clients(db, a)),
+    "webhooks.list_webhooks": (set(), lambda db, a: webhooks.list_webhooks(db, a)),  # clients only
     # who reads a company's contact person and phone in the API's answers (exchange._shape)
     "permissions.personal": ({"supervisor", "admin"}, lambda db, a: require(a, "personal.read")),
 }
@@ -307,6 +308,7 @@ RULE_OF_CASE = {
     "visits.annotate_problem": "problems.annotate",
     "feedback.duty_progress": "feedback.review",
     "clients.list_clients": "api_clients.manage",
+    "webhooks.list_webhooks": "webhooks.manage",
     "permissions.personal": "personal.read",
 }
 

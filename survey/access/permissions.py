@@ -76,6 +76,7 @@ RULES: dict[str, Rule] = {
     "feedback.review": Rule(SUPERVISING, "查看监督反馈汇总和监督员履职"),
     "dashboard.read": Rule(SUPERVISING | scope("figures.read"), "查看统计看板"),
     "personal.read": Rule(SUPERVISING | scope("personal"), "读取个人信息"),
+    "webhooks.manage": Rule(scope("webhooks"), "订阅事件推送"),
     "api_clients.manage": Rule(ADMIN, "管理接口客户端"),
 }
 

@@ -34,6 +34,7 @@ class Delivery:
     body: str
     link: str
     kind: str
+    event_id: int | None = None  # a webhook delivery carries an event, not a message
 
 
 def enqueue(db: Database, rows: list[tuple[int, str, str]]) -> int:
@@ -53,8 +54,10 @@ def claim(db: Database, owner: str, limit: int = 50) -> list[Delivery]:
     with store.transaction(db):
         rows = store.query(
             db,
-            "SELECT d.id, d.channel, d.target, d.attempts, m.title, m.body, m.link, m.kind"
-            " FROM deliveries d JOIN messages m ON m.id = d.message_id"
+            "SELECT d.id, d.channel, d.target, d.attempts, coalesce(m.title, '') AS title,"
+            " coalesce(m.body, '') AS body, coalesce(m.link, '') AS link,"
+            " coalesce(m.kind, d.channel) AS kind, d.event_id"
+            " FROM deliveries d LEFT JOIN messages m ON m.id = d.message_id"
             " WHERE d.status = 'pending' AND d.next_at <= ?"
             " AND (d.lease_until IS NULL OR d.lease_until < ?) ORDER BY d.next_at, d.id LIMIT ?",
             (clock.iso(now), clock.iso(now), int(limit)),
@@ -109,8 +112,9 @@ def list_deliveries(db: Database, actor: Actor, status: str | None = None, limit
     return store.query(
         db,
         "SELECT d.id, d.channel, CASE WHEN r.id IS NULL THEN d.target ELSE r.name END AS target,"
-        " d.status, d.attempts, d.next_at, d.last_error, d.sent_at, d.created_at, m.title"
-        " FROM deliveries d JOIN messages m ON m.id = d.message_id LEFT JOIN robots r"
+        " d.status, d.attempts, d.next_at, d.last_error, d.sent_at, d.created_at,"
+        " coalesce(m.title, '事件 #' || d.event_id) AS title"
+        " FROM deliveries d LEFT JOIN messages m ON m.id = d.message_id LEFT JOIN robots r"
         " ON d.channel IN ('wecom', 'dingtalk') AND r.id = CAST(d.target AS INTEGER)"
         f" WHERE {where}"
         f" ORDER BY d.id DESC LIMIT {int(limit)}",

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from survey import clock
-from survey.notify import config, mail, outbox, robots, sms
+from survey.notify import config, mail, outbox, robots, sms, webhooks
 from survey.notify.failures import explain
 from survey.notify.outbox import Delivery
 
@@ -65,6 +65,8 @@ class Run:
                 self.connection.send(
                     delivery.target, delivery.title, delivery.body, delivery.link, delivery.id
                 )
+            elif delivery.channel == "webhook":
+                webhooks.deliver(self.db, delivery.id, int(delivery.target), delivery.event_id)
             elif delivery.channel == "sms":
                 if not self.sms.enabled:
                     raise RuntimeError("短信未开启")
@@ -74,6 +76,7 @@ class Run:
                 raise RuntimeError(f"未知渠道 {delivery.channel}")
         except Exception as exc:  # noqa: BLE001 - any failure of a channel is recorded, not raised
             where = {"email": f"SMTP 服务器 {self.mail.host}:{self.mail.port}", "sms": "短信网关"}
+            where["webhook"] = "订阅地址"
             return explain(exc, where.get(delivery.channel, delivery.channel))
         return None
 

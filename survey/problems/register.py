@@ -28,7 +28,7 @@ from survey.access import audit
 from survey.access.actor import Actor
 from survey.access.permissions import require, require_on
 from survey.errors import NotFoundError, SurveyError, ValidationError
-from survey.notify import routing
+from survey.notify import routing, webhooks
 
 STATUS_LABELS = {
     "new": "待交办",
@@ -133,8 +133,10 @@ def unlisten(listener: Listener) -> None:
 
 
 def _announce(db: Database, event: Event) -> None:
-    """Notifications first (who hears of it, in survey.notify.routing), then any listener."""
+    """Notifications first (who hears of it, in survey.notify.routing), the subscribed systems'
+    webhooks, then any listener."""
     routing.on_event(db, event)
+    webhooks.on_event(db, event)
     for listener in list(_listeners):
         listener(db, event)
 

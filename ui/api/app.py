@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi_offline import FastAPIOffline
 from sqlite_utils import Database
@@ -30,8 +30,10 @@ from survey.errors import (
     SurveyError,
     ValidationError,
 )
+from survey.notify import webhooks
 from survey.notify.messages import problem_link
 from survey.problems import exchange, intake
+from survey.problems.register import TRANSITIONS
 from survey.reports import figures
 from survey.reports.periods import Filters
 from ui.api import models
@@ -303,6 +305,42 @@ def list_events(
     with _as_client(credentials) as (db, actor):
         items, cursor = exchange.events_after(db, actor, _cursor(after, "after"), limit)
     return {"items": items, "cursor": str(cursor)}
+
+
+@api.post(
+    "/webhooks",
+    response_model=models.WebhookCreated,
+    status_code=201,
+    summary="订阅事件推送",
+    description=(
+        "每个事件以 POST 推送变更记录中的一条（JSON），带 X-ZHY-Timestamp（Unix 秒）和 "
+        'X-ZHY-Signature: sha256=HMAC-SHA256(secret, "<timestamp>.<body>")。推送失败会按退避重试；'
+        "请按 X-ZHY-Delivery 去重（至少送达一次）。"
+    ),
+)
+def create_webhook(body: models.WebhookIn, credentials: Credentials):
+    with _as_client(credentials) as (db, actor):
+        hook_id, secret = webhooks.subscribe(db, actor, body.url, body.actions, TRANSITIONS)
+        [made] = [w for w in webhooks.list_webhooks(db, actor) if w["id"] == hook_id]
+    return made | {"secret": secret}
+
+
+@api.get("/webhooks", response_model=list[models.Webhook], summary="本客户端的订阅")
+def list_webhooks(credentials: Credentials):
+    with _as_client(credentials) as (db, actor):
+        return webhooks.list_webhooks(db, actor)
+
+
+@api.delete(
+    "/webhooks/{webhook_id}",
+    status_code=204,
+    summary="取消订阅",
+    responses={404: _doc(404, "没有这个订阅")},
+)
+def delete_webhook(webhook_id: int, credentials: Credentials):
+    with _as_client(credentials) as (db, actor):
+        webhooks.unsubscribe(db, actor, webhook_id)
+    return Response(status_code=204)
 
 
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"

@@ -131,3 +131,22 @@ class Figures(BaseModel):
     end: str
     kpis: list[Kpi]
     sector_category: list[Cell]
+
+
+class WebhookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(min_length=1, max_length=500, description="接收推送的地址（http 或 https）")
+    actions: list[str] = Field(
+        default_factory=lambda: ["*"], min_length=1, max_length=50, description="事件，* 表示全部"
+    )
+
+
+class Webhook(BaseModel):
+    id: int
+    url: str
+    actions: list[str]
+    created_at: str
+
+
+class WebhookCreated(Webhook):
+    secret: str = Field(description="签名密钥，只在创建时返回一次")
