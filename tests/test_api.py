@@ -198,14 +198,24 @@ def test_pages_and_the_change_feed_give_everything_once(demo_db, api):
     assert [e["action"] for e in fresh] == ["raise"]  # the new event, once
 
 
-# operation -> (method, path, the scope it needs)
+def a_batch(demo_db) -> dict:
+    with store.opened(demo_db) as db:
+        row = store.query(
+            db, "SELECT uscc, name, district_code, sector_code FROM companies LIMIT 1"
+        )
+    return {"companies": row}
+
+
+# operation -> (method, path, the scope it needs, its body, its success status)
 OPERATIONS = {
-    "figures": ("get", "/figures?from=2026-01&to=2026-06", "figures.read"),
-    "list": ("get", "/problems", "problems.read"),
-    "one": ("get", "/problems/{pid}", "problems.read"),
-    "feed": ("get", "/events", "problems.read"),
-    "create": ("post", "/problems", "problems.create"),
-    "webhooks": ("get", "/webhooks", "webhooks"),
+    "figures": ("get", "/figures?from=2026-01&to=2026-06", "figures.read", None, 200),
+    "list": ("get", "/problems", "problems.read", None, 200),
+    "one": ("get", "/problems/{pid}", "problems.read", None, 200),
+    "feed": ("get", "/events", "problems.read", None, 200),
+    "create": ("post", "/problems", "problems.create", problem_body, 201),
+    "webhooks": ("get", "/webhooks", "webhooks", None, 200),
+    "company": ("get", "/companies/{uscc}", "companies.manage", None, 200),
+    "companies": ("post", "/companies", "companies.manage", a_batch, 200),
 }
 
 
@@ -213,13 +223,15 @@ OPERATIONS = {
 def test_each_scope_reaches_only_its_operations(demo_db, api, scope):
     headers = new_client(demo_db, [scope], name=f"客户端 {scope}")
     pid = count(demo_db, "SELECT min(id) FROM problems")
+    uscc = a_company(demo_db)["uscc"]
     before = count(demo_db, "SELECT count(*) FROM problems")
-    for name, (method, path, needs) in OPERATIONS.items():
+    audited = count(demo_db, "SELECT count(*) FROM audit_log")
+    for name, (method, path, needs, body, ok) in OPERATIONS.items():
         kwargs = {"headers": headers | {"Idempotency-Key": f"m-{scope}"}}
-        if method == "post":
-            kwargs["json"] = problem_body(demo_db)
-        answer = getattr(api, method)(path.format(pid=pid), **kwargs)
-        expected = (201 if method == "post" else 200) if scope == needs else 403
+        if body:
+            kwargs["json"] = body(demo_db)
+        answer = getattr(api, method)(path.format(pid=pid, uscc=uscc), **kwargs)
+        expected = ok if scope == needs else 403
         assert answer.status_code == expected, (scope, name, answer.json())
         if expected == 403:
             assert answer.json()["title"] == "无权访问"
@@ -227,6 +239,8 @@ def test_each_scope_reaches_only_its_operations(demo_db, api, scope):
     assert (
         count(demo_db, "SELECT count(*) FROM problems") == before + created
     )  # no write without it
+    if scope not in ("problems.create", "companies.manage"):
+        assert count(demo_db, "SELECT count(*) FROM audit_log") == audited  # nothing written
 
 
 def test_row_scopes_limit_every_read(demo_db, api):
@@ -422,3 +436,52 @@ def test_webhooks_are_signed_and_outlast_a_subscriber_that_is_down(demo_db, api)
 
 def _new_problem(db) -> int:
     return store.scalar(db, "SELECT id FROM problems WHERE status = 'new' ORDER BY id LIMIT 1")
+
+
+def test_companies_by_code_and_in_batches_all_or_nothing(demo_db, api):
+    headers = new_client(demo_db, ["companies.manage"], name="市场监管")
+    known = a_company(demo_db)
+    found = api.get(f"/companies/{known['uscc']}", headers=headers).json()
+    assert found["name"] == known["name"] and found["contact_phone"] is None  # no personal scope
+    unknown = "91321100MA9999999"
+    unknown += stdnum_uscc.calc_check_digit(unknown)
+    assert api.get(f"/companies/{unknown}", headers=headers).json()["title"] == "未找到"
+    assert api.get("/companies/123", headers=headers).json()["field"] == "uscc"
+    with store.opened(demo_db) as db:
+        district, sector = db.conn.execute(
+            "SELECT (SELECT code FROM districts LIMIT 1), (SELECT code FROM sectors LIMIT 1)"
+        ).fetchone()
+
+    def record(i: int, **changes) -> dict:
+        base = f"91321100MA{i:07d}"
+        code = base + stdnum_uscc.calc_check_digit(base)
+        return {
+            "uscc": code,
+            "name": f"接口企业{i}",
+            "district_code": district,
+            "sector_code": sector,
+        } | changes
+
+    good = [record(i) for i in range(1, 6)]
+    bad = [*good, record(6, district_code="NOPE"), record(7, uscc="123"), good[0]]
+    before = count(demo_db, "SELECT count(*) FROM companies")
+    refused = api.post("/companies", json={"companies": bad}, headers=headers)
+    assert refused.status_code == 422, refused.json()
+    errors = refused.json()["errors"]
+    assert {(e["row"], e["field"]) for e in errors} == {
+        (6, "district_code"),
+        (7, "uscc"),
+        (8, "uscc"),  # the same company twice in one batch
+    }
+    assert count(demo_db, "SELECT count(*) FROM companies") == before  # nothing written
+    done = api.post("/companies", json={"companies": good}, headers=headers).json()
+    assert done == {"inserted": 5, "updated": 0, "unchanged": 0}
+    again = [good[0] | {"name": "接口企业1（更名）"}, *good[1:]]
+    done = api.post("/companies", json={"companies": again}, headers=headers).json()
+    assert done == {"inserted": 0, "updated": 1, "unchanged": 4}  # keyed by code: no duplicates
+    with store.opened(demo_db) as db:
+        audited = store.scalar(
+            db,
+            "SELECT actor_name FROM audit_log WHERE table_name = 'companies' AND action = 'import' ORDER BY id DESC LIMIT 1",
+        )
+    assert audited == "api:市场监管"

@@ -14,6 +14,7 @@ from survey import feedback, questionnaires, reference, visits
 from survey.access import audit, auth, clients, permissions, users
 from survey.access.actor import SYSTEM
 from survey.access.permissions import require
+from survey.companies import exchange as company_exchange
 from survey.companies import registry, transfer
 from survey.errors import NotFoundError, PermissionDeniedError
 from survey.notify import messages, webhooks
@@ -262,6 +263,12 @@ CASES = {
         lambda db, a: exports.write_dashboard(db, a, _VIEW, io.BytesIO()),
     ),
     "clients.list_clients": ({"admin"}, lambda db, a: clients.list_clients(db, a)),
+    "exchange.company_by_code": (
+        {"admin"},
+        lambda db, a: company_exchange.company_by_code(
+            db, a, store.scalar(db, "SELECT uscc FROM companies LIMIT 1")
+        ),
+    ),
     "webhooks.list_webhooks": (set(), lambda db, a: webhooks.list_webhooks(db, a)),  # clients only
     # who reads a company's contact person and phone in the API's answers (exchange._shape)
     "permissions.personal": ({"supervisor", "admin"}, lambda db, a: require(a, "personal.read")),
@@ -308,6 +315,7 @@ RULE_OF_CASE = {
     "visits.annotate_problem": "problems.annotate",
     "feedback.duty_progress": "feedback.review",
     "clients.list_clients": "api_clients.manage",
+    "exchange.company_by_code": "companies.sync",
     "webhooks.list_webhooks": "webhooks.manage",
     "permissions.personal": "personal.read",
 }

@@ -59,6 +59,7 @@ RULES: dict[str, Rule] = {
     ),
     "companies.edit": Rule(SUPERVISING, "修改企业"),
     "companies.import": Rule(ADMIN | scope("companies.manage"), "导入企业名录"),
+    "companies.sync": Rule(ADMIN | scope("companies.manage"), "按代码查询和同步企业名录"),
     "companies.export": Rule(SUPERVISING, "导出企业名录"),
     "problems.read": Rule(ALL_ROLES | scope("problems.read"), "查看问题"),
     "problems.raise": Rule(

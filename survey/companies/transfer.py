@@ -95,8 +95,13 @@ def check_import(
     rows: list[list],
     mapping: dict[str, str | None],
     progress: Callable[[float, str], None] | None = None,
+    *,
+    by_name: bool = True,
+    first_line: int = 2,
 ) -> tuple[list[dict], list[dict]]:
-    """(records, problems): every bad row with its row number (as in the spreadsheet) and reason."""
+    """(records, problems): every bad row with its row number (as in the spreadsheet: row 1
+    holds the headers, unless `first_line` says otherwise) and reason. Reference fields are
+    names (a file) or, with by_name=False, codes (another system)."""
     problems: list[dict] = []
     missing = [
         FIELD_BY_COLUMN[c].header
@@ -112,13 +117,13 @@ def check_import(
     records: list[dict] = []
     first_row_of: dict[str, int] = {}
     for offset, row in enumerate(rows):
-        line = offset + 2  # row 1 holds the headers
+        line = offset + first_line
         if progress and offset % 5000 == 0:
             progress(0.5 * offset / max(1, len(rows)), f"已校验 {offset:,} 行")
         if not any(v not in (None, "") for v in row):
             continue
         values = {c: (row[i] if i < len(row) else None) for c, i in position.items()}
-        record, errors = clean_record(values, lookups, by_name=True)
+        record, errors = clean_record(values, lookups, by_name=by_name)
         for header, message in errors:
             problems.append({"行号": line, "字段": header, "问题": message})
         code = record.get("uscc")
@@ -148,6 +153,8 @@ def import_companies(
     source: str = "",
     sha256: str = "",
     progress: Callable[[float, str], None] | None = None,
+    by_name: bool = True,
+    first_line: int = 2,
 ) -> dict:
     """All or nothing: any bad row raises ImportRejectedError and nothing is written. Companies are
     keyed by their code, so importing the same file again updates them instead of duplicating."""
@@ -155,7 +162,9 @@ def import_companies(
     mapping = mapping or suggest_mapping(headers)
     if progress:
         progress(0.0, "校验中…")
-    records, problems = check_import(db, headers, rows, mapping, progress)
+    records, problems = check_import(
+        db, headers, rows, mapping, progress, by_name=by_name, first_line=first_line
+    )
     if problems:
         raise ImportRejectedError(problems)
     now = clock.now_iso()

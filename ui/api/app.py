@@ -5,12 +5,13 @@ audit rows as the pages. Errors are RFC 9457 problem documents with a Chinese ti
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -22,6 +23,9 @@ from starlette.routing import Match
 from survey import db as store
 from survey.access import clients
 from survey.access.actor import Actor
+from survey.companies import exchange as companies
+from survey.companies.registry import FIELDS
+from survey.companies.transfer import ImportRejectedError
 from survey.errors import (
     AuthError,
     InUseError,
@@ -41,6 +45,7 @@ from ui.api import models
 log = logging.getLogger("zhy.api")
 MAX_BODY = 8 * 1024 * 1024  # five photos in base64 fit; more is refused before it is read
 PROBLEM_JSON = "application/problem+json"
+FIELD_COLUMNS = {f.header: f.column for f in FIELDS}  # the import names a row's field by header
 # survey's field names for a company -> the request's (company.<name>)
 COMPANY_FIELDS = {
     "uscc": "uscc",
@@ -305,6 +310,56 @@ def list_events(
     with _as_client(credentials) as (db, actor):
         items, cursor = exchange.events_after(db, actor, _cursor(after, "after"), limit)
     return {"items": items, "cursor": str(cursor)}
+
+
+@api.get(
+    "/companies/{uscc}",
+    response_model=models.Company,
+    summary="按统一社会信用代码查企业",
+    responses={404: _doc(404, "没有这家企业，或不在令牌的数据范围内")},
+)
+def get_company(uscc: Annotated[str, Path(max_length=40)], credentials: Credentials):
+    with _as_client(credentials) as (db, actor):
+        return companies.company_by_code(db, actor, uscc)
+
+
+@api.post(
+    "/companies",
+    response_model=models.BatchResult,
+    summary="批量新增或更新企业（全部成功或全部不写）",
+    responses={
+        422: {
+            "model": models.BatchProblem,
+            "description": "有问题的项（errors 列出每一处），什么也没有写入",
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/BatchProblem"}}},
+        }
+    },
+)
+def upsert_companies(body: models.CompanyBatch, credentials: Credentials):
+    items = [
+        c.model_dump()
+        | {"is_above_scale": "是" if c.is_above_scale else "否"}
+        | {"is_specialized": "是" if c.is_specialized else "否"}
+        for c in body.companies
+    ]
+    with _as_client(credentials) as (db, actor):
+        try:
+            return companies.upsert(db, actor, items)
+        except ImportRejectedError as exc:
+            errors = [
+                {
+                    "row": p["行号"],
+                    "field": FIELD_COLUMNS.get(p["字段"], p["字段"]),
+                    "message": p["问题"],
+                }
+                for p in exc.problems
+            ]
+            response = problem(422, str(exc), "companies")
+            return JSONResponse(
+                json.loads(response.body) | {"errors": errors},
+                status_code=422,
+                media_type=PROBLEM_JSON,
+            )
 
 
 @api.post(

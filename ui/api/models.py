@@ -150,3 +150,59 @@ class Webhook(BaseModel):
 
 class WebhookCreated(Webhook):
     secret: str = Field(description="签名密钥，只在创建时返回一次")
+
+
+class Company(BaseModel):
+    uscc: str
+    name: str
+    district_code: str
+    park_code: str | None
+    sector_code: str
+    department_code: str | None
+    address: str
+    contact_name: str | None = Field(None, description="仅个人信息权限")
+    contact_phone: str | None = Field(None, description="仅个人信息权限")
+    size: str
+    is_above_scale: int
+    is_specialized: int
+    active: int
+    updated_at: str
+
+
+class CompanyRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    uscc: str = Field(max_length=40)
+    name: str = Field(max_length=200)
+    district_code: str = Field(max_length=20)
+    park_code: str | None = Field(None, max_length=20)
+    sector_code: str = Field(max_length=20)
+    department_code: str | None = Field(None, max_length=20)
+    address: str = Field("", max_length=200)
+    contact_name: str = Field("", max_length=200)
+    contact_phone: str = Field("", max_length=200)
+    size: Literal["", "大型", "中型", "小型", "微型"] = ""
+    is_above_scale: bool = False
+    is_specialized: bool = False
+
+
+class CompanyBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    companies: list[CompanyRecord] = Field(min_length=1, max_length=5000)
+
+
+class BatchResult(BaseModel):
+    inserted: int
+    updated: int
+    unchanged: int
+
+
+class RowError(BaseModel):
+    row: int = Field(description="第几项（从 1 起）")
+    field: str
+    message: str
+
+
+class BatchProblem(Problem):
+    errors: list[RowError] = Field(
+        default_factory=list, description="每一处问题（批量内容有误时；请求格式有误时为空）"
+    )
