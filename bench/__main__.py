@@ -1,11 +1,19 @@
-"""`python -m bench NAME`: run one benchmark (search, import, visits, dashboard, concurrency, notify)."""
+"""`python -m bench NAME`: run one benchmark (search, import, visits, dashboard, concurrency, notify,
+api)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from bench import companies_bench, concurrency_bench, dashboard_bench, notify_bench, visits_bench
+from bench import (
+    api_bench,
+    companies_bench,
+    concurrency_bench,
+    dashboard_bench,
+    notify_bench,
+    visits_bench,
+)
 
 BENCHES = {
     "search": companies_bench.bench_search,
@@ -14,6 +22,7 @@ BENCHES = {
     "dashboard": None,  # takes a database instead of a company count
     "concurrency": None,  # takes a duration
     "notify": None,  # the scan reads --db or the dashboard's database
+    "api": None,  # reads --db or the dashboard's database
 }
 
 
@@ -31,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         notify_bench.bench_moves()
         notify_bench.bench_mail()
         notify_bench.bench_scan(args.db)
+    elif args.name == "api":
+        api_bench.bench_api(args.problems, args.db)
     elif args.name == "concurrency":
         concurrency_bench.bench_concurrency(args.seconds)
     else:
