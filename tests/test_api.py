@@ -16,7 +16,7 @@ from stdnum.cn import uscc as stdnum_uscc
 from survey import db as store
 from survey.access import clients
 from survey.access.permissions import SCOPES
-from survey.notify import worker
+from survey.notify import outbox, worker
 from survey.problems import lifecycle
 from survey.reports import overview, periods
 from tests.helpers import actor_for, open_page
@@ -413,6 +413,8 @@ def test_webhooks_are_signed_and_outlast_a_subscriber_that_is_down(demo_db, api)
         lifecycle.assign(db, actor_for(db, "supervisor"), pid, "GXJ", "short")
         lifecycle.accept(db, actor_for(db, "handler"), pid)  # not subscribed
         assert worker.deliver(db)["sent"] == 2
+        shown = {d["target"] for d in outbox.list_deliveries(db, actor_for(db, "admin"))}
+    assert shown == {hooks.url}  # 通知记录 names the subscriber's address
     assert [r["action"] for r in hooks.received] == ["raise", "assign"]
     assert hooks.refused_signatures == 0
     hooks.stop()  # the subscriber goes down
@@ -485,3 +487,20 @@ def test_companies_by_code_and_in_batches_all_or_nothing(demo_db, api):
             "SELECT actor_name FROM audit_log WHERE table_name = 'companies' AND action = 'import' ORDER BY id DESC LIMIT 1",
         )
     assert audited == "api:市场监管"
+
+
+def test_a_problem_from_another_system_tells_no_one_at_the_client(demo_db, api):
+    headers = new_client(demo_db, ["problems.create"], name="政务服务网")
+    pid = api.post(
+        "/problems", json=problem_body(demo_db), headers=headers | {"Idempotency-Key": "r-1"}
+    ).json()["id"]
+    with store.opened(demo_db) as db:
+        lifecycle.assign(db, actor_for(db, "supervisor"), pid, "GXJ", "short")
+        lifecycle.accept(db, actor_for(db, "handler"), pid)
+        lifecycle.reply(
+            db, actor_for(db, "handler"), pid, "resolved", "已协调不动产登记中心一次性告知。"
+        )
+        client_user = store.scalar(db, "SELECT user_id FROM api_clients WHERE name = '政务服务网'")
+        mine = store.scalar(db, "SELECT count(*) FROM messages WHERE user_id = ?", (client_user,))
+        told = store.scalar(db, "SELECT count(*) FROM messages WHERE problem_id = ?", (pid,))
+    assert mine == 0 and told > 0  # supervisors hear of the reply; the client's inbox stays empty

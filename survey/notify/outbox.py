@@ -111,11 +111,12 @@ def list_deliveries(db: Database, actor: Actor, status: str | None = None, limit
     where, params = ("d.status = ?", [status]) if status else ("1 = 1", [])
     return store.query(
         db,
-        "SELECT d.id, d.channel, CASE WHEN r.id IS NULL THEN d.target ELSE r.name END AS target,"
+        "SELECT d.id, d.channel, coalesce(r.name, w.url, d.target) AS target,"
         " d.status, d.attempts, d.next_at, d.last_error, d.sent_at, d.created_at,"
         " coalesce(m.title, '事件 #' || d.event_id) AS title"
         " FROM deliveries d LEFT JOIN messages m ON m.id = d.message_id LEFT JOIN robots r"
         " ON d.channel IN ('wecom', 'dingtalk') AND r.id = CAST(d.target AS INTEGER)"
+        " LEFT JOIN webhooks w ON d.channel = 'webhook' AND w.id = CAST(d.target AS INTEGER)"
         f" WHERE {where}"
         f" ORDER BY d.id DESC LIMIT {int(limit)}",
         params,

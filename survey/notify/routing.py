@@ -82,8 +82,10 @@ def groups(db: Database, who: str, problem: dict) -> tuple[str, ...]:
 def recipients(db: Database, who: str, problem: dict) -> set[int]:
     if who == "supervisors":
         return supervisors(db)
-    if who == "raiser":
-        return {problem["created_by"]} if problem.get("created_by") else set()
+    if who == "raiser":  # a person; another system that raised it hears through its webhooks
+        raiser = problem.get("created_by")
+        active = raiser and store.scalar(db, "SELECT active FROM users WHERE id = ?", (raiser,))
+        return {raiser} if active else set()
     people = handlers_of(db, list(groups(db, who, problem)))
     return people - recipients(db, "lead", problem) if who == "co" else people
 
