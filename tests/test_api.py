@@ -504,3 +504,29 @@ def test_a_problem_from_another_system_tells_no_one_at_the_client(demo_db, api):
         mine = store.scalar(db, "SELECT count(*) FROM messages WHERE user_id = ?", (client_user,))
         told = store.scalar(db, "SELECT count(*) FROM messages WHERE problem_id = ?", (pid,))
     assert mine == 0 and told > 0  # supervisors hear of the reply; the client's inbox stays empty
+
+
+def test_a_scoped_clients_webhooks_carry_only_its_rows(demo_db, api):
+    dept = new_client(
+        demo_db, ["webhooks"], row_kind="department", row_value="GXJ", name="工信局系统"
+    )
+    everything = new_client(demo_db, ["webhooks"], name="省平台")
+    for headers in (dept, everything):
+        made = api.post("/webhooks", json={"url": "http://127.0.0.1:9/hook"}, headers=headers)
+        assert made.status_code == 201
+    with store.opened(demo_db) as db:
+        first, second = [
+            r[0] for r in db.conn.execute("SELECT id FROM problems WHERE status = 'new' LIMIT 2")
+        ]
+        lifecycle.assign(db, actor_for(db, "supervisor"), first, "GXJ", "short")
+        lifecycle.assign(db, actor_for(db, "supervisor"), second, "JRB", "short")
+        queued = store.query(
+            db,
+            "SELECT c.name, e.problem_id FROM deliveries d JOIN webhooks w ON w.id = d.target"
+            " JOIN api_clients c ON c.id = w.client_id JOIN problem_events e ON e.id = d.event_id",
+        )
+    assert {(q["name"], q["problem_id"]) for q in queued} == {
+        ("工信局系统", first),
+        ("省平台", first),
+        ("省平台", second),
+    }
