@@ -8,6 +8,7 @@ from survey import reference
 from survey.access import clients
 from survey.access.permissions import SCOPES
 from survey.errors import SurveyError
+from survey.notify import webhooks
 from ui import session
 from ui.text import md
 
@@ -88,6 +89,26 @@ with st.form("new_client", enter_to_submit=False):
             st.error(md(str(exc)))
         else:
             show_token(token)
+
+with session.database() as db:
+    hooks = webhooks.all_subscriptions(db, actor)
+if hooks:
+    st.subheader("事件推送订阅")
+    st.caption("由客户端通过接口自行订阅；推送失败的记录见“通知记录”。")
+    subscribed = pd.DataFrame(hooks)
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "客户端": subscribed["client"],
+                "推送地址": subscribed["url"],
+                "事件": subscribed["actions"].str.replace(",", "、"),
+                "状态": subscribed["active"].map({1: "有效", 0: "已取消"}),
+                "已搁置": subscribed["parked"],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
 
 active = {c["id"]: c["name"] for c in known if c["active"]}
 if active:

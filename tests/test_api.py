@@ -415,6 +415,8 @@ def test_webhooks_are_signed_and_outlast_a_subscriber_that_is_down(demo_db, api)
         assert worker.deliver(db)["sent"] == 2
         shown = {d["target"] for d in outbox.list_deliveries(db, actor_for(db, "admin"))}
     assert shown == {hooks.url}  # 通知记录 names the subscriber's address
+    page = open_page(demo_db, "admin", "pages/api_clients_page.py")
+    assert page.dataframe[1].value["推送地址"].tolist() == [hooks.url]
     assert [r["action"] for r in hooks.received] == ["raise", "assign"]
     assert hooks.refused_signatures == 0
     hooks.stop()  # the subscriber goes down

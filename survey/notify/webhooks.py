@@ -78,6 +78,18 @@ def list_webhooks(db: Database, actor: Actor) -> list[dict]:
     return [r | {"actions": r["actions"].split(",")} for r in rows]
 
 
+def all_subscriptions(db: Database, actor: Actor) -> list[dict]:
+    """Every client's subscriptions, for the admins' 接口客户端 page (no secrets)."""
+    require(actor, "api_clients.manage")
+    return store.query(
+        db,
+        "SELECT w.id, c.name AS client, w.url, w.actions, w.active, w.created_at,"
+        " (SELECT count(*) FROM deliveries d WHERE d.channel = 'webhook'"
+        " AND d.target = CAST(w.id AS TEXT) AND d.status = 'parked') AS parked"
+        " FROM webhooks w JOIN api_clients c ON c.id = w.client_id ORDER BY w.id",
+    )
+
+
 def unsubscribe(db: Database, actor: Actor, webhook_id: int) -> None:
     require(actor, "webhooks.manage")
     with store.transaction(db):
