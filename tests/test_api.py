@@ -532,3 +532,28 @@ def test_a_scoped_clients_webhooks_carry_only_its_rows(demo_db, api):
         ("省平台", first),
         ("省平台", second),
     }
+
+
+def test_row_scopes_hold_for_companies_and_creates(demo_db, api):
+    with store.opened(demo_db) as db:
+        district = store.scalar(db, "SELECT district_code FROM companies ORDER BY id LIMIT 1")
+        inside = store.scalar(
+            db, "SELECT uscc FROM companies WHERE district_code = ? LIMIT 1", (district,)
+        )
+        outside = store.scalar(
+            db, "SELECT uscc FROM companies WHERE district_code != ? LIMIT 1", (district,)
+        )
+    headers = new_client(
+        demo_db,
+        ["companies.manage", "problems.create", "problems.read"],
+        row_kind="district",
+        row_value=district,
+        name="辖区系统",
+    )
+    assert api.get(f"/companies/{inside}", headers=headers).status_code == 200
+    assert api.get(f"/companies/{outside}", headers=headers).status_code == 404
+    body = problem_body(demo_db, company={"uscc": outside})
+    made = api.post("/problems", json=body, headers=headers | {"Idempotency-Key": "d-1"})
+    assert made.status_code == 201  # it may report a problem anywhere...
+    seen = api.get(f"/problems/{made.json()['id']}", headers=headers)
+    assert seen.status_code == 404  # ...but reads only its own district's
