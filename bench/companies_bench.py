@@ -11,7 +11,7 @@ from pathlib import Path
 from rapidfuzz import fuzz, process
 
 import seeds
-from survey import bootstrap
+from survey import bootstrap, spreadsheets
 from survey import db as store
 from survey.access.actor import SYSTEM
 from survey.companies import registry, transfer
@@ -87,7 +87,7 @@ def bench_import(n_companies: int) -> None:
         target = Path(tmp) / "target.db"
         bootstrap.init_db(target)
         start = time.perf_counter()
-        headers, rows = transfer.read_table(xlsx.read_bytes(), xlsx.name)
+        headers, rows = spreadsheets.read_table(xlsx.read_bytes(), xlsx.name)
         read_s = time.perf_counter() - start
         steps = []
         with store.opened(target) as db:

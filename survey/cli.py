@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from survey import bootstrap, clock, maintenance
+from survey import bootstrap, clock, maintenance, spreadsheets
 from survey import db as store
 from survey.access.actor import SYSTEM
 from survey.access.users import create_user
@@ -207,7 +207,7 @@ def cmd_import_companies(args) -> int:
         raise CliError(f"文件 {path} 不存在。")
     bootstrap.init_db(args.db)
     data = path.read_bytes()
-    headers, rows = transfer.read_table(data, path.name)
+    headers, rows = spreadsheets.read_table(data, path.name)
     with store.opened(args.db) as db:
         try:
             result = transfer.import_companies(

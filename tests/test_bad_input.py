@@ -17,7 +17,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from survey import db as store
-from survey import feedback, questionnaires, visits
+from survey import feedback, questionnaires, spreadsheets, visits
 from survey.companies import codes, transfer
 from survey.errors import SurveyError
 from survey.reports import periods
@@ -131,7 +131,7 @@ def test_company_import_all_or_nothing(db):
         before = counts(db)
         data = _xlsx([headers, *rows])
         try:
-            read_headers, read_rows = transfer.read_table(data, "companies.xlsx")
+            read_headers, read_rows = spreadsheets.read_table(data, "companies.xlsx")
             transfer.import_companies(db, admin, read_headers, read_rows)
         except SurveyError as error:
             assert_chinese_message(error)

@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 from stdnum.cn import uscc as stdnum_uscc
 
 from survey import db as store
+from survey import spreadsheets
 from survey.access.actor import SYSTEM
 from survey.companies import codes, registry, transfer
 from survey.errors import PermissionDeniedError, ValidationError
@@ -183,7 +184,7 @@ def test_export_imports_back_without_mapping(db, tmp_path):
     admin = actor_for(db, "admin")
     target = tmp_path / "registry.xlsx"
     count = transfer.export_xlsx(db, admin, target)
-    headers, rows = transfer.read_table(target.read_bytes(), target.name)
+    headers, rows = spreadsheets.read_table(target.read_bytes(), target.name)
     assert count == len(rows) == registry.count_companies(db)
     assert all(v for v in transfer.suggest_mapping(headers).values())
     result = transfer.import_companies(db, admin, headers, rows)
@@ -192,7 +193,7 @@ def test_export_imports_back_without_mapping(db, tmp_path):
 
 def test_csv_with_synonym_headers_and_gbk(db):
     text = f"公司名称,信用代码,区县,行业\n辛公司,{good_code('91321181MA1GGGG7')},丹阳市,眼镜\n"
-    headers, rows = transfer.read_table(text.encode("gb18030"), "list.csv")
+    headers, rows = spreadsheets.read_table(text.encode("gb18030"), "list.csv")
     mapping = transfer.suggest_mapping(headers)
     assert mapping["name"] == "公司名称" and mapping["sector_code"] == "行业"
     assert transfer.import_companies(db, SYSTEM, headers, rows, mapping)["inserted"] == 1

@@ -80,7 +80,7 @@ def test_declared_dimension_alone_is_refused():
         lambda xml: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:CV100000"', xml),
     )
     with pytest.raises(spreadsheets.SpreadsheetTooLargeError, match="100,000 行 × 100 列"):
-        transfer.read_table(data, "wide.xlsx")
+        spreadsheets.read_table(data, "wide.xlsx")
     with pytest.raises(FormLoadError, match="范围过大"):
         load_xlsform(data, "wide.xlsx")
 
@@ -90,13 +90,13 @@ def test_real_cells_beyond_the_limit_are_refused_without_a_dimension():
         xlsx({"A1": "a", "BZ3": "far"}), lambda xml: re.sub(rb"<dimension [^>]*/>", b"", xml)
     )
     with pytest.raises(spreadsheets.SpreadsheetTooLargeError, match="3 行 × 78 列"):
-        transfer.read_table(data, "far.xlsx")
+        spreadsheets.read_table(data, "far.xlsx")
 
 
 def test_csv_beyond_the_column_limit_is_refused():
     data = ",".join(f"列{i}" for i in range(61)).encode()
     with pytest.raises(spreadsheets.SpreadsheetTooLargeError, match="61 列"):
-        transfer.read_table(data, "wide.csv")
+        spreadsheets.read_table(data, "wide.csv")
 
 
 def test_a_registry_sized_file_still_reads():
@@ -107,7 +107,7 @@ def test_a_registry_sized_file_still_reads():
         sheet.append(row)
     buffer = io.BytesIO()
     workbook.save(buffer)
-    headers, read = transfer.read_table(buffer.getvalue(), "ok.xlsx")
+    headers, read = spreadsheets.read_table(buffer.getvalue(), "ok.xlsx")
     assert headers == registry.HEADERS and len(read) == 2000
 
 
@@ -176,7 +176,7 @@ def test_company_import_audit_row_names_the_file_by_its_hash(tmp_path, db):
     buffer = io.BytesIO()
     transfer.export_xlsx(db, SYSTEM, buffer)
     data = buffer.getvalue()
-    headers, rows = transfer.read_table(data, "名录.xlsx")
+    headers, rows = spreadsheets.read_table(data, "名录.xlsx")
     digest = hashlib.sha256(data).hexdigest()
     transfer.import_companies(db, SYSTEM, headers, rows, source="名录.xlsx", sha256=digest)
     after = json.loads(

@@ -8,6 +8,7 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
+from survey import spreadsheets
 from survey.access.actor import Actor
 from survey.companies import registry, transfer
 from survey.errors import SurveyError
@@ -24,7 +25,7 @@ def render(actor: Actor) -> None:
     if upload is None:
         return
     try:
-        headers, rows = transfer.read_table(upload.getvalue(), upload.name)
+        headers, rows = spreadsheets.read_table(upload.getvalue(), upload.name)
     except SurveyError as exc:
         st.error(md(str(exc)))
         return
