@@ -546,6 +546,53 @@ def m012_webhooks(db: Database) -> None:
     db.execute("ALTER TABLE deliveries ADD COLUMN event_id INTEGER REFERENCES problem_events(id)")
 
 
+@migrations()
+def m013_action_plan(db: Database) -> None:
+    """The year's action plan (任务清单): tasks with their lead and co-departments, due dates and
+    indicators; monthly progress reports reviewed by supervisors; links from tasks to problems;
+    and department aliases learnt at import (the names plans use for departments)."""
+    for statement in (
+        "CREATE TABLE plans (id INTEGER PRIMARY KEY, year INTEGER NOT NULL UNIQUE"
+        " CHECK (year BETWEEN 2000 AND 2100), title TEXT NOT NULL, created_at TEXT NOT NULL,"
+        " updated_at TEXT NOT NULL)",
+        "CREATE TABLE plan_tasks (id INTEGER PRIMARY KEY,"
+        " plan_id INTEGER NOT NULL REFERENCES plans(id), number TEXT NOT NULL,"
+        " content TEXT NOT NULL CHECK (length(content) > 0), target TEXT NOT NULL DEFAULT '',"
+        " lead_department_code TEXT NOT NULL REFERENCES departments(code), due_on TEXT NOT NULL,"
+        " indicator_code TEXT REFERENCES indicators(code), created_at TEXT NOT NULL,"
+        " updated_at TEXT NOT NULL, UNIQUE (plan_id, number))",
+        "CREATE INDEX idx_plan_tasks_lead ON plan_tasks(lead_department_code)",
+        "CREATE TABLE plan_task_departments (task_id INTEGER NOT NULL REFERENCES plan_tasks(id),"
+        " department_code TEXT NOT NULL REFERENCES departments(code),"
+        " PRIMARY KEY (task_id, department_code)) WITHOUT ROWID",
+        "CREATE INDEX idx_plan_task_departments ON plan_task_departments(department_code)",
+        "CREATE TABLE department_aliases (alias TEXT PRIMARY KEY,"
+        " department_code TEXT NOT NULL REFERENCES departments(code))",
+        "CREATE TABLE task_reports (id INTEGER PRIMARY KEY,"
+        " task_id INTEGER NOT NULL REFERENCES plan_tasks(id), month TEXT NOT NULL,"
+        " done_text TEXT NOT NULL, percent INTEGER NOT NULL CHECK (percent BETWEEN 0 AND 100),"
+        " issues_text TEXT NOT NULL DEFAULT '', status TEXT NOT NULL DEFAULT 'submitted'"
+        " CHECK (status IN ('submitted', 'accepted', 'returned')),"
+        " late INTEGER NOT NULL DEFAULT 0 CHECK (late IN (0, 1)),"
+        " review_note TEXT NOT NULL DEFAULT '', submitted_by INTEGER NOT NULL REFERENCES users(id),"
+        " submitted_at TEXT NOT NULL, reviewed_by INTEGER REFERENCES users(id), reviewed_at TEXT,"
+        " UNIQUE (task_id, month))",
+        "CREATE INDEX idx_task_reports_month ON task_reports(month, status)",
+        "CREATE TABLE task_problems (task_id INTEGER NOT NULL REFERENCES plan_tasks(id),"
+        " problem_id INTEGER NOT NULL REFERENCES problems(id),"
+        " PRIMARY KEY (task_id, problem_id)) WITHOUT ROWID",
+        "CREATE INDEX idx_task_problems_problem ON task_problems(problem_id)",
+        "ALTER TABLE attachments ADD COLUMN report_id INTEGER REFERENCES task_reports(id)",
+    ):
+        db.execute(statement)
+    _loosen(
+        db,
+        "attachments",
+        "(feedback_id IS NOT NULL) = 1",
+        "(feedback_id IS NOT NULL) + (report_id IS NOT NULL) = 1",
+    )
+
+
 def _loosen(db: Database, table: str, old: str, new: str) -> None:
     """Rewrite one constraint of a table's definition in place: SQLite's documented writable_schema
     procedure, for changes no existing row can break (widening a CHECK, dropping NOT NULL), with

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import itertools
+from datetime import date
 
 import pytest
 from stdnum.cn import uscc as stdnum_uscc
@@ -18,6 +19,8 @@ from survey.companies import exchange as company_exchange
 from survey.companies import registry, transfer
 from survey.errors import NotFoundError, PermissionDeniedError
 from survey.notify import messages, webhooks
+from survey.plans import reports as plan_reports
+from survey.plans import tasks
 from survey.problems import inbox, lifecycle, listing, register
 from survey.reports import common, exports, overview, periods, problem_list, scorecard, weekly
 from survey.xlsform.writer import build_xlsform
@@ -263,6 +266,20 @@ CASES = {
         lambda db, a: exports.write_dashboard(db, a, _VIEW, io.BytesIO()),
     ),
     "clients.list_clients": ({"admin"}, lambda db, a: clients.list_clients(db, a)),
+    "tasks.import_plan": (
+        {"supervisor", "admin"},
+        lambda db, a: tasks.import_plan(db, a, 2026, *_PLAN),
+    ),
+    "tasks.list_tasks": (
+        {"handler", "supervisor", "admin"},
+        lambda db, a: tasks.list_tasks(db, a, 2026),
+    ),
+    "reports.submit": (
+        {"handler"},
+        lambda db, a: plan_reports.submit(
+            db, a, _gxj_task(db), "2026-05", done_text="进展", percent=10, today=date(2026, 5, 3)
+        ),
+    ),
     "exchange.company_by_code": (
         {"admin"},
         lambda db, a: company_exchange.company_by_code(
@@ -315,10 +332,26 @@ RULE_OF_CASE = {
     "visits.annotate_problem": "problems.annotate",
     "feedback.duty_progress": "feedback.review",
     "clients.list_clients": "api_clients.manage",
+    "tasks.import_plan": "plans.manage",
+    "tasks.list_tasks": "plans.read",
+    "reports.submit": "plans.report",
     "exchange.company_by_code": "companies.sync",
     "webhooks.list_webhooks": "webhooks.manage",
     "permissions.personal": "personal.read",
 }
+
+
+_PLAN = (
+    ["序号", "重点任务", "牵头单位", "完成时限"],
+    [["1", "降低企业用电成本", "市工业和信息化局", "年底"]],
+)
+
+
+def _gxj_task(db) -> int:
+    """A task led by GXJ (the demo handler's department), imported once."""
+    if not store.scalar(db, "SELECT count(*) FROM plan_tasks"):
+        tasks.import_plan(db, SYSTEM, 2026, *_PLAN)
+    return store.scalar(db, "SELECT id FROM plan_tasks WHERE lead_department_code = 'GXJ'")
 
 
 def test_every_permission_rule_is_exercised():

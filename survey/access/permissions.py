@@ -76,6 +76,9 @@ RULES: dict[str, Rule] = {
     "feedback.create": Rule(frozenset({"monitor"}), "提交监督反馈"),
     "feedback.review": Rule(SUPERVISING, "查看监督反馈汇总和监督员履职"),
     "dashboard.read": Rule(SUPERVISING | scope("figures.read"), "查看统计看板"),
+    "plans.manage": Rule(SUPERVISING, "管理年度任务清单"),
+    "plans.read": Rule(SUPERVISING | {"handler"}, "查看年度任务清单"),
+    "plans.report": Rule(frozenset({"handler"}), "报送任务进展"),
     "personal.read": Rule(SUPERVISING | scope("personal"), "读取个人信息"),
     "webhooks.manage": Rule(scope("webhooks"), "订阅事件推送"),
     "api_clients.manage": Rule(ADMIN, "管理接口客户端"),
@@ -153,6 +156,21 @@ def _department_rows(alias: str) -> str:
         f"({alias}.lead_department_code = ? OR EXISTS (SELECT 1 FROM problem_co_departments c"
         f" WHERE c.problem_id = {alias}.id AND c.department_code = ?))"
     )
+
+
+def task_scope(actor: Actor, alias: str = "t") -> tuple[str, list]:
+    """Plan tasks the actor may see: all for supervisors; a department's handlers those it leads
+    or works on (配合单位)."""
+    require(actor, "plans.read")
+    if sees_everything(actor):
+        return "1 = 1", []
+    if actor.has_role("handler") and actor.department_code:
+        return (
+            f"({alias}.lead_department_code = ? OR EXISTS (SELECT 1 FROM plan_task_departments d"
+            f" WHERE d.task_id = {alias}.id AND d.department_code = ?))",
+            [actor.department_code, actor.department_code],
+        )
+    return "0 = 1", []
 
 
 def visit_scope(actor: Actor, alias: str = "v") -> tuple[str, list]:

@@ -1,0 +1,209 @@
+"""The year's action plan: importing the task list as plans are published (all or nothing, every bad
+row listed, department names mapped and learnt, a second import updating by number), tasks in
+each department's scope, monthly reports by the cut-off (late, not refused), their review, and
+each task's state."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+import xlsxwriter
+
+from survey import db as store
+from survey import spreadsheets, workdays
+from survey.errors import NotFoundError, PermissionDeniedError, ValidationError
+from survey.plans import reports, tasks
+from tests.helpers import actor_for
+
+HEADERS = ["序号", "重点任务", "目标要求", "牵头单位", "配合单位", "完成时限"]
+ROWS = [
+    [
+        "1",
+        "推行企业开办“一日办结”",
+        "全流程1个工作日内办结",
+        "市行政审批局",
+        "市市场监管局、市税务局",
+        "2026年6月底",
+    ],
+    ["2", "开展惠企政策“免申即享”", "兑现资金 5 亿元以上", "市发改委", "市财政局", "2026-12-31"],
+    ["3", "降低企业用电成本", "组织企业参与电力市场化交易", "市工业和信息化局", "", "年底"],
+    [
+        "4",
+        "破解企业融资难题",
+        "新增普惠小微贷款 100 亿元",
+        "市地方金融管理局",
+        "市工业和信息化局",
+        "9月底",
+    ],
+]
+
+
+def xlsx(headers: list[str], rows: list[list]) -> tuple[list[str], list[list]]:
+    """Write and read back a real workbook, as the upload would."""
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer)
+    sheet = book.add_worksheet()
+    for r, row in enumerate([headers, *rows]):
+        for c, value in enumerate(row):
+            sheet.write_string(r, c, value)
+    book.close()
+    return spreadsheets.read_table(buffer.getvalue(), "任务清单.xlsx")
+
+
+def names(db) -> dict[str, str]:
+    return dict(db.conn.execute("SELECT name, code FROM departments").fetchall())
+
+
+def imported(db, rows=ROWS):
+    """The plan imported, mapping the names that differ as a supervisor would."""
+    supervisor = actor_for(db, "supervisor")
+    headers, body = xlsx(HEADERS, rows)
+    try:
+        return tasks.import_plan(db, supervisor, 2026, headers, body)
+    except tasks.PlanRejectedError as exc:
+        mapping = {name: names(db).get(suggested) for name, suggested in exc.unknown.items()}
+        return tasks.import_plan(db, supervisor, 2026, headers, body, mapping)
+
+
+def test_names_that_differ_are_mapped_once_and_learnt(db):
+    supervisor = actor_for(db, "supervisor")
+    headers, body = xlsx(HEADERS, ROWS)
+    with pytest.raises(tasks.PlanRejectedError) as refused:
+        tasks.import_plan(db, supervisor, 2026, headers, body)
+    assert "市发改委" in refused.value.unknown
+    assert refused.value.unknown["市发改委"] == "市发展改革委"  # the suggestion
+    assert store.scalar(db, "SELECT count(*) FROM plan_tasks") == 0
+    mapping = {n: names(db)[s] for n, s in refused.value.unknown.items() if s}
+    done = tasks.import_plan(db, supervisor, 2026, headers, body, mapping)
+    assert (done.inserted, done.updated, done.unchanged) == (4, 0, 0)
+    again = tasks.import_plan(db, supervisor, 2026, headers, body)  # aliases learnt: no mapping
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 4)
+    changed = [row[:] for row in ROWS]
+    changed[2][2] = "组织 300 家企业参与电力市场化交易"
+    headers, body = xlsx(HEADERS, changed)
+    third = tasks.import_plan(db, supervisor, 2026, headers, body)
+    assert (third.inserted, third.updated, third.unchanged) == (0, 1, 3)
+    assert store.scalar(db, "SELECT count(*) FROM plan_tasks") == 4  # updated, not duplicated
+    first = store.query(db, "SELECT due_on FROM plan_tasks WHERE number = '1'")[0]
+    assert first["due_on"] == "2026-06-30"
+
+
+def test_a_bad_file_imports_nothing_and_lists_every_bad_row(db):
+    supervisor = actor_for(db, "supervisor")
+    headers, body = xlsx(HEADERS[:3] + HEADERS[4:], [r[:3] + r[4:] for r in ROWS])
+    with pytest.raises(tasks.PlanRejectedError) as refused:
+        tasks.import_plan(db, supervisor, 2026, headers, body)
+    assert refused.value.problems == [{"行号": 1, "字段": "牵头单位", "问题": "缺少这一列"}]
+    bad = [
+        ROWS[0],
+        ["1", "重复的序号", "", "市工业和信息化局", "", "2026-06-30"],
+        ["5", "未知部门", "", "市宇宙管理局", "", "2026-06-30"],
+        ["6", "日期不对", "", "市工业和信息化局", "", "尽快"],
+        ["7", "", "", "市工业和信息化局", "", "2026-02-30"],
+    ]
+    headers, body = xlsx(HEADERS, bad)
+    with pytest.raises(tasks.PlanRejectedError) as refused:
+        tasks.import_plan(db, supervisor, 2026, headers, body)
+    found = {(p["行号"], p["字段"]) for p in refused.value.problems}
+    assert {
+        (3, "序号"),
+        (4, "牵头单位"),
+        (5, "完成时限"),
+        (6, "重点任务"),
+        (6, "完成时限"),
+    } <= found
+    assert store.scalar(db, "SELECT count(*) FROM plan_tasks") == 0
+    assert store.scalar(db, "SELECT count(*) FROM plans") == 0
+    with pytest.raises(PermissionDeniedError):
+        tasks.import_plan(db, actor_for(db, "handler"), 2026, headers, body)
+
+
+def test_departments_see_their_own_tasks(db):
+    imported(db)
+    everyone = tasks.list_tasks(db, actor_for(db, "supervisor"), 2026)
+    assert len(everyone) == 4
+    gxj = tasks.list_tasks(db, actor_for(db, "handler"), 2026)  # leads 3, works on 4
+    assert [t["number"] for t in gxj] == ["3", "4"]
+    other = store.scalar(db, "SELECT id FROM plan_tasks WHERE number = '1'")
+    with pytest.raises(NotFoundError):
+        tasks.get_task(db, actor_for(db, "handler"), other)
+    with pytest.raises(PermissionDeniedError):
+        tasks.list_tasks(db, actor_for(db, "officer"), 2026)
+
+
+def test_the_cutoff_moves_back_to_a_working_day():
+    for month in ("2026-01", "2026-04", "2026-10", "2027-01"):
+        day = reports.cutoff(month, 25)
+        assert workdays.is_workday(day) and day.isoformat()[:7] == month and day.day <= 25
+        skipped = range(day.day + 1, 26)
+        assert not any(workdays.is_workday(date(day.year, day.month, d)) for d in skipped)
+    assert reports.cutoff("2026-02", 31).month == 2  # the month's last working day
+
+
+def test_reports_are_late_not_refused_then_reviewed(db):
+    imported(db)
+    handler, supervisor = actor_for(db, "handler"), actor_for(db, "supervisor")
+    task = store.scalar(db, "SELECT id FROM plan_tasks WHERE number = '3'")
+    helper = store.scalar(db, "SELECT id FROM plan_tasks WHERE number = '4'")  # GXJ only helps
+    with pytest.raises(PermissionDeniedError):
+        reports.submit(db, handler, helper, "2026-05", done_text="配合", percent=10)
+    on_time = date(2026, 5, 20)
+    first = reports.submit(
+        db, handler, task, "2026-05", done_text="组织 120 家企业入市", percent=40, today=on_time
+    )
+    late = reports.submit(
+        db, handler, task, "2026-04", done_text="补报", percent=20, today=on_time
+    )  # April's cut-off has passed: accepted, marked late
+    rows = {r["month"]: r for r in reports.reports_of(db, handler, task)}
+    assert rows["2026-05"]["late"] == 0 and rows["2026-04"]["late"] == 1
+    with pytest.raises(ValidationError) as refused:
+        reports.submit(db, handler, task, "2026-05", done_text="again", percent=50, today=on_time)
+    assert refused.value.field == "month"  # once a month, unless returned
+    with pytest.raises(ValidationError) as refused:
+        reports.review(db, supervisor, first, accept=False)
+    assert refused.value.field == "review_note"
+    reports.review(db, supervisor, first, accept=False, note="请补充交易电量数据")
+    again = reports.submit(
+        db,
+        handler,
+        task,
+        "2026-05",
+        done_text="组织 120 家企业，交易电量 3 亿千瓦时",
+        percent=45,
+        today=on_time,
+    )
+    assert again == first  # the returned report is replaced
+    reports.review(db, supervisor, again, accept=True)
+    reports.review(db, supervisor, late, accept=True)
+    [shown] = [t for t in tasks.list_tasks(db, handler, 2026, today=on_time) if t["id"] == task]
+    assert shown["percent"] == 45 and shown["state"] == "in_progress"
+    with pytest.raises(PermissionDeniedError):
+        reports.review(db, handler, again, accept=True)
+
+
+@pytest.mark.parametrize(
+    ("percent", "due", "today", "state"),
+    [
+        (None, "2026-12-31", "2026-01-10", "not_started"),
+        (30, "2026-12-31", "2026-05-01", "in_progress"),  # 33% of the time gone, 30% done
+        (10, "2026-12-31", "2026-07-01", "lagging"),  # 50% gone, 10% done: behind by > 15
+        (100, "2026-06-30", "2026-09-01", "done"),
+        (90, "2026-06-30", "2026-07-01", "lagging"),  # past its due date
+    ],
+)
+def test_task_states(percent, due, today, state):
+    task = {"percent": percent, "due_on": due, "year": 2026}
+    assert tasks.state_of(task, date.fromisoformat(today), 15) == state
+
+
+def test_missing_reports_of_a_month(db):
+    imported(db)
+    handler = actor_for(db, "handler")
+    task = store.scalar(db, "SELECT id FROM plan_tasks WHERE number = '3'")
+    before = reports.missing(db, actor_for(db, "supervisor"), 2026, "2026-05")
+    assert len(before) == 4
+    reports.submit(db, handler, task, "2026-05", done_text="x", percent=5, today=date(2026, 5, 3))
+    after = reports.missing(db, actor_for(db, "supervisor"), 2026, "2026-05")
+    assert [t["number"] for t in after] == ["1", "2", "4"]
