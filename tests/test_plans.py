@@ -14,8 +14,8 @@ import xlsxwriter
 from survey import db as store
 from survey import spreadsheets, workdays
 from survey.errors import NotFoundError, PermissionDeniedError, ValidationError
-from survey.plans import reports, tasks
-from tests.helpers import actor_for
+from survey.plans import overview, reports, tasks
+from tests.helpers import actor_for, open_page
 
 HEADERS = ["序号", "重点任务", "目标要求", "牵头单位", "配合单位", "完成时限"]
 ROWS = [
@@ -207,3 +207,41 @@ def test_missing_reports_of_a_month(db):
     reports.submit(db, handler, task, "2026-05", done_text="x", percent=5, today=date(2026, 5, 3))
     after = reports.missing(db, actor_for(db, "supervisor"), 2026, "2026-05")
     assert [t["number"] for t in after] == ["1", "2", "4"]
+
+
+def test_the_plan_page_for_supervisors_and_departments(demo_db):
+    at = open_page(demo_db, "supervisor", "pages/plan_page.py")
+    assert "尚无年度任务清单" in at.info[0].value
+    with store.opened(demo_db) as db:
+        imported(db)
+        task = store.scalar(db, "SELECT id FROM plan_tasks WHERE number = '3'")
+    at = open_page(demo_db, "handler", "pages/plan_page.py")
+    assert [m.label for m in at.metric] == ["未启动", "推进中", "已完成", "滞后"]
+    assert sum(int(m.value) for m in at.metric) == 2  # its own two tasks
+    at.text_area(key=f"done_{task}").input("组织 120 家企业参与交易")
+    at.slider(key=f"pct_{task}").set_value(30)
+    at.button(key=f"FormSubmitter:report_{task}-报送").click().run()
+    assert at.success[0].value == "已报送，等待审核。"
+    at = open_page(demo_db, "supervisor", "pages/plan_page.py")
+    assert sum(int(m.value) for m in at.metric) == 4
+    [accept] = [b for b in at.button if b.label == "通过"]
+    accept.click().run()
+    assert at.success[0].value == "已通过。"
+    with store.opened(demo_db) as db:
+        status = store.scalar(db, "SELECT status FROM task_reports WHERE task_id = ?", (task,))
+    assert status == "accepted"
+    bulletins = [d.value for d in at.dataframe if "未报送" in d.value.columns]
+    assert bulletins and bulletins[0]["任务数"].sum() == 4  # the 通报 tab
+
+
+def test_the_bulletin_lists_done_lagging_and_unreported(db):
+    imported(db)
+    supervisor = actor_for(db, "supervisor")
+    summary = overview.bulletin(db, supervisor, 2026, "2026-05", today=date(2026, 8, 1))
+    assert summary["任务数"].sum() == 4 and summary["未报送"].sum() == 4
+    late = summary[summary["滞后"] > 0]
+    assert "1 推行企业开办" in "".join(late["滞后任务"])  # due in June, not done by August
+    target = io.BytesIO()
+    assert overview.write_bulletin(db, supervisor, 2026, "2026-05", target) == len(summary)
+    headers, rows = spreadsheets.read_table(target.getvalue(), "通报.xlsx")
+    assert headers[0].startswith("2026 年度任务清单")

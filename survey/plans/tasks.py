@@ -21,7 +21,7 @@ from survey import clock
 from survey import db as store
 from survey.access import audit
 from survey.access.actor import Actor
-from survey.access.permissions import require, task_scope
+from survey.access.permissions import can, problem_scope, require, task_scope
 from survey.access.settings import get_setting
 from survey.errors import NotFoundError, SurveyError, ValidationError
 
@@ -391,3 +391,49 @@ def update_task(db: Database, actor: Actor, task_id: int, values: dict) -> None:
             before={k: before[0][k] for k in changed},
             after=changed,
         )
+
+
+def link_problem(db: Database, actor: Actor, task_id: int, problem_id: int) -> None:
+    """Link a problem to the task it answers (supervisors; audited; linking twice is a no-op)."""
+    require(actor, "plans.manage")
+    with store.transaction(db):
+        for table, key, label in (
+            ("plan_tasks", task_id, "任务"),
+            ("problems", problem_id, "问题"),
+        ):
+            if not store.scalar(db, f"SELECT 1 FROM {table} WHERE id = ?", (key,)):
+                raise NotFoundError(f"没有编号为 {key} 的{label}。")
+        added = db.execute(
+            "INSERT INTO task_problems (task_id, problem_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (task_id, problem_id),
+        ).rowcount
+        if added:
+            audit.record(db, actor, "insert", "task_problems", f"{task_id}-{problem_id}")
+
+
+def problems_of_task(db: Database, actor: Actor, task_id: int) -> list[dict]:
+    get_task(db, actor, task_id)  # the task in scope
+    where, params = problem_scope(actor)
+    return store.query(
+        db,
+        "SELECT p.id, p.status, pc.name AS category, coalesce(c.name, '') AS company"
+        " FROM task_problems tp JOIN problems p ON p.id = tp.problem_id"
+        " JOIN problem_categories pc ON pc.code = p.category_code"
+        f" LEFT JOIN companies c ON c.id = p.company_id WHERE tp.task_id = ? AND {where}"
+        " ORDER BY p.id",
+        [task_id, *params],
+    )
+
+
+def tasks_of_problem(db: Database, actor: Actor, problem_id: int) -> list[dict]:
+    """The plan tasks a problem answers (shown on the problem's page), in the actor's scope."""
+    if not can(actor, "plans.read"):
+        return []
+    where, params = task_scope(actor)
+    return store.query(
+        db,
+        "SELECT t.id, p.year, t.number, t.content FROM task_problems tp"
+        " JOIN plan_tasks t ON t.id = tp.task_id JOIN plans p ON p.id = t.plan_id"
+        f" WHERE tp.problem_id = ? AND {where} ORDER BY p.year DESC, t.id",
+        [problem_id, *params],
+    )
