@@ -14,7 +14,7 @@ from itertools import accumulate
 
 from stdnum.cn import uscc as stdnum_uscc
 
-from seeds import texts
+from seeds import plans, texts
 from survey import bootstrap, bulk, clock, reference, workdays
 from survey import db as store
 from survey.access import audit, settings
@@ -697,6 +697,7 @@ def generate(
                         gen.activity(progress)
                 else:
                     gen.activity(progress)
+            gen.stats |= plans.generate(db, random.Random(seed), today, gen.handler_by_dept)
             for key, value in (
                 ("demo_data", "1"),
                 ("demo_seed", str(seed)),

@@ -268,16 +268,16 @@ CASES = {
     "clients.list_clients": ({"admin"}, lambda db, a: clients.list_clients(db, a)),
     "tasks.import_plan": (
         {"supervisor", "admin"},
-        lambda db, a: tasks.import_plan(db, a, 2026, *_PLAN),
+        lambda db, a: tasks.import_plan(db, a, 2030, *_PLAN),
     ),
     "tasks.list_tasks": (
         {"handler", "supervisor", "admin"},
-        lambda db, a: tasks.list_tasks(db, a, 2026),
+        lambda db, a: tasks.list_tasks(db, a, 2030),
     ),
     "reports.submit": (
         {"handler"},
         lambda db, a: plan_reports.submit(
-            db, a, _gxj_task(db), "2026-05", done_text="进展", percent=10, today=date(2026, 5, 3)
+            db, a, _gxj_task(db), "2030-05", done_text="进展", percent=10, today=date(2030, 5, 3)
         ),
     ),
     "exchange.company_by_code": (
@@ -348,10 +348,13 @@ _PLAN = (
 
 
 def _gxj_task(db) -> int:
-    """A task led by GXJ (the demo handler's department), imported once."""
-    if not store.scalar(db, "SELECT count(*) FROM plan_tasks"):
-        tasks.import_plan(db, SYSTEM, 2026, *_PLAN)
-    return store.scalar(db, "SELECT id FROM plan_tasks WHERE lead_department_code = 'GXJ'")
+    """A task led by GXJ (the demo handler's department) in a 2030 plan, imported once."""
+    if not store.scalar(db, "SELECT count(*) FROM plans WHERE year = 2030"):
+        tasks.import_plan(db, SYSTEM, 2030, *_PLAN)
+    return store.scalar(
+        db,
+        "SELECT t.id FROM plan_tasks t JOIN plans p ON p.id = t.plan_id WHERE p.year = 2030",
+    )
 
 
 def test_every_permission_rule_is_exercised():

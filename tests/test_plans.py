@@ -17,6 +17,7 @@ from survey.errors import NotFoundError, PermissionDeniedError, ValidationError
 from survey.plans import overview, reports, tasks
 from tests.helpers import actor_for, open_page
 
+YEAR = 2025  # the demo database already holds its own 2026 plan
 HEADERS = ["序号", "重点任务", "目标要求", "牵头单位", "配合单位", "完成时限"]
 ROWS = [
     [
@@ -25,9 +26,16 @@ ROWS = [
         "全流程1个工作日内办结",
         "市行政审批局",
         "市市场监管局、市税务局",
-        "2026年6月底",
+        "2025年6月底",
     ],
-    ["2", "开展惠企政策“免申即享”", "兑现资金 5 亿元以上", "市发改委", "市财政局", "2026-12-31"],
+    [
+        "2",
+        "开展惠企政策“免申即享”",
+        "兑现资金 5 亿元以上",
+        "市发展和改革委员会",
+        "市财政局",
+        "2025-12-31",
+    ],
     ["3", "降低企业用电成本", "组织企业参与电力市场化交易", "市工业和信息化局", "", "年底"],
     [
         "4",
@@ -52,6 +60,23 @@ def xlsx(headers: list[str], rows: list[list]) -> tuple[list[str], list[list]]:
     return spreadsheets.read_table(buffer.getvalue(), "任务清单.xlsx")
 
 
+def task_of(db, number: str) -> int:
+    return store.scalar(
+        db,
+        "SELECT t.id FROM plan_tasks t JOIN plans p ON p.id = t.plan_id"
+        " WHERE p.year = ? AND t.number = ?",
+        (YEAR, number),
+    )
+
+
+def plan_size(db) -> int:
+    return store.scalar(
+        db,
+        "SELECT count(*) FROM plan_tasks t JOIN plans p ON p.id = t.plan_id WHERE p.year = ?",
+        (YEAR,),
+    )
+
+
 def names(db) -> dict[str, str]:
     return dict(db.conn.execute("SELECT name, code FROM departments").fetchall())
 
@@ -61,40 +86,39 @@ def imported(db, rows=ROWS):
     supervisor = actor_for(db, "supervisor")
     headers, body = xlsx(HEADERS, rows)
     try:
-        return tasks.import_plan(db, supervisor, 2026, headers, body)
+        return tasks.import_plan(db, supervisor, YEAR, headers, body)
     except tasks.PlanRejectedError as exc:
         mapping = {name: names(db).get(suggested) for name, suggested in exc.unknown.items()}
-        return tasks.import_plan(db, supervisor, 2026, headers, body, mapping)
+        return tasks.import_plan(db, supervisor, YEAR, headers, body, mapping)
 
 
 def test_names_that_differ_are_mapped_once_and_learnt(db):
     supervisor = actor_for(db, "supervisor")
     headers, body = xlsx(HEADERS, ROWS)
     with pytest.raises(tasks.PlanRejectedError) as refused:
-        tasks.import_plan(db, supervisor, 2026, headers, body)
-    assert "市发改委" in refused.value.unknown
-    assert refused.value.unknown["市发改委"] == "市发展改革委"  # the suggestion
-    assert store.scalar(db, "SELECT count(*) FROM plan_tasks") == 0
+        tasks.import_plan(db, supervisor, YEAR, headers, body)
+    assert refused.value.unknown["市发展和改革委员会"] == "市发展改革委"  # the suggestion
+    assert plan_size(db) == 0
     mapping = {n: names(db)[s] for n, s in refused.value.unknown.items() if s}
-    done = tasks.import_plan(db, supervisor, 2026, headers, body, mapping)
+    done = tasks.import_plan(db, supervisor, YEAR, headers, body, mapping)
     assert (done.inserted, done.updated, done.unchanged) == (4, 0, 0)
-    again = tasks.import_plan(db, supervisor, 2026, headers, body)  # aliases learnt: no mapping
+    again = tasks.import_plan(db, supervisor, YEAR, headers, body)  # aliases learnt: no mapping
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 4)
     changed = [row[:] for row in ROWS]
     changed[2][2] = "组织 300 家企业参与电力市场化交易"
     headers, body = xlsx(HEADERS, changed)
-    third = tasks.import_plan(db, supervisor, 2026, headers, body)
+    third = tasks.import_plan(db, supervisor, YEAR, headers, body)
     assert (third.inserted, third.updated, third.unchanged) == (0, 1, 3)
-    assert store.scalar(db, "SELECT count(*) FROM plan_tasks") == 4  # updated, not duplicated
-    first = store.query(db, "SELECT due_on FROM plan_tasks WHERE number = '1'")[0]
-    assert first["due_on"] == "2026-06-30"
+    assert plan_size(db) == 4  # updated, not duplicated
+    first = store.scalar(db, "SELECT due_on FROM plan_tasks WHERE id = ?", (task_of(db, "1"),))
+    assert first == "2025-06-30"
 
 
 def test_a_bad_file_imports_nothing_and_lists_every_bad_row(db):
     supervisor = actor_for(db, "supervisor")
     headers, body = xlsx(HEADERS[:3] + HEADERS[4:], [r[:3] + r[4:] for r in ROWS])
     with pytest.raises(tasks.PlanRejectedError) as refused:
-        tasks.import_plan(db, supervisor, 2026, headers, body)
+        tasks.import_plan(db, supervisor, YEAR, headers, body)
     assert refused.value.problems == [{"行号": 1, "字段": "牵头单位", "问题": "缺少这一列"}]
     bad = [
         ROWS[0],
@@ -105,7 +129,7 @@ def test_a_bad_file_imports_nothing_and_lists_every_bad_row(db):
     ]
     headers, body = xlsx(HEADERS, bad)
     with pytest.raises(tasks.PlanRejectedError) as refused:
-        tasks.import_plan(db, supervisor, 2026, headers, body)
+        tasks.import_plan(db, supervisor, YEAR, headers, body)
     found = {(p["行号"], p["字段"]) for p in refused.value.problems}
     assert {
         (3, "序号"),
@@ -114,27 +138,27 @@ def test_a_bad_file_imports_nothing_and_lists_every_bad_row(db):
         (6, "重点任务"),
         (6, "完成时限"),
     } <= found
-    assert store.scalar(db, "SELECT count(*) FROM plan_tasks") == 0
-    assert store.scalar(db, "SELECT count(*) FROM plans") == 0
+    assert plan_size(db) == 0
+    assert store.scalar(db, "SELECT count(*) FROM plans WHERE year = ?", (YEAR,)) == 0
     with pytest.raises(PermissionDeniedError):
-        tasks.import_plan(db, actor_for(db, "handler"), 2026, headers, body)
+        tasks.import_plan(db, actor_for(db, "handler"), YEAR, headers, body)
 
 
 def test_departments_see_their_own_tasks(db):
     imported(db)
-    everyone = tasks.list_tasks(db, actor_for(db, "supervisor"), 2026)
+    everyone = tasks.list_tasks(db, actor_for(db, "supervisor"), YEAR)
     assert len(everyone) == 4
-    gxj = tasks.list_tasks(db, actor_for(db, "handler"), 2026)  # leads 3, works on 4
+    gxj = tasks.list_tasks(db, actor_for(db, "handler"), YEAR)  # leads 3, works on 4
     assert [t["number"] for t in gxj] == ["3", "4"]
-    other = store.scalar(db, "SELECT id FROM plan_tasks WHERE number = '1'")
+    other = task_of(db, "1")
     with pytest.raises(NotFoundError):
         tasks.get_task(db, actor_for(db, "handler"), other)
     with pytest.raises(PermissionDeniedError):
-        tasks.list_tasks(db, actor_for(db, "officer"), 2026)
+        tasks.list_tasks(db, actor_for(db, "officer"), YEAR)
 
 
 def test_the_cutoff_moves_back_to_a_working_day():
-    for month in ("2026-01", "2026-04", "2026-10", "2027-01"):
+    for month in ("2026-01", "2025-04", "2026-10", "2027-01"):
         day = reports.cutoff(month, 25)
         assert workdays.is_workday(day) and day.isoformat()[:7] == month and day.day <= 25
         skipped = range(day.day + 1, 26)
@@ -145,21 +169,21 @@ def test_the_cutoff_moves_back_to_a_working_day():
 def test_reports_are_late_not_refused_then_reviewed(db):
     imported(db)
     handler, supervisor = actor_for(db, "handler"), actor_for(db, "supervisor")
-    task = store.scalar(db, "SELECT id FROM plan_tasks WHERE number = '3'")
-    helper = store.scalar(db, "SELECT id FROM plan_tasks WHERE number = '4'")  # GXJ only helps
+    task = task_of(db, "3")
+    helper = task_of(db, "4")  # GXJ only helps
     with pytest.raises(PermissionDeniedError):
-        reports.submit(db, handler, helper, "2026-05", done_text="配合", percent=10)
-    on_time = date(2026, 5, 20)
+        reports.submit(db, handler, helper, "2025-05", done_text="配合", percent=10)
+    on_time = date(2025, 5, 20)
     first = reports.submit(
-        db, handler, task, "2026-05", done_text="组织 120 家企业入市", percent=40, today=on_time
+        db, handler, task, "2025-05", done_text="组织 120 家企业入市", percent=40, today=on_time
     )
     late = reports.submit(
-        db, handler, task, "2026-04", done_text="补报", percent=20, today=on_time
+        db, handler, task, "2025-04", done_text="补报", percent=20, today=on_time
     )  # April's cut-off has passed: accepted, marked late
     rows = {r["month"]: r for r in reports.reports_of(db, handler, task)}
-    assert rows["2026-05"]["late"] == 0 and rows["2026-04"]["late"] == 1
+    assert rows["2025-05"]["late"] == 0 and rows["2025-04"]["late"] == 1
     with pytest.raises(ValidationError) as refused:
-        reports.submit(db, handler, task, "2026-05", done_text="again", percent=50, today=on_time)
+        reports.submit(db, handler, task, "2025-05", done_text="again", percent=50, today=on_time)
     assert refused.value.field == "month"  # once a month, unless returned
     with pytest.raises(ValidationError) as refused:
         reports.review(db, supervisor, first, accept=False)
@@ -169,7 +193,7 @@ def test_reports_are_late_not_refused_then_reviewed(db):
         db,
         handler,
         task,
-        "2026-05",
+        "2025-05",
         done_text="组织 120 家企业，交易电量 3 亿千瓦时",
         percent=45,
         today=on_time,
@@ -177,7 +201,7 @@ def test_reports_are_late_not_refused_then_reviewed(db):
     assert again == first  # the returned report is replaced
     reports.review(db, supervisor, again, accept=True)
     reports.review(db, supervisor, late, accept=True)
-    [shown] = [t for t in tasks.list_tasks(db, handler, 2026, today=on_time) if t["id"] == task]
+    [shown] = [t for t in tasks.list_tasks(db, handler, YEAR, today=on_time) if t["id"] == task]
     assert shown["percent"] == 45 and shown["state"] == "in_progress"
     with pytest.raises(PermissionDeniedError):
         reports.review(db, handler, again, accept=True)
@@ -201,21 +225,22 @@ def test_task_states(percent, due, today, state):
 def test_missing_reports_of_a_month(db):
     imported(db)
     handler = actor_for(db, "handler")
-    task = store.scalar(db, "SELECT id FROM plan_tasks WHERE number = '3'")
-    before = reports.missing(db, actor_for(db, "supervisor"), 2026, "2026-05")
+    task = task_of(db, "3")
+    before = reports.missing(db, actor_for(db, "supervisor"), YEAR, "2025-05")
     assert len(before) == 4
-    reports.submit(db, handler, task, "2026-05", done_text="x", percent=5, today=date(2026, 5, 3))
-    after = reports.missing(db, actor_for(db, "supervisor"), 2026, "2026-05")
+    reports.submit(db, handler, task, "2025-05", done_text="x", percent=5, today=date(2025, 5, 3))
+    after = reports.missing(db, actor_for(db, "supervisor"), YEAR, "2025-05")
     assert [t["number"] for t in after] == ["1", "2", "4"]
 
 
 def test_the_plan_page_for_supervisors_and_departments(demo_db):
     at = open_page(demo_db, "supervisor", "pages/plan_page.py")
-    assert "尚无年度任务清单" in at.info[0].value
+    assert sum(int(m.value) for m in at.metric) == 60  # the demo's own plan
     with store.opened(demo_db) as db:
         imported(db)
-        task = store.scalar(db, "SELECT id FROM plan_tasks WHERE number = '3'")
+        task = task_of(db, "3")
     at = open_page(demo_db, "handler", "pages/plan_page.py")
+    at.selectbox[0].select(YEAR).run()
     assert [m.label for m in at.metric] == ["未启动", "推进中", "已完成", "滞后"]
     assert sum(int(m.value) for m in at.metric) == 2  # its own two tasks
     at.text_area(key=f"done_{task}").input("组织 120 家企业参与交易")
@@ -223,6 +248,7 @@ def test_the_plan_page_for_supervisors_and_departments(demo_db):
     at.button(key=f"FormSubmitter:report_{task}-报送").click().run()
     assert at.success[0].value == "已报送，等待审核。"
     at = open_page(demo_db, "supervisor", "pages/plan_page.py")
+    at.selectbox[0].select(YEAR).run()
     assert sum(int(m.value) for m in at.metric) == 4
     [accept] = [b for b in at.button if b.label == "通过"]
     accept.click().run()
@@ -237,11 +263,11 @@ def test_the_plan_page_for_supervisors_and_departments(demo_db):
 def test_the_bulletin_lists_done_lagging_and_unreported(db):
     imported(db)
     supervisor = actor_for(db, "supervisor")
-    summary = overview.bulletin(db, supervisor, 2026, "2026-05", today=date(2026, 8, 1))
+    summary = overview.bulletin(db, supervisor, YEAR, "2025-05", today=date(2025, 8, 1))
     assert summary["任务数"].sum() == 4 and summary["未报送"].sum() == 4
     late = summary[summary["滞后"] > 0]
     assert "1 推行企业开办" in "".join(late["滞后任务"])  # due in June, not done by August
     target = io.BytesIO()
-    assert overview.write_bulletin(db, supervisor, 2026, "2026-05", target) == len(summary)
+    assert overview.write_bulletin(db, supervisor, YEAR, "2025-05", target) == len(summary)
     headers, rows = spreadsheets.read_table(target.getvalue(), "通报.xlsx")
-    assert headers[0].startswith("2026 年度任务清单")
+    assert headers[0].startswith("2025 年度任务清单")

@@ -1,0 +1,96 @@
+"""The demo's action plan: a year's task list of about 60 tasks in the published shape (some
+department names as plans write them, mapped at import like a supervisor would), imported and
+reported on month by month through the app's own functions, so the demo shows every state."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+from sqlite_utils import Database
+
+from survey.access.actor import SYSTEM
+from survey.access.auth import load_actor
+from survey.plans import reports, tasks
+
+# (task, target) per indicator name; the lead and co-departments are drawn from the list below
+TASKS = [
+    ("推行企业开办“一网通办、一日办结”", "企业开办全流程 1 个工作日内办结", "开办企业"),
+    ("深化工程建设项目审批制度改革", "社会投资低风险项目审批 15 个工作日内办结", "办理建筑许可"),
+    ("推进水电气网联合报装", "低压小微企业接电“零上门、零审批、零投资”", "获得电力"),
+    ("开展惠企政策“免申即享”", "兑现惠企资金 5 亿元以上", "政务服务"),
+    ("破解中小企业融资难题", "新增普惠小微贷款 100 亿元", "获得信贷"),
+    ("规范涉企行政检查", "“综合查一次”覆盖 80% 以上检查事项", "市场监管"),
+    ("清理拖欠企业账款", "无分歧欠款动态清零", "政府采购"),
+    ("推进不动产登记“带押过户”", "不动产登记 1 个工作日内办结", "登记财产"),
+    ("优化纳税缴费服务", "“非接触式”办税缴费事项占比 95% 以上", "纳税"),
+    ("提升跨境贸易便利化水平", "进出口整体通关时间再压缩 10%", "跨境贸易"),
+    ("健全企业诉求“直通车”机制", "企业诉求 5 个工作日内响应", "政务服务"),
+    ("加强知识产权保护", "专利侵权纠纷行政裁决 3 个月内办结", "知识产权创造、保护和运用"),
+]
+DEPARTMENTS = ["XZSP", "FGW", "GXJ", "SWJ", "KJJ", "CZJ", "ZRZY", "JRB", "SWU", "SCJG", "ZJJ"]
+# names as plans often write them, mapped at import
+ALIASES = {"FGW": "市发改委", "XZSP": "市审批局"}
+
+
+def generate(db: Database, rng: random.Random, today: date, handlers: dict[str, int]) -> dict:
+    year = today.year
+    names = dict(db.conn.execute("SELECT code, name FROM departments").fetchall())
+    indicators = {r[0] for r in db.conn.execute("SELECT name FROM indicators")}
+    codes = [c for c in DEPARTMENTS if c in names] or list(names)
+    rows = []
+    for number in range(1, 61):
+        content, target, indicator = TASKS[(number - 1) % len(TASKS)]
+        lead = codes[(number * 7) % len(codes)]
+        co = rng.sample([c for c in codes if c != lead], rng.randint(0, 2))
+        month = rng.choice([3, 6, 6, 9, 10, 12, 12, 12])
+        rows.append(
+            [
+                str(number),
+                content if number <= len(TASKS) else f"{content}（第 {number} 项）",
+                target,
+                ALIASES.get(lead, names[lead]),
+                "、".join(ALIASES.get(c, names[c]) for c in co),
+                f"{year}年{month}月底",
+                indicator if indicator in indicators else "",
+            ]
+        )
+    headers = ["序号", "重点任务", "目标要求", "牵头单位", "配合单位", "完成时限", "指标"]
+    mapping = {alias: code for code, alias in ALIASES.items() if code in names}
+    tasks.import_plan(
+        db, SYSTEM, year, headers, rows, mapping, title=f"{year} 年度优化营商环境任务清单"
+    )
+    reported = 0
+    last = min(today.month - 1, 8)
+    for task in tasks.list_tasks(db, SYSTEM, year, today):
+        handler = handlers.get(task["lead_department_code"])
+        actor = load_actor(db, handler) if handler else None
+        if actor is None:
+            continue
+        pace = rng.uniform(0.4, 1.3)  # some tasks run ahead, some lag
+        for m in range(1, last + 1):
+            month = f"{year}-{m:02d}"
+            if rng.random() < 0.12:  # a month not reported
+                continue
+            due_month = int(task["due_on"][5:7])
+            percent = min(100, int(100 * pace * m / max(due_month, 1)))
+            day = reports.cutoff(month, 25)
+            sent = date(year, m, max(1, day.day - rng.randint(0, 6)))
+            if rng.random() < 0.1:  # late now and then
+                sent = date(year, m + 1, 3) if m < 12 else sent
+            report_id = reports.submit(
+                db,
+                actor,
+                task["id"],
+                month,
+                done_text=f"{month} 推进情况：按计划落实，完成阶段目标。",
+                percent=percent,
+                issues_text="部分企业材料准备不齐。" if rng.random() < 0.2 else "",
+                today=sent,
+            )
+            if m < last or rng.random() < 0.6:  # this month's may still wait for review
+                reports.review(db, SYSTEM, report_id, True)
+            reported += 1
+            if percent >= 100:
+                break
+    return {"plan_tasks": len(rows), "task_reports": reported}
