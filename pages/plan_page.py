@@ -93,6 +93,7 @@ with tabs["任务"]:
     st.dataframe(
         pd.DataFrame(
             {
+                "编号": shown["id"],
                 "序号": shown["number"],
                 "重点任务": shown["content"],
                 "牵头单位": shown["lead_name"],

@@ -5,6 +5,7 @@ import streamlit as st
 
 from survey.access import permissions
 from survey.labels import OUTCOME_LABELS, SOURCE_LABELS
+from survey.plans import tasks
 from survey.problems import columns, lifecycle, listing
 from survey.problems.register import STATUS_LABELS
 from ui import params, session
@@ -62,6 +63,15 @@ right.write(f"办理时限：{problem['deadline_on'] or '—'}")
 if problem["outcome"]:
     right.write(f"办理结果：{OUTCOME_LABELS[problem['outcome']]}")
 st.text(problem["description"])
+with session.database() as db:
+    plan_tasks = tasks.tasks_of_problem(db, actor, problem["id"])
+for task in plan_tasks:
+    st.page_link(
+        "pages/plan_page.py",
+        label=f"任务清单 {task['year']} · {task['number']} {task['content']}",
+        icon=":material/checklist:",
+        query_params={"year": task["year"]},
+    )
 if problem["reply_text"]:
     st.caption("部门答复")
     st.text(problem["reply_text"])
@@ -84,4 +94,16 @@ if permissions.can(actor, "problems.triage"):
             session.attempt(
                 lambda db: lifecycle.link_problems(db, actor, chosen, int(other), kind),
                 "已关联。",
+            )
+if permissions.can(actor, "plans.manage"):
+    with (
+        st.expander("对应任务清单中的任务"),
+        st.form(f"task_link_{chosen}", enter_to_submit=False),
+    ):
+        task_id = st.number_input(
+            "任务编号（任务清单“任务”表中的编号）", min_value=1, step=1, value=None
+        )
+        if st.form_submit_button("关联任务") and task_id:
+            session.attempt(
+                lambda db: tasks.link_problem(db, actor, int(task_id), chosen), "已关联任务。"
             )

@@ -271,3 +271,24 @@ def test_the_bulletin_lists_done_lagging_and_unreported(db):
     assert overview.write_bulletin(db, supervisor, YEAR, "2025-05", target) == len(summary)
     headers, rows = spreadsheets.read_table(target.getvalue(), "通报.xlsx")
     assert headers[0].startswith("2025 年度任务清单")
+
+
+def test_a_task_links_to_the_problems_it_answers(demo_db):
+    with store.opened(demo_db) as db:
+        imported(db)
+        task = task_of(db, "3")
+        problem = store.scalar(
+            db, "SELECT id FROM problems WHERE lead_department_code = 'GXJ' LIMIT 1"
+        )
+        with pytest.raises(PermissionDeniedError):
+            tasks.link_problem(db, actor_for(db, "handler"), task, problem)
+        tasks.link_problem(db, actor_for(db, "supervisor"), task, problem)
+        tasks.link_problem(db, actor_for(db, "supervisor"), task, problem)  # once
+        assert [p["id"] for p in tasks.problems_of_task(db, actor_for(db, "handler"), task)] == [
+            problem
+        ]
+        assert tasks.tasks_of_problem(db, actor_for(db, "officer"), problem) == []  # not theirs
+    at = open_page(demo_db, "handler", "pages/problems_page.py")
+    at.query_params["id"] = str(problem)
+    at.run()
+    assert any("降低企业用电成本" in link.label for link in at.get("page_link"))
