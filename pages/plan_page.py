@@ -123,6 +123,8 @@ if managing:
 else:
     with tabs["报送进展"]:
         mine = data[data["lead_name"] == departments.get(actor.department_code)]
+        order = {"lagging": 0, "in_progress": 1, "not_started": 2, "done": 3}  # what needs it first
+        mine = mine.sort_values("state", key=lambda column: column.map(order), kind="stable")
         if mine.empty:
             st.info("本部门没有牵头的任务。")
         else:

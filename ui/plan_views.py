@@ -139,7 +139,7 @@ def state_chart(counts: pd.DataFrame, column: str, title: str) -> alt.Chart:
         alt.Chart(counts, title=title)
         .mark_bar()
         .encode(
-            y=alt.Y(f"{column}:N", title=None, sort="-x"),
+            y=alt.Y(f"{column}:N", title=None, sort="-x", axis=alt.Axis(labelLimit=200)),
             x=alt.X("tasks:Q", title="任务数", stack="zero"),
             color=alt.Color(
                 "state_label:N",
