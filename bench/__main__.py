@@ -1,5 +1,5 @@
 """`python -m bench NAME`: run one benchmark (search, import, visits, dashboard, concurrency, notify,
-api)."""
+api, plans)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from bench import (
     concurrency_bench,
     dashboard_bench,
     notify_bench,
+    plans_bench,
     visits_bench,
 )
 
@@ -23,6 +24,7 @@ BENCHES = {
     "concurrency": None,  # takes a duration
     "notify": None,  # the scan reads --db or the dashboard's database
     "api": None,  # reads --db or the dashboard's database
+    "plans": None,  # builds its own ten years
 }
 
 
@@ -40,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         notify_bench.bench_moves()
         notify_bench.bench_mail()
         notify_bench.bench_scan(args.db)
+    elif args.name == "plans":
+        plans_bench.bench_plans()
     elif args.name == "api":
         api_bench.bench_api(args.problems, args.db)
     elif args.name == "concurrency":
