@@ -593,6 +593,29 @@ def m013_action_plan(db: Database) -> None:
     )
 
 
+@migrations()
+def m014_joint_reviews(db: Database) -> None:
+    """Joint review meetings (联审会办): dated meetings, the problems on each agenda with the
+    decision, the departments responsible, the deadline and the chair; open items carry over."""
+    for statement in (
+        "CREATE TABLE meetings (id INTEGER PRIMARY KEY, held_on TEXT NOT NULL, title TEXT NOT NULL,"
+        " created_by INTEGER NOT NULL REFERENCES users(id), created_at TEXT NOT NULL)",
+        "CREATE INDEX idx_meetings_held ON meetings(held_on)",
+        "CREATE TABLE meeting_items (id INTEGER PRIMARY KEY,"
+        " meeting_id INTEGER NOT NULL REFERENCES meetings(id),"
+        " problem_id INTEGER NOT NULL REFERENCES problems(id), reason TEXT NOT NULL DEFAULT '',"
+        " decision TEXT NOT NULL DEFAULT '', chair TEXT NOT NULL DEFAULT '', deadline_on TEXT,"
+        " status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done')),"
+        " decided_at TEXT, done_at TEXT, carried_from INTEGER REFERENCES meeting_items(id),"
+        " UNIQUE (meeting_id, problem_id))",
+        "CREATE INDEX idx_meeting_items_problem ON meeting_items(problem_id)",
+        "CREATE TABLE meeting_item_departments (item_id INTEGER NOT NULL REFERENCES meeting_items(id),"
+        " department_code TEXT NOT NULL REFERENCES departments(code),"
+        " PRIMARY KEY (item_id, department_code)) WITHOUT ROWID",
+    ):
+        db.execute(statement)
+
+
 def _loosen(db: Database, table: str, old: str, new: str) -> None:
     """Rewrite one constraint of a table's definition in place: SQLite's documented writable_schema
     procedure, for changes no existing row can break (widening a CHECK, dropping NOT NULL), with

@@ -30,6 +30,7 @@ PAGES = (
     PageSpec("pages/visit_page.py", "登记走访", "visit", ":material/add_location_alt:", "visits.create"),
     PageSpec("pages/triage_page.py", "交办", "triage", ":material/call_split:", "problems.triage"),
     PageSpec("pages/followup_page.py", "督办回访", "followup", ":material/phone_in_talk:", "problems.triage"),
+    PageSpec("pages/meetings_page.py", "联审会办", "meetings", ":material/groups:", "problems.triage"),
     PageSpec("pages/department_page.py", "部门办理", "inbox", ":material/inbox:", "problems.handle"),
     PageSpec("pages/feedback_page.py", "监督反馈", "feedback", ":material/campaign:", "feedback.create"),
     PageSpec("pages/dashboard_page.py", "统计看板", "dashboard", ":material/monitoring:", "dashboard.read"),

@@ -26,6 +26,7 @@ ROUTES: dict[str, list[tuple[str, str, str, bool]]] = {
         ("answered", "您反映的问题已答复", "raiser", False),
     ],
     "escalate": [("escalated", "督办", "lead", True)],
+    "joint_review": [("joint_review", "联审会办决定", "lead", True)],
     "extension_granted": [("extension_decided", "延期申请已同意", "lead", False)],
     "extension_refused": [("extension_decided", "延期申请未同意", "lead", False)],
     "reopen": [("reopened", "差评重办", "lead", True)],

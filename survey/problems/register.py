@@ -80,6 +80,7 @@ TRANSITIONS: dict[str, Transition] = {
         Transition("extension_granted", WITH_DEPARTMENT, None, "problems.triage", "处理延期申请"),
         Transition("extension_refused", WITH_DEPARTMENT, None, "problems.triage", "处理延期申请"),
         Transition("escalate", WITH_DEPARTMENT, None, "problems.triage", "督办"),
+        Transition("joint_review", WITH_DEPARTMENT, None, "problems.triage", "联审会办"),
         Transition("callback", ("replied",), "called_back", "problems.triage", "回访"),
         Transition("reopen", ("called_back",), "in_progress", "problems.triage", "重办"),
         Transition("close", ("called_back",), "closed", "problems.triage", "办结"),

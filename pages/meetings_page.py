@@ -1,0 +1,134 @@
+"""联审会办 (supervisors): put the hardest problems on a dated meeting's agenda, record the minutes
+(decision, departments responsible, deadline, chair: it enters the problem's timeline and sets
+its deadline), follow the decisions, and print the agenda with each problem's history."""
+
+import pandas as pd
+import streamlit as st
+
+from survey import clock, reference
+from survey.errors import SurveyError
+from survey.problems import meetings
+from ui import session
+from ui.text import md
+
+actor = session.require_actor("problems.triage")
+st.title("联审会办")
+
+with session.database() as db:
+    known = meetings.list_meetings(db, actor)
+    departments = reference.options(db, "departments")
+
+with (
+    st.expander("新建会议（上次会议未办结的议题自动列入）", expanded=not known),
+    st.form("new_meeting", enter_to_submit=False),
+):
+    held_on = st.date_input("会议日期", value=clock.today())
+    title = st.text_input("会议名称（可留空）", placeholder="重点问题联审会")
+    created = st.form_submit_button("新建会议", type="primary")
+if created and session.attempt(
+    lambda db: meetings.create_meeting(db, actor, held_on.isoformat(), title), "已新建会议。"
+):
+    st.rerun()
+if not known:
+    st.stop()
+
+by_id = {m["id"]: m for m in known}
+chosen = st.selectbox(
+    "会议",
+    list(by_id),
+    format_func=lambda i: (
+        f"{by_id[i]['held_on']} {by_id[i]['title']}（{by_id[i]['items']} 项，"
+        f"未办结 {by_id[i]['open_items'] or 0} 项）"
+    ),
+)
+printing = st.toggle("打印视图（含每个问题的办理过程，用浏览器打印）")
+with session.database() as db:
+    items = meetings.agenda(db, actor, chosen)
+
+if printing:
+    st.header(by_id[chosen]["title"])
+    for number, item in enumerate(items, 1):
+        st.subheader(f"{number}. 问题 #{item['problem_id']} · {md(item['company'])}")
+        st.write(
+            f"{md(item['category'])} · 牵头部门 {md(item['department'] or '—')} · "
+            f"列入原因：{item['reason_labels'] or '—'}"
+        )
+        st.text(item["description"])
+        if item["decision"]:
+            st.write(
+                f"会议决定：{md(item['decision'])}；责任单位：{md(item['responsible'] or '')}；"
+                f"时限 {item['deadline_on']}；主持：{md(item['chair'])}"
+            )
+        history = pd.DataFrame(item["history"], columns=["at", "action", "note"])
+        st.table(history.rename(columns={"at": "时间", "action": "动作", "note": "说明"}))
+    st.stop()
+
+st.subheader(f"议题（{len(items)}）")
+for item in items:
+    state = meetings.ITEM_STATES[item["state"]]
+    with st.container(border=True):
+        st.markdown(
+            f"**问题 #{item['problem_id']}** · {md(item['company'])} · {md(item['category'])} · "
+            f"{md(item['department'] or '—')} · {state}"
+        )
+        st.caption(f"列入原因：{item['reason_labels'] or '—'}")
+        if item["decision"]:
+            st.write(
+                f"决定：{md(item['decision'])}（{md(item['responsible'] or '')}，时限 "
+                f"{item['deadline_on']}，主持 {md(item['chair'])}）"
+            )
+        if item["status"] == "open":
+            with st.form(f"minutes_{item['id']}", enter_to_submit=False):
+                decision = st.text_area("会议决定", value=item["decision"], key=f"dec_{item['id']}")
+                responsible = st.multiselect(
+                    "责任单位",
+                    list(departments),
+                    format_func=departments.get,
+                    key=f"resp_{item['id']}",
+                    placeholder="请选择",
+                )
+                left, right = st.columns(2)
+                deadline = left.date_input("办理时限", key=f"due_{item['id']}")
+                chair = right.text_input("主持人", value=item["chair"], key=f"chair_{item['id']}")
+                if st.form_submit_button("记录决定", type="primary"):
+                    session.attempt(
+                        lambda db, i=item["id"], d=decision, r=responsible, t=deadline, c=chair: (
+                            meetings.record_decision(
+                                db,
+                                actor,
+                                i,
+                                decision=d,
+                                departments=r,
+                                deadline_on=t.isoformat(),
+                                chair=c,
+                            )
+                        ),
+                        "已记录，决定已写入问题的办理过程，时限已更新。",
+                    )
+            if st.button("标记办结", key=f"done_{item['id']}"):
+                session.attempt(
+                    lambda db, i=item["id"]: meetings.mark_done(db, actor, i), "已办结。"
+                )
+
+st.subheader("可列入议题的问题")
+with session.database() as db:
+    found = meetings.candidates(db, actor)
+if not found:
+    st.info("没有逾期、已督办、差评重办或多家企业反映的在办问题。")
+else:
+    labels = {
+        c["id"]: f"#{c['id']} {c['company']} · {c['category']} · "
+        + "、".join(meetings.REASONS[r] for r in c["reasons"])
+        for c in found
+    }
+    picked = st.multiselect("选择问题", list(labels), format_func=labels.get, placeholder="请选择")
+    if st.button("列入本次会议", disabled=not picked):
+        reasons = {c["id"]: c["reasons"] for c in found}
+        try:
+            with session.database() as db:
+                for pid in picked:
+                    meetings.add_item(db, actor, chosen, pid, reasons[pid])
+        except SurveyError as exc:
+            st.error(md(str(exc)))
+        else:
+            st.rerun()
