@@ -121,7 +121,9 @@ else:
         + "、".join(meetings.REASONS[r] for r in c["reasons"])
         for c in found
     }
-    picked = st.multiselect("选择问题", list(labels), format_func=labels.get, placeholder="请选择")
+    picked = st.multiselect(
+        "选择问题", list(labels), format_func=labels.get, placeholder="请选择", key="candidates"
+    )
     if st.button("列入本次会议", disabled=not picked):
         reasons = {c["id"]: c["reasons"] for c in found}
         try:

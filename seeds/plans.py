@@ -9,9 +9,11 @@ from datetime import date
 
 from sqlite_utils import Database
 
+from survey import db as store
 from survey.access.actor import SYSTEM
 from survey.access.auth import load_actor
 from survey.plans import reports, tasks
+from survey.problems import meetings
 
 # (task, target) per indicator name; the lead and co-departments are drawn from the list below
 TASKS = [
@@ -94,3 +96,40 @@ def generate(db: Database, rng: random.Random, today: date, handlers: dict[str, 
             if percent >= 100:
                 break
     return {"plan_tasks": len(rows), "task_reports": reported}
+
+
+def meetings_demo(db: Database, rng: random.Random, today: date, supervisor_id: int) -> dict:
+    """Four joint review meetings in the months before `today`: the hard problems on each agenda,
+    most decided, some done, the rest carried over to the next."""
+    supervisor = load_actor(db, supervisor_id)
+    held = 0
+    for back in (4, 3, 2, 1):
+        month = today.month - back
+        year = today.year + (month - 1) // 12
+        month = (month - 1) % 12 + 1
+        day = date(year, month, 20)
+        meeting = meetings.create_meeting(
+            db, supervisor, day.isoformat(), f"{year}年{month}月重点问题联审会"
+        )
+        for candidate in meetings.candidates(db, supervisor, today)[: rng.randint(2, 4)]:
+            meetings.add_item(db, supervisor, meeting, candidate["id"], candidate["reasons"])
+        for item in meetings.agenda(db, supervisor, meeting, today):
+            if item["decision"] or rng.random() < 0.2:
+                continue
+            lead = store.scalar(
+                db, "SELECT lead_department_code FROM problems WHERE id = ?", (item["problem_id"],)
+            )
+            deadline = date.fromordinal(day.toordinal() + rng.choice([10, 15, 20, 30]))
+            meetings.record_decision(
+                db,
+                supervisor,
+                item["id"],
+                decision="会议明确由牵头部门会同相关部门现场办公，限期解决企业诉求",
+                departments=[lead] if lead else ["FGW"],
+                deadline_on=deadline.isoformat(),
+                chair=rng.choice(["分管副市长", "市发展改革委主任", "市政府副秘书长"]),
+            )
+            if rng.random() < 0.5:
+                meetings.mark_done(db, supervisor, item["id"])
+        held += 1
+    return {"meetings": held}

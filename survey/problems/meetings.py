@@ -106,12 +106,20 @@ def add_item(
         status = store.scalar(db, "SELECT status FROM problems WHERE id = ?", (problem_id,))
         if status is None:
             raise NotFoundError(f"没有编号为 {problem_id} 的问题。")
-        item_id = db.execute(
+        added = db.execute(
             "INSERT INTO meeting_items (meeting_id, problem_id, reason) VALUES (?, ?, ?)"
             " ON CONFLICT(meeting_id, problem_id) DO NOTHING",
             (meeting_id, problem_id, ",".join(r for r in reasons if r in REASONS)),
-        ).lastrowid
-        audit.record(db, actor, "insert", "meeting_items", item_id, after={"problem": problem_id})
+        ).rowcount
+        item_id = store.scalar(
+            db,
+            "SELECT id FROM meeting_items WHERE meeting_id = ? AND problem_id = ?",
+            (meeting_id, problem_id),
+        )  # already on the agenda (carried over): that item
+        if added:
+            audit.record(
+                db, actor, "insert", "meeting_items", item_id, after={"problem": problem_id}
+            )
     return int(item_id)
 
 
