@@ -61,18 +61,20 @@ def add_photo(
     visit_id: int | None = None,
     feedback_id: int | None = None,
     report_id: int | None = None,
+    case_id: int | None = None,
 ) -> int:
     """Store a downscaled photo; call inside the transaction that writes its owner."""
     content, width, height = downscale(data, filename)
     cursor = db.execute(
-        "INSERT INTO attachments (visit_id, problem_id, feedback_id, report_id, filename, mime, width,"
-        " height, sha256, content, created_by, created_at)"
-        " VALUES (?, ?, ?, ?, ?, 'image/jpeg', ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO attachments (visit_id, problem_id, feedback_id, report_id, case_id, filename,"
+        " mime, width, height, sha256, content, created_by, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, 'image/jpeg', ?, ?, ?, ?, ?, ?)",
         (
             visit_id,
             problem_id,
             feedback_id,
             report_id,
+            case_id,
             filename[:200],
             width,
             height,

@@ -616,6 +616,51 @@ def m014_joint_reviews(db: Database) -> None:
         db.execute(statement)
 
 
+@migrations()
+def m015_case_library(db: Database) -> None:
+    """The case library (经典案例): cases written up from closed problems or adopted suggestions,
+    yearly selection rounds with a panel, weighted criteria and private scores, and publishing."""
+    for statement in (
+        "CREATE TABLE cases (id INTEGER PRIMARY KEY, problem_id INTEGER REFERENCES problems(id),"
+        " feedback_id INTEGER REFERENCES feedback(id), title TEXT NOT NULL CHECK (length(title) > 0),"
+        " background TEXT NOT NULL, approach TEXT NOT NULL, results TEXT NOT NULL,"
+        " figures TEXT NOT NULL DEFAULT '', category_code TEXT REFERENCES problem_categories(code),"
+        " sector_code TEXT REFERENCES sectors(code), company_id INTEGER REFERENCES companies(id),"
+        " mask_company INTEGER NOT NULL DEFAULT 0 CHECK (mask_company IN (0, 1)),"
+        " status TEXT NOT NULL DEFAULT 'nominated'"
+        " CHECK (status IN ('nominated', 'selected', 'published')),"
+        " nominated_by INTEGER NOT NULL REFERENCES users(id), created_at TEXT NOT NULL,"
+        " updated_at TEXT NOT NULL, published_at TEXT,"
+        " CHECK ((problem_id IS NOT NULL) + (feedback_id IS NOT NULL) = 1))",
+        "CREATE INDEX idx_cases_status ON cases(status, category_code, sector_code)",
+        "CREATE TABLE case_rounds (id INTEGER PRIMARY KEY, year INTEGER NOT NULL,"
+        " title TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'open'"
+        " CHECK (status IN ('open', 'closed')), created_by INTEGER NOT NULL REFERENCES users(id),"
+        " created_at TEXT NOT NULL, closed_at TEXT)",
+        "CREATE TABLE case_round_cases (round_id INTEGER NOT NULL REFERENCES case_rounds(id),"
+        " case_id INTEGER NOT NULL REFERENCES cases(id), PRIMARY KEY (round_id, case_id)) WITHOUT ROWID",
+        "CREATE TABLE case_criteria (id INTEGER PRIMARY KEY,"
+        " round_id INTEGER NOT NULL REFERENCES case_rounds(id), name TEXT NOT NULL,"
+        " weight REAL NOT NULL CHECK (weight > 0), UNIQUE (round_id, name))",
+        "CREATE TABLE case_panel (round_id INTEGER NOT NULL REFERENCES case_rounds(id),"
+        " user_id INTEGER NOT NULL REFERENCES users(id), PRIMARY KEY (round_id, user_id)) WITHOUT ROWID",
+        "CREATE TABLE case_scores (round_id INTEGER NOT NULL REFERENCES case_rounds(id),"
+        " case_id INTEGER NOT NULL REFERENCES cases(id),"
+        " criterion_id INTEGER NOT NULL REFERENCES case_criteria(id),"
+        " user_id INTEGER NOT NULL REFERENCES users(id),"
+        " score INTEGER NOT NULL CHECK (score BETWEEN 0 AND 100), scored_at TEXT NOT NULL,"
+        " PRIMARY KEY (round_id, case_id, criterion_id, user_id)) WITHOUT ROWID",
+        "ALTER TABLE attachments ADD COLUMN case_id INTEGER REFERENCES cases(id)",
+    ):
+        db.execute(statement)
+    _loosen(
+        db,
+        "attachments",
+        "(report_id IS NOT NULL) = 1",
+        "(report_id IS NOT NULL) + (case_id IS NOT NULL) = 1",
+    )
+
+
 def _loosen(db: Database, table: str, old: str, new: str) -> None:
     """Rewrite one constraint of a table's definition in place: SQLite's documented writable_schema
     procedure, for changes no existing row can break (widening a CHECK, dropping NOT NULL), with

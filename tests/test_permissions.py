@@ -10,8 +10,8 @@ from datetime import date
 import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
+from survey import cases, feedback, questionnaires, reference, visits
 from survey import db as store
-from survey import feedback, questionnaires, reference, visits
 from survey.access import audit, auth, clients, permissions, users
 from survey.access.actor import SYSTEM
 from survey.access.permissions import require
@@ -266,6 +266,23 @@ CASES = {
         lambda db, a: exports.write_dashboard(db, a, _VIEW, io.BytesIO()),
     ),
     "clients.list_clients": ({"admin"}, lambda db, a: clients.list_clients(db, a)),
+    "cases.search": (ALL, lambda db, a: cases.search(db, a, "企业")),
+    "cases.nominate_problem": (
+        {"handler", "supervisor", "admin"},
+        lambda db, a: cases.nominate_problem(db, a, _closed_gxj(db), _WRITE_UP),
+    ),
+    "cases.create_round": (
+        {"supervisor", "admin"},
+        lambda db, a: cases.create_round(
+            db,
+            a,
+            year=2026,
+            title="",
+            criteria=[("成效", 1)],
+            panel=[a.id],
+            case_ids=[cases.nominate_problem(db, _supervisor(db), _closed_gxj(db), _WRITE_UP)],
+        ),
+    ),
     "tasks.import_plan": (
         {"supervisor", "admin"},
         lambda db, a: tasks.import_plan(db, a, 2030, *_PLAN),
@@ -332,6 +349,9 @@ RULE_OF_CASE = {
     "visits.annotate_problem": "problems.annotate",
     "feedback.duty_progress": "feedback.review",
     "clients.list_clients": "api_clients.manage",
+    "cases.search": "cases.read",
+    "cases.nominate_problem": "cases.nominate",
+    "cases.create_round": "cases.manage",
     "tasks.import_plan": "plans.manage",
     "tasks.list_tasks": "plans.read",
     "reports.submit": "plans.report",
@@ -355,6 +375,19 @@ def _gxj_task(db) -> int:
         db,
         "SELECT t.id FROM plan_tasks t JOIN plans p ON p.id = t.plan_id WHERE p.year = 2030",
     )
+
+
+_WRITE_UP = {"title": "案例", "background": "背景", "approach": "做法", "results": "成效"}
+
+
+def _closed_gxj(db) -> int:
+    return store.scalar(
+        db, "SELECT id FROM problems WHERE status = 'closed' AND lead_department_code = 'GXJ'"
+    )
+
+
+def _supervisor(db):
+    return actor_for(db, "supervisor")
 
 
 def test_every_permission_rule_is_exercised():

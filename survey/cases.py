@@ -1,0 +1,326 @@
+"""The case library (经典案例评选): a supervisor or a department nominates a closed problem, or a
+supervisor a monitor's suggestion that was adopted, with a write-up (背景, 做法, 成效, figures and
+photos). A year's selection round has a panel, weighted criteria and each member's scores, which
+stay private to their author until the round closes; then the weighted ranking is shown and the
+best cases are selected and published. A published case may mask the company's name
+(江苏某某科技有限公司) for every reader without access to that company, in its text too. The
+library is searched by category, sector and words."""
+
+from __future__ import annotations
+
+import re
+
+from sqlite_utils import Database
+
+from survey import clock
+from survey import db as store
+from survey.access import audit
+from survey.access.actor import Actor
+from survey.access.permissions import company_detail_scope, require, sees_everything
+from survey.attachments import add_photo
+from survey.errors import NotFoundError, PermissionDeniedError, ValidationError
+
+FIELDS = {"title": "标题", "background": "背景", "approach": "做法", "results": "成效"}
+STATUS_LABELS = {"nominated": "已推荐", "selected": "已入选", "published": "已发布"}
+SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "集团", "公司")
+PLACES = ("江苏", "镇江", "京口", "润州", "丹徒", "丹阳", "句容", "扬中", "新区", "高新")
+
+
+def mask_name(name: str) -> str:
+    """镇江大全电气设备有限公司 -> 镇江某某设备有限公司: the place and the trade kept, the brand not."""
+    suffix = next((s for s in SUFFIXES if name.endswith(s)), "")
+    core = name[: len(name) - len(suffix)] if suffix else name
+    place = next((p for p in PLACES if core.startswith(p)), "")
+    trade = core[-2:] if len(core) - len(place) > 2 else ""
+    return f"{place or '某地'}某某{trade}{suffix or '企业'}"
+
+
+def _check_fields(fields: dict) -> dict:
+    clean = {k: str(fields.get(k) or "").strip() for k in (*FIELDS, "figures")}
+    for key, label in FIELDS.items():
+        if not clean[key]:
+            raise ValidationError(f"请填写{label}。", key)
+        if len(clean[key]) > 5000:
+            raise ValidationError(f"{label}过长（最多 5000 字）。", key)
+    return clean
+
+
+def nominate_problem(
+    db: Database,
+    actor: Actor,
+    problem_id: int,
+    fields: dict,
+    *,
+    mask_company: bool = False,
+    photos: list[tuple[str, bytes]] = (),
+) -> int:
+    """A closed problem as a case; a department nominates only problems it led."""
+    require(actor, "cases.nominate")
+    clean = _check_fields(fields)
+    rows = store.query(
+        db,
+        "SELECT p.status, p.lead_department_code, p.category_code, p.sector_code, p.company_id"
+        " FROM problems p WHERE p.id = ?",
+        (problem_id,),
+    )
+    if not rows:
+        raise NotFoundError(f"没有编号为 {problem_id} 的问题。")
+    problem = rows[0]
+    if problem["status"] != "closed":
+        raise ValidationError(f"问题 #{problem_id} 尚未办结，办结后才能推荐为案例。", "problem_id")
+    if not sees_everything(actor) and problem["lead_department_code"] != actor.department_code:
+        raise PermissionDeniedError(f"只能推荐本部门牵头办结的问题（#{problem_id} 不是）。")
+    source = {"problem_id": problem_id, "feedback_id": None}
+    facts = {k: problem[k] for k in ("category_code", "sector_code", "company_id")}
+    return _insert(db, actor, clean, source | facts, mask_company, photos)
+
+
+def nominate_suggestion(
+    db: Database, actor: Actor, feedback_id: int, fields: dict, *, mask_company: bool = False
+) -> int:
+    """A monitor's suggestion that was adopted, as a case (supervisors)."""
+    require(actor, "cases.manage")
+    clean = _check_fields(fields)
+    rows = store.query(db, "SELECT kind, company_id FROM feedback WHERE id = ?", (feedback_id,))
+    if not rows or rows[0]["kind"] != "suggestion":
+        raise ValidationError(f"#{feedback_id} 不是监督员建议。", "feedback_id")
+    source = {"problem_id": None, "feedback_id": feedback_id}
+    facts = {"category_code": None, "sector_code": None, "company_id": rows[0]["company_id"]}
+    return _insert(db, actor, clean, source | facts, mask_company, ())
+
+
+def _insert(db, actor, clean, values, mask_company, photos) -> int:
+    now = clock.now_iso()
+    row = clean | values | {"mask_company": int(bool(mask_company)), "nominated_by": actor.id}
+    row |= {"created_at": now, "updated_at": now}
+    with store.transaction(db):
+        case_id = db.execute(
+            f"INSERT INTO cases ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+            list(row.values()),
+        ).lastrowid
+        for filename, data in photos:
+            add_photo(db, actor, filename, data, case_id=case_id)
+        audit.record(db, actor, "insert", "cases", case_id, after={"title": clean["title"]})
+    return int(case_id)
+
+
+# ---- selection rounds ------------------------------------------------------------------------
+
+
+def create_round(
+    db: Database,
+    actor: Actor,
+    *,
+    year: int,
+    title: str,
+    criteria: list[tuple[str, float]],
+    panel: list[int],
+    case_ids: list[int],
+) -> int:
+    require(actor, "cases.manage")
+    if not criteria or any(not str(n).strip() or float(w) <= 0 for n, w in criteria):
+        raise ValidationError("请填写评分项及其权重（大于 0）。", "criteria")
+    if not panel:
+        raise ValidationError("请选择评审组成员。", "panel")
+    if not case_ids:
+        raise ValidationError("请选择参评案例。", "cases")
+    now = clock.now_iso()
+    with store.transaction(db):
+        round_id = db.execute(
+            "INSERT INTO case_rounds (year, title, created_by, created_at) VALUES (?, ?, ?, ?)",
+            (int(year), (title or "").strip() or f"{year} 年度经典案例评选", actor.id, now),
+        ).lastrowid
+        db.conn.executemany(
+            "INSERT INTO case_criteria (round_id, name, weight) VALUES (?, ?, ?)",
+            [(round_id, str(n).strip(), float(w)) for n, w in criteria],
+        )
+        db.conn.executemany(
+            "INSERT INTO case_panel (round_id, user_id) VALUES (?, ?)",
+            [(round_id, u) for u in panel],
+        )
+        db.conn.executemany(
+            "INSERT INTO case_round_cases (round_id, case_id) VALUES (?, ?)",
+            [(round_id, c) for c in case_ids],
+        )
+        audit.record(db, actor, "insert", "case_rounds", round_id, after={"cases": len(case_ids)})
+    return int(round_id)
+
+
+def _round(db: Database, round_id: int) -> dict:
+    rows = store.query(db, "SELECT * FROM case_rounds WHERE id = ?", (round_id,))
+    if not rows:
+        raise NotFoundError(f"没有编号为 {round_id} 的评选。")
+    return rows[0]
+
+
+def on_panel(db: Database, actor: Actor, round_id: int) -> bool:
+    return bool(
+        store.scalar(
+            db, "SELECT 1 FROM case_panel WHERE round_id = ? AND user_id = ?", (round_id, actor.id)
+        )
+    )
+
+
+def score(
+    db: Database, actor: Actor, round_id: int, case_id: int, criterion_id: int, value: int
+) -> None:
+    """A panel member's score (0–100) for one case and criterion, while the round is open."""
+    require(actor, "cases.read")
+    if not on_panel(db, actor, round_id):
+        raise PermissionDeniedError("您不是本轮评选的评审组成员。")
+    if _round(db, round_id)["status"] != "open":
+        raise ValidationError("评选已结束，不能再评分。", "round")
+    if not isinstance(value, int) or not 0 <= value <= 100:
+        raise ValidationError("评分应为 0–100 之间的整数。", "score")
+    with store.transaction(db):
+        known = store.scalar(
+            db,
+            "SELECT 1 FROM case_round_cases rc JOIN case_criteria k ON k.round_id = rc.round_id"
+            " WHERE rc.round_id = ? AND rc.case_id = ? AND k.id = ?",
+            (round_id, case_id, criterion_id),
+        )
+        if not known:
+            raise ValidationError("案例或评分项不属于本轮评选。", "case")
+        db.execute(
+            "INSERT INTO case_scores (round_id, case_id, criterion_id, user_id, score, scored_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (round_id, case_id, criterion_id, user_id)"
+            " DO UPDATE SET score = excluded.score, scored_at = excluded.scored_at",
+            (round_id, case_id, criterion_id, actor.id, value, clock.now_iso()),
+        )
+
+
+def my_scores(db: Database, actor: Actor, round_id: int) -> dict[tuple[int, int], int]:
+    """The actor's own scores, (case, criterion) -> score: nobody reads another's before closing."""
+    require(actor, "cases.read")
+    return {
+        (c, k): s
+        for c, k, s in db.conn.execute(
+            "SELECT case_id, criterion_id, score FROM case_scores WHERE round_id = ? AND user_id = ?",
+            (round_id, actor.id),
+        )
+    }
+
+
+def close_round(db: Database, actor: Actor, round_id: int) -> None:
+    require(actor, "cases.manage")
+    with store.transaction(db):
+        changed = db.execute(
+            "UPDATE case_rounds SET status = 'closed', closed_at = ? WHERE id = ? AND status = 'open'",
+            (clock.now_iso(), round_id),
+        ).rowcount
+        if not changed:
+            raise ValidationError("评选已结束或不存在。", "round")
+        audit.record(db, actor, "update", "case_rounds", round_id, note="结束评选")
+
+
+def ranking(db: Database, actor: Actor, round_id: int) -> list[dict]:
+    """Each case's weighted mean score across the panel, best first: only once the round is
+    closed, and only for its organisers and its panel."""
+    require(actor, "cases.read")
+    if not (sees_everything(actor) or on_panel(db, actor, round_id)):
+        raise PermissionDeniedError("只有评选组织者和评审组成员可以查看排名。")
+    if _round(db, round_id)["status"] != "closed":
+        raise PermissionDeniedError("评选结束前不公开评分和排名。")
+    return store.query(
+        db,
+        "SELECT c.id, c.title, round(sum(s.score * k.weight) / sum(k.weight), 1) AS score,"
+        " count(DISTINCT s.user_id) AS judges FROM case_round_cases rc JOIN cases c ON c.id = rc.case_id"
+        " LEFT JOIN case_scores s ON s.round_id = rc.round_id AND s.case_id = c.id"
+        " LEFT JOIN case_criteria k ON k.id = s.criterion_id WHERE rc.round_id = ?"
+        " GROUP BY c.id ORDER BY score IS NULL, score DESC, c.id",
+        (round_id,),
+    )
+
+
+def set_status(db: Database, actor: Actor, case_id: int, status: str) -> None:
+    """Select (入选) or publish (发布) a case."""
+    require(actor, "cases.manage")
+    if status not in ("selected", "published"):
+        raise ValidationError("状态无效。", "status")
+    with store.transaction(db):
+        changed = db.execute(
+            "UPDATE cases SET status = ?, updated_at = ?, published_at = CASE WHEN ? = 'published'"
+            " THEN ? ELSE published_at END WHERE id = ?",
+            (status, clock.now_iso(), status, clock.now_iso(), case_id),
+        ).rowcount
+        if not changed:
+            raise NotFoundError(f"没有编号为 {case_id} 的案例。")
+        audit.record(db, actor, "update", "cases", case_id, after={"status": status})
+
+
+# ---- reading ---------------------------------------------------------------------------------
+
+
+def _shown(db: Database, actor: Actor, row: dict) -> dict:
+    """The case as this reader may see it: the company masked (in the text too) when the case
+    asks for it and the reader has no access to that company."""
+    name = row.pop("company_name", None)
+    if name and row["mask_company"]:
+        where, params = company_detail_scope(actor)
+        allowed = store.scalar(
+            db,
+            f"SELECT 1 FROM companies c WHERE c.id = ? AND {where}",
+            [row["company_id"], *params],
+        )
+        if not allowed:
+            masked = mask_name(name)
+            for key in (*FIELDS, "figures"):
+                row[key] = row[key].replace(name, masked)
+            name = masked
+    return row | {"company": name}
+
+
+CASE_SQL = (
+    "SELECT k.id, k.title, k.background, k.approach, k.results, k.figures, k.status,"
+    " k.mask_company, k.company_id, k.problem_id, k.category_code, pc.name AS category,"
+    " k.sector_code, s.name AS sector, c.name AS company_name, k.published_at"
+    " FROM cases k LEFT JOIN companies c ON c.id = k.company_id"
+    " LEFT JOIN problem_categories pc ON pc.code = k.category_code"
+    " LEFT JOIN sectors s ON s.code = k.sector_code"
+)
+
+
+def get_case(db: Database, actor: Actor, case_id: int) -> dict:
+    """One case: published ones for everyone, the rest for supervisors and their nominator."""
+    require(actor, "cases.read")
+    rows = store.query(db, f"{CASE_SQL} WHERE k.id = ?", (case_id,))
+    visible = rows and (
+        rows[0]["status"] == "published"
+        or sees_everything(actor)
+        or store.scalar(db, "SELECT nominated_by FROM cases WHERE id = ?", (case_id,)) == actor.id
+    )
+    if not visible:
+        raise NotFoundError(f"没有编号为 {case_id} 的案例，或尚未发布。")
+    return _shown(db, actor, rows[0])
+
+
+def search(
+    db: Database,
+    actor: Actor,
+    text: str = "",
+    *,
+    category: str | None = None,
+    sector: str | None = None,
+    limit: int = 50,
+) -> list[dict]:
+    """Published cases (all cases for supervisors) by category, sector and words, newest first."""
+    require(actor, "cases.read")
+    clauses, params = ["1 = 1" if sees_everything(actor) else "k.status = 'published'"], []
+    if category:
+        clauses.append("(k.category_code = ? OR pc.parent = ?)")
+        params += [category, category]
+    if sector:
+        clauses.append("k.sector_code = ?")
+        params.append(sector)
+    for word in [w for w in re.split(r"\s+", (text or "").strip()) if w][:5]:
+        clauses.append("(k.title || k.background || k.approach || k.results) LIKE ? ESCAPE '\\'")
+        params.append(
+            "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+    rows = store.query(
+        db,
+        f"{CASE_SQL} WHERE {' AND '.join(clauses)}"
+        f" ORDER BY coalesce(k.published_at, k.created_at) DESC, k.id DESC LIMIT {int(limit)}",
+        params,
+    )
+    return [_shown(db, actor, r) for r in rows]
