@@ -699,6 +699,7 @@ def generate(
                     gen.activity(progress)
             gen.stats |= plans.generate(db, random.Random(seed), today, gen.handler_by_dept)
             gen.stats |= plans.meetings_demo(db, random.Random(seed), today, gen.supervisor_id)
+            gen.stats |= plans.cases_demo(db, random.Random(seed), today, gen.supervisor_id)
             for key, value in (
                 ("demo_data", "1"),
                 ("demo_seed", str(seed)),

@@ -9,6 +9,7 @@ from datetime import date
 
 from sqlite_utils import Database
 
+from survey import cases
 from survey import db as store
 from survey.access.actor import SYSTEM
 from survey.access.auth import load_actor
@@ -133,3 +134,103 @@ def meetings_demo(db: Database, rng: random.Random, today: date, supervisor_id: 
                 meetings.mark_done(db, supervisor, item["id"])
         held += 1
     return {"meetings": held}
+
+
+CASE_TEXTS = [
+    (
+        "“拿地即开工”",
+        "新建厂房办理施工许可耗时较长，影响项目开工。",
+        "自然资源、住建、审批部门并联审批，提前介入方案审查。",
+        "从拿地到开工缩短至 1 个工作日。",
+    ),
+    (
+        "惠企资金“免申即享”",
+        "企业不清楚可享受的政策，申报材料繁多。",
+        "数据比对主动识别符合条件的企业，资金直接拨付。",
+        "兑现资金时间由 3 个月缩短至 15 天。",
+    ),
+    (
+        "“综合查一次”减少重复检查",
+        "同一企业一个月内被多个部门检查。",
+        "多部门联合检查，一次进门、查多项。",
+        "涉企检查次数下降 40%。",
+    ),
+    (
+        "用电报装“零上门”",
+        "新上产线需增容，报装流程长。",
+        "供电部门线上受理、主动上门勘查。",
+        "接电时间压缩至 10 个工作日。",
+    ),
+    (
+        "“带押过户”解融资之困",
+        "企业抵押房产过户需先还贷，资金周转困难。",
+        "不动产登记与银行协同，带押办理过户。",
+        "为企业节约过桥资金 2000 万元。",
+    ),
+    (
+        "人才公寓解用工之忧",
+        "新引进技术人员住房难。",
+        "人社、住建部门统筹人才公寓，定向配租。",
+        "解决 120 名技术人员住房。",
+    ),
+]
+
+
+def cases_demo(db: Database, rng: random.Random, today: date, supervisor_id: int) -> dict:
+    """A dozen cases from closed problems, one selection round scored by a panel of three and
+    closed, the best selected and published (some with the company masked)."""
+    supervisor = load_actor(db, supervisor_id)
+    closed = [
+        r[0]
+        for r in db.conn.execute(
+            "SELECT id FROM problems WHERE status = 'closed' AND company_id IS NOT NULL"
+            " AND solved_on_spot = 0 ORDER BY id LIMIT 12"
+        )
+    ]
+    made = []
+    for i, problem_id in enumerate(closed):
+        title, background, approach, results = CASE_TEXTS[i % len(CASE_TEXTS)]
+        write_up = {
+            "title": f"{title}（{i + 1}）",
+            "background": background,
+            "approach": approach,
+            "results": results,
+            "figures": "",
+        }
+        made.append(
+            cases.nominate_problem(db, supervisor, problem_id, write_up, mask_company=i % 3 == 0)
+        )
+    if not made:
+        return {"cases": 0}
+    panel = [
+        r[0]
+        for r in db.conn.execute(
+            "SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id"
+            " WHERE r.role IN ('supervisor', 'admin') AND u.active = 1 ORDER BY u.id LIMIT 3"
+        )
+    ]
+    round_id = cases.create_round(
+        db,
+        supervisor,
+        year=today.year,
+        title="年度经典案例评选",
+        criteria=[("创新性", 3), ("成效", 4), ("可复制性", 3)],
+        panel=panel,
+        case_ids=made,
+    )
+    criteria = [
+        r[0]
+        for r in db.conn.execute("SELECT id FROM case_criteria WHERE round_id = ?", (round_id,))
+    ]
+    for judge in panel:
+        actor = load_actor(db, judge)
+        for case_id in made:
+            for criterion in criteria:
+                cases.score(db, actor, round_id, case_id, criterion, rng.randint(60, 98))
+    cases.close_round(db, supervisor, round_id)
+    for place, row in enumerate(cases.ranking(db, supervisor, round_id)):
+        if place < 5:
+            cases.set_status(db, supervisor, row["id"], "published")
+        elif place < 8:
+            cases.set_status(db, supervisor, row["id"], "selected")
+    return {"cases": len(made)}

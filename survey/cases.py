@@ -324,3 +324,60 @@ def search(
         params,
     )
     return [_shown(db, actor, r) for r in rows]
+
+
+def rounds_for(db: Database, actor: Actor) -> list[dict]:
+    """The rounds the actor organises (supervisors: all) or sits on the panel of."""
+    require(actor, "cases.read")
+    mine = (
+        "1 = 1"
+        if sees_everything(actor)
+        else "EXISTS (SELECT 1 FROM case_panel p WHERE p.round_id = r.id AND p.user_id = ?)"
+    )
+    return store.query(
+        db,
+        f"SELECT r.id, r.year, r.title, r.status FROM case_rounds r WHERE {mine} ORDER BY r.id DESC",
+        [] if sees_everything(actor) else [actor.id],
+    )
+
+
+def round_detail(db: Database, actor: Actor, round_id: int) -> dict:
+    """Criteria and cases of a round, for its organisers and its panel."""
+    require(actor, "cases.read")
+    if not (sees_everything(actor) or on_panel(db, actor, round_id)):
+        raise PermissionDeniedError("您不是本轮评选的评审组成员。")
+    return {
+        "round": _round(db, round_id),
+        "criteria": store.query(
+            db,
+            "SELECT id, name, weight FROM case_criteria WHERE round_id = ? ORDER BY id",
+            (round_id,),
+        ),
+        "cases": store.query(
+            db,
+            "SELECT c.id, c.title, c.status FROM case_round_cases rc JOIN cases c ON c.id = rc.case_id"
+            " WHERE rc.round_id = ? ORDER BY c.id",
+            (round_id,),
+        ),
+    }
+
+
+def nominated(db: Database, actor: Actor) -> list[dict]:
+    """Cases not yet published, for the organisers to put in a round or publish."""
+    require(actor, "cases.manage")
+    return store.query(
+        db, "SELECT id, title, status FROM cases WHERE status != 'published' ORDER BY id DESC"
+    )
+
+
+def panel_candidates(db: Database, actor: Actor) -> dict[int, str]:
+    """Active users an organiser may put on a panel: id -> name (department)."""
+    require(actor, "cases.manage")
+    return {
+        r[0]: r[1]
+        for r in db.conn.execute(
+            "SELECT u.id, u.display_name || coalesce('（' || d.name || '）', '') FROM users u"
+            " LEFT JOIN departments d ON d.code = u.department_code"
+            " WHERE u.active = 1 AND u.api_client = 0 ORDER BY u.id"
+        )
+    }

@@ -9,7 +9,7 @@ import pytest
 from survey import cases
 from survey import db as store
 from survey.errors import NotFoundError, PermissionDeniedError, ValidationError
-from tests.helpers import actor_for
+from tests.helpers import actor_for, open_page
 
 WRITE_UP = {
     "title": "“拿地即开工”破解项目落地慢",
@@ -88,7 +88,12 @@ def test_scores_stay_private_until_the_round_closes(db):
         panel=[judge_a.id, judge_b.id],
         case_ids=[first, second],
     )
-    innovation, effect = [r[0] for r in db.conn.execute("SELECT id FROM case_criteria ORDER BY id")]
+    innovation, effect = [
+        r[0]
+        for r in db.conn.execute(
+            "SELECT id FROM case_criteria WHERE round_id = ? ORDER BY id", (round_id,)
+        )
+    ]
     cases.score(db, judge_a, round_id, first, innovation, 90)
     cases.score(db, judge_a, round_id, first, effect, 60)
     cases.score(db, judge_b, round_id, first, innovation, 70)
@@ -125,8 +130,58 @@ def test_a_published_case_masks_the_company_for_readers_without_access(db):
     assert masked in seen["background"]
     assert cases.get_case(db, supervisor, case_id)["company"] == problem["company"]
     found = cases.search(db, monitor, "拿地 开工")
-    assert [c["id"] for c in found] == [case_id] and problem["company"] not in repr(found)
+    assert case_id in [c["id"] for c in found] and problem["company"] not in repr(found)
+    assert all("拿地" in c["title"] + c["background"] + c["approach"] for c in found)
     assert cases.search(db, monitor, "无关的词") == []
     category = store.scalar(db, "SELECT category_code FROM cases WHERE id = ?", (case_id,))
-    assert [c["id"] for c in cases.search(db, monitor, category=category)] == [case_id]
+    by_category = cases.search(db, monitor, category=category)
+    assert case_id in [c["id"] for c in by_category]
+    assert {c["category_code"] for c in by_category} == {category}
     assert cases.search(db, monitor, "100%_") == []  # LIKE wildcards are words here
+
+
+def test_the_library_page_searches_opens_and_masks(demo_db):
+    with store.opened(demo_db) as db:
+        masked = store.query(
+            db,
+            "SELECT k.id, c.name FROM cases k JOIN companies c ON c.id = k.company_id"
+            " WHERE k.mask_company = 1 AND k.status = 'published' LIMIT 1",
+        )
+    at = open_page(demo_db, "monitor", "pages/cases_page.py")
+    assert [t.label for t in at.tabs] == ["案例库"]  # a monitor reads; no nominating
+    at.text_input[0].input("开工").run()
+    found = at.get("page_link")
+    assert found and all("开工" in link.label for link in found)
+    assert masked  # the demo publishes masked cases
+    case_id, name = masked[0]["id"], masked[0]["name"]
+    at.query_params["id"] = str(case_id)
+    at.run()
+    page = " ".join(str(e.value) for e in at.caption) + " ".join(t.value for t in at.text)
+    assert name not in page and cases.mask_name(name) in page
+
+
+def test_a_panel_member_scores_on_the_page(demo_db):
+    with store.opened(demo_db) as db:
+        supervisor = actor_for(db, "supervisor")
+        problem = closed_problem(db)
+        case_id = cases.nominate_problem(
+            db, supervisor, problem["id"], write_up(problem["company"])
+        )
+        judge = actor_for(db, "handler")
+        round_id = cases.create_round(
+            db,
+            supervisor,
+            year=2026,
+            title="试评",
+            criteria=[("成效", 1)],
+            panel=[judge.id],
+            case_ids=[case_id],
+        )
+        criterion = store.scalar(db, "SELECT id FROM case_criteria WHERE round_id = ?", (round_id,))
+    at = open_page(demo_db, "handler", "pages/cases_page.py")
+    assert [t.label for t in at.tabs] == ["案例库", "推荐", "评选"]
+    at.number_input(key=f"s_{round_id}_{case_id}_{criterion}").set_value(88)
+    at.button(key=f"FormSubmitter:score_{round_id}_{case_id}-保存评分").click().run()
+    assert at.success[0].value == "已保存。"
+    with store.opened(demo_db) as db:
+        assert cases.my_scores(db, actor_for(db, "handler"), round_id) == {(case_id, criterion): 88}

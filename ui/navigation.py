@@ -36,6 +36,7 @@ PAGES = (
     PageSpec("pages/dashboard_page.py", "统计看板", "dashboard", ":material/monitoring:", "dashboard.read"),
     PageSpec("pages/report_page.py", "周报", "weekly", ":material/summarize:", "dashboard.read"),
     PageSpec("pages/plan_page.py", "任务清单", "plan", ":material/checklist:", "plans.read"),
+    PageSpec("pages/cases_page.py", "经典案例", "cases", ":material/auto_stories:", "cases.read"),
     PageSpec("pages/feedback_review_page.py", "反馈汇总", "monitors", ":material/reviews:", "feedback.review"),
     PageSpec("pages/my_visits_page.py", "走访记录", "visits", ":material/event_note:", "visits.read"),
     PageSpec("pages/problems_page.py", "问题清单", "problems", ":material/assignment:", "problems.read"),

@@ -1,0 +1,146 @@
+"""The pieces of 经典案例 (pages/cases_page.py): one case as a printable page, the nomination form,
+and a selection round (scoring for its panel; ranking, selecting and publishing once closed)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from survey import cases
+from survey.access.actor import Actor
+from survey.access.permissions import can
+from survey.errors import SurveyError
+from ui import session, uploads
+from ui.text import md
+
+
+def show_case(case: dict) -> None:
+    """A case as a printable page: title, company (masked when asked), 背景, 做法, 成效."""
+    st.header(case["title"])
+    st.caption(
+        f"{md(case['company'] or '')} · {md(case['category'] or '')} · {md(case['sector'] or '')}"
+        f" · {cases.STATUS_LABELS[case['status']]}"
+    )
+    for key, label in (*cases.FIELDS.items(), ("figures", "数据")):
+        if key != "title" and case[key]:
+            st.subheader(label)
+            st.text(case[key])
+
+
+def nominate_form(actor: Actor) -> None:
+    with st.form("nominate", enter_to_submit=False):
+        st.caption("推荐一个已办结的问题为经典案例（部门可推荐本部门牵头办结的问题）。")
+        problem_id = st.number_input("问题编号", min_value=1, step=1, value=None)
+        values = {
+            key: st.text_area(label, key=f"case_{key}") for key, label in cases.FIELDS.items()
+        }
+        values["figures"] = st.text_input("成效数据（可留空）", key="case_figures")
+        mask = st.checkbox("发布时隐去企业名称（如 江苏某某科技有限公司）")
+        photos = uploads.file_uploader("照片", ["jpg", "jpeg", "png"], "case_photos", multiple=True)
+        if st.form_submit_button("推荐", type="primary"):
+            if not problem_id:
+                st.error("请填写问题编号。")
+                return
+            files = [(f.name, f.getvalue()) for f in photos or []]
+            session.attempt(
+                lambda db: cases.nominate_problem(
+                    db, actor, int(problem_id), values, mask_company=mask, photos=files
+                ),
+                "已推荐，等待评选。",
+            )
+
+
+def new_round_form(actor: Actor) -> None:
+    with session.database() as db:
+        people = cases.panel_candidates(db, actor)
+        waiting = {c["id"]: c["title"] for c in cases.nominated(db, actor)}
+    with st.form("new_round", enter_to_submit=False):
+        st.subheader("发起评选")
+        year = st.number_input("年度", 2000, 2100, 2026, step=1)
+        title = st.text_input("名称（可留空）", placeholder="年度经典案例评选")
+        criteria_text = st.text_area(
+            "评分项及权重（每行 名称:权重）", value="创新性:3\n成效:4\n可复制性:3"
+        )
+        panel = st.multiselect(
+            "评审组成员", list(people), format_func=people.get, placeholder="请选择"
+        )
+        chosen = st.multiselect(
+            "参评案例", list(waiting), format_func=waiting.get, placeholder="请选择"
+        )
+        if st.form_submit_button("发起", type="primary"):
+            criteria = []
+            for line in criteria_text.splitlines():
+                name, _, weight = line.replace("：", ":").partition(":")
+                try:
+                    criteria.append((name.strip(), float(weight or 1)))
+                except ValueError:
+                    st.error(f"权重应为数字：{md(line)}")
+                    return
+            session.attempt(
+                lambda db: cases.create_round(
+                    db,
+                    actor,
+                    year=int(year),
+                    title=title,
+                    criteria=criteria,
+                    panel=panel,
+                    case_ids=chosen,
+                ),
+                "已发起评选。",
+            )
+
+
+def round_view(actor: Actor, round_id: int) -> None:
+    with session.database() as db:
+        detail = cases.round_detail(db, actor, round_id)
+        judging = cases.on_panel(db, actor, round_id)
+        mine = cases.my_scores(db, actor, round_id) if judging else {}
+    info = detail["round"]
+    if info["status"] == "open" and judging:
+        st.caption("评分只有您自己可见，评选结束后公布加权排名。")
+        for case in detail["cases"]:
+            with st.form(f"score_{round_id}_{case['id']}", enter_to_submit=False):
+                st.markdown(f"**{md(case['title'])}**")
+                given = {
+                    k["id"]: st.number_input(
+                        f"{k['name']}（权重 {k['weight']:g}）",
+                        0,
+                        100,
+                        mine.get((case["id"], k["id"]), 0),
+                        key=f"s_{round_id}_{case['id']}_{k['id']}",
+                    )
+                    for k in detail["criteria"]
+                }
+                if st.form_submit_button("保存评分"):
+                    session.attempt(
+                        lambda db, c=case["id"], g=given: [
+                            cases.score(db, actor, round_id, c, k, int(v)) for k, v in g.items()
+                        ],
+                        "已保存。",
+                    )
+    closing = info["status"] == "open" and can(actor, "cases.manage")
+    if closing and st.button("结束评选并公布排名", key=f"close_{round_id}"):
+        session.attempt(lambda db: cases.close_round(db, actor, round_id), "评选已结束。")
+    if info["status"] == "closed":
+        try:
+            with session.database() as db:
+                ranked = cases.ranking(db, actor, round_id)
+        except SurveyError as exc:
+            st.error(md(str(exc)))
+            return
+        for place, row in enumerate(ranked, 1):
+            cols = st.columns([5, 2, 2])
+            score = "—" if row["score"] is None else f"{row['score']:.1f}"
+            cols[0].markdown(
+                f"{place}. **{md(row['title'])}** · {score} 分（{row['judges']} 位评委）"
+            )
+            if can(actor, "cases.manage"):
+                if cols[1].button("入选", key=f"sel_{round_id}_{row['id']}"):
+                    session.attempt(
+                        lambda db, c=row["id"]: cases.set_status(db, actor, c, "selected"),
+                        "已入选。",
+                    )
+                if cols[2].button("发布", key=f"pub_{round_id}_{row['id']}"):
+                    session.attempt(
+                        lambda db, c=row["id"]: cases.set_status(db, actor, c, "published"),
+                        "已发布。",
+                    )
