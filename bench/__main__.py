@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         notify_bench.bench_scan(args.db)
     elif args.name == "plans":
         plans_bench.bench_plans()
+        plans_bench.bench_cases()
     elif args.name == "api":
         api_bench.bench_api(args.problems, args.db)
     elif args.name == "concurrency":

@@ -120,3 +120,91 @@ def bench_plans() -> None:
             f"  任务清单 page, server side (AppTest rerun, {PER_YEAR} tasks shown): median"
             f" {statistics.median(renders) * 1000:.0f} ms (limit 500 ms)"
         )
+
+
+CASES = 10_000
+
+
+def bench_cases() -> None:
+    """Case search over 10,000 published cases (words, category, sector), against a naive search
+    that reads every case into Python and filters there."""
+    from survey import cases
+
+    rng = random.Random(17)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "cases.db"
+        seeds.generate(path, companies=200, problems=2000, seed=4)
+        now = clock.now_iso()
+        words = ["用地", "审批", "融资", "用电", "人才", "检查", "登记", "纳税", "物流", "环评"]
+        with store.opened(path) as db, store.transaction(db):
+            closed = [
+                r[0] for r in db.conn.execute("SELECT id FROM problems WHERE status = 'closed'")
+            ]
+            facts = {
+                r[0]: r[1:]
+                for r in db.conn.execute(
+                    "SELECT id, category_code, sector_code, company_id FROM problems"
+                )
+            }
+            rows = []
+            for i in range(CASES):
+                pid = rng.choice(closed)
+                a, b = rng.sample(words, 2)
+                rows.append(
+                    (
+                        pid,
+                        f"案例 {i}：{a}难题",
+                        f"企业反映{a}和{b}方面的困难。" * 5,
+                        f"多部门协同解决{b}问题。" * 5,
+                        "企业满意。" * 5,
+                        *facts[pid],
+                        rng.random() < 0.3,
+                        "published",
+                        1,
+                        now,
+                        now,
+                        now,
+                    )
+                )
+            db.conn.executemany(
+                "INSERT INTO cases (problem_id, title, background, approach, results, category_code,"
+                " sector_code, company_id, mask_company, status, nominated_by, created_at, updated_at,"
+                " published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            monitor = store.scalar(db, "SELECT id FROM users WHERE username = 'monitor'")
+        from survey.access.auth import load_actor
+
+        with store.opened(path) as db:
+            reader = load_actor(db, monitor)  # masking checks run for every row
+            queries = [("用地", None), ("融资 人才", None), ("", "D"), ("审批", "B")]
+            ours, naive = [], []
+            for _ in range(5):
+                for text, category in queries:
+                    start = time.perf_counter()
+                    cases.search(db, reader, text, category=category)
+                    ours.append((time.perf_counter() - start) * 1000)
+                    start = time.perf_counter()
+                    everything = store.query(db, "SELECT * FROM cases")
+                    hits = [
+                        c
+                        for c in everything
+                        if all(
+                            w in c["title"] + c["background"] + c["approach"] + c["results"]
+                            for w in text.split()
+                        )
+                        and (category is None or (c["category_code"] or "").startswith(category))
+                    ]
+                    sorted(hits, key=lambda c: c["published_at"] or "", reverse=True)[:50]
+                    naive.append((time.perf_counter() - start) * 1000)
+        print(
+            f"Case search over {CASES:,} published cases, {len(queries)} queries x 5, a monitor reading"
+        )
+        print(
+            f"  ours (SQL, 50 shown, masking checked): median {statistics.median(ours):.1f} ms,"
+            f" max {max(ours):.1f} ms (limit 100 ms)"
+        )
+        print(
+            f"  naive (every case into Python): median {statistics.median(naive):.1f} ms; ratio"
+            f" {statistics.median(naive) / statistics.median(ours):.1f}x"
+        )
