@@ -2,12 +2,11 @@
 (decision, departments responsible, deadline, chair: it enters the problem's timeline and sets
 its deadline), follow the decisions, and print the agenda with each problem's history."""
 
-import pandas as pd
 import streamlit as st
 
 from survey import clock, reference
 from survey.errors import SurveyError
-from survey.problems import meetings
+from survey.problems import columns, meetings
 from ui import session
 from ui.text import md
 
@@ -59,8 +58,7 @@ if printing:
                 f"会议决定：{md(item['decision'])}；责任单位：{md(item['responsible'] or '')}；"
                 f"时限 {item['deadline_on']}；主持：{md(item['chair'])}"
             )
-        history = pd.DataFrame(item["history"], columns=["at", "action", "note"])
-        st.table(history.rename(columns={"at": "时间", "action": "动作", "note": "说明"}))
+        st.table(columns.frame(item["history"], ["at", "action", "note"], columns.EVENT_COLUMNS))
     st.stop()
 
 st.subheader(f"议题（{len(items)}）")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from survey.labels import OUTCOME_LABELS, SOURCE_LABELS
-from survey.problems.register import STATUS_LABELS, deadline_state
+from survey.problems.register import STATUS_LABELS, TRANSITIONS, deadline_state
 
 DEADLINE_LABELS = {"overdue": "逾期", "warning": "预警", "ok": "", "": ""}
 SUMMARY_CHARACTERS = 60
@@ -69,6 +69,7 @@ PROBLEM_COLUMNS: dict[str, Column] = {
 EVENT_COLUMNS: dict[str, Column] = {
     "at": Column("时间", _plain("at")),
     "actor": Column("操作人", _text("actor", "系统")),
+    "action": Column("动作", _label("action", {a: t.verb for a, t in TRANSITIONS.items()})),
     "from_status": Column("从", _label("from_status", STATUS_LABELS)),
     "to_status": Column("到", _label("to_status", STATUS_LABELS)),
     "note": Column("说明", _plain("note")),

@@ -1,0 +1,69 @@
+"""Joint review meetings and the case library in a real browser, at tablet and laptop sizes: the
+supervisor records a meeting's decision on a tablet and prints the agenda; a monitor on a laptop
+finds a published case and reads it with the company masked."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from survey import cases
+from survey import db as store
+from tests.browser import chromium, require_chromium, sign_in, streamlit_server, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+def test_minutes_on_a_tablet_and_a_masked_case_on_a_laptop(template_db, tmp_path):
+    require_chromium()
+    path = tmp_path / "review.db"
+    shutil.copy(template_db, path)
+    with store.opened(path) as db:
+        open_item = store.query(
+            db,
+            "SELECT i.id, i.problem_id FROM meeting_items i WHERE i.status = 'open'"
+            " AND i.meeting_id = (SELECT max(id) FROM meetings) ORDER BY i.id LIMIT 1",
+        )[0]
+        masked = store.query(
+            db,
+            "SELECT k.id, k.title, c.name FROM cases k JOIN companies c ON c.id = k.company_id"
+            " WHERE k.mask_company = 1 AND k.status = 'published' LIMIT 1",
+        )[0]
+    with streamlit_server(path) as url, chromium() as browser:
+        tablet = browser.new_context(viewport={"width": 768, "height": 1024}).new_page()
+        sign_in(tablet, url, "supervisor")
+        tablet.goto(url + "/meetings")
+        wait_idle(tablet)
+        form = (
+            tablet.locator("[data-testid=stForm]").filter(has=tablet.get_by_label("会议决定")).first
+        )
+        form.get_by_label("会议决定").fill("由牵头部门会同自然资源局两周内现场办公解决")
+        form.get_by_label("主持人").fill("分管副市长")
+        form.locator("[data-testid=stMultiSelect]").click()
+        tablet.get_by_role("option").first.click()
+        tablet.keyboard.press("Escape")
+        form.get_by_role("button", name="记录决定").click()
+        tablet.get_by_text("已记录，决定已写入问题的办理过程").wait_for(timeout=30_000)
+        tablet.get_by_text("打印视图").click()
+        tablet.get_by_text("会议决定：由牵头部门会同自然资源局").first.wait_for(timeout=30_000)
+        tablet.screenshot(path=str(tmp_path / "meetings-print-768.png"), full_page=True)
+
+        laptop = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+        sign_in(laptop, url, "monitor")
+        laptop.goto(url + "/cases")
+        wait_idle(laptop)
+        laptop.get_by_label("搜索").fill(masked["title"][:6])
+        laptop.keyboard.press("Enter")
+        wait_idle(laptop)
+        laptop.get_by_role("link", name=masked["title"]).first.click()
+        laptop.get_by_role("heading", name=masked["title"]).wait_for(timeout=30_000)
+        body = laptop.locator("[data-testid=stMain]").inner_text()
+        assert masked["name"] not in body and cases.mask_name(masked["name"]) in body
+    with store.opened(path) as db:
+        event = store.scalar(
+            db,
+            "SELECT note FROM problem_events WHERE problem_id = ? ORDER BY id DESC LIMIT 1",
+            (open_item["problem_id"],),
+        )
+    assert "两周内现场办公" in event
