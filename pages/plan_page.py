@@ -17,6 +17,7 @@ managing = permissions.can(actor, "plans.manage")
 with session.database() as db:
     years = tasks.years(db, actor)
     departments = reference.options(db, "departments")
+    indicators = reference.options(db, "indicators")
 if not years:
     st.info(
         "尚无年度任务清单。"
@@ -35,6 +36,9 @@ with session.database() as db:
     missing = reports.missing(db, actor, year, month)
 
 states = params.known_values("state", tasks.STATE_LABELS, "任务状态")
+leads = params.known_values("dept", departments, "牵头单位")  # e.g. /plan?year=2026&dept=GXJ
+if leads:
+    data = data[data["lead_name"].isin([departments[c] for c in leads])]
 shown = data[data["state"].isin(states)] if states else data
 counts = data["state"].value_counts()
 cols = st.columns(4)
@@ -107,6 +111,8 @@ with tabs["任务"]:
         hide_index=True,
         width="stretch",
     )
+    if managing:
+        plan_views.edit_task_form(actor, data, departments, indicators)
 
 with tabs["通报"]:
     with session.database() as db:

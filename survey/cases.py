@@ -312,7 +312,7 @@ def search(
     if sector:
         clauses.append("k.sector_code = ?")
         params.append(sector)
-    for word in [w for w in re.split(r"\s+", (text or "").strip()) if w][:5]:
+    for word in [w for w in re.split(r"\s+", (text or "").strip()) if w][:5]:  # narrowed in SQL
         clauses.append("(k.title || k.background || k.approach || k.results) LIKE ? ESCAPE '\\'")
         params.append(
             "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -323,7 +323,15 @@ def search(
         f" ORDER BY coalesce(k.published_at, k.created_at) DESC, k.id DESC LIMIT {int(limit)}",
         params,
     )
-    return [_shown(db, actor, r) for r in rows]
+    words = [w for w in re.split(r"\s+", (text or "").strip()) if w][:5]
+    shown = [_shown(db, actor, r) for r in rows]
+    # A masked case matches on what the reader sees: searching for the company's real name must
+    # not reveal which case is about it.
+    return [
+        r
+        for r in shown
+        if all(w in r["title"] + r["background"] + r["approach"] + r["results"] for w in words)
+    ]
 
 
 def rounds_for(db: Database, actor: Actor) -> list[dict]:

@@ -60,6 +60,13 @@ def test_minutes_on_a_tablet_and_a_masked_case_on_a_laptop(template_db, tmp_path
         laptop.get_by_role("heading", name=masked["title"]).wait_for(timeout=30_000)
         body = laptop.locator("[data-testid=stMain]").inner_text()
         assert masked["name"] not in body and cases.mask_name(masked["name"]) in body
+        # and each part at the other size too
+        tablet.goto(url + f"/cases?id={masked['id']}")
+        tablet.get_by_role("heading", name=masked["title"]).wait_for(timeout=30_000)
+        admin = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+        sign_in(admin, url, "supervisor")
+        admin.goto(url + "/meetings")
+        admin.get_by_text("可列入议题的问题").wait_for(timeout=30_000)
     with store.opened(path) as db:
         event = store.scalar(
             db,

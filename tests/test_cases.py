@@ -133,6 +133,8 @@ def test_a_published_case_masks_the_company_for_readers_without_access(db):
     assert case_id in [c["id"] for c in found] and problem["company"] not in repr(found)
     assert all("拿地" in c["title"] + c["background"] + c["approach"] for c in found)
     assert cases.search(db, monitor, "无关的词") == []
+    assert case_id not in [c["id"] for c in cases.search(db, monitor, problem["company"])]
+    assert case_id in [c["id"] for c in cases.search(db, supervisor, problem["company"])]
     category = store.scalar(db, "SELECT category_code FROM cases WHERE id = ?", (case_id,))
     by_category = cases.search(db, monitor, category=category)
     assert case_id in [c["id"] for c in by_category]

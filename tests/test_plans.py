@@ -15,7 +15,7 @@ from survey import db as store
 from survey import spreadsheets, workdays
 from survey.errors import NotFoundError, PermissionDeniedError, ValidationError
 from survey.plans import overview, reports, tasks
-from tests.helpers import actor_for, open_page
+from tests.helpers import actor_for, open_page, signed_in
 
 YEAR = 2025  # the demo database already holds its own 2026 plan
 HEADERS = ["序号", "重点任务", "目标要求", "牵头单位", "配合单位", "完成时限"]
@@ -292,3 +292,32 @@ def test_a_task_links_to_the_problems_it_answers(demo_db):
     at.query_params["id"] = str(problem)
     at.run()
     assert any("降低企业用电成本" in link.label for link in at.get("page_link"))
+
+
+def test_supervisors_edit_a_task_and_filter_by_department_in_the_address(demo_db):
+    with store.opened(demo_db) as db:
+        imported(db)
+        task = task_of(db, "3")
+    at = signed_in(demo_db, "supervisor")
+    at.switch_page("pages/plan_page.py")
+    at.query_params["year"] = str(YEAR)
+    at.query_params["dept"] = "GXJ"
+    at.run()
+    assert sum(int(m.value) for m in at.metric) == 1  # the task GXJ leads
+    at.selectbox(key="edit_task").select(task).run()
+    [content] = [t for t in at.text_area if t.label == "重点任务"]
+    content.input("降低企业用电和用气成本")
+    at.button(key=f"FormSubmitter:edit_task_{task}-保存修改").click().run()
+    assert at.success[0].value == "已保存。"
+    with store.opened(demo_db) as db:
+        assert (
+            store.scalar(db, "SELECT content FROM plan_tasks WHERE id = ?", (task,))
+            == "降低企业用电和用气成本"
+        )
+        assert (
+            store.scalar(
+                db,
+                "SELECT count(*) FROM audit_log WHERE table_name = 'plan_tasks' AND action = 'update'",
+            )
+            == 1
+        )

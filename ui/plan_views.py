@@ -4,6 +4,7 @@ department's report form, the review queue, and the overview's charts."""
 from __future__ import annotations
 
 import io
+from datetime import date
 
 import altair as alt
 import pandas as pd
@@ -161,3 +162,47 @@ def bulletin_download(actor: Actor, year: int, month: str) -> None:
         f"{year}年度任务清单-{month}月度通报.xlsx",
         icon=":material/download:",
     )
+
+
+def edit_task_form(actor: Actor, data: pd.DataFrame, departments: dict, indicators: dict) -> None:
+    """Supervisors change one task's content, target, lead department, due date or indicator."""
+    if data.empty:
+        return
+    labels = dict(zip(data["id"], data["number"] + " " + data["content"], strict=True))
+    with st.expander("修改任务"):
+        task_id = st.selectbox("任务", list(labels), format_func=labels.get, key="edit_task")
+        with session.database() as db:
+            task = tasks.get_task(db, actor, task_id)
+        with st.form(f"edit_task_{task_id}", enter_to_submit=False):
+            content = st.text_area("重点任务", value=task["content"])
+            target = st.text_area("目标要求", value=task["target"])
+            codes = list(departments)
+            lead = st.selectbox(
+                "牵头单位",
+                codes,
+                index=codes.index(task["lead_department_code"])
+                if task["lead_department_code"] in codes
+                else 0,
+                format_func=departments.get,
+            )
+            due = st.date_input("完成时限", value=date.fromisoformat(task["due_on"]))
+            options = [None, *indicators]
+            indicator = st.selectbox(
+                "指标",
+                options,
+                index=options.index(task["indicator_code"])
+                if task["indicator_code"] in options
+                else 0,
+                format_func=lambda c: "（未对应）" if c is None else indicators[c],
+            )
+            if st.form_submit_button("保存修改", type="primary"):
+                values = {
+                    "content": content,
+                    "target": target,
+                    "lead_department_code": lead,
+                    "due_on": due.isoformat(),
+                    "indicator_code": indicator,
+                }
+                session.attempt(
+                    lambda db: tasks.update_task(db, actor, task_id, values), "已保存。"
+                )
