@@ -14,6 +14,7 @@ import xlsxwriter
 from survey import db as store
 from survey import spreadsheets, workdays
 from survey.errors import NotFoundError, PermissionDeniedError, ValidationError
+from survey.notify import messages
 from survey.plans import overview, reports, tasks
 from tests.helpers import actor_for, open_page, signed_in
 
@@ -189,6 +190,8 @@ def test_reports_are_late_not_refused_then_reviewed(db):
         reports.review(db, supervisor, first, accept=False)
     assert refused.value.field == "review_note"
     reports.review(db, supervisor, first, accept=False, note="请补充交易电量数据")
+    told = [m for m in messages.list_messages(db, handler) if m["kind"] == "plan_returned"]
+    assert len(told) == 1 and "请补充交易电量数据" in told[0]["body"]  # the department hears
     again = reports.submit(
         db,
         handler,

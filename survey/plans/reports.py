@@ -17,6 +17,8 @@ from survey.access.permissions import require, task_scope
 from survey.access.settings import get_setting
 from survey.attachments import add_photo
 from survey.errors import NotFoundError, PermissionDeniedError, ValidationError
+from survey.notify.messages import Message, send
+from survey.notify.routing import handlers_of
 
 CUTOFF_SETTING = "plan_cutoff_day"
 DEFAULT_CUTOFF = 25
@@ -128,7 +130,12 @@ def review(db: Database, actor: Actor, report_id: int, accept: bool, note: str =
     if not accept and not str(note or "").strip():
         raise ValidationError("退回须写明原因。", "review_note")
     with store.transaction(db):
-        rows = store.query(db, "SELECT status FROM task_reports WHERE id = ?", (report_id,))
+        rows = store.query(
+            db,
+            "SELECT r.status, r.month, t.number, t.content, t.lead_department_code"
+            " FROM task_reports r JOIN plan_tasks t ON t.id = r.task_id WHERE r.id = ?",
+            (report_id,),
+        )
         if not rows:
             raise NotFoundError(f"没有编号为 {report_id} 的进展报告。")
         if rows[0]["status"] != "submitted":
@@ -142,6 +149,13 @@ def review(db: Database, actor: Actor, report_id: int, accept: bool, note: str =
         audit.record(
             db, actor, "update", "task_reports", report_id, after={"status": status}, note=note
         )
+        if not accept:  # the department must report again
+            row = rows[0]
+            body = (
+                f"任务 {row['number']} {row['content']} · {row['month']}\n退回原因：{note.strip()}"
+            )
+            handlers = handlers_of(db, [row["lead_department_code"]])
+            send(db, handlers, Message("plan_returned", "任务进展被退回", body, urgent=True))
 
 
 def reports_of(db: Database, actor: Actor, task_id: int) -> list[dict]:
