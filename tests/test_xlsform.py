@@ -82,6 +82,18 @@ VALUES = {"n": "5", "m": ["a", "b"], "s": "abc", "d": "2026-11-20", "e": ""}
         ("${e} = ''", True),
         ("${e} > 3", False),
         ("${n} div 0", "NaN"),
+        ("pow(2, 10)", 1024.0),
+        ("sqrt(${n} * 5)", 5.0),
+        ("sqrt(-1)", "NaN"),
+        ("exp(0) + exp10(2)", 101.0),
+        ("log(1) + log10(1000)", 3.0),
+        ("log(0)", "NaN"),
+        ("abs(-2.5)", 2.5),
+        ("round(sin(0) + cos(0) + tan(0), 3)", 1.0),
+        ("round(asin(1) + acos(1) - pi() div 2, 6)", 0.0),
+        ("round(atan(1) * 4 - atan2(0, -1), 6)", 0.0),
+        ("floor(-1.5) + ceiling(1.2)", 0.0),
+        ("${s} = ‘abc’ and ${s} = “abc”", True),  # quotes pasted from a word processor
     ],
 )
 def test_expression_values(source, expected):
@@ -420,6 +432,33 @@ def test_every_error_is_reported_at_once():
         ]
     )
     assert len(found) == 3
+
+
+def test_the_older_type_spellings_of_pyxform():
+    form = load(
+        [
+            {"type": "add text prompt", "name": "a", ZH: "文本"},
+            {"type": "phone number", "name": "tel", ZH: "电话"},
+            {"type": "percentage", "name": "pct", ZH: "比例"},
+            {"type": "q int", "name": "n", ZH: "整数"},
+            {"type": "select one using yn", "name": "ok", ZH: "是否"},
+            {"type": "add select multiple prompt using yn", "name": "many", ZH: "多选"},
+            {"type": "get start time", "name": "started"},
+            {"type": "q location", "name": "where", ZH: "位置"},
+        ],
+        YN,
+    )
+    kinds = {q.name: q.type for q, _ in form.walk()}
+    assert kinds == {
+        "a": "text",
+        "tel": "text",
+        "pct": "integer",
+        "n": "integer",
+        "ok": "select_one",
+        "many": "select_multiple",
+    }  # start is metadata and the location cannot be asked here: both left out with a note
+    assert form.by_name["tel"].constraint == "regex(., '^\\d*$')"
+    assert form.by_name["pct"].constraint == ". >= 0 and . <= 100"
 
 
 def test_bad_settings():

@@ -67,7 +67,7 @@ _TOKEN = re.compile(
     (?P<space>\s+)
   | (?P<ref>\$\{\s*(?P<refname>[A-Za-z_][\w.-]*)\s*\})
   | (?P<number>\d+(?:\.\d*)?|\.\d+)
-  | (?P<string>'[^']*'|"[^"]*")
+  | (?P<string>'[^']*'|"[^"]*"|‘[^’]*’|“[^”]*”)
   | (?P<op><=|>=|!=|=|<|>|\+|-|\*|\(|\)|,)
   | (?P<name>[A-Za-z_][\w-]*(?:\(\))?)
   | (?P<dot>\.)
@@ -321,8 +321,43 @@ def _fn_today(ctx, args):
     return ctx.today.isoformat()
 
 
+def _math(function):
+    """An XPath maths function of the ODK XForms spec: NaN outside its domain, as a device does."""
+
+    def call(ctx, args):
+        numbers = [to_number(ctx.eval(a)) for a in args]
+        try:
+            value = function(*numbers)
+        except (ValueError, OverflowError, ZeroDivisionError):
+            return math.nan
+        return float(value) if not isinstance(value, complex) else math.nan
+
+    return call
+
+
+MATH_FUNCTIONS = {
+    "pow": (2, 2, _math(math.pow)),
+    "sqrt": (1, 1, _math(math.sqrt)),
+    "exp": (1, 1, _math(math.exp)),
+    "exp10": (1, 1, _math(lambda x: 10.0**x)),
+    "log": (1, 1, _math(math.log)),
+    "log10": (1, 1, _math(math.log10)),
+    "abs": (1, 1, _math(abs)),
+    "sin": (1, 1, _math(math.sin)),
+    "cos": (1, 1, _math(math.cos)),
+    "tan": (1, 1, _math(math.tan)),
+    "asin": (1, 1, _math(math.asin)),
+    "acos": (1, 1, _math(math.acos)),
+    "atan": (1, 1, _math(math.atan)),
+    "atan2": (2, 2, _math(math.atan2)),
+    "pi": (0, 0, _math(lambda: math.pi)),
+    "floor": (1, 1, _math(math.floor)),
+    "ceiling": (1, 1, _math(math.ceil)),
+}
+
 # name: (minimum arguments, maximum arguments, implementation)
 FUNCTIONS = {
+    **MATH_FUNCTIONS,
     "if": (3, 3, _fn_if),
     "coalesce": (2, 2, _fn_coalesce),
     "selected": (2, 2, lambda ctx, a: to_string(ctx.eval(a[1])) in _selections(ctx.eval(a[0]))),

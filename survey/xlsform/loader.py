@@ -53,7 +53,72 @@ TYPE_ALIASES = {
     "int": "integer",
     "photo": "image",
     "string": "text",
+    "select1": "select_one",
+    # pyxform's question-type dictionary (its all.xls): the older English spellings
+    "add text prompt": "text",
+    "q string": "text",
+    "phone number": "text",
+    "add integer prompt": "integer",
+    "q int": "integer",
+    "percentage": "integer",
+    "add decimal prompt": "decimal",
+    "q decimal": "decimal",
+    "add date prompt": "date",
+    "q date": "date",
+    "add note prompt": "note",
+    "q note": "note",
+    "add calculate prompt": "calculate",
+    "q calculate": "calculate",
+    "add image prompt": "image",
+    "q image": "image",
+    "q picture": "image",
+    "add acknowledge prompt": "acknowledge",
+    "q acknowledge": "acknowledge",
+    "select one using": "select_one",
+    "q select1": "select_one",
+    "add select one prompt using": "select_one",
+    "select multiple using": "select_multiple",
+    "select multiple from": "select_multiple",
+    "select all that apply from": "select_multiple",
+    "select all that apply": "select_multiple",
+    "q select": "select_multiple",
+    "add select multiple prompt using": "select_multiple",
+    "get start time": "start",
+    "start time": "start",
+    "get end time": "end",
+    "end time": "end",
+    "get today": "today",
+    "device id": "deviceid",
+    "get device id": "deviceid",
+    "sim id": "simserial",
+    "get sim id": "simserial",
+    "subscriber id": "subscriberid",
+    "get subscriber id": "subscriberid",
+    "get phone number": "phonenumber",
+    "add date time prompt": "dateTime",
+    "add datetime prompt": "dateTime",
+    "q date time": "dateTime",
+    "q datetime": "dateTime",
+    "date time": "dateTime",
+    "add location prompt": "geopoint",
+    "q location": "geopoint",
+    "q geopoint": "geopoint",
+    "location": "geopoint",
+    "gps": "geopoint",
+    "add audio prompt": "audio",
+    "q audio": "audio",
+    "add video prompt": "video",
+    "q video": "video",
+    "add barcode prompt": "barcode",
+    "q barcode": "barcode",
+    "add file prompt": "file",
 }
+# What pyxform's dictionary adds to two of those when the row gives no constraint of its own.
+ALIAS_CONSTRAINTS = {
+    "phone number": ("regex(., '^\\d*$')", "只能填写数字"),
+    "percentage": (". >= 0 and . <= 100", "应在 0–100 之间"),
+}
+MULTIWORD_ALIASES = sorted((a for a in TYPE_ALIASES if " " in a), key=len, reverse=True)
 # Recorded by the phone in ODK, nothing to ask: ignored with a note.
 METADATA_TYPES = {
     "start",
@@ -294,10 +359,17 @@ class _Loader:
                     self.error("survey", number, "type", "暂不支持 begin loop，请改用 begin_repeat")
                 continue
             kind, _, rest = normalized.partition(" ")
-            for alias, target in TYPE_ALIASES.items():
-                if normalized.lower().startswith(alias) and " " in alias:
-                    kind, rest = target, normalized[len(alias) :].strip()
+            alias_used = None
+            for (
+                alias
+            ) in MULTIWORD_ALIASES:  # the longest first: "select one using" before "select one"
+                lowered = normalized.lower()
+                if lowered == alias or lowered.startswith(alias + " "):
+                    kind, rest = TYPE_ALIASES[alias], normalized[len(alias) :].strip()
+                    alias_used = alias
                     break
+            if alias_used is None and kind.lower() in ALIAS_CONSTRAINTS:
+                alias_used = kind.lower()
             kind = TYPE_ALIASES.get(kind, kind) or kind
             name = plain.get("name", "")
             if kind in ("end_group", "end_repeat"):
@@ -382,6 +454,9 @@ class _Loader:
                 calculation=plain.get("calculation", ""),
                 repeat_count=plain.get("repeat_count", ""),
             )
+            if alias_used in ALIAS_CONSTRAINTS and not question.constraint:
+                question.constraint, message = ALIAS_CONSTRAINTS[alias_used]
+                question.constraint_message = question.constraint_message or {"default": message}
             if kind == "calculate" and not question.calculation:
                 self.error("survey", number, "calculation", "calculate 题必须填写 calculation")
             if not question.labels and QUESTION_TYPES[kind]["input"]:
