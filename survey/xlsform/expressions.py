@@ -385,7 +385,8 @@ def check(node, known_names: set[str], fields: set[str] = frozenset()) -> None:
     elif isinstance(node, Field):
         if node.name not in fields:
             raise ExpressionError(
-                f"“{node.name}”不是函数调用也不是选项列；引用题目请写 ${{{node.name}}}"
+                f"“{node.name}”不是函数调用也不是选项列；比较文字请加引号，写作 '{node.name}'；"
+                f"引用题目请写 ${{{node.name}}}"
             )
     elif isinstance(node, Unary):
         check(node.operand, known_names, fields)

@@ -285,7 +285,7 @@ class _Loader:
         return {_split_column(k)[0]: v for k, v in values.items()}
 
     # -- choices -------------------------------------------------------------------------------
-    def choices(self) -> dict[str, list[Choice]]:
+    def choices(self, allow_duplicates: bool = False) -> dict[str, list[Choice]]:
         rows = _read_sheet(self.workbook, "choices")
         if rows is None:
             rows = _read_sheet(self.workbook, "external_choices") or []
@@ -316,7 +316,7 @@ class _Loader:
             if name == "":
                 self.error("choices", number, "name", "缺少选项值")
                 continue
-            if (list_name, name) in seen:
+            if (list_name, name) in seen and not allow_duplicates:
                 self.error(
                     "choices",
                     number,
@@ -339,6 +339,7 @@ class _Loader:
         root: list[Question] = []
         stack: list[tuple[Question, int]] = []
         names: dict[str, int] = {}
+        generated: set[str] = set()  # names or_other made
         self.ignored_questions: dict[str, str] = {}
         for number, values, _ in rows:
             cols = self.columns("survey", values, SURVEY_COLUMNS)
@@ -395,14 +396,8 @@ class _Loader:
             list_name = None
             if QUESTION_TYPES[kind].get("list"):
                 parts = rest.split()
-                if "or_other" in parts:
-                    self.error(
-                        "survey",
-                        number,
-                        "type",
-                        "暂不支持 or_other：请在选项中加入“其他”，并另设一道依条件显示的文本题",
-                    )
-                    continue
+                or_other = "or_other" in parts
+                parts = [p for p in parts if p != "or_other"]
                 if not parts:
                     self.error("survey", number, "type", f"{kind} 后须写选项列表名")
                     continue
@@ -411,6 +406,22 @@ class _Loader:
                     self.error(
                         "survey", number, "type", f"选项列表“{list_name}”在 choices 表中不存在"
                     )
+                elif or_other:  # as pyxform: an "other" choice, and a question to say what
+                    other_list = f"{list_name}__or_other"
+                    if other_list not in choices:
+                        other = Choice(
+                            "other",
+                            {
+                                "default": "其他",
+                                **{
+                                    lang: "Other"
+                                    for lang in self.languages
+                                    if lang.lower().startswith("english")
+                                },
+                            },
+                        )
+                        choices[other_list] = [*choices[list_name], other]
+                    list_name = other_list
             elif rest and kind not in ("begin_group", "begin_repeat"):
                 self.error("survey", number, "type", f"未知题型“{raw_type}”")
                 continue
@@ -426,7 +437,13 @@ class _Loader:
                 )
                 continue
             if name in names:
-                self.error("survey", number, "name", f"名称“{name}”重复（第 {names[name]} 行已有）")
+                where = names[name]
+                said = (
+                    f"名称“{name}”与第 {where} 行 or_other 自动生成的题目重名"
+                    if name in generated
+                    else f"名称“{name}”重复（第 {where} 行已有）"
+                )
+                self.error("survey", number, "name", said)
                 continue
             names[name] = number
             required = plain.get("required", "").strip()
@@ -457,11 +474,37 @@ class _Loader:
             if alias_used in ALIAS_CONSTRAINTS and not question.constraint:
                 question.constraint, message = ALIAS_CONSTRAINTS[alias_used]
                 question.constraint_message = question.constraint_message or {"default": message}
+            if list_name and list_name.endswith("__or_other"):
+                pending_other = Question(
+                    row=number,
+                    type="text",
+                    name=f"{name}_other",
+                    labels={"default": "请注明其他"},
+                    relevant=(
+                        f"selected(${{{name}}}, 'other')"
+                        if kind == "select_multiple"
+                        else f"${{{name}}} = 'other'"
+                    ),
+                )
+            else:
+                pending_other = None
             if kind == "calculate" and not question.calculation:
                 self.error("survey", number, "calculation", "calculate 题必须填写 calculation")
             if not question.labels and QUESTION_TYPES[kind]["input"]:
                 self.error("survey", number, "label", f"题目“{name}”缺少标签（label）")
             (stack[-1][0].children if stack else root).append(question)
+            if pending_other is not None:
+                if pending_other.name in names:
+                    self.error(
+                        "survey",
+                        number,
+                        "name",
+                        f"or_other 要生成的题目“{pending_other.name}”已存在",
+                    )
+                else:
+                    names[pending_other.name] = number
+                    generated.add(pending_other.name)
+                    (stack[-1][0].children if stack else root).append(pending_other)
             if kind in ("begin_group", "begin_repeat"):
                 stack.append((question, number))
         for question, number in stack:
@@ -537,13 +580,16 @@ class _Loader:
 
     def load(self) -> Form:
         settings = self.settings()
-        choices = self.choices()
+        duplicates = settings.get("allow_choice_duplicates", "").strip().lower() in TRUE_WORDS
+        choices = self.choices(allow_duplicates=duplicates)
         questions = self.survey(choices)
         form_id = settings.get("form_id") or settings.get("id_string") or Path(self.filename).stem
-        if not NAME_RE.match(form_id or ""):
-            self.error(
-                "settings", 2, "form_id", f"form_id“{form_id}”不合法（字母开头，只含字母数字_.-）"
-            )
+        if form_id and not NAME_RE.match(form_id):
+            # pyxform makes a valid id of it; so do we, and say so
+            fixed = re.sub(r"[^A-Za-z0-9_.-]+", "_", form_id.strip()).strip("_")
+            fixed = fixed if re.match(r"^[A-Za-z_]", fixed or "") else f"form_{fixed}".rstrip("_")
+            self.warnings.append(f"form_id“{form_id}”含空格或其他字符，已改为“{fixed}”")
+            form_id = fixed
         default_language = settings.get("default_language", "")
         languages = list(self.languages)
         if default_language and languages and default_language not in languages:
