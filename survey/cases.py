@@ -305,6 +305,7 @@ def search(
 ) -> list[dict]:
     """Published cases (all cases for supervisors) by category, sector and words, newest first."""
     require(actor, "cases.read")
+    words = [w for w in re.split(r"\s+", (text or "").strip()) if w][:5]
     clauses, params = ["1 = 1" if sees_everything(actor) else "k.status = 'published'"], []
     if category:
         clauses.append("(k.category_code = ? OR pc.parent = ?)")
@@ -312,7 +313,7 @@ def search(
     if sector:
         clauses.append("k.sector_code = ?")
         params.append(sector)
-    for word in [w for w in re.split(r"\s+", (text or "").strip()) if w][:5]:  # narrowed in SQL
+    for word in words:  # narrowed in SQL
         clauses.append("(k.title || k.background || k.approach || k.results) LIKE ? ESCAPE '\\'")
         params.append(
             "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -323,7 +324,6 @@ def search(
         f" ORDER BY coalesce(k.published_at, k.created_at) DESC, k.id DESC LIMIT {int(limit)}",
         params,
     )
-    words = [w for w in re.split(r"\s+", (text or "").strip()) if w][:5]
     shown = [_shown(db, actor, r) for r in rows]
     # A masked case matches on what the reader sees: searching for the company's real name must
     # not reveal which case is about it.

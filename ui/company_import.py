@@ -8,7 +8,6 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from survey import spreadsheets
 from survey.access.actor import Actor
 from survey.companies import registry, transfer
 from survey.errors import SurveyError
@@ -21,14 +20,10 @@ def render(actor: Actor) -> None:
         "支持 .xlsx 和 .csv。列名与导出文件相同（企业名称、统一社会信用代码、所属区县、所属行业……）时"
         "无需映射。任何一行有问题则整批不导入，并列出每一行的问题；按信用代码更新已有企业，不会重复。"
     )
-    upload = uploads.file_uploader("企业名录文件", ["xlsx", "csv"], "company_upload")
-    if upload is None:
+    table = uploads.table_upload("企业名录文件", "company_upload")
+    if table is None:
         return
-    try:
-        headers, rows = spreadsheets.read_table(upload.getvalue(), upload.name)
-    except SurveyError as exc:
-        st.error(md(str(exc)))
-        return
+    upload, headers, rows = table
     st.write(f"共 {len(rows):,} 行。列映射：")
     suggested = transfer.suggest_mapping(headers)
     mapping = {}

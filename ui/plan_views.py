@@ -10,7 +10,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from survey import clock, spreadsheets
+from survey import clock
 from survey.access.actor import Actor
 from survey.errors import SurveyError
 from survey.plans import overview, reports, tasks
@@ -27,14 +27,10 @@ def import_step(actor: Actor, departments: dict[str, str]) -> None:
         "同一年度再次导入按序号更新，不会重复。"
     )
     year = st.number_input("年度", 2000, 2100, clock.today().year, step=1, key="plan_year_in")
-    upload = uploads.file_uploader("任务清单文件", ["xlsx", "csv"], "plan_upload")
-    if upload is None:
+    table = uploads.table_upload("任务清单文件", "plan_upload")
+    if table is None:
         return
-    try:
-        headers, rows = spreadsheets.read_table(upload.getvalue(), upload.name)
-    except SurveyError as exc:
-        st.error(md(str(exc)))
-        return
+    _, headers, rows = table
     mapping = st.session_state.setdefault("plan_mapping", {})
     try:
         with session.database() as db:

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from survey import spreadsheets
+from survey.errors import SurveyError
+from ui.text import md
+
 PHOTO_TYPES = ["jpg", "jpeg", "png"]
 
 
@@ -16,6 +20,19 @@ def limit_mb() -> int:
 def hint(types: list[str]) -> str:
     kinds = "、".join(dict.fromkeys(t.upper().replace("JPEG", "JPG") for t in types))
     return f"点“选择文件”或把文件拖到框内；单个文件不超过 {limit_mb()} MB，格式：{kinds}。"
+
+
+def table_upload(label: str, key: str):
+    """An .xlsx/.csv picked and read: (the upload, headers, rows), or None when nothing is picked
+    yet or the file could not be read (its Chinese message shown)."""
+    upload = file_uploader(label, ["xlsx", "csv"], key)
+    if upload is None:
+        return None
+    try:
+        return (upload, *spreadsheets.read_table(upload.getvalue(), upload.name))
+    except SurveyError as exc:
+        st.error(md(str(exc)))
+        return None
 
 
 def file_uploader(

@@ -153,6 +153,14 @@ def list_clients(db: Database, actor: Actor) -> list[dict]:
     )
 
 
+def client_id_of(db: Database, actor: Actor) -> int:
+    """The API client acting as `actor`, or ValidationError when the actor is a person."""
+    found = store.scalar(db, "SELECT id FROM api_clients WHERE user_id = ?", (actor.id,))
+    if found is None:
+        raise ValidationError("只有接口客户端可以这样做（报送问题、订阅事件推送）。", "client")
+    return int(found)
+
+
 def authenticate(db: Database, token: str | None) -> Client | None:
     """The active client holding this token, or None."""
     if not token or not token.startswith(PREFIX):

@@ -202,17 +202,18 @@ def payload(platform: str, title: str, text: str) -> dict:
 def markdown(items: list[tuple[str, str, str]]) -> tuple[str, str]:
     """(title, markdown) of one post carrying these (title, body, link) messages."""
 
-    def one(title: str, body: str, link: str) -> str:
-        lines = [f"**{title}**", *[f"> {line}" for line in body.splitlines() if line.strip()]]
+    def body_of(body: str, link: str) -> list[str]:
+        lines = [f"> {line}" for line in body.splitlines() if line.strip()]
         absolute = link.startswith(("http://", "https://"))  # a group has no use for a bare path
-        return "\n".join(lines + ([f"[查看详情]({link})"] if absolute else []))
+        return lines + ([f"[查看详情]({link})"] if absolute else [])
 
     if len(items) == 1:
         title = f"【镇合意】{items[0][0]}"
-        text = f"### {title}\n" + one(*items[0]).split("\n", 1)[-1]
+        text = "\n".join([f"### {title}", *body_of(*items[0][1:])])
     else:
         title = f"【镇合意】{len(items)} 条通知"
-        text = f"### {title}\n" + "\n\n".join(one(*item) for item in items)
+        parts = ["\n".join([f"**{t}**", *body_of(b, link)]) for t, b, link in items]
+        text = f"### {title}\n" + "\n\n".join(parts)
     if len(text.encode()) > MAX_BYTES:  # one long note: cut it rather than be refused
         text = text.encode()[: MAX_BYTES - 3].decode(errors="ignore") + "…"
     return title, text

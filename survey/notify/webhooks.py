@@ -22,6 +22,7 @@ from survey import clock
 from survey import db as store
 from survey.access import audit
 from survey.access.actor import Actor
+from survey.access.clients import client_id_of
 from survey.access.permissions import require
 from survey.errors import NotFoundError, ValidationError
 from survey.notify.failures import explain
@@ -31,13 +32,6 @@ EVENT_SQL = (
     "SELECT e.id, e.problem_id, e.at, e.action, e.from_status, e.to_status, e.note"
     " FROM problem_events e WHERE e.id = ?"
 )
-
-
-def _client_id(db: Database, actor: Actor) -> int:
-    found = store.scalar(db, "SELECT id FROM api_clients WHERE user_id = ?", (actor.id,))
-    if found is None:
-        raise ValidationError("只有接口客户端可以订阅事件推送。", "client")
-    return int(found)
 
 
 def subscribe(
@@ -60,7 +54,7 @@ def subscribe(
         webhook_id = db.execute(
             "INSERT INTO webhooks (client_id, url, secret, actions, created_at)"
             " VALUES (?, ?, ?, ?, ?)",
-            (_client_id(db, actor), url, secret, ",".join(sorted(set(actions))), clock.now_iso()),
+            (client_id_of(db, actor), url, secret, ",".join(sorted(set(actions))), clock.now_iso()),
         ).lastrowid
         after = {"url": url, "actions": sorted(set(actions))}
         audit.record(db, actor, "insert", "webhooks", webhook_id, after=after)
@@ -73,7 +67,7 @@ def list_webhooks(db: Database, actor: Actor) -> list[dict]:
         db,
         "SELECT id, url, actions, created_at FROM webhooks WHERE client_id = ? AND active = 1"
         " ORDER BY id",
-        (_client_id(db, actor),),
+        (client_id_of(db, actor),),
     )
     return [r | {"actions": r["actions"].split(",")} for r in rows]
 
@@ -95,7 +89,7 @@ def unsubscribe(db: Database, actor: Actor, webhook_id: int) -> None:
     with store.transaction(db):
         changed = db.execute(
             "UPDATE webhooks SET active = 0 WHERE id = ? AND client_id = ? AND active = 1",
-            (webhook_id, _client_id(db, actor)),
+            (webhook_id, client_id_of(db, actor)),
         ).rowcount
         if not changed:
             raise NotFoundError(f"没有编号为 {webhook_id} 的订阅。")

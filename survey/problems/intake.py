@@ -19,6 +19,7 @@ from sqlite_utils import Database
 from survey import clock
 from survey import db as store
 from survey.access.actor import Actor
+from survey.access.clients import client_id_of
 from survey.access.permissions import require
 from survey.attachments import add_photo
 from survey.companies.codes import validate_uscc
@@ -60,13 +61,6 @@ class Received:
     problem_id: int
     status: str
     replayed: bool  # True when this key was seen before: the first answer again
-
-
-def _client_id(db: Database, actor: Actor) -> int:
-    found = store.scalar(db, "SELECT id FROM api_clients WHERE user_id = ?", (actor.id,))
-    if found is None:
-        raise ValidationError("只有接口客户端可以报送问题。", "client")
-    return int(found)
 
 
 def _check(db: Database, sub: Submission) -> tuple[str, str]:
@@ -124,7 +118,7 @@ def receive(db: Database, actor: Actor, idempotency_key: str, sub: Submission) -
     key = (idempotency_key or "").strip()
     if not key or len(key) > 128:
         raise ValidationError("请求须带 Idempotency-Key 头（1–128 个字符）。", "Idempotency-Key")
-    client_id = _client_id(db, actor)
+    client_id = client_id_of(db, actor)
     digest = sub.digest()
     with store.transaction(db):
         seen = db.conn.execute(
