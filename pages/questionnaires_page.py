@@ -36,11 +36,23 @@ if versions:
         width="stretch",
     )
 
-upload = uploads.file_uploader("上传新版本（.xlsx）", ["xlsx"], "form_upload")
-if upload is not None and st.button("检查并保存为新版本", type="primary"):
+picked = uploads.file_uploader(
+    "上传新版本（.xlsx；题目从文件选项时，把 CSV 选项文件一并选上）",
+    ["xlsx", "csv"],
+    "form_upload",
+    multiple=True,
+)
+workbooks = [f for f in picked or [] if f.name.lower().endswith(".xlsx")]
+if picked and len(workbooks) != 1:
+    st.error("请只选一个 .xlsx 问卷文件（CSV 选项文件可以有多个）。")
+elif picked and st.button("检查并保存为新版本", type="primary"):
+    upload = workbooks[0]
+    files = {f.name: f.getvalue() for f in picked if f is not upload}
     try:
         with session.database() as db:
-            new_id, form = questionnaires.save_version(db, actor, upload.getvalue(), upload.name)
+            new_id, form = questionnaires.save_version(
+                db, actor, upload.getvalue(), upload.name, files
+            )
     except FormLoadError as exc:
         st.error(f"问卷有 {len(exc.problems)} 处问题，未保存：")
         st.dataframe(
@@ -74,10 +86,13 @@ chosen = st.selectbox(
 with session.database() as db:
     form = questionnaires.get_version(db, actor, chosen)
     source = questionnaires.source_file(db, actor, chosen)
+    attached = questionnaires.attached_files(db, actor, chosen)
 left, right = st.columns(2)
 left.download_button(
     "下载此版本 .xlsx", source, file_name=f"{form.form_id}-{form.version}.xlsx", key="download_form"
 )
+for name, data in attached.items():
+    left.download_button(f"下载选项文件 {name}", data, file_name=name, key=f"download_{name}")
 if not by_id[chosen]["published_at"] and right.button("发布此版本", type="primary"):
     with session.database() as db:
         questionnaires.publish(db, actor, chosen)

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from survey import bootstrap, clock, maintenance, spreadsheets
+from survey import bootstrap, clock, maintenance, questionnaires, spreadsheets
 from survey import db as store
 from survey.access.actor import SYSTEM
 from survey.access.users import create_user
@@ -240,7 +240,7 @@ def cmd_load_form(args) -> int:
     if not path.exists():
         raise CliError(f"文件 {path} 不存在。")
     try:
-        form = load_xlsform(path.read_bytes(), path.name)
+        form = load_xlsform(path.read_bytes(), path.name, questionnaires.media_files([path]))
     except FormLoadError as exc:
         print(f"错误：{path.name} 有 {len(exc.problems)} 处问题，无法使用：", file=sys.stderr)
         for problem in exc.problems:
@@ -252,6 +252,9 @@ def cmd_load_form(args) -> int:
     )
     print("题型：" + "，".join(f"{t} {n}" for t, n in sorted(form.counts_by_type().items())))
     print(f"选项列表：{len(form.choices)} 个")
+    for name in form.files:
+        rows = max(len(v) for k, v in form.choices.items() if k.partition("?")[0] == name)
+        print(f"选项文件：{name}（{rows:,} 项）")
     for warning in form.warnings:
         print(f"提示：{warning}")
     return 0

@@ -23,10 +23,13 @@ from survey.xlsform.model import Form
 FORMS_DIR = store.PROJECT_ROOT / "data" / "forms"
 
 
-def save_version(db: Database, actor: Actor, data: bytes, filename: str) -> tuple[int, Form]:
-    """Store an uploaded form as an unpublished version. FormLoadError lists what is wrong."""
+def save_version(
+    db: Database, actor: Actor, data: bytes, filename: str, files: dict[str, bytes] | None = None
+) -> tuple[int, Form]:
+    """Store an uploaded form as an unpublished version, with the files uploaded beside it that
+    it reads (choices CSVs; the others are not kept). FormLoadError lists what is wrong."""
     require(actor, "questionnaires.manage")
-    form = load_xlsform(data, filename)
+    form = load_xlsform(data, filename, files)
     with store.transaction(db):
         if store.scalar(
             db,
@@ -50,15 +53,39 @@ def save_version(db: Database, actor: Actor, data: bytes, filename: str) -> tupl
                 clock.now_iso(),
             ),
         )
+        _keep_files(db, cursor.lastrowid, form, files)
         audit.record(
             db,
             actor,
             "insert",
             "questionnaires",
             cursor.lastrowid,
-            after={"form_id": form.form_id, "version": form.version, "file": filename},
+            after={
+                "form_id": form.form_id,
+                "version": form.version,
+                "file": filename,
+                "files": form.files,
+            },
         )
     return cursor.lastrowid, form
+
+
+def _keep_files(db: Database, questionnaire_id: int, form: Form, files: dict | None) -> None:
+    db.conn.executemany(
+        "INSERT INTO questionnaire_files (questionnaire_id, name, data) VALUES (?, ?, ?)",
+        [(questionnaire_id, name, (files or {})[name]) for name in form.files],
+    )
+
+
+def media_files(paths: list[Path]) -> dict[str, bytes]:
+    """The files beside a form on disk, by name: next to it and in its `<name>-media` folder
+    (where ODK tools put a form's media)."""
+    found: dict[str, bytes] = {}
+    for path in paths:
+        for folder in (path.parent, path.with_name(f"{path.stem}-media")):
+            for item in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
+                found.setdefault(item.name, item.read_bytes())
+    return found
 
 
 def publish(db: Database, actor: Actor, questionnaire_id: int) -> None:
@@ -125,6 +152,16 @@ def list_versions(db: Database, actor: Actor) -> list[dict]:
     )
 
 
+def attached_files(db: Database, actor: Actor, questionnaire_id: int) -> dict[str, bytes]:
+    """The files kept with a version (its choices CSVs), by name."""
+    require(actor, "questionnaires.read")
+    rows = db.conn.execute(
+        "SELECT name, data FROM questionnaire_files WHERE questionnaire_id = ? ORDER BY name",
+        (questionnaire_id,),
+    ).fetchall()
+    return dict(rows)
+
+
 def source_file(db: Database, actor: Actor, questionnaire_id: int) -> bytes:
     require(actor, "questionnaires.read")
     data = store.scalar(
@@ -141,7 +178,8 @@ def install_defaults(db: Database, directory: Path = FORMS_DIR) -> list[str]:
     with store.transaction(db):
         for path in sorted(directory.glob("*.xlsx")):
             data = path.read_bytes()
-            form = load_xlsform(data, path.name)
+            files = media_files([path])
+            form = load_xlsform(data, path.name, files)
             if store.scalar(db, "SELECT 1 FROM questionnaires WHERE form_id = ?", (form.form_id,)):
                 continue
             now = clock.now_iso()
@@ -158,6 +196,7 @@ def install_defaults(db: Database, directory: Path = FORMS_DIR) -> list[str]:
                     now,
                 ),
             )
+            _keep_files(db, cursor.lastrowid, form, files)
             audit.record(
                 db, None, "insert", "questionnaires", cursor.lastrowid, note=f"内置问卷 {path.name}"
             )

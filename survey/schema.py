@@ -661,6 +661,17 @@ def m015_case_library(db: Database) -> None:
     )
 
 
+@migrations()
+def m016_questionnaire_files(db: Database) -> None:
+    """The files uploaded with a form version (the CSVs its select_*_from_file rows read), kept so
+    the version can be downloaded whole again."""
+    db.execute(
+        "CREATE TABLE questionnaire_files (questionnaire_id INTEGER NOT NULL"
+        " REFERENCES questionnaires(id), name TEXT NOT NULL, data BLOB NOT NULL,"
+        " PRIMARY KEY (questionnaire_id, name))"
+    )
+
+
 def _loosen(db: Database, table: str, old: str, new: str) -> None:
     """Rewrite one constraint of a table's definition in place: SQLite's documented writable_schema
     procedure, for changes no existing row can break (widening a CHECK, dropping NOT NULL), with

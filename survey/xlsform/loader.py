@@ -13,6 +13,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from survey.spreadsheets import SpreadsheetTooLargeError, check_xlsx
+from survey.xlsform import choice_files
 from survey.xlsform import expressions as ex
 from survey.xlsform.model import QUESTION_TYPES, Choice, Form, Question
 
@@ -25,7 +26,12 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = self.sheet if self.sheet == "文件" else f"{self.sheet} 表"
+        if self.sheet == "文件":
+            where = self.sheet
+        elif "." in self.sheet:  # a file uploaded with the form, such as a choices CSV
+            where = f"文件 {self.sheet} "
+        else:
+            where = f"{self.sheet} 表"
         if self.row:
             where += f"第 {self.row} 行"
         if self.column:
@@ -151,8 +157,6 @@ UNSUPPORTED_INPUTS = {
     "datetime",
     "dateTime",
     "background-audio",
-    "select_one_from_file",
-    "select_multiple_from_file",
     "xml-external",
     "csv-external",
     "trigger",
@@ -173,6 +177,7 @@ SURVEY_COLUMNS = {
     "choice_filter",
     "calculation",
     "repeat_count",
+    "parameters",
 }
 TRANSLATABLE = {"label", "hint", "required_message", "constraint_message"}
 COLUMN_ALIASES = {
@@ -196,7 +201,6 @@ IGNORED_COLUMN_PREFIXES = (
     "bind",
     "body",
     "instance",
-    "parameters",
     "note",
     "trigger",
     "tag",
@@ -246,9 +250,12 @@ def _read_sheet(workbook, name: str) -> list[tuple[int, dict[str, str], dict[str
 
 
 class _Loader:
-    def __init__(self, workbook, filename: str):
+    def __init__(self, workbook, filename: str, files: dict[str, bytes] | None = None):
         self.workbook = workbook
         self.filename = filename
+        self.files = files or {}
+        self.used_files: list[str] = []
+        self.bad_files: set[str] = set()
         self.errors: list[Problem] = []
         self.warnings: list[str] = []
         self.languages: list[str] = []
@@ -390,11 +397,21 @@ class _Loader:
                 if name:
                     self.ignored_questions[name] = kind
                 continue
+            from_file = None
+            if kind in choice_files.KINDS:
+                from_file = self.file_list(number, kind, rest, plain.get("parameters", ""), choices)
+                if from_file is None:
+                    continue
+                kind = choice_files.KINDS[kind]
+            elif plain.get("parameters"):
+                self.ignored_columns.add(("survey", "parameters"))
             if kind not in QUESTION_TYPES:
                 self.error("survey", number, "type", f"未知题型“{raw_type}”")
                 continue
             list_name = None
-            if QUESTION_TYPES[kind].get("list"):
+            if from_file is not None:
+                list_name = from_file
+            elif QUESTION_TYPES[kind].get("list"):
                 parts = rest.split()
                 or_other = "or_other" in parts
                 parts = [p for p in parts if p != "or_other"]
@@ -514,6 +531,56 @@ class _Loader:
             )
         return root
 
+    def file_list(
+        self, number: int, kind: str, rest: str, raw_parameters: str, choices: dict
+    ) -> str | None:
+        """The choice list read from the CSV a select_*_from_file row names, or None (reported)."""
+        list_name = rest.strip()
+        if not list_name or " " in list_name:
+            self.error("survey", number, "type", f"{kind} 后须写一个选项文件名，如 companies.csv")
+            return None
+        why = choice_files.check_name(list_name, kind)
+        if why:
+            self.error("survey", number, "type", why)
+            return None
+        try:
+            params = choice_files.parameters(raw_parameters)
+        except choice_files.ChoiceFileError as exc:
+            self.error("survey", number, "parameters", str(exc))
+            return None
+        value, label = params.get("value", "name"), params.get("label", "label")
+        key = list_name if (value, label) == ("name", "label") else f"{list_name}?{value},{label}"
+        if key in choices or key in self.bad_files:
+            return key if key in choices else None  # read once; a bad file is reported once
+        data = self.files.get(list_name)
+        if data is None:
+            self.error(
+                "survey",
+                number,
+                "type",
+                f"选项文件“{list_name}”未随问卷上传：请在上传问卷时一并选择该 CSV 文件"
+                f"（{value}、{label} 两列）",
+            )
+            return None
+        self.bad_files.add(key)
+        try:
+            options, languages = choice_files.read(list_name, data, value, label)
+        except choice_files.ChoiceFileError as exc:
+            self.error(list_name, exc.row, exc.column, str(exc))
+            return None
+        except ExceptionGroup as group:
+            for exc in group.exceptions:
+                self.error(list_name, exc.row, exc.column, str(exc))
+            return None
+        self.bad_files.discard(key)
+        for lang in languages:
+            if lang not in self.languages:
+                self.languages.append(lang)
+        choices[key] = options
+        if list_name not in self.used_files:
+            self.used_files.append(list_name)
+        return key
+
     # -- expressions ---------------------------------------------------------------------------
     def expressions(self, form: Form) -> None:
         known = set(form.by_name)
@@ -609,6 +676,7 @@ class _Loader:
             questions=questions,
             choices=choices,
             warnings=self.warnings,
+            files=self.used_files,
         )
         self.expressions(form)
         if not any(True for _ in form.walk()) and not self.errors:
@@ -618,8 +686,11 @@ class _Loader:
         return form
 
 
-def load_xlsform(data: bytes | str | Path, filename: str | None = None) -> Form:
-    """A Form from .xlsx bytes or a path; FormLoadError lists every problem."""
+def load_xlsform(
+    data: bytes | str | Path, filename: str | None = None, files: dict[str, bytes] | None = None
+) -> Form:
+    """A Form from .xlsx bytes or a path; FormLoadError lists every problem. `files` are those
+    uploaded with the form, by name (the CSVs that select_*_from_file rows read)."""
     if isinstance(data, str | Path):
         filename = filename or Path(data).name
         data = Path(data).read_bytes()
@@ -635,6 +706,6 @@ def load_xlsform(data: bytes | str | Path, filename: str | None = None) -> Form:
             [Problem("文件", None, None, f"无法作为 .xlsx 读取（{type(exc).__name__}）")]
         ) from None
     try:
-        return _Loader(workbook, filename).load()
+        return _Loader(workbook, filename, files).load()
     finally:
         workbook.close()

@@ -105,6 +105,7 @@ class Form:
     questions: list[Question]
     choices: dict[str, list[Choice]]
     warnings: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # uploaded with it: the choices CSVs
 
     def walk(self, questions: list[Question] | None = None, repeat: Question | None = None):
         """(question, enclosing repeat or None) for every question, depth first."""
@@ -133,6 +134,7 @@ class Form:
             "questions": [q.to_dict() for q in self.questions],
             "choices": {k: [asdict(c) for c in v] for k, v in self.choices.items()},
             "warnings": self.warnings,
+            "files": self.files,
         }
 
     @classmethod
@@ -146,6 +148,7 @@ class Form:
             questions=[Question.from_dict(q) for q in data["questions"]],
             choices={k: [Choice(**c) for c in v] for k, v in data["choices"].items()},
             warnings=list(data.get("warnings", [])),
+            files=list(data.get("files", [])),
         )
 
 

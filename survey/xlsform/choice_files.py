@@ -1,0 +1,118 @@
+"""Choices read from a CSV uploaded with the form: `select_one_from_file companies.csv`.
+
+In ODK the file travels with the form as media and is read on the phone; here its rows are read
+once, when the form is uploaded, and become a choice list of the form's definition, named after
+the file. So the choices are versioned with the form: a new CSV means a new form version, and old
+answers keep the labels they were given with. The file itself is kept beside the version.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+
+from survey import spreadsheets
+from survey.errors import SurveyError
+from survey.xlsform.model import Choice
+
+# What pyxform accepts after select_*_from_file; of these we can read only CSV in a browser form.
+EXTENSIONS = (".csv", ".xml", ".geojson")
+KINDS = {"select_one_from_file": "select_one", "select_multiple_from_file": "select_multiple"}
+PARAMETERS = {"value", "label", "randomize", "seed"}
+_PAIR = re.compile(r"([^\s=,;]+)\s*=\s*([^\s=,;]+)")
+_XML_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+
+class ChoiceFileError(Exception):
+    """`column` and `row` say where (row None: the whole file or the parameters cell)."""
+
+    def __init__(self, message: str, row: int | None = None, column: str | None = None):
+        self.row, self.column = row, column
+        super().__init__(message)
+
+
+def check_name(list_name: str, kind: str) -> str | None:
+    """Why a file name cannot be used after `kind`, or None: one extension, one of EXTENSIONS."""
+    suffixes = PurePosixPath(list_name).suffixes
+    if len(suffixes) != 1 or suffixes[0].lower() not in EXTENSIONS:
+        return f"{kind} 后的文件名“{list_name}”须以 .csv 结尾（XLSForm 还允许 .xml、.geojson）"
+    if suffixes[0].lower() != ".csv":
+        return (
+            f"暂只支持 CSV 选项文件，“{list_name}”不能在网页问卷中读取；"
+            "请另存为 CSV（name、label 两列）后改用该文件名"
+        )
+    return None
+
+
+def parameters(raw: str) -> dict[str, str]:
+    """'value=code label=name' (spaces, commas or semicolons between) -> {'value': 'code', ...}.
+
+    Keys are case-insensitive; the column names they give keep their case, as in pyxform."""
+    text = raw.strip()
+    if not text:
+        return {}
+    pairs = _PAIR.findall(text)
+    if _PAIR.sub("", text).strip(" ,;\t") or not pairs:
+        raise ChoiceFileError(f"参数“{raw}”格式不对，应写成 value=列名 label=列名")
+    found = {key.lower(): value for key, value in pairs}
+    unknown = sorted(set(found) - PARAMETERS)
+    if unknown:
+        raise ChoiceFileError(
+            f"参数 {'、'.join(unknown)} 不适用于选项文件；可用 value、label、randomize、seed"
+        )
+    for key in ("value", "label"):
+        if key in found and not _XML_NAME.match(found[key]):
+            raise ChoiceFileError(f"参数 {key} 的列名“{found[key]}”不合法")
+    return found
+
+
+def read(name: str, data: bytes, value_column: str = "name", label_column: str = "label"):
+    """(choices, languages) from the CSV's rows. Every bad row is reported at once."""
+    try:
+        headers, rows = spreadsheets.read_table(data, name)
+    except SurveyError as exc:
+        raise ChoiceFileError(str(exc)) from None
+    labels_at = {}
+    for i, header in enumerate(headers):
+        base, _, lang = header.partition("::")
+        if base.strip() == label_column:
+            labels_at[i] = lang.strip() or "default"
+    if value_column not in headers:
+        raise ChoiceFileError(f"缺少“{value_column}”列（选项值）", 1, value_column)
+    if not labels_at:
+        raise ChoiceFileError(f"缺少“{label_column}”列（选项标签）", 1, label_column)
+    value_at = headers.index(value_column)
+    problems: list[ChoiceFileError] = []
+    choices: list[Choice] = []
+    seen: dict[str, int] = {}
+    for number, row in enumerate(rows, start=2):
+        cells = [str(v).strip() if v is not None else "" for v in row]
+        cells += [""] * (len(headers) - len(cells))
+        if not any(cells):
+            continue
+        value = cells[value_at]
+        if not value:
+            problems.append(ChoiceFileError("缺少选项值", number, value_column))
+            continue
+        if value in seen:
+            problems.append(
+                ChoiceFileError(
+                    f"选项值“{value}”重复（第 {seen[value]} 行已有）", number, value_column
+                )
+            )
+            continue
+        seen[value] = number
+        labels = {lang: cells[i] for i, lang in labels_at.items() if cells[i]}
+        if not labels:
+            problems.append(ChoiceFileError(f"选项“{value}”缺少标签", number, label_column))
+            continue
+        extra = {
+            h: cells[i] for i, h in enumerate(headers) if h and i != value_at and i not in labels_at
+        }
+        choices.append(Choice(value, labels, extra))
+    if problems:
+        raise ExceptionGroup(name, problems)
+    if not choices:
+        raise ChoiceFileError("文件中没有任何选项")
+    languages = [lang for lang in labels_at.values() if lang != "default"]
+    return choices, languages
