@@ -43,7 +43,15 @@ YN = [{"list_name": "yn", "name": "yes", ZH: "是"}, {"list_name": "yn", "name":
 
 # ---- expressions -------------------------------------------------------------------------------
 
-VALUES = {"n": "5", "m": ["a", "b"], "s": "abc", "d": "2026-11-20", "e": ""}
+VALUES = {
+    "n": "5",
+    "m": ["a", "b"],
+    "s": "abc",
+    "d": "2026-11-20",
+    "e": "",
+    "xs": ex.NodeSet(["3", "4", ""]),
+    "ys": ex.NodeSet(["3", "4"]),
+}
 
 
 @pytest.mark.parametrize(
@@ -94,6 +102,41 @@ VALUES = {"n": "5", "m": ["a", "b"], "s": "abc", "d": "2026-11-20", "e": ""}
         ("round(atan(1) * 4 - atan2(0, -1), 6)", 0.0),
         ("floor(-1.5) + ceiling(1.2)", 0.0),
         ("${s} = ‘abc’ and ${s} = “abc”", True),  # quotes pasted from a word processor
+        # the ODK functions that need no device; ${xs} is a question in a repeat, read from outside
+        ("sum(${ys})", 7.0),
+        ("sum(${xs})", "NaN"),  # as number(''): a blank in the repeat makes the total NaN
+        ("count(${xs})", 3.0),
+        ("count-non-empty(${xs})", 2.0),
+        ("min(${n}, 3, 9)", 3.0),
+        ("max(${n}, 3, 9)", 9.0),
+        ("join('-', ${xs})", "3-4-"),
+        ("contains(${s}, 'bc') and starts-with(${s}, 'ab') and ends-with(${s}, 'c')", True),
+        ("concat(substr(${s}, 1), substr(${s}, 0, 2))", "bcab"),
+        ("concat(substring-before('a-b', '-'), substring-after('a-b', '-'))", "ab"),
+        ("translate('abc', 'ab', 'A')", "Ac"),
+        ("normalize-space('  a   b ')", "a b"),
+        ("boolean('x') and boolean-from-string('true') and not(boolean-from-string('yes'))", True),
+        ("selected-at(${m}, 1)", "b"),
+        ("jr:choice-name(${n}, '${n}')", ""),  # no form here; see the engine test
+        ("once(${n})", "5"),
+        ("string-length(uuid()) = 36 and random() < 1", True),
+        ("string-length(now())", 19.0),
+        ("concat(date(0), ' ', date-time(1.5))", "1970-01-01 1970-01-02T12:00:00"),
+        ("decimal-date-time('1970-01-02T12:00:00') + decimal-time('06:00')", 1.75),
+        ("format-date(${d}, '%Y年%n月%e日 %a')", "2026年11月20日 Fri"),
+        (
+            "format-date-time('2026-11-20T08:05:09', '%H:%M:%S %d/%m/%y %b')",
+            "08:05:09 20/11/26 Nov",
+        ),
+        ("checklist(1, 2, true(), false(), 1)", True),
+        ("weighted-checklist(3, -1, true(), 2, true(), 1, false(), 5)", True),
+        ("position(..)", 1.0),
+        ("indexed-repeat(${xs}, ${xs}, 2)", "4"),
+        (
+            "digest('abc', 'SHA-256', 'hex')",
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+        ),
+        ("base64-decode('5L2g5aW9')", "你好"),
     ],
 )
 def test_expression_values(source, expected):
@@ -118,6 +161,9 @@ def test_every_function_is_covered_above():
         ("1 2", "多出“2”"),
         ("${n} = 'x", "无法识别"),
         ("frobnicate(1)", "不支持的函数 frobnicate()"),
+        ("pulldata('f', 'c', 'k', ${n})", "改用 select_one_from_file"),
+        ("distance(${n})", "需要手机定位"),
+        ("instance('towns')/root/item[name = ${n}]/label", "XPath 路径（/）网页问卷不支持"),
         ("if(1, 2)", "需要 3 个参数"),
         ("${nobody} = 1", "不存在的题目 ${nobody}"),
         ("age > 3", "引用题目请写 ${age}"),
@@ -343,9 +389,9 @@ ERROR_CASES = {
         "第 2 行“constraint”列：表达式“. >”有误",
     ),
     "unknown function": (
-        [{"type": "integer", "name": "a", "label": "A", "relevant": "pulldata('x')"}],
+        [{"type": "integer", "name": "a", "label": "A", "relevant": "frobnicate('x')"}],
         None,
-        "不支持的函数 pulldata()",
+        "不支持的函数 frobnicate()",
     ),
     "unknown reference": (
         [{"type": "integer", "name": "a", "label": "A", "relevant": "${b} > 1"}],
@@ -397,10 +443,35 @@ ERROR_CASES = {
         [*YN, {"list_name": "yn", "name": "yes", ZH: "重复"}],
         "choices 表第 4 行“name”列",
     ),
-    "choice without label": (
-        [{"type": "select_one l", "name": "a", "label": "A"}],
-        [{"list_name": "l", "name": "x"}],
-        "选项“x”缺少标签",
+    "select_multiple value with a space": (
+        [{"type": "select_multiple l", "name": "a", "label": "A"}],
+        [{"list_name": "l", "name": "x y", "label": "X"}],
+        "第 2 行“type”列：多选题的选项值不能含空格：列表 l 中的“x y”",
+    ),
+    "note without label or hint": (
+        [{"type": "note", "name": "n"}],
+        None,
+        "第 2 行“label”列：题目“n”缺少标签（label）或提示（hint）",
+    ),
+    "skipped type still needs a label": (
+        [{"type": "text", "name": "a", "label": "A"}, {"type": "geopoint", "name": "g"}],
+        None,
+        "第 3 行“label”列：题目“g”缺少标签",
+    ),
+    "unknown name in a label": (
+        [{"type": "note", "name": "n", "label": "您填的是 ${nobody}"}],
+        None,
+        "第 2 行“label”列：引用了不存在的题目 ${nobody}",
+    ),
+    "search appearance": (
+        [{"type": "select_one l", "name": "a", "label": "A", "appearance": "search('towns')"}],
+        [{"list_name": "l", "name": "x", "label": "X"}],
+        "第 2 行“appearance”列：search() 从手机上的 CSV 文件读取选项",
+    ),
+    "pulldata": (
+        [{"type": "calculate", "name": "c", "calculation": "pulldata('t', 'c', 'k', 'v')"}],
+        None,
+        "第 2 行“calculation”列：表达式“pulldata('t', 'c', 'k', 'v')”有误：pulldata() 从手机上的 CSV",
     ),
     "empty form": ([{"type": "", "name": ""}], None, "问卷中没有任何题目"),
     "needs an ignored question": (
@@ -492,13 +563,28 @@ def test_a_bare_word_in_a_choice_filter_says_to_quote_it():
     assert form.by_name["a"].choice_filter == "pastel='yes'"
 
 
-def test_bad_settings():
-    found = problems_of(
+def test_a_default_language_without_labels_falls_back_with_a_note():
+    form = load(
         [{"type": "text", "name": "a", ZH: "A"}],
         None,
         {"form_id": "has space", "default_language": "Klingon"},
+    )  # pyxform accepts it too
+    assert form.default_language == "中文 (zh)"
+    assert "settings 表默认语言“Klingon”在标签列中不存在，已改用“中文 (zh)”" in form.warnings
+
+
+def test_what_pyxform_allows_of_names_labels_and_choices():
+    form = load(
+        [
+            {"type": "integer", "name": "人数", "label": "人数"},
+            {"type": "text", "name": "why", "hint": "只有提示也可以", "relevant": "${人数} > 1"},
+            {"type": "select_one l", "name": "pick", "label": "选"},
+        ],
+        [{"list_name": "l", "name": "x"}, {"list_name": "", "name": "stray", "label": "?"}],
     )
-    assert any("默认语言“Klingon”在标签列中不存在" in p for p in found)
+    assert form.by_name["why"].label() == "只有提示也可以" and form.by_name["why"].hint() == ""
+    assert form.choices["l"][0].label() == "x"  # a choice without a label shows its value
+    assert "choices 表第 3 行没有选项列表名（list_name），已忽略" in form.warnings
 
 
 def test_files_that_are_not_forms():
@@ -667,3 +753,43 @@ def test_load_form_command(tmp_path):
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "有 2 处问题" in result.stderr and "第 3 行“type”列" in result.stderr
+
+
+def test_repeat_values_read_from_outside_choice_names_and_filled_labels():
+    form = load(
+        [
+            {"type": "select_one yn", "name": "own", ZH: "自有厂房"},
+            {"type": "begin_repeat", "name": "lines", ZH: "产线"},
+            {"type": "integer", "name": "staff", ZH: "第 ${n_line} 条产线人数"},
+            {"type": "calculate", "name": "n_line", "calculation": "position(..)"},
+            {"type": "end_repeat"},
+            {"type": "calculate", "name": "total", "calculation": "sum(${staff})"},
+            {"type": "calculate", "name": "lines_n", "calculation": "count(${lines})"},
+            {
+                "type": "calculate",
+                "name": "second",
+                "calculation": "indexed-repeat(${staff}, ${lines}, 2)",
+            },
+            {
+                "type": "calculate",
+                "name": "own_label",
+                "calculation": "jr:choice-name(${own}, '${own}')",
+            },
+            {
+                "type": "note",
+                "name": "sum_note",
+                ZH: "共 ${lines_n} 条产线、${total} 人（${own_label}）",
+            },
+        ],
+        YN,
+    )
+    answers = {"own": "yes", "lines": [{"staff": 12}, {"staff": 30}]}
+    clean, errors, _ = engine.evaluate_form(form, answers, TODAY)
+    assert errors == {}
+    assert [i["n_line"] for i in clean["lines"]] == ["1", "2"]
+    assert (clean["total"], clean["lines_n"], clean["second"]) == ("42", "2", "30")
+    assert clean["own_label"] == "是"
+    scope = engine.Scope(clean, form=form)
+    assert engine.fill(form.by_name["sum_note"].label(), scope) == "共 2 条产线、42 人（是）"
+    empty, _, _ = engine.evaluate_form(form, {"own": "no", "lines": []}, TODAY)
+    assert (empty["total"], empty["lines_n"]) == ("0", "0")

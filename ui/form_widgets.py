@@ -72,21 +72,23 @@ def collect(form: Form, key: str, today: date) -> dict:
                 items = []
                 for i in range(n):
                     item: dict = {}
-                    walk(q.children, item, f"{path}[{i}].", engine.Scope(answers, item))
+                    walk(
+                        q.children, item, f"{path}[{i}].", engine.Scope(answers, item, i + 1, form)
+                    )
                     items.append(item)
                 target[q.name] = items
             elif q.spec["input"]:
                 target[q.name] = _raw_value(form, q, key, path, scope, today)
 
-    walk(form.questions, answers, "", engine.Scope(answers))
+    walk(form.questions, answers, "", engine.Scope(answers, form=form))
     return answers
 
 
 # ---- widgets -------------------------------------------------------------------------------------
 
 
-def _label(q: Question, lang: str) -> str:
-    return md(q.label(lang)) + (" *" if q.required else "")
+def _label(q: Question, lang: str, scope: engine.Scope) -> str:
+    return md(engine.fill(q.label(lang), scope)) + (" *" if q.required else "")
 
 
 def _uses_checkboxes(form: Form, q: Question, scope, today) -> bool:
@@ -209,7 +211,7 @@ def _select_multiple(ctx, q, wkey, label):
 
 
 def _note(ctx, q, wkey, label):
-    st.info(md(q.label(ctx.lang)))
+    st.info(md(engine.fill(q.label(ctx.lang), ctx.scope)))
 
 
 def _acknowledge(ctx, q, wkey, label):
@@ -218,7 +220,7 @@ def _acknowledge(ctx, q, wkey, label):
 
 def _calculate(ctx, q, wkey, label):
     if q.labels:  # a labelled calculation is shown, read only
-        st.text(f"{q.label(ctx.lang)}：{ctx.values.get(q.name, '')}")
+        st.text(f"{engine.fill(q.label(ctx.lang), ctx.scope)}：{ctx.values.get(q.name, '')}")
 
 
 def _image(ctx, q, wkey, label):
@@ -310,7 +312,7 @@ def render(form: Form, key: str, *, today: date, show_required: bool = False) ->
                             item_raw,
                             item_clean,
                             f"{path}[{i}].",
-                            engine.Scope(clean, item_clean),
+                            engine.Scope(clean, item_clean, i + 1, form),
                         )
                         if fixed is None:
                             st.button(
@@ -330,13 +332,13 @@ def render(form: Form, key: str, *, today: date, show_required: bool = False) ->
             widget = WIDGETS[q.type]
             wkey = _k(key, path)
             _seed_default(q, wkey)
-            widget(_Ctx(form, key, lang, today, scope, cleaned), q, wkey, _label(q, lang))
-            hint = q.hint(lang)
+            widget(_Ctx(form, key, lang, today, scope, cleaned), q, wkey, _label(q, lang, scope))
+            hint = engine.fill(q.hint(lang), scope)
             if hint:
                 st.caption(hint)
             message(path, values.get(q.name))
 
-    draw(form.questions, raw, clean, "", engine.Scope(clean))
+    draw(form.questions, raw, clean, "", engine.Scope(clean, form=form))
     return FormState(raw, clean, errors)
 
 

@@ -6,6 +6,7 @@ required and constraint checks. Pure functions over the Form and an answers dict
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 
 from survey.xlsform import expressions as ex
@@ -27,15 +28,57 @@ def is_empty(value) -> bool:
 class Scope:
     """Looks names up in the current repeat instance first, then at the top level."""
 
-    def __init__(self, answers: dict, instance: dict | None = None):
+    def __init__(
+        self,
+        answers: dict,
+        instance: dict | None = None,
+        position: int | None = None,
+        form: Form | None = None,
+    ):
         self.answers = answers
         self.instance = instance
+        self.position = position  # of the instance, from 1, for position(..)
+        self.form = form  # for jr:choice-name
 
     def __call__(self, name: str):
         if self.instance is not None and name in self.instance:
             return self.instance[name]
-        value = self.answers.get(name)
-        return "" if isinstance(value, list) and value and isinstance(value[0], dict) else value
+        if name in self.answers:
+            value = self.answers[name]
+            return ex.NodeSet(value) if value == [] or _is_repeat(value) else value
+        return _across(self.answers, name)
+
+    def choice_label(self, question: str, value: str) -> str:
+        q = self.form.by_name.get(question) if self.form else None
+        for c in self.form.choices.get(q.list_name or "", []) if q else []:
+            if c.name == value:
+                return c.label(self.form.default_language)
+        return ""
+
+
+def fill(text: str, scope: Scope) -> str:
+    """A label or hint with each ${name} replaced by the answer so far, as ODK shows it."""
+    if "${" not in text:
+        return text
+    return _LABEL_REF.sub(lambda m: ex.to_string(scope(m[1])), text)
+
+
+_LABEL_REF = re.compile(r"\$\{\s*([^}]*?)\s*\}")
+
+
+def _is_repeat(value) -> bool:
+    return isinstance(value, list) and bool(value) and isinstance(value[0], dict)
+
+
+def _across(values: dict, name: str) -> ex.NodeSet:
+    """A question's values in every instance of the repeats it is in (XPath's node-set, as
+    `sum(${amount})` from outside the repeat reads it); empty when no instance has it."""
+    found = ex.NodeSet()
+    for value in values.values():
+        if _is_repeat(value):
+            for item in value:
+                found.extend([item[name]] if name in item else _across(item, name))
+    return found
 
 
 def _true(question: Question, attribute: str, scope: Scope, today: date, current=None) -> bool:
@@ -125,7 +168,7 @@ def evaluate_form(form: Form, answers: dict, today: date) -> tuple[dict, dict[st
                     shown.add(path)
                     for i, instance in enumerate(instances):
                         item: dict = {}
-                        inner = Scope(target, item)
+                        inner = Scope(target, item, i + 1, form)
                         # earlier answers of this instance are visible to later questions
                         run(q.children, instance, item, inner, f"{path}[{i}].", True)
                         out.append(item)
@@ -170,7 +213,7 @@ def evaluate_form(form: Form, answers: dict, today: date) -> tuple[dict, dict[st
                     or CONSTRAINT_DEFAULT
                 )
 
-    run(form.questions, answers, clean, Scope(clean), "", True)
+    run(form.questions, answers, clean, Scope(clean, form=form), "", True)
     return clean, errors, shown
 
 

@@ -8,10 +8,15 @@ as days since 1970-01-01, and select_multiple answers are lists.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import math
+import random
 import re
+import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from survey import clock
@@ -65,11 +70,12 @@ class Call:
 _TOKEN = re.compile(
     r"""
     (?P<space>\s+)
-  | (?P<ref>\$\{\s*(?P<refname>[A-Za-z_][\w.-]*)\s*\})
+  | (?P<ref>\$\{\s*(?P<refname>[^\W\d][\w.-]*)\s*\})
   | (?P<number>\d+(?:\.\d*)?|\.\d+)
   | (?P<string>'[^']*'|"[^"]*"|‘[^’]*’|“[^”]*”)
   | (?P<op><=|>=|!=|=|<|>|\+|-|\*|\(|\)|,)
-  | (?P<name>[A-Za-z_][\w-]*(?:\(\))?)
+  | (?P<name>(?:jr:)?[A-Za-z_][\w-]*(?:::[^\W\d][\w-]*(?:\s\([\w-]+\))?)?(?:\(\))?)
+  | (?P<parent>\.\.)
   | (?P<dot>\.)
     """,
     re.VERBOSE,
@@ -170,6 +176,8 @@ class _Parser:
             return Ref(token.text)
         if token.kind == "dot":
             return Ref("")
+        if token.kind == "parent":
+            return Ref("..")
         if token.kind == "op" and token.text == "(":
             node = self.level(0)
             self.expect(")")
@@ -198,16 +206,36 @@ def parse(text: str):
     """The tree of an expression, or ExpressionError."""
     if text is None or not str(text).strip():
         raise ExpressionError("表达式为空")
+    if "/" in _STRINGS.sub("", str(text)):  # XPath divides with div: a slash is a path
+        raise ExpressionError(
+            "XPath 路径（/）网页问卷不支持；引用题目请写 ${题目名}，"
+            "从列表取值请改用 select_one_from_file 或 choice_filter"
+        )
     return _Parser(str(text)).parse()
 
 
+_STRINGS = re.compile(r"'[^']*'|\"[^\"]*\"|‘[^’]*’|“[^”]*”")
+
+
 # ---- values --------------------------------------------------------------------------------------
+
+
+class NodeSet(list):
+    """One question's values across a repeat's instances (or the instances themselves), as a
+    reference from outside the repeat sees them. Where one value is expected, XPath takes the
+    first; sum(), count(), join() and the like take them all."""
+
+
+def _first_node(value):
+    return (value[0] if value else "") if isinstance(value, NodeSet) else value
+
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EPOCH = date(1970, 1, 1)
 
 
 def to_number(value) -> float:
+    value = _first_node(value)
     if isinstance(value, bool):
         return 1.0 if value else 0.0
     if isinstance(value, int | float):
@@ -231,7 +259,8 @@ def to_number(value) -> float:
 
 
 def to_string(value) -> str:
-    if value is None:
+    value = _first_node(value)
+    if value is None or isinstance(value, dict):
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -247,6 +276,8 @@ def to_string(value) -> str:
 
 
 def to_bool(value) -> bool:
+    if isinstance(value, NodeSet):
+        return bool(value)
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float):
@@ -257,12 +288,14 @@ def to_bool(value) -> bool:
 
 
 def _selections(value) -> list[str]:
+    value = _first_node(value)
     if isinstance(value, list):
         return [to_string(v) for v in value]
     return to_string(value).split()
 
 
 def _compare(op: str, left, right) -> bool:
+    left, right = _first_node(left), _first_node(right)
     if op in ("=", "!="):
         if isinstance(left, bool) or isinstance(right, bool):
             equal = to_bool(left) == to_bool(right)
@@ -355,9 +388,243 @@ MATH_FUNCTIONS = {
     "ceiling": (1, 1, _math(math.ceil)),
 }
 
+
+def _nodes(ctx, node) -> list:
+    value = ctx.eval(node)
+    if isinstance(value, NodeSet):
+        return list(value)
+    return [] if value == "" else [value]
+
+
+def _numbers(ctx, args) -> list[float]:
+    values = _nodes(ctx, args[0]) if len(args) == 1 else [ctx.eval(a) for a in args]
+    return [to_number(v) for v in values]
+
+
+def _extreme(pick):
+    def call(ctx, args):
+        numbers = _numbers(ctx, args)
+        return math.nan if not numbers or any(map(math.isnan, numbers)) else pick(numbers)
+
+    return call
+
+
+def _texts(ctx, args) -> list[str]:
+    return [to_string(ctx.eval(a)) for a in args]
+
+
+def _fn_substr(ctx, args):
+    text = to_string(ctx.eval(args[0]))
+    start = to_number(ctx.eval(args[1]))
+    end = to_number(ctx.eval(args[2])) if len(args) > 2 else len(text)
+    if math.isnan(start) or math.isnan(end):
+        return ""
+    return text[max(0, int(start)) : max(0, int(end))]
+
+
+def _fn_translate(ctx, args):
+    text, source, target = _texts(ctx, args)
+    table = {
+        ord(c): (target[i] if i < len(target) else None)
+        for i, c in reversed(list(enumerate(source)))
+    }
+    return text.translate(table)
+
+
+def _fn_selected_at(ctx, args):
+    picked = _selections(ctx.eval(args[0]))
+    index = to_number(ctx.eval(args[1]))
+    return picked[int(index)] if not math.isnan(index) and 0 <= index < len(picked) else ""
+
+
+def _fn_choice_name(ctx, args):
+    value = to_string(ctx.eval(args[0]))
+    path = to_string(ctx.eval(args[1]))
+    name = re.sub(r"^\$\{\s*|\s*\}$", "", path).rsplit("/", 1)[-1]
+    label = getattr(ctx.lookup, "choice_label", None)
+    return label(name, value) if label and value else ""
+
+
+def _moment(value) -> datetime | None:
+    """A date or date-time from an answer: 'YYYY-MM-DD', 'YYYY-MM-DDTHH:MM[:SS]', or days since
+    1970-01-01 as XPath counts them."""
+    value = _first_node(value)
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    text = to_string(value).strip()
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
+    except ValueError:
+        number = to_number(text)
+        if math.isnan(number):
+            return None
+        return datetime(1970, 1, 1) + timedelta(days=number)
+
+
+def _fn_date(ctx, args):
+    moment = _moment(ctx.eval(args[0]))
+    return moment.date().isoformat() if moment else ""
+
+
+def _fn_date_time(ctx, args):
+    moment = _moment(ctx.eval(args[0]))
+    return moment.isoformat(timespec="seconds") if moment else ""
+
+
+def _fn_decimal_date_time(ctx, args):
+    moment = _moment(ctx.eval(args[0]))
+    return (moment - datetime(1970, 1, 1)) / timedelta(days=1) if moment else math.nan
+
+
+def _fn_decimal_time(ctx, args):
+    match = re.match(r"^(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?", to_string(ctx.eval(args[0])))
+    if not match:
+        return math.nan
+    hours, minutes, seconds = int(match[1]), int(match[2]), float(match[3] or 0)
+    return (hours * 3600 + minutes * 60 + seconds) / 86400
+
+
+_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+_DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def _fn_format_date(ctx, args):
+    moment = _moment(ctx.eval(args[0]))
+    if moment is None:
+        return ""
+    parts = {
+        "Y": f"{moment.year:04d}",
+        "y": f"{moment.year % 100:02d}",
+        "m": f"{moment.month:02d}",
+        "n": str(moment.month),
+        "b": _MONTHS[moment.month - 1],
+        "d": f"{moment.day:02d}",
+        "e": str(moment.day),
+        "a": _DAYS[moment.weekday()],
+        "H": f"{moment.hour:02d}",
+        "h": str(moment.hour),
+        "M": f"{moment.minute:02d}",
+        "S": f"{moment.second:02d}",
+        "3": f"{moment.microsecond // 1000:03d}",
+    }
+    return re.sub(r"%(.)", lambda m: parts.get(m[1], m[0]), to_string(ctx.eval(args[1])))
+
+
+def _fn_checklist(ctx, args, weighted=False):
+    low, high = to_number(ctx.eval(args[0])), to_number(ctx.eval(args[1]))
+    rest = args[2:]
+    if weighted:
+        total = sum(
+            to_number(ctx.eval(w))
+            for v, w in zip(rest[::2], rest[1::2], strict=False)
+            if to_bool(ctx.eval(v))
+        )
+    else:
+        total = sum(1 for v in rest if to_bool(ctx.eval(v)))
+    return (low == -1 or total >= low) and (high == -1 or total <= high)
+
+
+def _fn_indexed_repeat(ctx, args):
+    values = _nodes(ctx, args[0])
+    index = to_number(ctx.eval(args[2]))
+    return values[int(index) - 1] if not math.isnan(index) and 1 <= index <= len(values) else ""
+
+
+def _fn_digest(ctx, args):
+    text, algorithm = _texts(ctx, args[:2])
+    encoding = to_string(ctx.eval(args[2])).lower() if len(args) > 2 else "base64"
+    name = algorithm.lower().replace("-", "")
+    if name not in ("md5", "sha1", "sha256", "sha384", "sha512"):
+        return ""
+    raw = hashlib.new(name, text.encode()).digest()
+    return raw.hex() if encoding == "hex" else base64.b64encode(raw).decode()
+
+
+def _fn_base64_decode(ctx, args):
+    try:
+        return base64.b64decode(to_string(ctx.eval(args[0])), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
+
+
+# The ODK XForms functions that need no device (https://getodk.github.io/xforms-spec/#xpath-functions)
+ODK_FUNCTIONS = {
+    "sum": (1, 1, lambda ctx, a: float(sum(to_number(v) for v in _nodes(ctx, a[0])))),
+    "count": (1, 1, lambda ctx, a: float(len(_nodes(ctx, a[0])))),
+    "count-non-empty": (
+        1,
+        1,
+        lambda ctx, a: float(sum(to_string(v) != "" for v in _nodes(ctx, a[0]))),
+    ),
+    "min": (1, 99, _extreme(min)),
+    "max": (1, 99, _extreme(max)),
+    "join": (
+        2,
+        99,
+        lambda ctx, a: to_string(ctx.eval(a[0])).join(
+            to_string(v) for x in a[1:] for v in _nodes(ctx, x)
+        ),
+    ),
+    "contains": (2, 2, lambda ctx, a: (lambda t: t[1] in t[0])(_texts(ctx, a))),
+    "starts-with": (2, 2, lambda ctx, a: (lambda t: t[0].startswith(t[1]))(_texts(ctx, a))),
+    "ends-with": (2, 2, lambda ctx, a: (lambda t: t[0].endswith(t[1]))(_texts(ctx, a))),
+    "substr": (2, 3, _fn_substr),
+    "substring-before": (
+        2,
+        2,
+        lambda ctx, a: (lambda t: t[0].partition(t[1])[0] if t[1] in t[0] else "")(_texts(ctx, a)),
+    ),
+    "substring-after": (
+        2,
+        2,
+        lambda ctx, a: (lambda t: t[0].partition(t[1])[2] if t[1] in t[0] else "")(_texts(ctx, a)),
+    ),
+    "translate": (3, 3, _fn_translate),
+    "normalize-space": (1, 1, lambda ctx, a: " ".join(to_string(ctx.eval(a[0])).split())),
+    "boolean": (1, 1, lambda ctx, a: to_bool(ctx.eval(a[0]))),
+    "boolean-from-string": (
+        1,
+        1,
+        lambda ctx, a: to_string(ctx.eval(a[0])).strip().lower() in ("true", "1"),
+    ),
+    "selected-at": (2, 2, _fn_selected_at),
+    "jr:choice-name": (2, 2, _fn_choice_name),
+    "once": (1, 1, lambda ctx, a: ctx.eval(a[0])),
+    "uuid": (0, 1, lambda ctx, a: str(uuid.uuid4())),
+    "random": (0, 0, lambda ctx, a: random.random()),
+    "now": (0, 0, lambda ctx, a: clock.now().replace(tzinfo=None).isoformat(timespec="seconds")),
+    "date": (1, 1, _fn_date),
+    "date-time": (1, 1, _fn_date_time),
+    "decimal-date-time": (1, 1, _fn_decimal_date_time),
+    "decimal-time": (1, 1, _fn_decimal_time),
+    "format-date": (2, 2, _fn_format_date),
+    "format-date-time": (2, 2, _fn_format_date),
+    "checklist": (2, 99, _fn_checklist),
+    "weighted-checklist": (2, 99, lambda ctx, a: _fn_checklist(ctx, a, weighted=True)),
+    "position": (0, 1, lambda ctx, a: float(getattr(ctx.lookup, "position", None) or 1)),
+    "indexed-repeat": (3, 99, _fn_indexed_repeat),
+    "digest": (2, 3, _fn_digest),
+    "base64-decode": (1, 1, _fn_base64_decode),
+}
+# Functions that read what only a phone has: refused at upload, saying what to do instead.
+DEVICE_FUNCTIONS = {
+    "pulldata": "pulldata() 从手机上的 CSV 文件取值，网页问卷不支持；请改用 select_one_from_file 让填表人选择",
+    "area": "area() 需要手机定位（geoshape），网页问卷不支持",
+    "distance": "distance() 需要手机定位（geotrace），网页问卷不支持",
+    "instance": "instance() 读取手机上的数据表，网页问卷不支持；请改用 choice_filter 或 select_one_from_file",
+    "current": "current() 只用于 instance() 的路径中，网页问卷不支持",
+    "version": "version() 读取手机上的表单版本，网页问卷不支持",
+    "property": "property() 读取手机的设备信息，网页问卷不支持",
+}
+
 # name: (minimum arguments, maximum arguments, implementation)
 FUNCTIONS = {
     **MATH_FUNCTIONS,
+    **ODK_FUNCTIONS,
     "if": (3, 3, _fn_if),
     "coalesce": (2, 2, _fn_coalesce),
     "selected": (2, 2, lambda ctx, a: to_string(ctx.eval(a[1])) in _selections(ctx.eval(a[0]))),
@@ -380,7 +647,7 @@ def check(node, known_names: set[str], fields: set[str] = frozenset()) -> None:
     """Reject unknown functions, wrong argument counts and references to unknown names.
     `fields` are the choice columns a choice_filter may name bare."""
     if isinstance(node, Ref):
-        if node.name and node.name not in known_names:
+        if node.name not in ("", "..") and node.name not in known_names:
             raise ExpressionError(f"引用了不存在的题目 ${{{node.name}}}")
     elif isinstance(node, Field):
         if node.name not in fields:
@@ -394,6 +661,8 @@ def check(node, known_names: set[str], fields: set[str] = frozenset()) -> None:
         check(node.left, known_names, fields)
         check(node.right, known_names, fields)
     elif isinstance(node, Call):
+        if node.name in DEVICE_FUNCTIONS:
+            raise ExpressionError(DEVICE_FUNCTIONS[node.name])
         if node.name not in FUNCTIONS:
             raise ExpressionError(f"不支持的函数 {node.name}()")
         low, high, _ = FUNCTIONS[node.name]
@@ -409,7 +678,7 @@ def check(node, known_names: set[str], fields: set[str] = frozenset()) -> None:
 def references(node) -> set[str]:
     """The question names an expression reads."""
     if isinstance(node, Ref):
-        return {node.name} if node.name else set()
+        return {node.name} if node.name not in ("", "..") else set()
     if isinstance(node, Unary):
         return references(node.operand)
     if isinstance(node, Binary):
@@ -435,6 +704,8 @@ class Context:
         if isinstance(node, Literal):
             return node.value
         if isinstance(node, Ref):
+            if node.name == "..":
+                return ""
             value = self.current if node.name == "" else self.lookup(node.name)
             return "" if value is None else value
         if isinstance(node, Field):

@@ -47,7 +47,9 @@ class FormLoadError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+NAME_RE = re.compile(r"^[^\W\d][\w.-]*$")  # an XML name without a namespace: 题目 is one
+FORM_ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+LABEL_REF = re.compile(r"\$\{\s*([^}]*?)\s*\}")
 TYPE_ALIASES = {
     "begin group": "begin_group",
     "end group": "end_group",
@@ -317,8 +319,8 @@ class _Loader:
                 else:
                     extra[raw.strip()] = value
             list_name, name = folded.get("list_name", ""), folded.get("name", "")
-            if not list_name:
-                self.error("choices", number, "list_name", "缺少选项列表名")
+            if not list_name:  # pyxform passes over such rows; so do we, and say so
+                self.warnings.append(f"choices 表第 {number} 行没有选项列表名（list_name），已忽略")
                 continue
             if name == "":
                 self.error("choices", number, "name", "缺少选项值")
@@ -332,8 +334,6 @@ class _Loader:
                 )
                 continue
             seen[(list_name, name)] = number
-            if not labels:
-                self.error("choices", number, "label", f"选项“{name}”缺少标签")
             lists.setdefault(list_name, []).append(Choice(name, labels, extra))
         return lists
 
@@ -391,6 +391,10 @@ class _Loader:
                 self.warnings.append(f"survey 表第 {number} 行：元数据题型 {kind}（{name}）已忽略")
                 continue
             if kind in UNSUPPORTED_INPUTS:
+                if not texts.get("label") and not texts.get("hint") and kind != "hidden":
+                    self.error(
+                        "survey", number, "label", f"题目“{name}”缺少标签（label）或提示（hint）"
+                    )
                 self.warnings.append(
                     f"survey 表第 {number} 行：暂不支持的题型 {kind}（{name}），该题不会显示"
                 )
@@ -450,7 +454,7 @@ class _Loader:
                     "survey",
                     number,
                     "name",
-                    f"名称“{name}”不合法：须以字母或下划线开头，只含字母、数字、_ . -",
+                    f"名称“{name}”不合法：须以字母、汉字或下划线开头，只含字母、汉字、数字和 _ . -（不能有空格或冒号）",
                 )
                 continue
             if name in names:
@@ -507,8 +511,22 @@ class _Loader:
                 pending_other = None
             if kind == "calculate" and not question.calculation:
                 self.error("survey", number, "calculation", "calculate 题必须填写 calculation")
-            if not question.labels and QUESTION_TYPES[kind]["input"]:
-                self.error("survey", number, "label", f"题目“{name}”缺少标签（label）")
+            if (
+                not question.labels
+                and not question.hints
+                and (QUESTION_TYPES[kind]["input"] or kind == "note")
+            ):  # as pyxform: a hint alone will do
+                self.error(
+                    "survey", number, "label", f"题目“{name}”缺少标签（label）或提示（hint）"
+                )
+            if "search(" in question.appearance.replace(" ", ""):
+                self.error(
+                    "survey",
+                    number,
+                    "appearance",
+                    "search() 从手机上的 CSV 文件读取选项，网页问卷不支持；"
+                    "请改用 select_one_from_file 并把该 CSV 随问卷上传",
+                )
             (stack[-1][0].children if stack else root).append(question)
             if pending_other is not None:
                 if pending_other.name in names:
@@ -584,7 +602,20 @@ class _Loader:
     # -- expressions ---------------------------------------------------------------------------
     def expressions(self, form: Form) -> None:
         known = set(form.by_name)
+        from_files = {k for k in form.choices if k.partition("?")[0] in form.files}
         for question, _repeat in form.walk():
+            self.texts(question, known | set(self.ignored_questions))
+            if question.type == "select_multiple" and question.list_name not in from_files:
+                spaced = [
+                    c.name for c in form.choices.get(question.list_name or "", []) if " " in c.name
+                ]
+                if spaced:  # stored space-separated in XForms, so pyxform refuses them too
+                    self.error(
+                        "survey",
+                        question.row,
+                        "type",
+                        f"多选题的选项值不能含空格：列表 {question.list_name} 中的“{spaced[0]}”",
+                    )
             for column in (
                 "relevant",
                 "constraint",
@@ -612,6 +643,22 @@ class _Loader:
                 except ex.ExpressionError as exc:
                     self.error("survey", question.row, column, f"表达式“{source}”有误：{exc}")
         self.calculation_cycles(form)
+
+    def texts(self, question: Question, known: set[str]) -> None:
+        """${name} in a label, hint or message must name a question, as pyxform checks."""
+        for attribute, column in (
+            ("labels", "label"),
+            ("hints", "hint"),
+            ("constraint_message", "constraint_message"),
+            ("required_message", "required_message"),
+        ):
+            for text in getattr(question, attribute).values():
+                unknown = [name for name in LABEL_REF.findall(text) if name not in known]
+                if unknown:
+                    self.error(
+                        "survey", question.row, column, f"引用了不存在的题目 ${{{unknown[0]}}}"
+                    )
+                    break
 
     def calculation_cycles(self, form: Form) -> None:
         graph = {}
@@ -651,7 +698,7 @@ class _Loader:
         choices = self.choices(allow_duplicates=duplicates)
         questions = self.survey(choices)
         form_id = settings.get("form_id") or settings.get("id_string") or Path(self.filename).stem
-        if form_id and not NAME_RE.match(form_id):
+        if form_id and not FORM_ID_RE.match(form_id):
             # pyxform makes a valid id of it; so do we, and say so
             fixed = re.sub(r"[^A-Za-z0-9_.-]+", "_", form_id.strip()).strip("_")
             fixed = fixed if re.match(r"^[A-Za-z_]", fixed or "") else f"form_{fixed}".rstrip("_")
@@ -660,9 +707,10 @@ class _Loader:
         default_language = settings.get("default_language", "")
         languages = list(self.languages)
         if default_language and languages and default_language not in languages:
-            self.error(
-                "settings", 2, "default_language", f"默认语言“{default_language}”在标签列中不存在"
+            self.warnings.append(
+                f"settings 表默认语言“{default_language}”在标签列中不存在，已改用“{languages[0]}”"
             )
+            default_language = ""
         if not default_language:
             default_language = languages[0] if languages else "default"
         for sheet, column in sorted(self.ignored_columns):

@@ -40,8 +40,9 @@ class Choice:
         return _pick(self.labels, lang) or self.name
 
     def columns(self) -> dict[str, str]:
-        """What a choice_filter may name: the choice's name and its extra columns."""
-        return {"name": self.name, **self.extra}
+        """What a choice_filter may name: the choice's name, labels and extra columns."""
+        labels = {"label" if k == "default" else f"label::{k}": v for k, v in self.labels.items()}
+        return {"name": self.name, **labels, **self.extra}
 
 
 @dataclass
@@ -66,10 +67,11 @@ class Question:
     children: list[Question] = field(default_factory=list)
 
     def label(self, lang: str | None = None) -> str:
-        return _pick(self.labels, lang) or self.name
+        """The label; a question with only a hint shows the hint (XLSForm allows either)."""
+        return _pick(self.labels, lang) or _pick(self.hints, lang) or self.name
 
     def hint(self, lang: str | None = None) -> str:
-        return _pick(self.hints, lang)
+        return _pick(self.hints, lang) if self.labels else ""
 
     @property
     def spec(self) -> dict:
