@@ -163,7 +163,8 @@ def test_every_function_is_covered_above():
         ("frobnicate(1)", "不支持的函数 frobnicate()"),
         ("pulldata('f', 'c', 'k', ${n})", "改用 select_one_from_file"),
         ("distance(${n})", "需要手机定位"),
-        ("instance('towns')/root/item[name = ${n}]/label", "XPath 路径（/）网页问卷不支持"),
+        ("instance('towns')/root/item[name = ${n}]/label", "instance() 读取手机上的数据表"),
+        ("/data/n > 1", "XPath 路径（/）网页问卷不支持"),
         ("if(1, 2)", "需要 3 个参数"),
         ("${nobody} = 1", "不存在的题目 ${nobody}"),
         ("age > 3", "引用题目请写 ${age}"),
@@ -510,7 +511,7 @@ def test_the_older_type_spellings_of_pyxform():
             {"type": "phone number", "name": "tel", ZH: "电话"},
             {"type": "percentage", "name": "pct", ZH: "比例"},
             {"type": "q int", "name": "n", ZH: "整数"},
-            {"type": "select one using yn", "name": "ok", ZH: "是否"},
+            {"type": "select one yn", "name": "ok", ZH: "是否"},
             {"type": "add select multiple prompt using yn", "name": "many", ZH: "多选"},
             {"type": "get start time", "name": "started"},
             {"type": "q location", "name": "where", ZH: "位置"},
@@ -528,6 +529,12 @@ def test_the_older_type_spellings_of_pyxform():
     }  # start is metadata and the location cannot be asked here: both left out with a note
     assert form.by_name["tel"].constraint == "regex(., '^\\d*$')"
     assert form.by_name["pct"].constraint == ". >= 0 and . <= 100"
+    # spellings that pyxform's dictionary lists but refuses with a list name: refused here too
+    said = problems_of([{"type": "select multiple yn", "name": "m", ZH: "多选"}], YN)
+    assert said == [
+        "survey 表第 2 行“type”列：未知题型“select multiple yn”：多选题请写 select_multiple yn"
+    ]
+    assert "题型须用小写，写作 text" in problems_of([{"type": "Text", "name": "t", ZH: "文"}])[0]
 
 
 def test_or_other_adds_the_choice_and_the_question_to_say_what():

@@ -98,10 +98,10 @@ def _uses_checkboxes(form: Form, q: Question, scope, today) -> bool:
     )
 
 
-def _seed_default(q: Question, wkey: str) -> None:
+def _seed_default(q: Question, wkey: str, scope: engine.Scope, today: date) -> None:
     if q.default and wkey not in st.session_state:
         try:
-            value = engine.coerce(q, q.default)
+            value = engine.coerce(q, engine.default_of(q, scope, today))
         except (ValueError, TypeError):
             return
         if q.type == "date" and value:
@@ -331,7 +331,7 @@ def render(form: Form, key: str, *, today: date, show_required: bool = False) ->
                 continue
             widget = WIDGETS[q.type]
             wkey = _k(key, path)
-            _seed_default(q, wkey)
+            _seed_default(q, wkey, scope, today)
             widget(_Ctx(form, key, lang, today, scope, cleaned), q, wkey, _label(q, lang, scope))
             hint = engine.fill(q.hint(lang), scope)
             if hint:

@@ -56,6 +56,14 @@ class Scope:
         return ""
 
 
+def default_of(question: Question, scope: Scope, today: date):
+    """The question's default: a dynamic one (today(), ${other}...) evaluated, as pyxform allows."""
+    text = question.default
+    if not text or not ex.is_dynamic(text):
+        return text or None
+    return ex.to_string(ex.evaluate(question.tree("default"), scope, None, today))
+
+
 def fill(text: str, scope: Scope) -> str:
     """A label or hint with each ${name} replaced by the answer so far, as ODK shows it."""
     if "${" not in text:
@@ -185,7 +193,7 @@ def evaluate_form(form: Form, answers: dict, today: date) -> tuple[dict, dict[st
                 continue
             raw = source.get(q.name)
             if is_empty(raw) and q.default and q.type not in ("select_multiple",):
-                raw = q.default
+                raw = default_of(q, scope, today)
             try:
                 value = coerce(q, raw)
             except (ValueError, TypeError) as exc:

@@ -202,11 +202,22 @@ class _Parser:
         raise ExpressionError(f"第 {token.pos + 1} 个字符处不应出现“{token.text}”")
 
 
+def is_dynamic(default: str) -> bool:
+    """A default that is an expression (today(), ${other}) rather than a value, as pyxform tells."""
+    return bool(_DYNAMIC.search(default))
+
+
+_DYNAMIC = re.compile(r"\$\{|\w\s*\(")
+
+
 def parse(text: str):
     """The tree of an expression, or ExpressionError."""
     if text is None or not str(text).strip():
         raise ExpressionError("表达式为空")
-    if "/" in _STRINGS.sub("", str(text)):  # XPath divides with div: a slash is a path
+    bare = _STRINGS.sub("", str(text))
+    if re.search(r"\binstance\s*\(", bare):
+        raise ExpressionError(DEVICE_FUNCTIONS["instance"])
+    if "/" in bare:  # XPath divides with div: a slash is a path
         raise ExpressionError(
             "XPath 路径（/）网页问卷不支持；引用题目请写 ${题目名}，"
             "从列表取值请改用 select_one_from_file 或 choice_filter"

@@ -56,7 +56,6 @@ TYPE_ALIASES = {
     "begin repeat": "begin_repeat",
     "end repeat": "end_repeat",
     "select one": "select_one",
-    "select multiple": "select_multiple",
     "select_one_external": None,
     "int": "integer",
     "photo": "image",
@@ -82,14 +81,9 @@ TYPE_ALIASES = {
     "q picture": "image",
     "add acknowledge prompt": "acknowledge",
     "q acknowledge": "acknowledge",
-    "select one using": "select_one",
-    "q select1": "select_one",
     "add select one prompt using": "select_one",
-    "select multiple using": "select_multiple",
-    "select multiple from": "select_multiple",
     "select all that apply from": "select_multiple",
     "select all that apply": "select_multiple",
-    "q select": "select_multiple",
     "add select multiple prompt using": "select_multiple",
     "get start time": "start",
     "start time": "start",
@@ -104,9 +98,7 @@ TYPE_ALIASES = {
     "get subscriber id": "subscriberid",
     "get phone number": "phonenumber",
     "add date time prompt": "dateTime",
-    "add datetime prompt": "dateTime",
     "q date time": "dateTime",
-    "q datetime": "dateTime",
     "date time": "dateTime",
     "add location prompt": "geopoint",
     "q location": "geopoint",
@@ -211,6 +203,16 @@ IGNORED_COLUMN_PREFIXES = (
 )
 TRUE_WORDS = {"yes", "true", "true()", "1", "y", "是"}
 FALSE_WORDS = {"", "no", "false", "false()", "0", "n", "否"}
+
+
+def _unknown_type(raw_type: str) -> str:
+    said = f"未知题型“{raw_type}”"
+    words = raw_type.lower().split()
+    if words[:2] == ["select", "multiple"] and len(words) > 2:
+        return f"{said}：多选题请写 select_multiple {words[-1]}"
+    if raw_type.lower() in QUESTION_TYPES and raw_type not in QUESTION_TYPES:
+        return f"{said}：题型须用小写，写作 {raw_type.lower()}"
+    return said
 
 
 def _split_column(raw: str) -> tuple[str, str | None]:
@@ -387,6 +389,20 @@ class _Loader:
                 else:
                     stack.pop()
                 continue
+            if kind == "audit" and name not in ("", "audit"):
+                self.error("survey", number, "name", "audit 题的名称须为 audit（或留空）")
+                continue
+            if kind == "background-geopoint" and not any(
+                v for k, v in values.items() if k.strip().lower() == "trigger"
+            ):
+                self.error(
+                    "survey", number, "type", "background-geopoint 须在 trigger 列写明触发它的题目"
+                )
+                continue
+            if kind in METADATA_TYPES | UNSUPPORTED_INPUTS and not (kind == "audit" and not name):
+                if not self.name_ok(number, name, names, generated):
+                    continue
+                names[name] = number
             if kind in METADATA_TYPES:
                 self.warnings.append(f"survey 表第 {number} 行：元数据题型 {kind}（{name}）已忽略")
                 continue
@@ -410,7 +426,7 @@ class _Loader:
             elif plain.get("parameters"):
                 self.ignored_columns.add(("survey", "parameters"))
             if kind not in QUESTION_TYPES:
-                self.error("survey", number, "type", f"未知题型“{raw_type}”")
+                self.error("survey", number, "type", _unknown_type(raw_type))
                 continue
             list_name = None
             if from_file is not None:
@@ -446,25 +462,7 @@ class _Loader:
             elif rest and kind not in ("begin_group", "begin_repeat"):
                 self.error("survey", number, "type", f"未知题型“{raw_type}”")
                 continue
-            if not name:
-                self.error("survey", number, "name", "缺少题目名称（name）")
-                continue
-            if not NAME_RE.match(name):
-                self.error(
-                    "survey",
-                    number,
-                    "name",
-                    f"名称“{name}”不合法：须以字母、汉字或下划线开头，只含字母、汉字、数字和 _ . -（不能有空格或冒号）",
-                )
-                continue
-            if name in names:
-                where = names[name]
-                said = (
-                    f"名称“{name}”与第 {where} 行 or_other 自动生成的题目重名"
-                    if name in generated
-                    else f"名称“{name}”重复（第 {where} 行已有）"
-                )
-                self.error("survey", number, "name", said)
+            if not self.name_ok(number, name, names, generated):
                 continue
             names[name] = number
             required = plain.get("required", "").strip()
@@ -509,6 +507,8 @@ class _Loader:
                 )
             else:
                 pending_other = None
+            if alias_used in ("add calculate prompt", "q calculate") and not question.calculation:
+                question.calculation = "''"  # pyxform's older spellings do not require one
             if kind == "calculate" and not question.calculation:
                 self.error("survey", number, "calculation", "calculate 题必须填写 calculation")
             if (
@@ -548,6 +548,31 @@ class _Loader:
                 "survey", number, "type", f"{question.type} {question.name} 没有对应的 {end}"
             )
         return root
+
+    def name_ok(self, number: int, name: str, names: dict, generated: set) -> bool:
+        """A row's name is present, valid and not taken (reported when not)."""
+        if not name:
+            self.error("survey", number, "name", "缺少题目名称（name）")
+            return False
+        if not NAME_RE.match(name):
+            self.error(
+                "survey",
+                number,
+                "name",
+                f"名称“{name}”不合法：须以字母、汉字或下划线开头，"
+                "只含字母、汉字、数字和 _ . -（不能有空格或冒号）",
+            )
+            return False
+        if name in names:
+            where = names[name]
+            said = (
+                f"名称“{name}”与第 {where} 行 or_other 自动生成的题目重名"
+                if name in generated
+                else f"名称“{name}”重复（第 {where} 行已有）"
+            )
+            self.error("survey", number, "name", said)
+            return False
+        return True
 
     def file_list(
         self, number: int, kind: str, rest: str, raw_parameters: str, choices: dict
@@ -623,9 +648,12 @@ class _Loader:
                 "choice_filter",
                 "repeat_count",
                 "required",
+                "default",
             ):
                 source = getattr(question, column)
                 if not source or source == "true()":
+                    continue
+                if column == "default" and not ex.is_dynamic(source):
                     continue
                 fields = set()
                 if column == "choice_filter" and question.list_name in form.choices:
