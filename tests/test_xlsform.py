@@ -449,6 +449,11 @@ ERROR_CASES = {
         [{"list_name": "l", "name": "x y", "label": "X"}],
         "第 2 行“type”列：多选题的选项值不能含空格：列表 l 中的“x y”",
     ),
+    "colon in a name": (
+        [{"type": "text", "name": "a:b", "label": "A"}],
+        None,
+        "第 2 行“name”列：名称“a:b”不合法",
+    ),
     "note without label or hint": (
         [{"type": "note", "name": "n"}],
         None,

@@ -31,6 +31,16 @@ DIFFERENCES = {
     "names-unique-in-form": "answers and exports are keyed by name, so a name is used once per form",
     "nothing-to-ask": "a form whose every question is of a type we skip has nothing to show",
 }
+# Documented too, with their own tests in test_xlsform.py: not generated here.
+DOCUMENTED_ELSEWHERE = [
+    "skipped-question-read",
+    "skipped-types-load",
+    "bare-word-filter",
+    "colon-in-names",
+    "device-functions",
+    "curly-quotes",
+    "files-read-at-upload",
+]
 CHOICES = [
     {"list_name": "yn", "name": "yes", "label": "是", "warm": ""},
     {"list_name": "yn", "name": "no", "label": "否", "warm": ""},
@@ -275,5 +285,5 @@ def test_pyxform_and_we_agree_on_generated_forms():
 
 def test_the_readme_lists_every_documented_difference():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for key in DIFFERENCES:
-        assert f"`{key}`" in readme, key
+    for key in [*DIFFERENCES, *DOCUMENTED_ELSEWHERE]:
+        assert f"| `{key}` |" in readme, key
