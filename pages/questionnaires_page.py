@@ -55,11 +55,9 @@ elif picked and st.button("检查并保存为新版本", type="primary"):
             )
     except FormLoadError as exc:
         st.error(f"问卷有 {len(exc.problems)} 处问题，未保存：")
-        st.dataframe(
-            pd.DataFrame({"问题": [str(p) for p in exc.problems]}),
-            hide_index=True,
-            width="stretch",
-        )
+        st.markdown("\n".join(f"- {md(str(p))}" for p in exc.problems[:50]))
+        if len(exc.problems) > 50:
+            st.caption(f"另有 {len(exc.problems) - 50} 处，改正以上各处后再上传即可看到。")
     except SurveyError as exc:
         st.error(md(str(exc)))
     else:

@@ -158,8 +158,17 @@ def _time(ctx, q, wkey, label):
     st.time_input(label, key=wkey, value=None, disabled=q.read_only)
 
 
+def _no_options(label: str, wkey: str) -> None:
+    """A cascade whose earlier answer is missing: say so instead of an empty list in English."""
+    st.markdown(label)
+    st.caption("请先回答上面的题目，这里才有可选项。")
+    st.session_state.pop(wkey, None)
+
+
 def _select_one(ctx, q, wkey, label):
     options = engine.choices_for(ctx.form, q, ctx.scope, ctx.today)
+    if not options:
+        return _no_options(label, wkey)
     names = [c.name for c in options]
     labels = {c.name: c.label(ctx.lang) for c in options}
     if st.session_state.get(wkey) not in (None, *names):
@@ -188,6 +197,8 @@ def _select_one(ctx, q, wkey, label):
 
 def _select_multiple(ctx, q, wkey, label):
     options = engine.choices_for(ctx.form, q, ctx.scope, ctx.today)
+    if not options:
+        return _no_options(label, wkey)
     labels = {c.name: c.label(ctx.lang) for c in options}
     if _uses_checkboxes(ctx.form, q, ctx.scope, ctx.today):
         st.markdown(label)
