@@ -1,7 +1,10 @@
-"""The one place that opens SQLite connections and runs write transactions.
+"""The one place that opens database connections and runs write transactions.
 
+SQLite is the embedded default (a file; sqlite-utils). SURVEY_DB=postgresql://... selects
+PostgreSQL instead (survey/postgres.py, imported only then): the same statements, translated.
 Every use opens its own connection (cheap, thread-safe by construction); writes run under
-BEGIN IMMEDIATE so concurrent writers queue on the busy timeout instead of failing.
+BEGIN IMMEDIATE so concurrent writers queue on the busy timeout instead of failing (on
+PostgreSQL, on the writers' advisory lock).
 """
 
 from __future__ import annotations
@@ -19,6 +22,26 @@ DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "survey.db"
 BUSY_TIMEOUT_MS = 5000
 
 
+def is_url(target) -> bool:
+    """A PostgreSQL connection string rather than a SQLite file."""
+    return str(target).startswith(("postgresql://", "postgres://"))
+
+
+def dialect(db) -> str:
+    """'sqlite' or 'postgresql': for the few statements written once per store."""
+    return getattr(db, "dialect", "sqlite")
+
+
+def native(db, sql: str) -> str:
+    """A statement in the store's own dialect (for SQL that is built into another statement,
+    such as a trigger's body); the connection translates everything else itself."""
+    if dialect(db) == "postgresql":
+        from survey import postgres
+
+        return postgres.translate(sql)
+    return sql
+
+
 def db_path(path: str | os.PathLike | None = None) -> Path:
     """The database file: an explicit path, else $SURVEY_DB, else data/survey.db."""
     if path:
@@ -29,6 +52,11 @@ def db_path(path: str | os.PathLike | None = None) -> Path:
 
 def connect(path: str | os.PathLike | None = None) -> Database:
     """Open a connection with the project's pragmas. The caller closes it (prefer `opened`)."""
+    target = path or os.environ.get("SURVEY_DB") or DEFAULT_DB_PATH
+    if is_url(target):
+        from survey import postgres  # only a PostgreSQL deployment needs the driver
+
+        return postgres.Database(str(target))
     file = db_path(path)
     file.parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: we issue BEGIN ourselves; Python must not open hidden transactions.
@@ -73,7 +101,9 @@ def transaction(db: Database, *, savepoint: bool = True) -> Iterator[Database]:
 
 
 def enable_wal(db: Database) -> None:
-    """WAL is a property of the file: set once, it stays."""
+    """WAL is a property of the file: set once, it stays (PostgreSQL has its own WAL)."""
+    if dialect(db) == "postgresql":
+        return
     mode = db.conn.execute("PRAGMA journal_mode").fetchone()[0]
     if mode != "wal":
         db.conn.execute("PRAGMA journal_mode = WAL")

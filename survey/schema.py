@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database, Migrations
 
+from survey import clock
 from survey import db as store
 from survey.labels import ROLE_LABELS
 from survey.problems.register import STATUSES
@@ -675,7 +676,10 @@ def m016_questionnaire_files(db: Database) -> None:
 def _loosen(db: Database, table: str, old: str, new: str) -> None:
     """Rewrite one constraint of a table's definition in place: SQLite's documented writable_schema
     procedure, for changes no existing row can break (widening a CHECK, dropping NOT NULL), with
-    no rebuild of a table that may hold a million rows."""
+    no rebuild of a table that may hold a million rows. PostgreSQL: the same change as ALTERs."""
+    if store.dialect(db) == "postgresql":
+        _loosen_postgres(db, table, old, new)
+        return
     sql = store.scalar(
         db, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
     )
@@ -693,6 +697,17 @@ def _loosen(db: Database, table: str, old: str, new: str) -> None:
         db.execute("PRAGMA writable_schema = OFF")
 
 
+def _loosen_postgres(db, table: str, old: str, new: str) -> None:
+    """The SQLite definition comes from the shadow database the migrations also run on (see
+    _migrate_postgres); the store turns what the replacement changes into ALTERs."""
+    sql = store.scalar(
+        db.shadow, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    )
+    if old not in sql:
+        raise RuntimeError(f"{table}: unexpected definition, expected {old!r}")
+    db.loosen(table, sql, sql.replace(old, new))
+
+
 def _statements(script: str) -> list[str]:
     """Split a script of CREATE statements (no semicolons inside them) so each runs in the
     migration's transaction; executescript would commit it."""
@@ -705,11 +720,51 @@ def migration_names() -> list[str]:
 
 
 def applied_names(db: Database) -> list[str]:
+    if store.dialect(db) == "postgresql":
+        return _applied_postgres(db)
     return [m.name for m in migrations.applied(db)]
+
+
+def _applied_postgres(db) -> list[str]:
+    """PostgreSQL keeps the record in a table of the same name and columns as sqlite-utils'."""
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {migrations.migrations_table} (id INTEGER PRIMARY KEY,"
+        " migration_set TEXT NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL,"
+        " UNIQUE (migration_set, name))"
+    )
+    rows = db.execute(
+        f"SELECT name FROM {migrations.migrations_table} WHERE migration_set = ? ORDER BY id",
+        (migrations.name,),
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def _migrate_postgres(db) -> list[str]:
+    """The same list of migrations, applied in one transaction under the writers' lock."""
+    with store.transaction(db):
+        done = set(_applied_postgres(db))
+        pending = [m for m in migrations._migrations if m.name not in done]
+        # A shadow SQLite database runs the same list a step behind, so a migration that edits a
+        # table's SQLite definition (_loosen) can say what changed.
+        if not pending:
+            return []
+        db.shadow = Database(memory=True)
+        for migration in migrations._migrations:
+            if migration in pending:
+                migration.fn(db)
+                db.execute(
+                    f"INSERT INTO {migrations.migrations_table} (migration_set, name, applied_at)"
+                    " VALUES (?, ?, ?)",
+                    (migrations.name, migration.name, clock.now_iso()),
+                )
+            migration.fn(db.shadow)
+    return [m.name for m in pending]
 
 
 def migrate(db: Database) -> list[str]:
     """Apply pending migrations; returns their names. Safe to call on every start."""
+    if store.dialect(db) == "postgresql":
+        return _migrate_postgres(db)
     store.enable_wal(db)
     if not migrations.pending(db):
         return []

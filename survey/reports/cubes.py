@@ -181,7 +181,8 @@ def _company_recount(row: str) -> str:
     )
 
 
-def _trigger_sql() -> list[str]:
+def _trigger_bodies() -> tuple[str, dict[str, str]]:
+    """(the update trigger's condition, {event: its statements}) in SQLite's dialect."""
     changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in _WATCHED)
     on_insert = "".join(_add(c, "NEW", "") for c in CUBES) + _company_add("NEW")
     on_delete = "".join(_add(c, "OLD", "-") + _drop_empty(c, "OLD") for c in CUBES)
@@ -190,12 +191,41 @@ def _trigger_sql() -> list[str]:
         _add(c, "OLD", "-") + _drop_empty(c, "OLD") + _add(c, "NEW", "") for c in CUBES
     )
     on_update += _company_recount("OLD") + _company_add("NEW")
+    return changed, {"insert": on_insert, "delete": on_delete, "update": on_update}
+
+
+def _trigger_sql(db: Database) -> list[str]:
+    changed, bodies = _trigger_bodies()
+    if store.dialect(db) == "postgresql":
+        return _trigger_sql_postgres(db, changed, bodies)
     return [
-        f"CREATE TRIGGER IF NOT EXISTS problems_cube_insert AFTER INSERT ON problems BEGIN {on_insert} END",
-        f"CREATE TRIGGER IF NOT EXISTS problems_cube_delete AFTER DELETE ON problems BEGIN {on_delete} END",
+        f"CREATE TRIGGER IF NOT EXISTS problems_cube_insert AFTER INSERT ON problems BEGIN {bodies['insert']} END",
+        f"CREATE TRIGGER IF NOT EXISTS problems_cube_delete AFTER DELETE ON problems BEGIN {bodies['delete']} END",
         f"CREATE TRIGGER IF NOT EXISTS problems_cube_update AFTER UPDATE ON problems WHEN {changed}"
-        f" BEGIN {on_update} END",
+        f" BEGIN {bodies['update']} END",
     ]
+
+
+def _trigger_sql_postgres(db: Database, changed: str, bodies: dict[str, str]) -> list[str]:
+    """The same statements as row triggers in PL/pgSQL, each translated like any other."""
+    out = []
+    for event, body in bodies.items():
+        steps = "; ".join(store.native(db, part) for part in body.split(";") if part.strip())
+        name = f"problems_cube_{event}"
+        out.append(
+            f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS"
+            f" $body$ BEGIN {steps}; RETURN NULL; END $body$"
+        )
+        when = ""
+        if event == "update":
+            condition = changed.replace(" IS NOT ", " IS DISTINCT FROM ")
+            when = f" WHEN ({condition})"
+        out.append(f"DROP TRIGGER IF EXISTS {name} ON problems")
+        out.append(
+            f"CREATE TRIGGER {name} AFTER {event.upper()} ON problems FOR EACH ROW{when}"
+            f" EXECUTE FUNCTION {name}()"
+        )
+    return out
 
 
 TRIGGERS = ("problems_cube_insert", "problems_cube_delete", "problems_cube_update")
@@ -206,7 +236,7 @@ def install(db: Database) -> None:
     for cube in CUBES:
         db.execute(_table_sql(cube))
     db.execute(_company_table_sql())
-    for statement in _trigger_sql():
+    for statement in _trigger_sql(db):
         db.execute(statement)
     rebuild(db)
 
@@ -235,11 +265,12 @@ def suspended(db: Database) -> Iterator[None]:
     """Bulk loads (the demo seeder) drop the triggers and rebuild once at the end: one GROUP BY instead
     of a million upserts."""
     for name in TRIGGERS:
-        db.execute(f"DROP TRIGGER IF EXISTS {name}")
+        on = " ON problems" if store.dialect(db) == "postgresql" else ""
+        db.execute(f"DROP TRIGGER IF EXISTS {name}{on}")
     try:
         yield
     finally:
-        for statement in _trigger_sql():
+        for statement in _trigger_sql(db):
             db.execute(statement)
         rebuild(db)
 

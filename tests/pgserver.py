@@ -1,0 +1,140 @@
+"""A real PostgreSQL server for the tests: a throwaway cluster (initdb) in a temporary folder, on a
+free loopback port, run as a non-root user (PostgreSQL refuses root). Debian's `postgresql`
+package provides the binaries; without them the PostgreSQL tests skip with a clear reason, except
+under CI=true, where a missing server is a failure (.ci/run installs it)."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.browser import free_port
+
+USER = "zhy"  # the database role the app connects as
+
+
+def binaries() -> Path | None:
+    """The folder holding initdb and postgres: PG_BIN, else Debian's newest, else PATH."""
+    if os.environ.get("PG_BIN"):
+        return Path(os.environ["PG_BIN"])
+    debian = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+    if debian:
+        return debian[-1]
+    found = shutil.which("initdb")
+    return Path(found).resolve().parent if found else None
+
+
+def require_postgres() -> Path:
+    folder = binaries()
+    if folder is None or not (folder / "postgres").exists():
+        message = "PostgreSQL 未安装（Debian：apt-get install postgresql）：跳过 PostgreSQL 测试"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + "；CI 中必须有 PostgreSQL")
+        pytest.skip(message)
+    return folder
+
+
+def _as_owner(folder: Path) -> list[str]:
+    """Run as the folder's owner: `postgres` (or nobody) when we are root."""
+    if os.geteuid() != 0:
+        return []
+    try:
+        owner = pwd.getpwnam("postgres")
+    except KeyError:
+        owner = pwd.getpwnam("nobody")
+    os.chown(folder, owner.pw_uid, owner.pw_gid)
+    return ["runuser", "-u", owner.pw_name, "--"]
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """A running server; yields the URL of its `postgres` database (the maintenance one)."""
+    folder_bin = require_postgres()
+    base = Path(tempfile.mkdtemp(prefix="zhy-pg-"))
+    runner = _as_owner(base)
+    data = base / "data"
+    subprocess.run(
+        [
+            *runner,
+            str(folder_bin / "initdb"),
+            "-D",
+            str(data),
+            "-A",
+            "trust",
+            "-U",
+            USER,
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    log = open(base / "server.log", "wb")  # noqa: SIM115 - closed with the server
+    server = subprocess.Popen(
+        [
+            *runner,
+            str(folder_bin / "postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(port),
+            "-k",
+            str(base),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=200",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"postgresql://{USER}@127.0.0.1:{port}/postgres"
+    try:
+        import psycopg
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                psycopg.connect(url, connect_timeout=2).close()
+                break
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError((base / "server.log").read_text()) from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def fresh_database(server_url: str, name: str) -> str:
+    """An empty database on the server; returns its URL."""
+    import psycopg
+
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
