@@ -8,11 +8,13 @@ from itertools import islice
 
 from sqlite_utils import Database
 
+from survey import db as store
+
 CHUNK = 20_000
 
 
 def _known_tables(db: Database) -> set[str]:
-    return {r[0] for r in db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return store.table_names(db)
 
 
 def insert_rows(db: Database, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
@@ -25,6 +27,8 @@ def insert_rows(db: Database, table: str, columns: Sequence[str], rows: Iterable
     while chunk := list(islice(iterator, CHUNK)):
         db.conn.executemany(sql, chunk)
         total += len(chunk)
+    if "id" in columns:
+        store.ids_taken(db, table)
     return total
 
 
@@ -47,24 +51,23 @@ def table_counts(db: Database) -> dict[str, int]:
 def deferred_indexes(db: Database, tables: Sequence[str]) -> Iterator[None]:
     """Drop the secondary indexes of `tables` for a bulk load and rebuild them afterwards
     (building an index once is several times faster than maintaining it row by row)."""
-    marks = ", ".join("?" for _ in tables)
-    saved = db.conn.execute(
-        f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-        f" AND tbl_name IN ({marks})",
-        tuple(tables),
-    ).fetchall()
+    saved = store.secondary_indexes(db, tables)
     for name, _sql in saved:
         db.conn.execute(f"DROP INDEX {name}")
     try:
         yield
     finally:
         for _name, sql in saved:
-            db.conn.execute(sql)
+            store.run_native(db, sql)
 
 
 @contextmanager
 def fast_load(db: Database) -> Iterator[None]:
-    """Pragmas for a one-off bulk load into a fresh file: a bigger cache, no fsync per commit."""
+    """Pragmas for a one-off bulk load into a fresh file: a bigger cache, no fsync per commit.
+    (PostgreSQL: the server's own settings decide; nothing to change per connection.)"""
+    if store.dialect(db) == "postgresql":
+        yield
+        return
     db.conn.execute("PRAGMA cache_size = -262144")
     db.conn.execute("PRAGMA temp_store = MEMORY")
     db.conn.execute("PRAGMA synchronous = OFF")

@@ -227,7 +227,7 @@ def ranking(db: Database, actor: Actor, round_id: int) -> list[dict]:
         " count(DISTINCT s.user_id) AS judges FROM case_round_cases rc JOIN cases c ON c.id = rc.case_id"
         " LEFT JOIN case_scores s ON s.round_id = rc.round_id AND s.case_id = c.id"
         " LEFT JOIN case_criteria k ON k.id = s.criterion_id WHERE rc.round_id = ?"
-        " GROUP BY c.id ORDER BY score IS NULL, score DESC, c.id",
+        " GROUP BY c.id ORDER BY score DESC NULLS LAST, c.id",
         (round_id,),
     )
 

@@ -145,6 +145,80 @@ def optimize(db: Database) -> None:
     db.conn.execute("ANALYZE")
 
 
+def identity(db: Database) -> str:
+    """Which database this is (a file's path, a server's URL): a key for per-database caches."""
+    if dialect(db) == "postgresql":
+        return db.url
+    return db.conn.execute("PRAGMA database_list").fetchone()[2]
+
+
+def table_names(db: Database) -> set[str]:
+    """The tables of the data model (and the migrations record), in either store."""
+    if dialect(db) == "postgresql":
+        rows = db.native(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        )
+        return {r[0] for r in rows.fetchall()}
+    rows = db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    return {r[0] for r in rows if not r[0].startswith("sqlite_")}
+
+
+def foreign_keys(db: Database) -> list[tuple[str, str, str]]:
+    """(table, column, referenced table) of every foreign key, in table order."""
+    if dialect(db) == "postgresql":
+        rows = db.native(
+            "SELECT k.table_name, k.column_name, c.table_name FROM information_schema"
+            ".referential_constraints r JOIN information_schema.key_column_usage k"
+            " ON k.constraint_name = r.constraint_name JOIN information_schema"
+            ".constraint_column_usage c ON c.constraint_name = r.unique_constraint_name"
+            " WHERE k.table_schema = current_schema() ORDER BY k.table_name, k.column_name"
+        )
+        return [tuple(r) for r in rows.fetchall()]
+    found = []
+    for table in sorted(table_names(db)):
+        for fk in db.conn.execute(f"PRAGMA foreign_key_list({table})").fetchall():
+            found.append((table, fk[3], fk[2]))
+    return found
+
+
+def secondary_indexes(db: Database, tables) -> list[tuple[str, str]]:
+    """(name, the statement that creates it) of the indexes on `tables` that no constraint owns:
+    the ones a bulk load can drop and build again."""
+    tables = tuple(tables)
+    if dialect(db) == "postgresql":
+        rows = db.native(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = current_schema()"
+            " AND i.tablename = ANY(%s) AND NOT EXISTS (SELECT 1 FROM pg_constraint c"
+            " WHERE c.conname = i.indexname)",
+            (list(tables),),
+        )
+        return [(r[0], r[1]) for r in rows.fetchall()]
+    marks = ", ".join("?" for _ in tables)
+    return db.conn.execute(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        f" AND tbl_name IN ({marks})",
+        tables,
+    ).fetchall()
+
+
+def run_native(db: Database, sql: str) -> None:
+    """A statement the store itself produced (such as an index definition it reported)."""
+    if dialect(db) == "postgresql":
+        db.native(sql)
+    else:
+        db.conn.execute(sql)
+
+
+def ids_taken(db: Database, table: str) -> None:
+    """After rows were inserted with explicit ids: new rows must number after them. SQLite's
+    rowid does so by itself; PostgreSQL's identity sequence is moved past the largest id."""
+    if dialect(db) == "postgresql":
+        db.native(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+            f" (SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+        )
+
+
 def query(db: Database, sql: str, params: tuple | dict = ()) -> list[dict]:
     """Rows as dicts."""
     return [dict(row) for row in db.query(sql, params)]

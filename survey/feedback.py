@@ -287,6 +287,6 @@ def rating_series(db: Database, actor: Actor, department_code: str | None = None
         " FROM feedback f JOIN feedback_ratings r ON r.feedback_id = f.id"
         " LEFT JOIN departments d ON d.code = f.department_code"
         " LEFT JOIN rating_dimensions rd ON rd.code = r.dimension"
-        f" WHERE {where} GROUP BY 1, 2, 4 ORDER BY 1, 2, 4",
+        f" WHERE {where} GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 4",
         params,
     )

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 import psycopg
+import psycopg.adapt
 import sqlglot
 from psycopg import pq
 from sqlglot import exp
@@ -47,15 +48,62 @@ def _escape_percent(node):
     return node
 
 
+def _plain_conflict_target(node):
+    """sqlglot spells SQLite's NULL ordering out (NULLS FIRST) even in ON CONFLICT (a, b), where
+    PostgreSQL refuses it."""
+    if isinstance(node, exp.Ordered) and node.find_ancestor(exp.OnConflict) is not None:
+        return node.this
+    return node
+
+
+def _qualified_upsert(node):
+    """In ON CONFLICT ... DO UPDATE SET n = n + 1 PostgreSQL finds `n` ambiguous (the row or
+    EXCLUDED); SQLite means the row: name its table."""
+    if isinstance(node, exp.Insert) and node.args.get("conflict") is not None:
+        target = node.this.this if isinstance(node.this, exp.Schema) else node.this
+        table = target.name
+        for assignment in node.args["conflict"].args.get("expressions") or []:
+            value = assignment.expression
+            for column in value.find_all(exp.Column):
+                if not column.table:
+                    column.set("table", exp.to_identifier(table))
+    return node
+
+
+def _truth_literals(node):
+    """`0 OR x` and `1 AND x`, as clauses built in code write them: PostgreSQL wants booleans."""
+    if isinstance(node, exp.And | exp.Or | exp.Not):
+        for side in ("this", "expression"):
+            operand = node.args.get(side)
+            if (
+                isinstance(operand, exp.Literal)
+                and not operand.is_string
+                and operand.this in ("0", "1")
+            ):
+                node.set(side, exp.Boolean(this=operand.this == "1"))
+    return node
+
+
+def _round_as_sqlite(node):
+    """PostgreSQL rounds to a number of places only numerics; SQLite's round gives a float."""
+    if isinstance(node, exp.Round) and node.args.get("decimals") is not None:
+        inner = exp.Cast(this=node.this, to=exp.DataType.build("DECIMAL"))
+        rounded = exp.Round(this=inner, decimals=node.args["decimals"])
+        return exp.Cast(this=rounded, to=exp.DataType.build("DOUBLE PRECISION"))
+    return node
+
+
 def _is_truth(node) -> bool:
     while isinstance(node, exp.Paren):
         node = node.this
-    return isinstance(node, exp.Predicate | exp.Not | exp.And | exp.Or | exp.Boolean)
+    return isinstance(node, exp.Predicate | exp.Not | exp.And | exp.Or | exp.Boolean | exp.Exists)
 
 
 def _truth_as_number(node):
     """SQLite adds comparisons as 0/1 ((a IS NOT NULL) + (b IS NOT NULL) = 1); PostgreSQL needs
     them cast to integers first."""
+    if isinstance(node, exp.Sum | exp.Avg | exp.Max | exp.Min) and _is_truth(node.this):
+        node.set("this", exp.Cast(this=node.this, to=exp.DataType.build("INT")))
     if isinstance(node, exp.Add | exp.Sub | exp.Mul):
         for side in ("this", "expression"):
             operand = node.args.get(side)
@@ -111,6 +159,8 @@ def translate(sql: str) -> str:
     except sqlglot.errors.ParseError as exc:
         raise NotTranslatable(f"{exc}: {text[:200]}") from None
     tree = tree.transform(_escape_percent).transform(_truth_as_number)
+    tree = tree.transform(_plain_conflict_target).transform(_round_as_sqlite)
+    tree = tree.transform(_qualified_upsert).transform(_truth_literals)
     if _DDL.match(text):
         tree = tree.transform(_ddl_types)
     out = tree.sql(dialect="postgres")
@@ -164,12 +214,21 @@ class Cursor:
         return iter(self.fetchall())
 
 
+class _NumericAsSqlite(psycopg.adapt.Loader):
+    """sum() and avg() of integers are numeric in PostgreSQL: give int or float, as SQLite does."""
+
+    def load(self, data):
+        text = bytes(data).decode()
+        return int(text) if text.lstrip("-").isdigit() else float(text)
+
+
 class Connection:
     """A psycopg connection in autocommit mode, so BEGIN/COMMIT are ours, as with SQLite's
     isolation_level=None; statements are translated on the way in."""
 
     def __init__(self, url: str):
         self.raw = psycopg.connect(url, autocommit=True)
+        self.raw.adapters.register_loader("numeric", _NumericAsSqlite)
         self._has_id: dict[str, bool] = {}
 
     @property

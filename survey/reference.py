@@ -295,15 +295,12 @@ def usages(db: Database, key: str, code) -> dict[str, int]:
         n = store.scalar(db, f"SELECT count(*) FROM {table} WHERE {column} = ?", (code,))
         if n:
             counts[table] = n
-    tables = [r[0] for r in db.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-    for table in tables:
-        for fk in db.conn.execute(f"PRAGMA foreign_key_list({table})").fetchall():
-            parent, from_col = fk[2], fk[3]
-            if parent != spec.table:
-                continue
-            n = store.scalar(db, f"SELECT count(*) FROM {table} WHERE {from_col} = ?", (code,))
-            if n:
-                counts[table] = counts.get(table, 0) + n
+    for table, from_col, parent in store.foreign_keys(db):
+        if parent != spec.table:
+            continue
+        n = store.scalar(db, f"SELECT count(*) FROM {table} WHERE {from_col} = ?", (code,))
+        if n:
+            counts[table] = counts.get(table, 0) + n
     return counts
 
 

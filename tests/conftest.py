@@ -1,9 +1,14 @@
-"""Fixtures: every test gets its own database file; a seeded template is built once and copied."""
+"""Fixtures: every test gets its own database; a seeded template is built once and copied.
+
+SURVEY_TEST_STORE=postgresql runs the same fixtures on a throwaway PostgreSQL server (the
+template is a database, each test's copy is CREATE DATABASE ... TEMPLATE); a test that needs a
+SQLite file (backups, the file's pragmas) is marked `sqlite_only` and skipped there."""
 
 from __future__ import annotations
 
+import itertools
+import os
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -12,9 +17,44 @@ from survey import bootstrap
 from survey import db as store
 from tests.helpers import SMALL
 
+STORE = os.environ.get("SURVEY_TEST_STORE", "sqlite")
+_names = itertools.count(1)
+
+
+def pytest_collection_modifyitems(config, items):
+    if STORE != "postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs a SQLite file (SURVEY_TEST_STORE=postgresql)")
+    for item in items:
+        if item.get_closest_marker("sqlite_only"):
+            item.add_marker(skip)
+
 
 @pytest.fixture(scope="session")
-def template_db(tmp_path_factory) -> Path:
+def pg_server():
+    from tests.pgserver import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+def _pg_copy(server: str, template: str) -> str:
+    import psycopg
+
+    name = f"t{os.getpid()}_{next(_names)}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return server.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory, request):
+    if STORE == "postgresql":
+        from tests.pgserver import fresh_database
+
+        url = fresh_database(request.getfixturevalue("pg_server"), "template_demo")
+        seeds.generate(url, **SMALL)
+        return url
     path = tmp_path_factory.mktemp("template") / "demo.db"
     seeds.generate(path, **SMALL)
     with store.opened(path) as db:
@@ -23,8 +63,12 @@ def template_db(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def demo_db(template_db, tmp_path, monkeypatch) -> Path:
+def demo_db(template_db, tmp_path, monkeypatch, request):
     """A private copy of the small seeded database; SURVEY_DB points at it."""
+    if STORE == "postgresql":
+        url = _pg_copy(request.getfixturevalue("pg_server"), "template_demo")
+        monkeypatch.setenv("SURVEY_DB", url)
+        return url
     path = tmp_path / "demo.db"
     shutil.copy(template_db, path)
     monkeypatch.setenv("SURVEY_DB", str(path))
@@ -32,12 +76,17 @@ def demo_db(template_db, tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def empty_db(tmp_path, monkeypatch) -> Path:
+def empty_db(tmp_path, monkeypatch, request):
     """A migrated database with reference lists and nothing else."""
-    path = tmp_path / "empty.db"
-    bootstrap.init_db(path)
-    monkeypatch.setenv("SURVEY_DB", str(path))
-    return path
+    if STORE == "postgresql":
+        from tests.pgserver import fresh_database
+
+        target = fresh_database(request.getfixturevalue("pg_server"), f"e{next(_names)}")
+    else:
+        target = tmp_path / "empty.db"
+    bootstrap.init_db(target)
+    monkeypatch.setenv("SURVEY_DB", str(target))
+    return target
 
 
 @pytest.fixture

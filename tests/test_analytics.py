@@ -25,10 +25,10 @@ VIEW = Filters("2025-07", "2026-06")
 
 def naive_kpis(db, first_day: str, last_day: str, today: date, where=None) -> dict:
     """The KPIs from every problem row in pandas: the definition the summary tables must match."""
-    frame = pd.read_sql_query(
-        "SELECT * FROM problems WHERE raised_on BETWEEN ? AND ?",
-        db.conn,
-        params=[first_day, last_day],
+    frame = pd.DataFrame(
+        store.query(
+            db, "SELECT * FROM problems WHERE raised_on BETWEEN ? AND ?", (first_day, last_day)
+        )
     )
     if where is not None:
         frame = frame[where(frame)]

@@ -59,7 +59,7 @@ def test_handler_page_shows_only_own_department(demo_db):
             "SELECT p.lead_department_code, d.name, u.username FROM problems p"
             " JOIN departments d ON d.code = p.lead_department_code"
             " JOIN users u ON u.department_code = d.code AND u.username LIKE 'handler.%'"
-            " WHERE p.status IN ('assigned', 'in_progress') GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+            " WHERE p.status IN ('assigned', 'in_progress') GROUP BY 1, 2, 3 ORDER BY count(*) DESC LIMIT 1"
         ).fetchone()
     at = open_page(demo_db, username, "pages/department_page.py")
     shown = at.dataframe[0].value

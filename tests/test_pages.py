@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from stdnum.cn import uscc as stdnum_uscc
 
+from survey import clock
 from survey import db as store
 from survey.problems.register import STATUS_LABELS
 from tests.helpers import open_page, signed_in
@@ -117,8 +120,8 @@ def test_my_visits_lists_own_visits(demo_db):
         own = store.scalar(
             db,
             "SELECT count(DISTINCT v.id) FROM visits v LEFT JOIN visit_participants p ON p.visit_id = v.id"
-            " WHERE (v.officer_id = ? OR p.user_id = ?) AND v.visit_date <= date('now', '+1 day')",
-            (officer_id, officer_id),
+            " WHERE (v.officer_id = ? OR p.user_id = ?) AND v.visit_date <= ?",
+            (officer_id, officer_id, (clock.today() + timedelta(days=1)).isoformat()),
         )
     assert 0 < len(frame) <= own
     assert at.subheader[0].value.startswith("走访 #")

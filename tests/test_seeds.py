@@ -49,9 +49,9 @@ def test_problem_rows_are_consistent_with_status(db):
     # The last event of every problem ends in its current status.
     mismatched = store.scalar(
         db,
-        """SELECT count(*) FROM problems p JOIN (
-               SELECT problem_id, to_status, max(id) FROM problem_events GROUP BY problem_id
-           ) e ON e.problem_id = p.id WHERE e.to_status != p.status""",
+        """SELECT count(*) FROM problems p JOIN problem_events e ON e.problem_id = p.id
+           WHERE e.id = (SELECT max(id) FROM problem_events WHERE problem_id = p.id)
+           AND e.to_status != p.status""",
     )
     assert mismatched == 0
 

@@ -134,7 +134,9 @@ def test_versions_keep_their_own_csv_and_the_file_can_be_downloaded(db):
     assert questionnaires.attached_files(db, SYSTEM, v1) == {"companies.csv": COMPANIES.encode()}
     assert questionnaires.attached_files(db, SYSTEM, v2) == {"companies.csv": newer.encode()}
     audit = store.scalar(
-        db, "SELECT after FROM audit_log WHERE table_name = 'questionnaires' AND row_id = ?", (v1,)
+        db,
+        "SELECT after FROM audit_log WHERE table_name = 'questionnaires' AND row_id = ?",
+        (str(v1),),
     )
     assert "companies.csv" in audit
 

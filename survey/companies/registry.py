@@ -153,7 +153,7 @@ _index_lock = threading.Lock()
 
 def _search_index(db: Database) -> _Index:
     """Names and codes of every company, kept in memory until the registry changes."""
-    path = db.conn.execute("PRAGMA database_list").fetchone()[2]
+    path = store.identity(db)
     version = get_setting(db, "companies_version", "0")
     cached = _index_cache.get(path)
     if cached and cached.version == version:

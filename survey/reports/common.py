@@ -64,7 +64,7 @@ def common_categories(
     rows = store.query(
         db,
         f"SELECT sector, category, count(DISTINCT company_id) AS companies FROM {cubes.COMPANY_TABLE}"
-        f" WHERE {' AND '.join(clauses)} GROUP BY sector, category HAVING companies >= ?"
+        f" WHERE {' AND '.join(clauses)} GROUP BY sector, category HAVING count(DISTINCT company_id) >= ?"
         f" ORDER BY companies DESC, sector, category LIMIT 100",
         [*params, int(min_companies)],
     )

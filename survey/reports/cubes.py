@@ -145,7 +145,7 @@ def _company_table_sql() -> str:
 def _add(cube: Cube, row: str, sign: str) -> str:
     keys = [_key(d, row) for d in cube.dims]
     values = [f"{sign}({expr.format(p=row)})" for expr in MEASURES.values()]
-    updates = ", ".join(f"{m} = {m} + excluded.{m}" for m in MEASURES)
+    updates = ", ".join(f"{m} = {cube.table}.{m} + excluded.{m}" for m in MEASURES)
     return (
         f"INSERT INTO {cube.table} ({', '.join(cube.dims)}, {', '.join(MEASURES)})"
         f" VALUES ({', '.join(keys + values)})"
@@ -163,7 +163,7 @@ def _company_add(row: str) -> str:
     return (
         f"INSERT INTO {COMPANY_TABLE} ({', '.join(COMPANY_DIMS)}, months)"
         f" SELECT {keys}, {_month_bit(row)} WHERE {row}.company_id IS NOT NULL"
-        f" ON CONFLICT ({', '.join(COMPANY_DIMS)}) DO UPDATE SET months = months | excluded.months;"
+        f" ON CONFLICT ({', '.join(COMPANY_DIMS)}) DO UPDATE SET months = {COMPANY_TABLE}.months | excluded.months;"
     )
 
 
@@ -287,8 +287,8 @@ def mismatches(db: Database) -> list[str]:
         )
         differing = store.scalar(
             db,
-            f"SELECT (SELECT count(*) FROM ({fresh} EXCEPT {stored}))"
-            f" + (SELECT count(*) FROM ({stored} EXCEPT {fresh}))",
+            f"SELECT (SELECT count(*) FROM ({fresh} EXCEPT {stored}) AS extra)"
+            f" + (SELECT count(*) FROM ({stored} EXCEPT {fresh}) AS missing)",
         )
         if differing:
             problems.append(f"汇总表 {cube.table} 与问题表不一致（{differing} 行）")
