@@ -14,7 +14,7 @@ def init_db(path: str | os.PathLike | None = None) -> dict:
         applied = schema.migrate(db)
         loaded = reference.load_from_csv(db)
         forms = questionnaires.install_defaults(db)
-    return {"applied": applied, "loaded": loaded, "forms": forms, "path": str(store.db_path(path))}
+    return {"applied": applied, "loaded": loaded, "forms": forms, "path": store.target(path)}
 
 
 def migration_status(path: str | os.PathLike | None = None) -> tuple[list[str], list[str]]:

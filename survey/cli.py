@@ -266,8 +266,8 @@ def cmd_notify(args) -> int:
     from survey.notify import digest, reminders
     from survey.notify.worker import deliver
 
-    if not store.db_path(args.db).exists():
-        raise CliError(f"数据库文件 {store.db_path(args.db)} 不存在，请先运行 init-db。")
+    if not store.exists(args.db):
+        raise CliError(f"数据库 {store.target(args.db)} 不存在，请先运行 init-db。")
     while True:
         with store.opened(args.db) as db:
             sent = reminders.scan(db)

@@ -42,6 +42,23 @@ def native(db, sql: str) -> str:
     return sql
 
 
+def target(path: str | os.PathLike | None = None) -> str:
+    """The database: an explicit path or URL, else $SURVEY_DB, else data/survey.db."""
+    return str(path or os.environ.get("SURVEY_DB") or DEFAULT_DB_PATH)
+
+
+def exists(path: str | os.PathLike | None = None) -> bool:
+    """The SQLite file is there, or the PostgreSQL database answers."""
+    where = target(path)
+    if not is_url(where):
+        return Path(where).exists()
+    try:
+        connect(where).close()
+    except Exception:  # noqa: BLE001 - any failure to connect means "not there"
+        return False
+    return True
+
+
 def db_path(path: str | os.PathLike | None = None) -> Path:
     """The database file: an explicit path, else $SURVEY_DB, else data/survey.db."""
     if path:
@@ -52,11 +69,11 @@ def db_path(path: str | os.PathLike | None = None) -> Path:
 
 def connect(path: str | os.PathLike | None = None) -> Database:
     """Open a connection with the project's pragmas. The caller closes it (prefer `opened`)."""
-    target = path or os.environ.get("SURVEY_DB") or DEFAULT_DB_PATH
-    if is_url(target):
+    where = target(path)
+    if is_url(where):
         from survey import postgres  # only a PostgreSQL deployment needs the driver
 
-        return postgres.Database(str(target))
+        return postgres.Database(where)
     file = db_path(path)
     file.parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: we issue BEGIN ourselves; Python must not open hidden transactions.
@@ -133,7 +150,11 @@ def restore_from(source: str | os.PathLike, dst: Database) -> None:
 
 
 def integrity_problems(db: Database) -> list[str]:
-    """integrity_check and foreign_key_check findings; empty when the file is sound."""
+    """integrity_check and foreign_key_check findings; empty when the file is sound.
+    PostgreSQL checks every foreign key on every write, so there is nothing to find that way;
+    its pages are checked by the server's own tools (pg_amcheck), outside the app."""
+    if dialect(db) == "postgresql":
+        return []
     found = [row[0] for row in db.conn.execute("PRAGMA integrity_check") if row[0] != "ok"]
     for table, rowid, parent, _fk in db.conn.execute("PRAGMA foreign_key_check"):
         found.append(f"{table} 第 {rowid} 行引用的 {parent} 不存在")

@@ -202,6 +202,14 @@ class Cursor:
             return None
         return self._cursor.fetchone()
 
+    def fetchmany(self, size: int = 1000) -> list:
+        if self._rows is not None:
+            taken, self._rows = self._rows[:size], self._rows[size:]
+            return taken
+        if self._cursor is None or self._cursor.description is None:
+            return []
+        return self._cursor.fetchmany(size)
+
     def fetchall(self) -> list:
         if self._rows is not None:
             rows, self._rows = self._rows, []
@@ -212,6 +220,22 @@ class Cursor:
 
     def __iter__(self):
         return iter(self.fetchall())
+
+
+def _storable(params):
+    """PostgreSQL text cannot hold U+0000 (SQLite's can): such a character, which no one types on
+    purpose, is kept as U+FFFD instead of failing the whole write."""
+
+    def fix(value):
+        return (
+            value.replace("\x00", "\ufffd") if isinstance(value, str) and "\x00" in value else value
+        )
+
+    if params is None:
+        return ()
+    if isinstance(params, dict):
+        return {k: fix(v) for k, v in params.items()}
+    return tuple(fix(v) for v in params)
 
 
 class _NumericAsSqlite(psycopg.adapt.Loader):
@@ -263,7 +287,7 @@ class Connection:
         if wants_id:
             statement += " RETURNING id"
         try:
-            cursor = self.raw.execute(statement, params if params is not None else ())
+            cursor = self.raw.execute(statement, _storable(params))
         except psycopg.IntegrityError as exc:
             # One exception vocabulary for both stores: callers catch sqlite3.IntegrityError.
             raise sqlite3.IntegrityError(str(exc)) from exc
@@ -278,7 +302,7 @@ class Connection:
         statement = translate(sql)
         try:
             with self.raw.cursor() as cursor:
-                cursor.executemany(statement, list(rows))
+                cursor.executemany(statement, [_storable(r) for r in rows])
                 return Cursor(rows=[], lastrowid=None)
         except psycopg.IntegrityError as exc:
             raise sqlite3.IntegrityError(str(exc)) from exc

@@ -269,8 +269,9 @@ def export_answers(db: Database, actor: Actor, form_id: str, target) -> dict[str
             if q.name not in bucket:
                 bucket.append(q.name)
     submissions = db.conn.execute(
-        "SELECT DISTINCT questionnaire_id, visit_id, feedback_id FROM answers WHERE questionnaire_id IN"
-        f" ({', '.join('?' for _ in forms)}) ORDER BY coalesce(visit_id, feedback_id)",
+        "SELECT questionnaire_id, visit_id, feedback_id FROM answers WHERE questionnaire_id IN"
+        f" ({', '.join('?' for _ in forms)}) GROUP BY questionnaire_id, visit_id, feedback_id"
+        " ORDER BY coalesce(visit_id, feedback_id)",
         list(forms),
     ).fetchall()
     # Answers are user text: written as text, never as a formula (spreadsheets.SAFE_OPTIONS).

@@ -214,11 +214,13 @@ def test_common_categories_count_distinct_companies_across_years(db):
     supervisor = actor_for(db, "supervisor")
     view = Filters("2025-11", "2026-02")  # spans two calendar years
     frame = common.common_categories(db, supervisor, view, min_companies=2)
-    raw = pd.read_sql_query(
-        "SELECT coalesce(sector_code, '') AS sector, category_code AS category, company_id FROM problems"
-        " WHERE raised_month BETWEEN ? AND ? AND company_id IS NOT NULL",
-        db.conn,
-        params=[view.start, view.end],
+    raw = pd.DataFrame(
+        store.query(
+            db,
+            "SELECT coalesce(sector_code, '') AS sector, category_code AS category, company_id"
+            " FROM problems WHERE raised_month BETWEEN ? AND ? AND company_id IS NOT NULL",
+            (view.start, view.end),
+        )
     )
     expected = raw.groupby(["sector", "category"])["company_id"].nunique()
     expected = expected[expected >= 2].sort_values(ascending=False)

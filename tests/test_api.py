@@ -524,7 +524,7 @@ def test_a_scoped_clients_webhooks_carry_only_its_rows(demo_db, api):
         lifecycle.assign(db, actor_for(db, "supervisor"), second, "JRB", "short")
         queued = store.query(
             db,
-            "SELECT c.name, e.problem_id FROM deliveries d JOIN webhooks w ON w.id = d.target"
+            "SELECT c.name, e.problem_id FROM deliveries d JOIN webhooks w ON CAST(w.id AS TEXT) = d.target"
             " JOIN api_clients c ON c.id = w.client_id JOIN problem_events e ON e.id = d.event_id",
         )
     assert {(q["name"], q["problem_id"]) for q in queued} == {

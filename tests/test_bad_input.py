@@ -196,9 +196,10 @@ def test_feedback_text(db):
             assert_chinese_message(error)
             assert counts(db) == before
             return
-        assert (
-            store.scalar(db, "SELECT body FROM feedback ORDER BY id DESC LIMIT 1") == body.strip()
-        )
+        kept = body.strip()
+        if store.dialect(db) == "postgresql":  # its text cannot hold U+0000 (README)
+            kept = kept.replace("\x00", "\ufffd")
+        assert store.scalar(db, "SELECT body FROM feedback ORDER BY id DESC LIMIT 1") == kept
 
     run()
 

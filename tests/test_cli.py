@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.helpers import ROOT
 
 
@@ -84,6 +86,7 @@ def test_errors_are_one_line(tmp_path, demo_db):
     )
 
 
+@pytest.mark.sqlite_only  # a SQLite file's own feature (PostgreSQL: issue 18)
 def test_backup_and_restore_commands(tmp_path, demo_db):
     copy = str(tmp_path / "copy.db")
     result = run("-m", "survey", "backup", copy, "--db", str(demo_db))

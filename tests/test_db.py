@@ -11,6 +11,7 @@ from survey import bootstrap, maintenance
 from survey import db as store
 
 
+@pytest.mark.sqlite_only  # a SQLite file's own feature (PostgreSQL: issue 18)
 def test_connection_pragmas(empty_db):
     with store.opened(empty_db) as db:
         assert store.scalar(db, "PRAGMA foreign_keys") == 1
@@ -72,6 +73,7 @@ def test_concurrent_read_then_write_loses_nothing(empty_db):
         assert store.scalar(db, "SELECT value FROM settings WHERE key='counter'") == "400"
 
 
+@pytest.mark.sqlite_only  # a SQLite file's own feature (PostgreSQL: issue 18)
 def test_backup_while_writing_is_consistent_and_restores(demo_db, tmp_path):
     stop = threading.Event()
 
@@ -104,12 +106,14 @@ def test_backup_while_writing_is_consistent_and_restores(demo_db, tmp_path):
         assert store.scalar(db, "SELECT count(*) FROM audit_log WHERE action = 'restore'") == 1
 
 
+@pytest.mark.sqlite_only  # a SQLite file's own feature (PostgreSQL: issue 18)
 def test_backup_refuses_to_overwrite(demo_db, tmp_path):
     (tmp_path / "exists.db").write_bytes(b"")
     with pytest.raises(maintenance.MaintenanceError, match="已存在"):
         maintenance.backup(demo_db, tmp_path / "exists.db")
 
 
+@pytest.mark.sqlite_only  # a SQLite file's own feature (PostgreSQL: issue 18)
 def test_restore_refuses_foreign_files(demo_db, tmp_path):
     other = tmp_path / "other.db"
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()

@@ -192,7 +192,7 @@ def test_company_import_audit_row_names_the_file_by_its_hash(tmp_path, db):
     # The command line records the same.
     path = tmp_path / "名录.xlsx"
     path.write_bytes(data)
-    db_path = db.conn.execute("PRAGMA database_list").fetchone()[2]
+    db_path = store.identity(db)
     assert run_cli("import-companies", str(path), "--db", db_path).returncode == 0
     after = json.loads(
         store.scalar(db, "SELECT after FROM audit_log WHERE action = 'import' ORDER BY id DESC")

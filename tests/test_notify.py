@@ -157,6 +157,7 @@ def test_a_new_deadline_warns_again(db):
     assert len(warned) == 2
 
 
+@pytest.mark.sqlite_only  # a SQLite file's own feature (PostgreSQL: issue 18)
 def test_the_scan_reads_through_the_status_deadline_index(db):
     plan = " ".join(reminders.plan(db))
     assert "idx_problems_status_deadline" in plan, plan

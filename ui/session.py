@@ -42,7 +42,7 @@ def database() -> Iterator[Database]:
 def _prepared(path: str) -> dict:
     """Once per process and file: create a missing database with demo data, else migrate it."""
     with _seed_lock:
-        if not store.db_path(path).exists():
+        if not store.exists(path):
             import seeds  # the app layer may use the generator; survey/ never does
 
             stats = seeds.generate(path)
@@ -58,15 +58,15 @@ def may_seed_demo(path) -> bool:
     """Demo data goes only into the default data/survey.db or where SURVEY_DEMO=1 asks for it: a
     configured SURVEY_DB that is missing is a mistake (a wrong path, an unmounted disk), and
     seeding it would show demo sign-ins on a real server."""
-    return (
-        Path(path).resolve() == store.DEFAULT_DB_PATH.resolve() or os.environ.get(DEMO_ENV) == "1"
-    )
+    if os.environ.get(DEMO_ENV) == "1":
+        return True
+    return not store.is_url(path) and Path(path).resolve() == store.DEFAULT_DB_PATH.resolve()
 
 
 def ensure_database() -> dict:
     """Create (demo) or migrate the database once per process; stop the page on a missing file."""
-    path = store.db_path()
-    if not path.exists():
+    path = store.target()
+    if not store.exists(path):
         _prepared.clear()
         if not may_seed_demo(path):
             st.error(

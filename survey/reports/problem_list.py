@@ -64,7 +64,7 @@ def iter_problem_list(db: Database, actor: Actor, filters: Filters, *, chunk: in
     require(actor, "dashboard.read")
     where, params = _listwhere_clause(filters)
     cursor = db.conn.execute(
-        f"SELECT {', '.join(LIST_COLUMNS)} FROM ({_LIST_SELECT_ALIASED} WHERE {where})"
+        f"SELECT {', '.join(LIST_COLUMNS)} FROM ({_LIST_SELECT_ALIASED} WHERE {where}) AS listed"
         " ORDER BY raised_on, id",
         params,
     )
