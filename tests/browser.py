@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -45,11 +46,15 @@ def free_port() -> int:
 
 @contextmanager
 def streamlit_server(
-    db_path: Path, *, timeout: float = 60, env: dict | None = None, port: int | None = None
+    db_path, *, timeout: float = 60, env: dict | None = None, port: int | None = None
 ):
+    """The app served on a free port, on a SQLite file or a postgresql:// URL."""
     port = port or free_port()
     env = {**os.environ, "SURVEY_DB": str(db_path), **(env or {})}
-    log = open(db_path.parent / "streamlit.log", "a")  # noqa: SIM115 - closed below
+    folder = (
+        Path(tempfile.mkdtemp()) if str(db_path).startswith("postgresql://") else db_path.parent
+    )
+    log = open(folder / "streamlit.log", "a")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         # the console script, as README runs it (python -m would put the project on the path for us)
         [
@@ -79,7 +84,7 @@ def streamlit_server(
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((db_path.parent / "streamlit.log").read_text())
+                raise RuntimeError((folder / "streamlit.log").read_text())
             time.sleep(0.2)
         yield url
     finally:
@@ -91,12 +96,23 @@ def streamlit_server(
         log.close()
 
 
-@contextmanager
-def demo_server(template_db: Path, folder: Path):
-    """A private copy of the seeded template database, served: yields (url, database path)."""
-    require_chromium()
-    path = folder / "demo.db"
+def private_copy(template_db, path: Path):
+    """A copy of the seeded template for one test: the file at `path`, or on PostgreSQL a new
+    database (its URL)."""
+    if str(template_db).startswith("postgresql://"):
+        from tests.pgserver import copy_database
+
+        return copy_database(str(template_db), "template_demo")
     shutil.copy(template_db, path)
+    return path
+
+
+@contextmanager
+def demo_server(template_db, folder: Path):
+    """A private copy of the seeded template database, served: yields (url, the database's path
+    or, on PostgreSQL, its URL)."""
+    require_chromium()
+    path = private_copy(template_db, folder / "demo.db")
     with streamlit_server(path) as url:
         yield url, path
 

@@ -21,13 +21,21 @@ STORE = os.environ.get("SURVEY_TEST_STORE", "sqlite")
 _names = itertools.count(1)
 
 
+STORE_FIXTURES = {"template_db", "demo_db", "empty_db", "db", "pg_server"}
+
+
 def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL, run what touches the store: a test with none of its fixtures has already
+    run on SQLite and would only repeat itself."""
     if STORE != "postgresql":
         return
-    skip = pytest.mark.skip(reason="needs a SQLite file (SURVEY_TEST_STORE=postgresql)")
+    sqlite_only = pytest.mark.skip(reason="needs a SQLite file (SURVEY_TEST_STORE=postgresql)")
+    storeless = pytest.mark.skip(reason="does not use the store: run once, on SQLite")
     for item in items:
         if item.get_closest_marker("sqlite_only"):
-            item.add_marker(skip)
+            item.add_marker(sqlite_only)
+        elif not STORE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(storeless)
 
 
 @pytest.fixture(scope="session")
@@ -36,15 +44,6 @@ def pg_server():
 
     with postgres_server() as url:
         yield url
-
-
-def _pg_copy(server: str, template: str) -> str:
-    import psycopg
-
-    name = f"t{os.getpid()}_{next(_names)}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    return server.rsplit("/", 1)[0] + f"/{name}"
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +65,9 @@ def template_db(tmp_path_factory, request):
 def demo_db(template_db, tmp_path, monkeypatch, request):
     """A private copy of the small seeded database; SURVEY_DB points at it."""
     if STORE == "postgresql":
-        url = _pg_copy(request.getfixturevalue("pg_server"), "template_demo")
+        from tests.pgserver import copy_database
+
+        url = copy_database(request.getfixturevalue("pg_server"), "template_demo")
         monkeypatch.setenv("SURVEY_DB", url)
         return url
     path = tmp_path / "demo.db"

@@ -5,6 +5,7 @@ under CI=true, where a missing server is a failure (.ci/run installs it)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import pwd
 import shutil
@@ -20,6 +21,7 @@ import pytest
 from tests.browser import free_port
 
 USER = "zhy"  # the database role the app connects as
+_copies = itertools.count(1)
 
 
 def binaries() -> Path | None:
@@ -128,6 +130,17 @@ def postgres_server() -> Iterator[str]:
             server.kill()
         log.close()
         shutil.rmtree(base, ignore_errors=True)
+
+
+def copy_database(any_url: str, template: str) -> str:
+    """A new database on the same server, copied from `template`; returns its URL."""
+    import psycopg
+
+    name = f"c{os.getpid()}_{next(_copies)}"
+    server = any_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return server.rsplit("/", 1)[0] + f"/{name}"
 
 
 def fresh_database(server_url: str, name: str) -> str:

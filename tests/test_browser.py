@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import seeds
-from tests.browser import chromium, demo_server, sign_in, streamlit_server, wait_idle
+from tests.browser import chromium, demo_server, private_copy, sign_in, streamlit_server, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -138,10 +138,8 @@ def test_company_import_in_the_browser(server, browser, tmp_path):
 
 def test_trusted_proxy_header_signs_in(template_db, tmp_path, browser):
     """Single sign-on: a proxy that authenticated the user passes the name in a header."""
-    import shutil
 
-    path = tmp_path / "sso.db"
-    shutil.copy(template_db, path)
+    path = private_copy(template_db, tmp_path / "sso.db")
     b = browser  # one Playwright per thread: reuse the module's browser
     with streamlit_server(path, env={"SURVEY_TRUSTED_USER_HEADER": "X-Remote-User"}) as url:
         context = b.new_context(extra_http_headers={"X-Remote-User": "handler"})

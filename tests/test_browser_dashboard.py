@@ -4,13 +4,19 @@ filters the KPIs and the problem list below to that sector and category; a chart
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from survey import db as store
-from tests.browser import chromium, require_chromium, sign_in, streamlit_server, wait_idle
+from tests.browser import (
+    chromium,
+    private_copy,
+    require_chromium,
+    sign_in,
+    streamlit_server,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -35,8 +41,7 @@ def count(path, sector_name: str, category_name: str) -> int:
 
 def test_heatmap_click_filters_the_list(template_db, tmp_path):
     require_chromium()
-    path = tmp_path / "dash.db"
-    shutil.copy(template_db, path)
+    path = private_copy(template_db, tmp_path / "dash.db")
     with streamlit_server(path) as url, chromium() as browser:
         page = browser.new_context(viewport={"width": 1366, "height": 2400}).new_page()
         sign_in(page, url, "supervisor")

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from survey import db as store
 from survey.problems import lifecycle
-from tests.browser import choose, chromium, require_chromium, sign_in, streamlit_server, wait_idle
+from tests.browser import (
+    choose,
+    chromium,
+    private_copy,
+    require_chromium,
+    sign_in,
+    streamlit_server,
+    wait_idle,
+)
 from tests.helpers import actor_for
 
 pytestmark = pytest.mark.browser
@@ -17,8 +23,7 @@ REPLY = "已通知窗口取消重复提交复印件的要求。"
 
 def test_monitor_lead_is_answered_and_seen(template_db, tmp_path):
     require_chromium()
-    path = tmp_path / "feedback.db"
-    shutil.copy(template_db, path)
+    path = private_copy(template_db, tmp_path / "feedback.db")
     with streamlit_server(path) as url, chromium() as browser:
         page = browser.new_page(viewport={"width": 768, "height": 1024})
         sign_in(page, url, "monitor")

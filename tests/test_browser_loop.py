@@ -3,12 +3,18 @@ sees the message and its badge, accepts and replies, the supervisor calls the co
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from survey import db as store
-from tests.browser import choose, chromium, require_chromium, sign_in, streamlit_server, wait_idle
+from tests.browser import (
+    choose,
+    chromium,
+    private_copy,
+    require_chromium,
+    sign_in,
+    streamlit_server,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -20,8 +26,7 @@ def status(path, pid: int) -> str:
 
 def test_assign_reply_callback_bad_review_reopens(template_db, tmp_path):
     require_chromium()
-    path = tmp_path / "loop.db"
-    shutil.copy(template_db, path)
+    path = private_copy(template_db, tmp_path / "loop.db")
     with store.opened(path) as db:
         pid = store.scalar(
             db, "SELECT id FROM problems WHERE status = 'new' ORDER BY raised_on, id LIMIT 1"

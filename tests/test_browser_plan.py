@@ -3,20 +3,24 @@ the supervisor accepts it on a laptop and sees the overview's charts and the bul
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from survey import db as store
-from tests.browser import chromium, require_chromium, sign_in, streamlit_server, wait_idle
+from tests.browser import (
+    chromium,
+    private_copy,
+    require_chromium,
+    sign_in,
+    streamlit_server,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.browser
 
 
 def test_a_department_reports_and_the_supervisor_accepts(template_db, tmp_path):
     require_chromium()
-    path = tmp_path / "plan.db"
-    shutil.copy(template_db, path)
+    path = private_copy(template_db, tmp_path / "plan.db")
     with store.opened(path) as db:
         before = store.scalar(db, "SELECT count(*) FROM task_reports WHERE status = 'submitted'")
     with streamlit_server(path) as url, chromium() as browser:

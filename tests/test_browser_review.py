@@ -4,21 +4,25 @@ finds a published case and reads it with the company masked."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from survey import cases
 from survey import db as store
-from tests.browser import chromium, require_chromium, sign_in, streamlit_server, wait_idle
+from tests.browser import (
+    chromium,
+    private_copy,
+    require_chromium,
+    sign_in,
+    streamlit_server,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.browser
 
 
 def test_minutes_on_a_tablet_and_a_masked_case_on_a_laptop(template_db, tmp_path):
     require_chromium()
-    path = tmp_path / "review.db"
-    shutil.copy(template_db, path)
+    path = private_copy(template_db, tmp_path / "review.db")
     with store.opened(path) as db:
         open_item = store.query(
             db,

@@ -3,8 +3,6 @@ restart mid-draft lose nothing."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from survey import db as store
@@ -13,6 +11,7 @@ from tests.browser import (
     chromium,
     fill_visit,
     free_port,
+    private_copy,
     require_chromium,
     sign_in,
     streamlit_server,
@@ -25,8 +24,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def visit_db(template_db, tmp_path):
     require_chromium()
-    path = tmp_path / "visit.db"
-    shutil.copy(template_db, path)
+    path = private_copy(template_db, tmp_path / "visit.db")
     return path
 
 

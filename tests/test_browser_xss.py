@@ -4,13 +4,18 @@ detail, the dashboard's list, the company profile and the triage inbox."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from survey import db as store
 from survey import visits
-from tests.browser import chromium, require_chromium, sign_in, streamlit_server, wait_idle
+from tests.browser import (
+    chromium,
+    private_copy,
+    require_chromium,
+    sign_in,
+    streamlit_server,
+    wait_idle,
+)
 from tests.helpers import actor_for, linked_company, payload
 
 pytestmark = pytest.mark.browser
@@ -23,8 +28,7 @@ MARKDOWN = "![追踪](http://127.0.0.1:9/t.png)**粗体**:red[红]"
 
 def test_html_in_user_text_never_runs(template_db, tmp_path):
     require_chromium()
-    path = tmp_path / "xss.db"
-    shutil.copy(template_db, path)
+    path = private_copy(template_db, tmp_path / "xss.db")
     with store.opened(path) as db:
         officer = actor_for(db, "officer")
         body = payload(db, officer, summary=f"走访纪要{IMAGE}")
@@ -76,8 +80,7 @@ def test_markdown_and_bare_links_in_company_names_stay_text(template_db, tmp_pat
     """An officer-made company named with an image, a directive and a link (and a bare URL, which
     GFM autolinks even when escaped) is shown as typed on the registry and profile pages."""
     require_chromium()
-    path = tmp_path / "md.db"
-    shutil.copy(template_db, path)
+    path = private_copy(template_db, tmp_path / "md.db")
     name = f"恒顺醋业{MARKDOWN}{LINK} {BARE}"
     with store.opened(path) as db:
         officer = actor_for(db, "officer")
