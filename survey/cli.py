@@ -22,6 +22,7 @@ from survey.errors import SurveyError
 from survey.labels import ROLE_LABELS
 from survey.notify import outbox
 from survey.reports import cubes
+from survey.storecopy import StoreCopyError, migrate_store
 from survey.xlsform.loader import FormLoadError, load_xlsform
 
 
@@ -72,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(p)
     p.add_argument("path", help="备份文件路径")
     p.add_argument("--yes", action="store_true", help="不再询问确认")
+
+    p = sub.add_parser(
+        "migrate-store", help="把 SQLite 数据库整库复制到一个空的 PostgreSQL 库（中断后可续）"
+    )
+    p.add_argument("--from", dest="source", required=True, help="SQLite 数据库文件")
+    p.add_argument("--to", dest="target", required=True, help="postgresql://用户@主机:端口/库名")
 
     p = sub.add_parser(
         "import-companies", help="从 .xlsx/.csv 导入企业名录（全部成功或全部不导入）"
@@ -170,6 +177,19 @@ def cmd_restore(args) -> int:
             return 1
     result = maintenance.restore(args.path, args.db)
     print(f"已从 {source} 恢复到 {target}；恢复前的数据库已另存为 {result['saved_copy']}")
+    return 0
+
+
+def cmd_migrate_store(args) -> int:
+    def said(table: str, rows: int) -> None:
+        print(f"已复制 {table}：{rows:,} 行", flush=True)
+
+    result = migrate_store(args.source, args.target, progress=said)
+    total = sum(result["tables"].values())
+    print(
+        f"完成：{len(result['tables'])} 张表、{total:,} 行，用时 {result['seconds']} 秒；"
+        "各表行数与汇总表均已核对一致。"
+    )
     return 0
 
 
@@ -294,6 +314,7 @@ COMMANDS = {
     "restore": cmd_restore,
     "check": cmd_check,
     "notify": cmd_notify,
+    "migrate-store": cmd_migrate_store,
 }
 
 
@@ -301,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (CliError, SurveyError, maintenance.MaintenanceError) as exc:
+    except (CliError, SurveyError, maintenance.MaintenanceError, StoreCopyError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
     except sqlite3.DatabaseError as exc:
         print(f"错误：数据库操作失败（{exc}）。", file=sys.stderr)

@@ -222,6 +222,16 @@ def secondary_indexes(db: Database, tables) -> list[tuple[str, str]]:
     ).fetchall()
 
 
+def copy_rows(db: Database, table: str, columns, rows) -> int:
+    """Bulk-insert rows (tuples in `columns` order): COPY on PostgreSQL, executemany on SQLite."""
+    if dialect(db) == "postgresql":
+        return db.copy_rows(table, columns, rows)
+    rows = list(rows)
+    marks = ", ".join("?" for _ in columns)
+    db.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+    return len(rows)
+
+
 def run_native(db: Database, sql: str) -> None:
     """A statement the store itself produced (such as an index definition it reported)."""
     if dialect(db) == "postgresql":

@@ -327,6 +327,19 @@ class Database:
         """A statement written for PostgreSQL (catalog queries of a PostgreSQL-only branch)."""
         return Cursor(self.conn.raw.execute(sql, params))
 
+    def copy_rows(self, table: str, columns, rows) -> int:
+        """COPY rows into `table` (the fast path of a bulk load); returns how many."""
+        count = 0
+        names = ", ".join(columns)
+        with (
+            self.conn.raw.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(_storable(row))
+                count += 1
+        return count
+
     def loosen(self, table: str, before: str, after: str) -> None:
         """Apply to `table` what changed between two SQLite definitions of it (a CHECK widened,
         a NOT NULL dropped: the changes SQLite makes in place with writable_schema)."""

@@ -5,14 +5,19 @@ migrations on a real PostgreSQL server, compared with the same list on SQLite.""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
 from survey import db as store
-from survey import schema
+from survey import schema, storecopy
 from survey.postgres import NotTranslatable, translate
+from survey.problems import lifecycle
+from survey.reports import cubes
+from tests.helpers import ROOT, actor_for, signed_in
 from tests.pgserver import fresh_database, postgres_server
 
 
@@ -189,3 +194,95 @@ def test_widened_constraints_hold_on_postgresql(pg):
         " AND contype = 'c' AND pg_get_constraintdef(oid) LIKE '%%case_id%%'"
     ).fetchall()
     assert len(checks) == 1 and "report_id" in checks[0][0] and "visit_id" in checks[0][0]
+
+
+# ---- moving a city: migrate-store ----------------------------------------------------------------
+
+
+@pytest.mark.sqlite_only  # the source is the SQLite template
+def test_migrate_store_copies_everything_and_the_app_runs_on_it(server, template_db, monkeypatch):
+    target = fresh_database(server, "t_moved")
+    result = storecopy.migrate_store(template_db, target)
+    with store.opened(template_db) as lite, store.opened(target) as pg:
+        for table in storecopy.tables_in_order(lite):
+            assert store.scalar(pg, f"SELECT count(*) FROM {table}") == result["tables"][table]
+            assert result["tables"][table] == store.scalar(lite, f"SELECT count(*) FROM {table}")
+        assert cubes.mismatches(pg) == []
+        by_status = "SELECT status, count(*) FROM problems GROUP BY status ORDER BY status"
+        assert pg.execute(by_status).fetchall() == [tuple(r) for r in lite.execute(by_status)]
+        # new rows number after the copied ones
+        supervisor = actor_for(pg, "supervisor")
+        before = store.scalar(pg, "SELECT max(id) FROM audit_log")
+        pid = store.scalar(pg, "SELECT id FROM problems WHERE status = 'new' ORDER BY id LIMIT 1")
+        lifecycle.assign(pg, supervisor, pid, "GXJ", "short")
+        assert store.scalar(pg, "SELECT max(id) FROM audit_log") > before
+    monkeypatch.setenv("SURVEY_DB", target)  # the app itself, on the moved database
+    at = signed_in(target, "handler")
+    with store.opened(target) as pg:
+        waiting = store.scalar(
+            pg,
+            "SELECT count(*) FROM problems WHERE lead_department_code='GXJ' AND status='assigned'",
+        )
+    assert next(m for m in at.metric if m.label == "待签收的问题").value == f"{waiting:,}"
+
+
+@pytest.mark.sqlite_only
+def test_migrate_store_resumes_after_an_interruption_and_refuses_a_used_target(
+    server, template_db, monkeypatch
+):
+    target = fresh_database(server, "t_resumed")
+    real = store.copy_rows
+
+    def failing(db, table, columns, rows):
+        if table == "problems":
+            raise RuntimeError("connection lost")
+        return real(db, table, columns, rows)
+
+    monkeypatch.setattr(store, "copy_rows", failing)
+    with pytest.raises(RuntimeError):
+        storecopy.migrate_store(template_db, target)
+    with store.opened(target) as pg:
+        first = dict(pg.execute("SELECT table_name, copied_at FROM _store_copy").fetchall())
+        assert "companies" in first and "problems" not in first
+        assert store.scalar(pg, "SELECT count(*) FROM problems") == 0  # nothing half-written
+    monkeypatch.setattr(store, "copy_rows", real)
+    done = storecopy.migrate_store(template_db, target)
+    with store.opened(target) as pg:
+        again = dict(pg.execute("SELECT table_name, copied_at FROM _store_copy").fetchall())
+    assert {t: again[t] for t in first} == first  # the tables copied before were not copied again
+    assert done["tables"]["problems"] > 0
+    used = fresh_database(server, "t_used")
+    with store.opened(used) as pg:
+        schema.migrate(pg)
+        pg.execute("INSERT INTO districts (code, name) VALUES ('X', '某区')")
+    with pytest.raises(storecopy.StoreCopyError, match="districts 表已有数据"):
+        storecopy.migrate_store(template_db, used)
+
+
+@pytest.mark.sqlite_only
+def test_migrate_store_command(server, template_db):
+    target = fresh_database(server, "t_cli")
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "survey",
+            "migrate-store",
+            "--from",
+            str(template_db),
+            "--to",
+            target,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "已复制 problems" in run.stdout and "各表行数与汇总表均已核对一致" in run.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "survey", "migrate-store", "--from", "nowhere.db", "--to", target],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode != 0 and "源数据库文件 nowhere.db 不存在" in bad.stderr
