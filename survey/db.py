@@ -32,6 +32,15 @@ def dialect(db) -> str:
     return getattr(db, "dialect", "sqlite")
 
 
+def release(path: str | os.PathLike | None = None) -> None:
+    """Let go of a PostgreSQL database's pooled connections (SQLite keeps none)."""
+    where = target(path)
+    if is_url(where):
+        from survey import postgres
+
+        postgres.release(where)
+
+
 def native(db, sql: str) -> str:
     """A statement in the store's own dialect (for SQL that is built into another statement,
     such as a trigger's body); the connection translates everything else itself."""
@@ -52,11 +61,9 @@ def exists(path: str | os.PathLike | None = None) -> bool:
     where = target(path)
     if not is_url(where):
         return Path(where).exists()
-    try:
-        connect(where).close()
-    except Exception:  # noqa: BLE001 - any failure to connect means "not there"
-        return False
-    return True
+    from survey import postgres
+
+    return postgres.reachable(where)
 
 
 def db_path(path: str | os.PathLike | None = None) -> Path:

@@ -14,8 +14,10 @@ imports this module, and only for a postgresql:// URL, so SQLite users need no d
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
+import threading
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -23,6 +25,7 @@ import psycopg
 import psycopg.adapt
 import sqlglot
 from psycopg import pq
+from psycopg_pool import ConnectionPool
 from sqlglot import exp
 
 # The advisory lock key of "a write transaction is open": SQLite's single writer, on PostgreSQL.
@@ -246,13 +249,62 @@ class _NumericAsSqlite(psycopg.adapt.Loader):
         return int(text) if text.lstrip("-").isdigit() else float(text)
 
 
+# Connections are borrowed from one pool per database and process (SURVEY_DB_POOL, default 10;
+# 0 opens a connection per use). A page's `store.opened()` then costs no TCP and no login.
+POOL_SIZE = int(os.environ.get("SURVEY_DB_POOL", "10"))
+_pools: dict[str, ConnectionPool] = {}
+_pools_lock = threading.Lock()
+
+
+def _configure(conn) -> None:
+    conn.adapters.register_loader("numeric", _NumericAsSqlite)
+
+
+def _pool(url: str) -> ConnectionPool:
+    with _pools_lock:
+        pool = _pools.get(url)
+        if pool is None:
+            pool = ConnectionPool(
+                url,
+                min_size=1,
+                max_size=POOL_SIZE,
+                kwargs={"autocommit": True},
+                configure=_configure,
+                name=f"zhy-{len(_pools)}",
+                open=True,
+            )
+            _pools[url] = pool
+        return pool
+
+
+def reachable(url: str) -> bool:
+    """The database answers (a direct connection, so a wrong address fails in seconds)."""
+    try:
+        psycopg.connect(url, connect_timeout=5).close()
+    except psycopg.Error:
+        return False
+    return True
+
+
+def release(url: str) -> None:
+    """Close the pool of one database (before it is dropped or used as a template)."""
+    with _pools_lock:
+        pool = _pools.pop(url, None)
+    if pool is not None:
+        pool.close()
+
+
 class Connection:
     """A psycopg connection in autocommit mode, so BEGIN/COMMIT are ours, as with SQLite's
     isolation_level=None; statements are translated on the way in."""
 
     def __init__(self, url: str):
-        self.raw = psycopg.connect(url, autocommit=True)
-        self.raw.adapters.register_loader("numeric", _NumericAsSqlite)
+        self.url = url
+        if POOL_SIZE > 0:
+            self.raw = _pool(url).getconn(timeout=15)
+        else:
+            self.raw = psycopg.connect(url, autocommit=True)
+            _configure(self.raw)
         self._has_id: dict[str, bool] = {}
 
     @property
@@ -308,6 +360,15 @@ class Connection:
             raise sqlite3.IntegrityError(str(exc)) from exc
 
     def close(self) -> None:
+        if self.raw.closed:
+            return
+        if self.in_transaction:  # a use that failed mid-transaction: nothing of it is kept
+            self.raw.rollback()
+        if POOL_SIZE > 0:
+            pool = _pools.get(self.url)
+            if pool is not None:
+                pool.putconn(self.raw)
+                return
         self.raw.close()
 
 

@@ -53,6 +53,7 @@ def template_db(tmp_path_factory, request):
 
         url = fresh_database(request.getfixturevalue("pg_server"), "template_demo")
         seeds.generate(url, **SMALL)
+        store.release(url)  # a template must have no connections
         return url
     path = tmp_path_factory.mktemp("template") / "demo.db"
     seeds.generate(path, **SMALL)
@@ -69,6 +70,7 @@ def demo_db(template_db, tmp_path, monkeypatch, request):
 
         url = copy_database(request.getfixturevalue("pg_server"), "template_demo")
         monkeypatch.setenv("SURVEY_DB", url)
+        request.addfinalizer(lambda: store.release(url))
         return url
     path = tmp_path / "demo.db"
     shutil.copy(template_db, path)
@@ -83,6 +85,7 @@ def empty_db(tmp_path, monkeypatch, request):
         from tests.pgserver import fresh_database
 
         target = fresh_database(request.getfixturevalue("pg_server"), f"e{next(_names)}")
+        request.addfinalizer(lambda: store.release(target))
     else:
         target = tmp_path / "empty.db"
     bootstrap.init_db(target)

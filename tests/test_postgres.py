@@ -286,3 +286,24 @@ def test_migrate_store_command(server, template_db):
         text=True,
     )
     assert bad.returncode != 0 and "源数据库文件 nowhere.db 不存在" in bad.stderr
+
+
+def test_connections_come_from_a_pool_and_return_clean(server):
+    url = fresh_database(server, "t_pool")
+    with store.opened(url) as first:
+        first.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    pids = set()
+    for _ in range(20):  # twenty uses, served by the pool's few server processes
+        with store.opened(url) as use:
+            pids.add(store.scalar(use, "SELECT pg_backend_pid()"))
+    assert len(pids) <= 2, pids
+    with store.opened(url) as again:
+        again.conn.execute("BEGIN IMMEDIATE")
+        again.execute("INSERT INTO t (v) VALUES ('abandoned')")  # a use that never commits
+    with store.opened(url) as next_use:
+        assert not next_use.conn.in_transaction
+        assert store.scalar(next_use, "SELECT count(*) FROM t") == 0
+        with store.transaction(next_use):  # and the writers' lock was released with it
+            next_use.execute("INSERT INTO t (v) VALUES ('kept')")
+    store.release(url)
+    assert not store.exists("postgresql://zhy@127.0.0.1:1/nowhere")
