@@ -194,9 +194,9 @@ def cmd_migrate_store(args) -> int:
 
 
 def cmd_check(args) -> int:
-    path = store.db_path(args.db)
-    if not path.exists():
-        raise CliError(f"数据库文件 {path} 不存在。")
+    path = store.target(args.db)
+    if not store.exists(path):
+        raise CliError(f"数据库 {path} 不存在或无法连接。")
     applied, pending = bootstrap.migration_status(args.db)
     late = 0
     with store.opened(args.db) as db:
@@ -214,7 +214,12 @@ def cmd_check(args) -> int:
         for line in problems[:50]:
             print(f"  {line}")
         return 1
-    print("integrity_check：ok；foreign_key_check：ok；看板汇总表与问题表一致")
+    checked = (
+        "外键由 PostgreSQL 在每次写入时检查"
+        if store.is_url(path)
+        else "integrity_check：ok；foreign_key_check：ok"
+    )
+    print(f"{checked}；看板汇总表与问题表一致")
     if late:
         print(f"通知：{late} 条外发消息超过 1 小时仍未发出（通知记录页可查看原因）")
         return 1

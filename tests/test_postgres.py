@@ -279,6 +279,17 @@ def test_migrate_store_command(server, template_db):
     )
     assert run.returncode == 0, run.stderr
     assert "已复制 problems" in run.stdout and "各表行数与汇总表均已核对一致" in run.stdout
+    check = subprocess.run(
+        [sys.executable, "-m", "survey", "check", "--db", target],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert (
+        f"已应用 {len(schema.migration_names())} 个，待应用 0 个" in check.stdout
+        and "看板汇总表与问题表一致" in check.stdout
+    )
     bad = subprocess.run(
         [sys.executable, "-m", "survey", "migrate-store", "--from", "nowhere.db", "--to", target],
         cwd=ROOT,
