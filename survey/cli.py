@@ -23,6 +23,7 @@ from survey.labels import ROLE_LABELS
 from survey.notify import outbox
 from survey.reports import cubes
 from survey.storecopy import StoreCopyError, migrate_store
+from survey.xlsform.choice_files import file_of
 from survey.xlsform.loader import FormLoadError, load_xlsform
 
 
@@ -265,7 +266,7 @@ def cmd_load_form(args) -> int:
     if not path.exists():
         raise CliError(f"文件 {path} 不存在。")
     try:
-        form = load_xlsform(path.read_bytes(), path.name, questionnaires.media_files([path]))
+        form = load_xlsform(path.read_bytes(), path.name, questionnaires.media_files(path))
     except FormLoadError as exc:
         print(f"错误：{path.name} 有 {len(exc.problems)} 处问题，无法使用：", file=sys.stderr)
         for problem in exc.problems:
@@ -278,7 +279,7 @@ def cmd_load_form(args) -> int:
     print("题型：" + "，".join(f"{t} {n}" for t, n in sorted(form.counts_by_type().items())))
     print(f"选项列表：{len(form.choices)} 个")
     for name in form.files:
-        rows = max(len(v) for k, v in form.choices.items() if k.partition("?")[0] == name)
+        rows = max(len(v) for k, v in form.choices.items() if file_of(k) == name)
         print(f"选项文件：{name}（{rows:,} 项）")
     for warning in form.warnings:
         print(f"提示：{warning}")

@@ -41,7 +41,7 @@ def release(path: str | os.PathLike | None = None) -> None:
         postgres.release(where)
 
 
-def native(db, sql: str) -> str:
+def in_dialect(db, sql: str) -> str:
     """A statement in the store's own dialect (for SQL that is built into another statement,
     such as a trigger's body); the connection translates everything else itself."""
     if dialect(db) == "postgresql":

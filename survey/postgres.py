@@ -253,6 +253,7 @@ class _NumericAsSqlite(psycopg.adapt.Loader):
 # 0 opens a connection per use). A page's `store.opened()` then costs no TCP and no login.
 POOL_SIZE = int(os.environ.get("SURVEY_DB_POOL", "10"))
 _pools: dict[str, ConnectionPool] = {}
+_HAS_ID: dict[str, dict[str, bool]] = {}  # url -> table -> has an id column
 _pools_lock = threading.Lock()
 
 
@@ -305,15 +306,17 @@ class Connection:
         else:
             self.raw = psycopg.connect(url, autocommit=True)
             _configure(self.raw)
-        self._has_id: dict[str, bool] = {}
 
     @property
     def in_transaction(self) -> bool:
         return self.raw.info.transaction_status != pq.TransactionStatus.IDLE
 
     def _returns_id(self, table: str) -> bool:
-        if table not in self._has_id:
-            self._has_id[table] = (
+        """Whether the table has an id column to give back as lastrowid: asked once per database
+        and table in this process (every pooled connection shares the answer)."""
+        known = _HAS_ID.setdefault(self.url, {})
+        if table not in known:
+            known[table] = (
                 self.raw.execute(
                     "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
                     " AND table_name = %s AND column_name = 'id'",
@@ -321,7 +324,7 @@ class Connection:
                 ).fetchone()
                 is not None
             )
-        return self._has_id[table]
+        return known[table]
 
     def execute(self, sql: str, params=()) -> Cursor:
         text = sql.strip()
@@ -344,7 +347,7 @@ class Connection:
             # One exception vocabulary for both stores: callers catch sqlite3.IntegrityError.
             raise sqlite3.IntegrityError(str(exc)) from exc
         if _DDL.match(text):
-            self._has_id.clear()
+            _HAS_ID.pop(self.url, None)
         if wants_id:
             row = cursor.fetchone()
             return Cursor(cursor, lastrowid=row[0] if row else None, rows=[])

@@ -77,14 +77,13 @@ def _keep_files(db: Database, questionnaire_id: int, form: Form, files: dict | N
     )
 
 
-def media_files(paths: list[Path]) -> dict[str, bytes]:
-    """The files beside a form on disk, by name: next to it and in its `<name>-media` folder
+def media_files(path: Path) -> dict[str, bytes]:
+    """The CSVs beside a form on disk, by name: next to it and in its `<name>-media` folder
     (where ODK tools put a form's media)."""
     found: dict[str, bytes] = {}
-    for path in paths:
-        for folder in (path.parent, path.with_name(f"{path.stem}-media")):
-            for item in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
-                found.setdefault(item.name, item.read_bytes())
+    for folder in (path.parent, path.with_name(f"{path.stem}-media")):
+        for item in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
+            found.setdefault(item.name, item.read_bytes())
     return found
 
 
@@ -178,7 +177,7 @@ def install_defaults(db: Database, directory: Path = FORMS_DIR) -> list[str]:
     with store.transaction(db):
         for path in sorted(directory.glob("*.xlsx")):
             data = path.read_bytes()
-            files = media_files([path])
+            files = media_files(path)
             form = load_xlsform(data, path.name, files)
             if store.scalar(db, "SELECT 1 FROM questionnaires WHERE form_id = ?", (form.form_id,)):
                 continue

@@ -63,10 +63,14 @@ def may_seed_demo(path) -> bool:
     return not store.is_url(path) and Path(path).resolve() == store.DEFAULT_DB_PATH.resolve()
 
 
+_reached: set[str] = set()  # PostgreSQL databases this process has prepared
+
+
 def ensure_database() -> dict:
-    """Create (demo) or migrate the database once per process; stop the page on a missing file."""
+    """Create (demo) or migrate the database once per process; stop the page on a missing file.
+    (A file is looked for on every run, a stat; a server is asked only until it has answered.)"""
     path = store.target()
-    if not store.exists(path):
+    if path not in _reached and not store.exists(path):
         _prepared.clear()
         if not may_seed_demo(path):
             st.error(
@@ -76,7 +80,10 @@ def ensure_database() -> dict:
             )
             st.stop()
     with st.spinner("首次启动：正在生成演示数据库…"):
-        return _prepared(str(path))
+        prepared = _prepared(str(path))
+    if store.is_url(path):
+        _reached.add(path)
+    return prepared
 
 
 def _user_agent() -> str:

@@ -210,7 +210,7 @@ def _trigger_sql_postgres(db: Database, changed: str, bodies: dict[str, str]) ->
     """The same statements as row triggers in PL/pgSQL, each translated like any other."""
     out = []
     for event, body in bodies.items():
-        steps = "; ".join(store.native(db, part) for part in body.split(";") if part.strip())
+        steps = "; ".join(store.in_dialect(db, part) for part in body.split(";") if part.strip())
         name = f"problems_cube_{event}"
         out.append(
             f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS"

@@ -31,6 +31,17 @@ class ChoiceFileError(Exception):
         super().__init__(message)
 
 
+def list_key(file_name: str, value: str, label: str) -> str:
+    """The choice list a file gives: named after the file, and after the columns when they are
+    not the default ones (one file can feed two lists)."""
+    return file_name if (value, label) == ("name", "label") else f"{file_name}?{value},{label}"
+
+
+def file_of(key: str) -> str:
+    """The file a choice list came from (list_key's inverse); a sheet list names no file."""
+    return key.partition("?")[0]
+
+
 def check_name(list_name: str, kind: str) -> str | None:
     """Why a file name cannot be used after `kind`, or None: one extension, one of EXTENSIONS."""
     suffixes = PurePosixPath(list_name).suffixes

@@ -6,7 +6,6 @@ required and constraint checks. Pure functions over the Form and an answers dict
 from __future__ import annotations
 
 import math
-import re
 from datetime import date
 
 from survey.xlsform import expressions as ex
@@ -68,10 +67,7 @@ def fill(text: str, scope: Scope) -> str:
     """A label or hint with each ${name} replaced by the answer so far, as ODK shows it."""
     if "${" not in text:
         return text
-    return _LABEL_REF.sub(lambda m: ex.to_string(scope(m[1])), text)
-
-
-_LABEL_REF = re.compile(r"\$\{\s*([^}]*?)\s*\}")
+    return ex.TEXT_REFERENCE.sub(lambda m: ex.to_string(scope(m[1])), text)
 
 
 def _is_repeat(value) -> bool:

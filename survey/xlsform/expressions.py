@@ -202,6 +202,10 @@ class _Parser:
         raise ExpressionError(f"第 {token.pos + 1} 个字符处不应出现“{token.text}”")
 
 
+# ${name} inside a label, hint or message (not an expression): shown with the answer so far.
+TEXT_REFERENCE = re.compile(r"\$\{\s*([^}]*?)\s*\}")
+
+
 def is_dynamic(default: str) -> bool:
     """A default that is an expression (today(), ${other}) rather than a value, as pyxform tells."""
     return bool(_DYNAMIC.search(default))

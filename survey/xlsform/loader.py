@@ -49,7 +49,6 @@ class FormLoadError(Exception):
 
 NAME_RE = re.compile(r"^[^\W\d][\w.-]*$")  # an XML name without a namespace: 题目 is one
 FORM_ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-LABEL_REF = re.compile(r"\$\{\s*([^}]*?)\s*\}")
 TYPE_ALIASES = {
     "begin group": "begin_group",
     "end group": "end_group",
@@ -592,9 +591,11 @@ class _Loader:
             self.error("survey", number, "parameters", str(exc))
             return None
         value, label = params.get("value", "name"), params.get("label", "label")
-        key = list_name if (value, label) == ("name", "label") else f"{list_name}?{value},{label}"
-        if key in choices or key in self.bad_files:
-            return key if key in choices else None  # read once; a bad file is reported once
+        key = choice_files.list_key(list_name, value, label)
+        if key in choices:
+            return key  # read once
+        if key in self.bad_files:
+            return None  # reported once
         data = self.files.get(list_name)
         if data is None:
             self.error(
@@ -605,17 +606,13 @@ class _Loader:
                 f"（{value}、{label} 两列）",
             )
             return None
-        self.bad_files.add(key)
         try:
             options, languages = choice_files.read(list_name, data, value, label)
-        except choice_files.ChoiceFileError as exc:
-            self.error(list_name, exc.row, exc.column, str(exc))
-            return None
-        except ExceptionGroup as group:
-            for exc in group.exceptions:
+        except (choice_files.ChoiceFileError, ExceptionGroup) as caught:
+            for exc in getattr(caught, "exceptions", [caught]):
                 self.error(list_name, exc.row, exc.column, str(exc))
+            self.bad_files.add(key)
             return None
-        self.bad_files.discard(key)
         for lang in languages:
             if lang not in self.languages:
                 self.languages.append(lang)
@@ -627,7 +624,7 @@ class _Loader:
     # -- expressions ---------------------------------------------------------------------------
     def expressions(self, form: Form) -> None:
         known = set(form.by_name)
-        from_files = {k for k in form.choices if k.partition("?")[0] in form.files}
+        from_files = {k for k in form.choices if choice_files.file_of(k) in form.files}
         for question, _repeat in form.walk():
             self.texts(question, known | set(self.ignored_questions))
             if question.type == "select_multiple" and question.list_name not in from_files:
@@ -681,7 +678,7 @@ class _Loader:
             ("required_message", "required_message"),
         ):
             for text in getattr(question, attribute).values():
-                unknown = [name for name in LABEL_REF.findall(text) if name not in known]
+                unknown = [n for n in ex.TEXT_REFERENCE.findall(text) if n not in known]
                 if unknown:
                     self.error(
                         "survey", question.row, column, f"引用了不存在的题目 ${{{unknown[0]}}}"
