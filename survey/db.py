@@ -103,9 +103,14 @@ def opened(path: str | os.PathLike | None = None) -> Iterator[Database]:
 
 
 @contextmanager
-def transaction(db: Database, *, savepoint: bool = True) -> Iterator[Database]:
+def transaction(
+    db: Database, *, savepoint: bool = True, row_locks: bool = False
+) -> Iterator[Database]:
     """A write transaction: BEGIN IMMEDIATE, or a savepoint when one is already open (or, with
-    savepoint=False, simply the open one: for steps that only ever fail as a whole with it)."""
+    savepoint=False, simply the open one: for steps that only ever fail as a whole with it).
+    row_locks=True: on PostgreSQL, skip the writers' lock; the statements lock their own rows
+    (`skip_locked`), so a queue's claims wait behind no other writer. SQLite has one writer
+    either way."""
     if db.conn.in_transaction:
         if not savepoint:
             yield db
@@ -113,7 +118,7 @@ def transaction(db: Database, *, savepoint: bool = True) -> Iterator[Database]:
         with db.atomic():
             yield db
         return
-    db.conn.execute("BEGIN IMMEDIATE")
+    db.conn.execute("BEGIN" if row_locks and dialect(db) == "postgresql" else "BEGIN IMMEDIATE")
     try:
         yield db
     except BaseException:
@@ -122,6 +127,23 @@ def transaction(db: Database, *, savepoint: bool = True) -> Iterator[Database]:
         raise
     else:
         db.conn.execute("COMMIT")
+
+
+def skip_locked(db: Database, alias: str) -> str:
+    """The clause that makes a SELECT claim its rows on PostgreSQL (rows another claim holds are
+    passed over, not waited for); nothing on SQLite, whose write transaction is already alone."""
+    return f" FOR UPDATE OF {alias} SKIP LOCKED" if dialect(db) == "postgresql" else ""
+
+
+def stream(db: Database, sql: str, params=(), chunk: int = 5000):
+    """The rows of a large read in batches, never all in memory: SQLite steps its cursor;
+    PostgreSQL reads through a server-side cursor (a client cursor would fetch every row first)."""
+    if dialect(db) == "postgresql":
+        yield from db.stream(sql, params, chunk)
+        return
+    cursor = db.conn.execute(sql, params)
+    while batch := cursor.fetchmany(chunk):
+        yield batch
 
 
 def enable_wal(db: Database) -> None:

@@ -404,6 +404,16 @@ class Database:
                 count += 1
         return count
 
+    def stream(self, sql: str, params, chunk: int):
+        """Batches of a read through a server-side cursor, in a read-only transaction of its own
+        (so the connection is not in the middle of anything else while the caller iterates)."""
+        raw = self.conn.raw
+        with raw.transaction(), raw.cursor(name="zhy_stream") as cursor:
+            raw.execute("SET TRANSACTION READ ONLY")
+            cursor.execute(translate(sql), _storable(params))
+            while batch := cursor.fetchmany(chunk):
+                yield batch
+
     def loosen(self, table: str, before: str, after: str) -> None:
         """Apply to `table` what changed between two SQLite definitions of it (a CHECK widened,
         a NOT NULL dropped: the changes SQLite makes in place with writable_schema)."""

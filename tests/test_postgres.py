@@ -318,3 +318,71 @@ def test_connections_come_from_a_pool_and_return_clean(server):
             next_use.execute("INSERT INTO t (v) VALUES ('kept')")
     store.release(url)
     assert not store.exists("postgresql://zhy@127.0.0.1:1/nowhere")
+
+
+# ---- narrower locks: the outbox's claims --------------------------------------------------------
+
+
+def test_claims_pass_over_held_rows_and_wait_for_no_writer(pg, server):
+    """On PostgreSQL a claim locks its own rows (FOR UPDATE SKIP LOCKED) instead of queueing on
+    the writers' lock: with a writer's transaction open and another worker's claim not yet
+    committed, a third worker still claims at once, and only the rows nobody holds."""
+    from survey.notify import outbox
+
+    schema.migrate(pg)
+    pg.conn.executemany(
+        "INSERT INTO deliveries (message_id, channel, target, next_at, created_at)"
+        " VALUES (NULL, 'webhook', ?, '2026-01-01', '2026-01-01')",
+        [(f"https://h{i}.invalid/",) for i in range(10)],
+    )
+    url = pg.url
+    writer, holder, third = store.connect(url), store.connect(url), store.connect(url)
+    writing, done = threading.Event(), threading.Event()
+
+    def long_writer():
+        with store.transaction(writer):  # the writers' lock, held until `done`
+            writer.execute("UPDATE deliveries SET last_error = 'busy' WHERE id < 0")
+            writing.set()
+            done.wait(20)
+
+    thread = threading.Thread(target=long_writer)
+    thread.start()
+    assert writing.wait(10)
+    got: dict[str, list] = {}
+    with store.transaction(holder, row_locks=True):  # a claim that has not committed yet
+        got["first"] = outbox.claim(holder, "worker-1", limit=4)
+        other = threading.Thread(target=lambda: got.update(second=outbox.claim(third, "worker-2")))
+        other.start()
+        other.join(timeout=10)
+        finished_while_held = not other.is_alive()
+    done.set()
+    thread.join(10)
+    other.join(10)
+    for conn in (writer, holder, third):
+        conn.close()
+    assert finished_while_held, "the claim waited behind the writer or the other claim"
+    first, second = {d.id for d in got["first"]}, {d.id for d in got["second"]}
+    assert len(first) == 4 and len(second) == 6 and not first & second
+    with store.opened(url) as check:
+        owners = check.execute(
+            "SELECT lease_owner, count(*) FROM deliveries GROUP BY lease_owner ORDER BY 1"
+        ).fetchall()
+    assert owners == [("worker-1", 4), ("worker-2", 6)]
+
+
+def test_a_large_read_streams_through_a_server_side_cursor(pg):
+    """The 1,000,000-row export must not be read into memory first: on PostgreSQL store.stream
+    reads through a named cursor, a batch at a time."""
+    pg.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    store.copy_rows(pg, "t", ["id", "v"], ((i, f"v{i}") for i in range(1, 2501)))
+    batches = store.stream(pg, "SELECT id, v FROM t WHERE id > ? ORDER BY id", (0,), 1000)
+    first = next(batches)
+    cursors = [r[0] for r in pg.native("SELECT name FROM pg_cursors").fetchall()]
+    assert cursors == ["zhy_stream"] and len(first) == 1000
+    rest = list(batches)
+    assert [len(b) for b in rest] == [1000, 500] and rest[-1][-1] == (2500, "v2500")
+    assert not pg.conn.in_transaction
+    abandoned = store.stream(pg, "SELECT id FROM t ORDER BY id", (), 10)
+    next(abandoned)
+    abandoned.close()  # a reader that stops early leaves the connection clean
+    assert not pg.conn.in_transaction

@@ -149,3 +149,56 @@ def test_reminders_of_problems_without_a_deadline_are_blank():
         {"status": "closed", "deadline_on": "2000-01-03"},
     ]
     assert list(columns.frame(rows, ["reminder"])["提醒"]) == ["", "逾期", ""]
+
+
+def test_the_change_feed_gives_each_event_once_while_several_writers_write(demo_db):
+    """The feed's cursor is the event id. That is sound only if ids become visible in order:
+    several writers (threads, each with its own connection, as two app hosts would be) submit
+    visits while a reader follows the feed in small pages; it sees every event exactly once."""
+    import threading
+
+    from survey import visits
+    from survey.problems import exchange
+    from tests.helpers import payload
+
+    with store.opened(demo_db) as db:
+        officer = actor_for(db, "officer")
+        reader = actor_for(db, "supervisor")
+        start = store.scalar(db, "SELECT max(id) FROM problem_events")
+        body = payload(db, officer)
+    stop = threading.Event()
+    seen: list[int] = []
+
+    def write(n: int):
+        with store.opened(demo_db) as conn:
+            for i in range(8):
+                visits.submit_visit(conn, officer, f"feed-{n}-{i}", body)
+
+    def follow():
+        cursor = start
+        with store.opened(demo_db) as conn:
+            while True:
+                last_round = stop.is_set()
+                rows, cursor = exchange.events_after(conn, reader, cursor, limit=3)
+                seen.extend(r["id"] for r in rows)
+                if last_round and not rows:
+                    return
+
+    writers = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    follower = threading.Thread(target=follow)
+    follower.start()
+    for t in writers:
+        t.start()
+    for t in writers:
+        t.join(60)
+    stop.set()
+    follower.join(60)
+    with store.opened(demo_db) as db:
+        written = [
+            r[0]
+            for r in db.execute(
+                "SELECT id FROM problem_events WHERE id > ? ORDER BY id", (start,)
+            ).fetchall()
+        ]
+    assert len(written) >= 4 * 8 * 2
+    assert seen == written

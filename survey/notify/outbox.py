@@ -1,7 +1,8 @@
 """The delivery outbox: each message that leaves the app (e-mail, SMS, a robot's post) is a row written in the
 transaction of the message itself, so nothing is sent for a change that rolled back and nothing
-committed is lost. Workers claim due rows under BEGIN IMMEDIATE with a lease, so two workers never
-send the same row at once; a worker killed mid-send leaves its lease to expire and the row is sent
+committed is lost. Workers claim due rows with a lease (under BEGIN IMMEDIATE on SQLite; with
+FOR UPDATE SKIP LOCKED on PostgreSQL, so a claim waits behind no other writer and two workers on
+two hosts pass over each other's rows), so two workers never send the same row at once; a worker killed mid-send leaves its lease to expire and the row is sent
 again (at least once: at most one duplicate per kill). Failures retry with exponential backoff and
 are parked after MAX_ATTEMPTS, for an admin to see and retry."""
 
@@ -51,7 +52,7 @@ def enqueue(db: Database, rows: list[tuple[int, str, str]]) -> int:
 def claim(db: Database, owner: str, limit: int = 50) -> list[Delivery]:
     """Take up to `limit` due rows for `owner` until the lease runs out."""
     now = clock.now()
-    with store.transaction(db):
+    with store.transaction(db, row_locks=True):
         rows = store.query(
             db,
             "SELECT d.id, d.channel, d.target, d.attempts, coalesce(m.title, '') AS title,"
@@ -59,7 +60,8 @@ def claim(db: Database, owner: str, limit: int = 50) -> list[Delivery]:
             " coalesce(m.kind, d.channel) AS kind, d.event_id"
             " FROM deliveries d LEFT JOIN messages m ON m.id = d.message_id"
             " WHERE d.status = 'pending' AND d.next_at <= ?"
-            " AND (d.lease_until IS NULL OR d.lease_until < ?) ORDER BY d.next_at, d.id LIMIT ?",
+            " AND (d.lease_until IS NULL OR d.lease_until < ?) ORDER BY d.next_at, d.id LIMIT ?"
+            + store.skip_locked(db, "d"),
             (clock.iso(now), clock.iso(now), int(limit)),
         )
         if rows:

@@ -123,8 +123,10 @@ def events_after(
 ) -> tuple[list[dict], int]:
     """The change feed: every event with an id above `after` on a problem the reader may see,
     in order; returns them and the cursor to ask from next (the last id read, or `after` when
-    nothing is new). Ids grow in commit order (one writer at a time), so a reader that always
-    asks from its last cursor sees each event exactly once."""
+    nothing is new). Ids grow in commit order, so a reader that always asks from its last cursor
+    sees each event exactly once: every event is written under the writers' lock (one writer at a
+    time on SQLite; on PostgreSQL a server-wide advisory lock, so also across app hosts, released
+    only after the commit is visible)."""
     limit = _limit(limit)
     where, params = problem_scope(actor)
     rows = store.query(

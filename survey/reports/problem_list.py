@@ -63,10 +63,10 @@ def iter_problem_list(db: Database, actor: Actor, filters: Filters, *, chunk: in
     never holds them all)."""
     require(actor, "dashboard.read")
     where, params = _listwhere_clause(filters)
-    cursor = db.conn.execute(
+    yield from store.stream(
+        db,
         f"SELECT {', '.join(LIST_COLUMNS)} FROM ({_LIST_SELECT_ALIASED} WHERE {where}) AS listed"
         " ORDER BY raised_on, id",
         params,
+        chunk,
     )
-    while batch := cursor.fetchmany(chunk):
-        yield batch
