@@ -33,7 +33,9 @@ class CliError(Exception):
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--db", metavar="PATH", help="数据库文件（默认 $SURVEY_DB 或 data/survey.db）"
+        "--db",
+        metavar="PATH",
+        help="数据库文件或 PostgreSQL 连接串（默认 $SURVEY_DB 或 data/survey.db）",
     )
 
 
@@ -67,7 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("backup", help="在线备份到 PATH（应用写入时也一致）")
     _add_db(p)
-    p.add_argument("path", help="备份文件路径（不得已存在）；或一个目录：在其中写 survey-时间.db")
+    p.add_argument(
+        "path",
+        help="备份文件路径（不得已存在）；或一个目录：在其中写 survey-时间.db（PostgreSQL 为 .dump）",
+    )
     p.add_argument("--keep", type=int, help="PATH 为目录时只保留最新的 N 份备份（定时备份用）")
 
     p = sub.add_parser("restore", help="用备份文件覆盖数据库（先自动留存当前库）")
@@ -168,7 +173,7 @@ def cmd_backup(args) -> int:
 
 def cmd_restore(args) -> int:
     source = Path(args.path)
-    target = store.db_path(args.db)
+    target = store.shown(args.db)
     if not args.yes:
         if not sys.stdin.isatty():
             raise CliError("恢复会覆盖当前数据库；非交互运行时请加 --yes。")

@@ -10,6 +10,7 @@ PostgreSQL, on the writers' advisory lock).
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,6 +55,12 @@ def in_dialect(db, sql: str) -> str:
 def target(path: str | os.PathLike | None = None) -> str:
     """The database: an explicit path or URL, else $SURVEY_DB, else data/survey.db."""
     return str(path or os.environ.get("SURVEY_DB") or DEFAULT_DB_PATH)
+
+
+def shown(path: str | os.PathLike | None = None) -> str:
+    """The database as a message may name it: a URL without its password."""
+    where = target(path)
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", where) if is_url(where) else where
 
 
 def exists(path: str | os.PathLike | None = None) -> bool:

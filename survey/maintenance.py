@@ -1,10 +1,16 @@
-"""Backup and restore with SQLite's online backup API: consistent while the app keeps writing."""
+"""Backup and restore, consistent while the app keeps writing: SQLite's online backup API for the
+file; for a PostgreSQL database, pg_dump's snapshot (a custom-format archive, .dump) and a restore
+that replaces the whole schema in one transaction. Continuous archiving (WAL) is the cluster's
+own tool, set up beside this (README, 正式部署)."""
 
 from __future__ import annotations
 
+import glob
 import os
 import re
+import shutil
 import sqlite3
+import subprocess
 from pathlib import Path
 
 from survey import clock, schema
@@ -35,8 +41,108 @@ def _check_file(path: Path) -> None:
         raise MaintenanceError(f"{path} 不是本系统的数据库（缺少迁移记录或问题表）。")
 
 
+def _pg_tool(name: str) -> str:
+    """A PostgreSQL client program: on PATH, else the newest in Debian's versioned folders."""
+    found = shutil.which(name) or next(
+        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
+    )
+    if not found:
+        raise MaintenanceError(
+            f"找不到 {name}：请安装 PostgreSQL 客户端（Debian：postgresql-client）。"
+        )
+    return found
+
+
+def _run_pg(args: list[str], what: str, **kw) -> subprocess.CompletedProcess:
+    result = subprocess.run(args, capture_output=True, text=True, **kw)
+    if result.returncode != 0:
+        detail = (result.stderr or "").strip().splitlines()
+        raise MaintenanceError(f"{what}失败：{detail[-1] if detail else result.returncode}")
+    return result
+
+
+def _check_archive(path: Path) -> None:
+    """A pg_dump archive of this application (its table of contents names our tables)."""
+    if not path.exists():
+        raise MaintenanceError(f"文件 {path} 不存在。")
+    listing = subprocess.run(
+        [_pg_tool("pg_restore"), "--list", str(path)], capture_output=True, text=True
+    )
+    if listing.returncode != 0:
+        raise MaintenanceError(f"{path} 不是有效的 PostgreSQL 备份（pg_dump 自定义格式）。")
+    data = set(re.findall(r"TABLE DATA \S+ (\w+)", listing.stdout))
+    if not {schema.migrations.migrations_table, "problems"} <= data:
+        raise MaintenanceError(f"{path} 不是本系统的数据库（缺少迁移记录或问题表）。")
+
+
+def _pg_backup(url: str, target: Path) -> dict:
+    if target.exists():
+        raise MaintenanceError(f"备份文件 {target} 已存在，请换一个文件名。")
+    if not store.exists(url):
+        raise MaintenanceError("PostgreSQL 数据库连不上，请检查 SURVEY_DB。")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")  # never a half-written backup by its name
+    try:
+        _run_pg(
+            [
+                _pg_tool("pg_dump"),
+                "--format=custom",
+                "--no-owner",
+                "--no-privileges",
+                f"--file={partial}",
+                f"--dbname={url}",
+            ],
+            "pg_dump 备份",
+        )
+        partial.rename(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    _check_archive(target)
+    return {"path": str(target), "bytes": target.stat().st_size}
+
+
+def _pg_restore(source: Path, url: str) -> dict:
+    """Replace the database's schema with the archive's, all or nothing: the old schema is
+    dropped and the archive loaded by one psql transaction that stops at the first error."""
+    _check_archive(source)
+    saved = None
+    with store.opened(url) as db:
+        has_data = "problems" in store.table_names(db)
+        schema_name = store.scalar(db, "SELECT current_schema()")
+    if has_data:
+        stamp = clock.now().strftime("%Y%m%d-%H%M%S")
+        saved = source.with_name(f"before-restore-{stamp}.dump")
+        _pg_backup(url, saved)
+    store.release(url)  # pooled connections would hold locks on the tables being replaced
+    script = subprocess.Popen(
+        [_pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--file=-", str(source)],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        _run_pg(
+            [
+                _pg_tool("psql"),
+                "--quiet",
+                "--no-psqlrc",
+                "--single-transaction",
+                "--set=ON_ERROR_STOP=1",
+                f"--dbname={url}",
+                f"--command=DROP SCHEMA {schema_name} CASCADE; CREATE SCHEMA {schema_name}",
+                "--file=-",
+            ],
+            "恢复（psql）",
+            stdin=script.stdout,
+        )
+    finally:
+        script.stdout.close()
+        script.wait()
+    return {"saved_copy": str(saved) if saved else None}
+
+
 def backup(db_file: str | os.PathLike | None, target: str | os.PathLike) -> dict:
     target = Path(target)
+    if store.is_url(store.target(db_file)):
+        return _pg_backup(store.target(db_file), target)
     source = store.db_path(db_file)
     if not source.exists():
         raise MaintenanceError(f"数据库文件 {source} 不存在。")
@@ -48,34 +154,40 @@ def backup(db_file: str | os.PathLike | None, target: str | os.PathLike) -> dict
     return {"path": str(target), "bytes": target.stat().st_size}
 
 
-BACKUP_PATTERN = "survey-*.db"
+BACKUP_SUFFIXES = (".db", ".dump")  # a SQLite file, a pg_dump archive
+
+
+def backup_suffix(db_file: str | os.PathLike | None) -> str:
+    return ".dump" if store.is_url(store.target(db_file)) else ".db"
 
 
 def backups_in(directory: str | os.PathLike) -> list[Path]:
-    """The timestamped backups in `directory`, oldest first. Not by name: a second backup within
-    the same second is survey-<time>-2.db, which sorts before survey-<time>.db by name."""
+    """The timestamped backups in `directory` (.db or .dump), oldest first. Not by name: a second
+    backup within the same second is survey-<time>-2.db, which sorts before survey-<time>.db."""
 
     def order(path: Path) -> tuple[str, int]:
         match = re.fullmatch(r"survey-(\d{8}-\d{6})(?:-(\d+))?", path.stem)
         return (match[1], int(match[2] or 1)) if match else (path.stem, 0)
 
-    return sorted(Path(directory).glob(BACKUP_PATTERN), key=order)
+    found = [p for p in Path(directory).glob("survey-*") if p.suffix in BACKUP_SUFFIXES]
+    return sorted(found, key=order)
 
 
 def backup_into(
     db_file: str | os.PathLike | None, directory: str | os.PathLike, *, keep: int | None = None
 ) -> dict:
-    """A timestamped backup in `directory` (survey-YYYYmmdd-HHMMSS.db); with `keep`, only the newest
-    `keep` backups there are kept (for a nightly timer)."""
+    """A timestamped backup in `directory` (survey-YYYYmmdd-HHMMSS.db, or .dump on PostgreSQL);
+    with `keep`, only the newest `keep` backups there are kept (for a nightly timer)."""
     if keep is not None and keep < 1:
         raise MaintenanceError("保留份数至少为 1。")
     directory = Path(directory)
     stamp = clock.now().strftime("%Y%m%d-%H%M%S")
-    target = directory / f"survey-{stamp}.db"
+    suffix = backup_suffix(db_file)
+    target = directory / f"survey-{stamp}{suffix}"
     n = 1
     while target.exists():  # two backups within one second
         n += 1
-        target = directory / f"survey-{stamp}-{n}.db"
+        target = directory / f"survey-{stamp}-{n}{suffix}"
     result = backup(db_file, target)
     removed = []
     if keep:
@@ -86,8 +198,16 @@ def backup_into(
 
 
 def restore(source: str | os.PathLike, db_file: str | os.PathLike | None) -> dict:
-    """Overwrite the database with `source`; the current one is first saved beside it."""
+    """Overwrite the database with `source`; the current one is first saved beside it (on
+    PostgreSQL, beside the backup being restored)."""
     source = Path(source)
+    if store.is_url(store.target(db_file)):
+        result = _pg_restore(source, store.target(db_file))
+        with store.opened(db_file) as db:
+            schema.migrate(db)
+            with store.transaction(db):
+                audit.record(db, None, "restore", "database", note=f"从 {source} 恢复")
+        return result
     _check_file(source)
     target = store.db_path(db_file)
     saved = None

@@ -6,8 +6,7 @@ import os
 import subprocess
 import sys
 
-import pytest
-
+from survey import maintenance
 from tests.helpers import ROOT
 
 
@@ -86,9 +85,8 @@ def test_errors_are_one_line(tmp_path, demo_db):
     )
 
 
-@pytest.mark.sqlite_only  # a SQLite file's own feature (PostgreSQL: issue 18)
 def test_backup_and_restore_commands(tmp_path, demo_db):
-    copy = str(tmp_path / "copy.db")
+    copy = str(tmp_path / f"copy{maintenance.backup_suffix(demo_db)}")  # .dump on PostgreSQL
     result = run("-m", "survey", "backup", copy, "--db", str(demo_db))
     assert result.returncode == 0 and "已备份" in result.stdout
     assert_one_line_error(run("-m", "survey", "backup", copy, "--db", str(demo_db)), "已存在")

@@ -386,3 +386,90 @@ def test_a_large_read_streams_through_a_server_side_cursor(pg):
     next(abandoned)
     abandoned.close()  # a reader that stops early leaves the connection clean
     assert not pg.conn.in_transaction
+
+
+# ---- backups: pg_dump and a restore that replaces the schema ----------------------------------
+
+
+@pytest.mark.sqlite_only  # builds its PostgreSQL database from the SQLite template
+def test_pg_dump_backups_under_write_load_then_restore(server, template_db, tmp_path):
+    """`survey backup DIR --keep 2` while an officer keeps submitting: each archive is a whole
+    snapshot (no visit without its problems, summary tables equal a recount); `restore` brings
+    the newest back over the live database, keeping a copy of what it replaced."""
+    from survey import maintenance, visits
+    from tests.helpers import PROBLEMS_PER_VISIT, visit_with_problems
+
+    url = fresh_database(server, "t_backup")
+    storecopy.migrate_store(template_db, url)
+    stop = threading.Event()
+
+    def writer():
+        with store.opened(url) as db:
+            officer = actor_for(db, "officer")
+            body = visit_with_problems(db, officer)
+            n = 0
+            while not stop.is_set():
+                n += 1
+                visits.submit_visit(db, officer, f"load-{n}", body)
+
+    def consistent(target) -> int:
+        with store.opened(target) as db:
+            torn = store.scalar(
+                db,
+                "SELECT count(*) FROM visits v WHERE v.submission_id LIKE 'load-%'"
+                " AND (SELECT count(*) FROM problems p WHERE p.visit_id = v.id) != ?",
+                (PROBLEMS_PER_VISIT,),
+            )
+            assert torn == 0 and cubes.mismatches(db) == []
+            return store.scalar(db, "SELECT count(*) FROM visits WHERE submission_id LIKE 'load-%'")
+
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    thread = threading.Thread(target=writer)
+    thread.start()
+    copies = []
+    try:
+        for i in range(3):
+            time.sleep(0.3)
+            done = subprocess.run(
+                [sys.executable, "-m", "survey", "backup", str(folder), "--keep", "2", "--db", url],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert done.returncode == 0, done.stderr
+            archive = done.stdout.split("已备份到 ")[1].split("（")[0]
+            assert archive.endswith(".dump")
+            check = fresh_database(server, f"t_backup_check{i}")
+            maintenance.restore(archive, check)  # an empty database: nothing to keep first
+            copies.append(consistent(check))
+            store.release(check)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert copies == sorted(copies) and copies[0] > 0, copies
+    kept = maintenance.backups_in(folder)
+    assert [p.suffix for p in kept] == [".dump", ".dump"]
+    with store.opened(url) as live:
+        assert consistent(url) > copies[-1]  # the writer went on after the last backup
+        live.execute("CREATE TABLE stray (id INTEGER PRIMARY KEY)")  # not in the backup
+    done = subprocess.run(
+        [sys.executable, "-m", "survey", "restore", str(kept[-1]), "--yes", "--db", url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert consistent(url) == copies[-1]
+    with store.opened(url) as live:
+        assert "stray" not in store.table_names(live)
+        assert store.scalar(live, "SELECT count(*) FROM audit_log WHERE action = 'restore'") == 1
+    saved = list(folder.glob("before-restore-*.dump"))
+    assert len(saved) == 1
+    bad = tmp_path / "not-a-backup.dump"
+    bad.write_text("hello")
+    with pytest.raises(maintenance.MaintenanceError, match="不是有效的 PostgreSQL 备份"):
+        maintenance.restore(bad, url)
+    store.release(url)
