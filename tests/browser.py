@@ -46,9 +46,15 @@ def free_port() -> int:
 
 @contextmanager
 def streamlit_server(
-    db_path, *, timeout: float = 60, env: dict | None = None, port: int | None = None
+    db_path,
+    *,
+    timeout: float = 60,
+    env: dict | None = None,
+    port: int | None = None,
+    processes: list | None = None,
 ):
-    """The app served on a free port, on a SQLite file or a postgresql:// URL."""
+    """The app served on a free port, on a SQLite file or a postgresql:// URL. The process is
+    appended to `processes`, for a test that kills a host."""
     port = port or free_port()
     env = {**os.environ, "SURVEY_DB": str(db_path), **(env or {})}
     folder = (
@@ -73,6 +79,8 @@ def streamlit_server(
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    if processes is not None:
+        processes.append(proc)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -205,3 +213,19 @@ def fill_visit(page, url: str) -> None:
     # Tablet fit: no sideways scrolling, numbers get a numeric keyboard.
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     assert page.get_by_label("今年以来接受的行政检查次数 *").get_attribute("type") == "number"
+
+
+def resume(page, url: str) -> None:
+    page.goto(url + "/visit")
+    wait_idle(page)
+    page.get_by_role("button", name="继续").first.click()
+    page.get_by_text("走访企业").wait_for(timeout=30_000)
+    wait_idle(page)
+
+
+def assert_restored(page) -> None:
+    assert page.get_by_label("问题描述 *（至少 10 个字）").input_value() == DESCRIPTION
+    group = page.locator("[data-testid=stRadio]").filter(has_text="产值（营收）与去年同期相比")
+    assert group.locator("input[type=radio]").nth(0).is_checked()
+    assert "有限" in page.get_by_role("combobox", name="企业", exact=True).input_value()
+    assert "用能" in page.get_by_role("combobox", name="问题类别 *", exact=True).input_value()

@@ -7,12 +7,13 @@ import pytest
 
 from survey import db as store
 from tests.browser import (
-    DESCRIPTION,
+    assert_restored,
     chromium,
     fill_visit,
     free_port,
     private_copy,
     require_chromium,
+    resume,
     sign_in,
     streamlit_server,
     wait_idle,
@@ -31,22 +32,6 @@ def visit_db(template_db, tmp_path):
 def latest_draft(path) -> str:
     with store.opened(path) as db:
         return store.scalar(db, "SELECT submission_id FROM drafts ORDER BY id DESC LIMIT 1")
-
-
-def resume(page, url: str) -> None:
-    page.goto(url + "/visit")
-    wait_idle(page)
-    page.get_by_role("button", name="继续").first.click()
-    page.get_by_text("走访企业").wait_for(timeout=30_000)
-    wait_idle(page)
-
-
-def assert_restored(page) -> None:
-    assert page.get_by_label("问题描述 *（至少 10 个字）").input_value() == DESCRIPTION
-    group = page.locator("[data-testid=stRadio]").filter(has_text="产值（营收）与去年同期相比")
-    assert group.locator("input[type=radio]").nth(0).is_checked()
-    assert "有限" in page.get_by_role("combobox", name="企业", exact=True).input_value()
-    assert "用能" in page.get_by_role("combobox", name="问题类别 *", exact=True).input_value()
 
 
 def test_two_taps_on_submit_give_one_visit(visit_db):
