@@ -1,5 +1,5 @@
 """`python -m bench NAME`: run one benchmark (search, import, visits, dashboard, concurrency, notify,
-api, plans)."""
+api, plans, postgres)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from bench import (
     dashboard_bench,
     notify_bench,
     plans_bench,
+    postgres_bench,
     visits_bench,
 )
 
@@ -25,6 +26,7 @@ BENCHES = {
     "notify": None,  # the scan reads --db or the dashboard's database
     "api": None,  # reads --db or the dashboard's database
     "plans": None,  # builds its own ten years
+    "postgres": None,  # both stores: migrate-store, the dashboard, 8 writers
 }
 
 
@@ -34,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--companies", type=int, default=50_000)
     parser.add_argument("--problems", type=int, default=1_000_000, help="dashboard: demo size")
     parser.add_argument("--db", help="dashboard: an existing database to read")
+    parser.add_argument(
+        "--pg",
+        help="postgres: a server's URL (its databases are created here), else a throwaway one",
+    )
     parser.add_argument("--seconds", type=float, default=180, help="concurrency: how long to run")
     args = parser.parse_args(argv)
     if args.name == "dashboard":
@@ -47,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         plans_bench.bench_cases()
     elif args.name == "api":
         api_bench.bench_api(args.problems, args.db)
+    elif args.name == "postgres":
+        postgres_bench.bench_postgres(args.problems, args.db, args.pg)
     elif args.name == "concurrency":
         concurrency_bench.bench_concurrency(args.seconds)
     else:

@@ -147,48 +147,7 @@ def bench_visits(_companies: int = 0) -> None:
                 _naive_submit(db, officer, str(uuid.uuid4()), payload)
                 naive.append((time.perf_counter() - start) * 1000)
 
-        threads, per_thread = 8, 200
-        errors: list[str] = []
-        sids = [[str(uuid.uuid4()) for _ in range(per_thread)] for _ in range(threads)]
-        latencies: list[float] = []
-        lock = threading.Lock()
-
-        def worker(mine: list[str]) -> None:
-            for i, sid in enumerate(mine):
-                sends = (
-                    2 if i % 10 == 0 else 1
-                )  # every tenth visit is sent twice, as after a reconnect
-                for _ in range(sends):
-                    try:
-                        with store.opened(path) as db:
-                            start = time.perf_counter()
-                            submit_visit(db, officer, sid, payload)
-                            elapsed = (time.perf_counter() - start) * 1000
-                        with lock:
-                            latencies.append(elapsed)
-                    except Exception as exc:  # noqa: BLE001 - counted and printed
-                        with lock:
-                            errors.append(f"{type(exc).__name__}: {exc}")
-
-        started = time.perf_counter()
-        pool = [threading.Thread(target=worker, args=(s,)) for s in sids]
-        for t in pool:
-            t.start()
-        for t in pool:
-            t.join()
-        wall = time.perf_counter() - started
-        unique = {s for group in sids for s in group}
-        with store.opened(path) as db:
-            marks = ", ".join("?" for _ in unique)
-            visits_written = store.scalar(
-                db, f"SELECT count(*) FROM visits WHERE submission_id IN ({marks})", list(unique)
-            )
-            problems_written = store.scalar(
-                db,
-                f"SELECT count(*) FROM problems p JOIN visits v ON v.id = p.visit_id WHERE v.submission_id IN ({marks})",
-                list(unique),
-            )
-            integrity = store.integrity_problems(db)
+        load = concurrent_submits(path, officer, payload)
     print(
         "submit a visit with 5 problems, questionnaire answers and a repeat (server side, 200 each)"
     )
@@ -201,17 +160,84 @@ def bench_visits(_companies: int = 0) -> None:
         "(each row its own autocommitted insert, no idempotency)"
     )
     print(f"  ratio naive/ours (median): {statistics.median(naive) / statistics.median(ours):.1f}x")
+    print_load(load)
+
+
+def concurrent_submits(target, officer, payload, threads: int = 8, per_thread: int = 200) -> dict:
+    """`threads` officers submitting `per_thread` visits each at once, every tenth sent twice (as
+    after a reconnect), on a SQLite file or a PostgreSQL URL: errors, duplicates, latencies."""
+    errors: list[str] = []
+    sids = [[str(uuid.uuid4()) for _ in range(per_thread)] for _ in range(threads)]
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def worker(mine: list[str]) -> None:
+        for i, sid in enumerate(mine):
+            for _ in range(2 if i % 10 == 0 else 1):
+                try:
+                    with store.opened(target) as db:
+                        start = time.perf_counter()
+                        submit_visit(db, officer, sid, payload)
+                        elapsed = (time.perf_counter() - start) * 1000
+                    with lock:
+                        latencies.append(elapsed)
+                except Exception as exc:  # noqa: BLE001 - counted and printed
+                    with lock:
+                        errors.append(f"{type(exc).__name__}: {exc}")
+
+    started = time.perf_counter()
+    pool = [threading.Thread(target=worker, args=(s,)) for s in sids]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    wall = time.perf_counter() - started
+    unique = [s for group in sids for s in group]
+    with store.opened(target) as db:
+        marks = ", ".join("?" for _ in unique)
+        visits_written = store.scalar(
+            db, f"SELECT count(*) FROM visits WHERE submission_id IN ({marks})", unique
+        )
+        problems_written = store.scalar(
+            db,
+            "SELECT count(*) FROM problems p JOIN visits v ON v.id = p.visit_id"
+            f" WHERE v.submission_id IN ({marks})",
+            unique,
+        )
+        integrity = store.integrity_problems(db)
+    return {
+        "threads": threads,
+        "per_thread": per_thread,
+        "wall": wall,
+        "errors": errors,
+        "latencies": latencies,
+        "unique": len(unique),
+        "visits": visits_written,
+        "problems": problems_written,
+        "expected_problems": len(payload["problems"]) * len(unique),
+        "integrity": integrity,
+    }
+
+
+def print_load(load: dict) -> None:
+    latencies, errors = load["latencies"], load["errors"]
     sent = len(latencies) + len(errors)
     print(
-        f"concurrent: {threads} threads x {per_thread} visits, every tenth sent twice: {sent} submits in {wall:.1f} s"
+        f"concurrent: {load['threads']} threads x {load['per_thread']} visits, every tenth sent"
+        f" twice: {sent} submits in {load['wall']:.1f} s"
     )
     print(
-        f"  errors: {len(errors)}; visits written {visits_written} for {len(unique)} submission ids "
-        f"(duplicates: {visits_written - len(unique)}); problems {problems_written} (expected {5 * len(unique)})"
+        f"  errors: {len(errors)}; visits written {load['visits']} for {load['unique']} submission"
+        f" ids (duplicates: {load['visits'] - load['unique']}); problems {load['problems']}"
+        f" (expected {load['expected_problems']})"
     )
+    if latencies:
+        print(
+            f"  submit latency under load: median {statistics.median(latencies):.1f} ms,"
+            f" p95 {_percentile(latencies, 0.95):.1f} ms"
+        )
     print(
-        f"  submit latency under load: median {statistics.median(latencies):.1f} ms, p95 {_percentile(latencies, 0.95):.1f} ms"
+        f"  integrity_check/foreign_key_check: {'ok' if not load['integrity'] else load['integrity'][:3]}"
     )
-    print(f"  integrity_check/foreign_key_check: {'ok' if not integrity else integrity[:3]}")
     for line in errors[:5]:
         print(f"  error: {line}")

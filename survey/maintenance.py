@@ -11,6 +11,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from pathlib import Path
 
 from survey import clock, schema
@@ -101,9 +102,52 @@ def _pg_backup(url: str, target: Path) -> dict:
     return {"path": str(target), "bytes": target.stat().st_size}
 
 
+def _replace_schema(source: Path, url: str, schema_name: str) -> None:
+    """psql runs BEGIN, the old schema dropped, the archive as SQL from pg_restore, and COMMIT only
+    once pg_restore has read the whole archive without error (else ROLLBACK): a damaged archive
+    or a failed statement leaves the database as it was."""
+    with tempfile.TemporaryFile() as said:  # both programs' messages, read only on failure
+        read_all, applied = _pipe_restore(source, url, schema_name, said)
+        said.seek(0)
+        messages = said.read().decode(errors="replace").strip().splitlines()
+    if not (read_all and applied):
+        last = messages[-1] if messages else "未知原因"
+        raise MaintenanceError(f"恢复失败，数据库未改动：{last}")
+
+
+def _pipe_restore(source: Path, url: str, schema_name: str, said) -> tuple[bool, bool]:
+    """(pg_restore read the whole archive, psql committed)."""
+    script = subprocess.Popen(
+        [_pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--file=-", str(source)],
+        stdout=subprocess.PIPE,
+        stderr=said,
+    )
+    psql = subprocess.Popen(
+        [_pg_tool("psql"), "--quiet", "--no-psqlrc", "--set=ON_ERROR_STOP=1", f"--dbname={url}"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=said,
+    )
+    try:
+        psql.stdin.write(b"SET client_min_messages = warning;\nBEGIN;\n")
+        psql.stdin.write(
+            f"DROP SCHEMA {schema_name} CASCADE; CREATE SCHEMA {schema_name};\n".encode()
+        )
+        while chunk := script.stdout.read(1 << 16):
+            psql.stdin.write(chunk)
+        read_all = script.wait() == 0
+        psql.stdin.write(b"\nCOMMIT;\n" if read_all else b"\nROLLBACK;\n")
+        psql.stdin.close()
+    except BrokenPipeError:  # psql stopped at an error: its transaction is rolled back
+        read_all = False
+        script.kill()
+        script.wait()
+    return read_all, psql.wait() == 0
+
+
 def _pg_restore(source: Path, url: str) -> dict:
-    """Replace the database's schema with the archive's, all or nothing: the old schema is
-    dropped and the archive loaded by one psql transaction that stops at the first error."""
+    """Replace the database's schema with the archive's, all or nothing (_replace_schema), after
+    saving the current database beside the archive."""
     _check_archive(source)
     saved = None
     with store.opened(url) as db:
@@ -114,28 +158,7 @@ def _pg_restore(source: Path, url: str) -> dict:
         saved = source.with_name(f"before-restore-{stamp}.dump")
         _pg_backup(url, saved)
     store.release(url)  # pooled connections would hold locks on the tables being replaced
-    script = subprocess.Popen(
-        [_pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--file=-", str(source)],
-        stdout=subprocess.PIPE,
-    )
-    try:
-        _run_pg(
-            [
-                _pg_tool("psql"),
-                "--quiet",
-                "--no-psqlrc",
-                "--single-transaction",
-                "--set=ON_ERROR_STOP=1",
-                f"--dbname={url}",
-                f"--command=DROP SCHEMA {schema_name} CASCADE; CREATE SCHEMA {schema_name}",
-                "--file=-",
-            ],
-            "恢复（psql）",
-            stdin=script.stdout,
-        )
-    finally:
-        script.stdout.close()
-        script.wait()
+    _replace_schema(source, url, schema_name)
     return {"saved_copy": str(saved) if saved else None}
 
 

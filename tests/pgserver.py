@@ -58,8 +58,10 @@ def _as_owner(folder: Path) -> list[str]:
 
 
 @contextmanager
-def postgres_server() -> Iterator[str]:
-    """A running server; yields the URL of its `postgres` database (the maintenance one)."""
+def postgres_server(durable: bool = False, settings: dict | None = None) -> Iterator[str]:
+    """A running server; yields the URL of its `postgres` database (the maintenance one).
+    Tests skip the disk flushes; a benchmark asks for a durable server (every commit flushed, as in
+    production) and may add settings such as shared_buffers."""
     folder_bin = require_postgres()
     base = Path(tempfile.mkdtemp(prefix="zhy-pg-"))
     runner = _as_owner(base)
@@ -96,14 +98,7 @@ def postgres_server() -> Iterator[str]:
             str(base),
             "-c",
             "listen_addresses=127.0.0.1",
-            "-c",
-            "fsync=off",
-            "-c",
-            "synchronous_commit=off",
-            "-c",
-            "full_page_writes=off",
-            "-c",
-            "max_connections=200",
+            *_settings(durable, settings),
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -130,6 +125,14 @@ def postgres_server() -> Iterator[str]:
             server.kill()
         log.close()
         shutil.rmtree(base, ignore_errors=True)
+
+
+def _settings(durable: bool, extra: dict | None) -> list[str]:
+    chosen = {"max_connections": "200"}
+    if not durable:
+        chosen |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+    chosen |= extra or {}
+    return [arg for key, value in chosen.items() for arg in ("-c", f"{key}={value}")]
 
 
 def copy_database(any_url: str, template: str) -> str:

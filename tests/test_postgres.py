@@ -454,6 +454,14 @@ def test_pg_dump_backups_under_write_load_then_restore(server, template_db, tmp_
     with store.opened(url) as live:
         assert consistent(url) > copies[-1]  # the writer went on after the last backup
         live.execute("CREATE TABLE stray (id INTEGER PRIMARY KEY)")  # not in the backup
+    damaged = tmp_path / "damaged.dump"  # its table of contents is whole, its data is cut off
+    damaged.write_bytes(kept[-1].read_bytes()[: kept[-1].stat().st_size * 2 // 3])
+    live_now = consistent(url)
+    with pytest.raises(maintenance.MaintenanceError, match="恢复失败，数据库未改动"):
+        maintenance.restore(damaged, url)
+    assert consistent(url) == live_now  # nothing of it was kept
+    with store.opened(url) as live:
+        assert "stray" in store.table_names(live)
     done = subprocess.run(
         [sys.executable, "-m", "survey", "restore", str(kept[-1]), "--yes", "--db", url],
         cwd=ROOT,
@@ -467,7 +475,7 @@ def test_pg_dump_backups_under_write_load_then_restore(server, template_db, tmp_
         assert "stray" not in store.table_names(live)
         assert store.scalar(live, "SELECT count(*) FROM audit_log WHERE action = 'restore'") == 1
     saved = list(folder.glob("before-restore-*.dump"))
-    assert len(saved) == 1
+    assert len(saved) == 1  # the live database, saved before the restore that went through
     bad = tmp_path / "not-a-backup.dump"
     bad.write_text("hello")
     with pytest.raises(maintenance.MaintenanceError, match="不是有效的 PostgreSQL 备份"):
