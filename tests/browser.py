@@ -28,14 +28,18 @@ CHROMIUM_ARGS = [
 ]
 
 
-def require_chromium() -> None:
-    """Skip without a browser on a developer machine; fail in CI, where it must be there."""
-    if Path(CHROMIUM).exists():
+def require_program(path: str, packages: str) -> None:
+    """Skip without the program on a developer machine; fail in CI, where .ci/run installs it."""
+    if Path(path).exists():
         return
-    message = f"Chromium not found at {CHROMIUM}: apt-get install -y chromium fonts-noto-cjk"
+    message = f"{Path(path).name} not found at {path}: apt-get install -y {packages}"
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+def require_chromium() -> None:
+    require_program(CHROMIUM, "chromium fonts-noto-cjk")
 
 
 def free_port() -> int:

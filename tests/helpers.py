@@ -100,3 +100,19 @@ def open_page(demo_db, username: str, path: str):
     at.switch_page(path).run()
     assert not at.exception, at.exception
     return at
+
+
+def whole_load_visits(db) -> int:
+    """The visits a load test wrote (submission ids 'load-…'), after checking that each has all its
+    problems and that the dashboards' summary tables equal a recount: a consistent snapshot."""
+    from survey.reports import cubes
+
+    torn = store.scalar(
+        db,
+        "SELECT count(*) FROM visits v WHERE v.submission_id LIKE 'load-%'"
+        " AND (SELECT count(*) FROM problems p WHERE p.visit_id = v.id) != ?",
+        (PROBLEMS_PER_VISIT,),
+    )
+    assert torn == 0
+    assert cubes.mismatches(db) == []
+    return store.scalar(db, "SELECT count(*) FROM visits WHERE submission_id LIKE 'load-%'")

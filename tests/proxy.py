@@ -12,9 +12,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
-from tests.browser import free_port
+from tests.browser import free_port, require_program
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
@@ -55,13 +53,7 @@ http {{
 
 
 def require_nginx() -> None:
-    """Skip without nginx on a developer machine; fail in CI, where .ci/run installs it."""
-    if Path(NGINX).exists():
-        return
-    message = f"nginx not found at {NGINX}: apt-get install -y nginx"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
+    require_program(NGINX, "nginx")
 
 
 @contextmanager

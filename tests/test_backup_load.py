@@ -16,8 +16,7 @@ import pytest
 from survey import db as store
 from survey import maintenance, visits
 from survey.access import auth
-from survey.reports import cubes
-from tests.helpers import PROBLEMS_PER_VISIT, ROOT, visit_with_problems
+from tests.helpers import ROOT, visit_with_problems, whole_load_visits
 
 
 def _writer(path) -> None:
@@ -48,15 +47,7 @@ def load_visits(path) -> int:
 def assert_consistent(path) -> int:
     with store.opened(path) as db:
         assert store.integrity_problems(db) == []
-        torn = store.scalar(
-            db,
-            "SELECT count(*) FROM visits v WHERE v.submission_id LIKE 'load-%'"
-            " AND (SELECT count(*) FROM problems p WHERE p.visit_id = v.id) != ?",
-            (PROBLEMS_PER_VISIT,),
-        )
-        assert torn == 0
-        assert cubes.mismatches(db) == []
-        return store.scalar(db, "SELECT count(*) FROM visits WHERE submission_id LIKE 'load-%'")
+        return whole_load_visits(db)
 
 
 @pytest.mark.slow

@@ -397,7 +397,7 @@ def test_pg_dump_backups_under_write_load_then_restore(server, template_db, tmp_
     snapshot (no visit without its problems, summary tables equal a recount); `restore` brings
     the newest back over the live database, keeping a copy of what it replaced."""
     from survey import maintenance, visits
-    from tests.helpers import PROBLEMS_PER_VISIT, visit_with_problems
+    from tests.helpers import visit_with_problems, whole_load_visits
 
     url = fresh_database(server, "t_backup")
     storecopy.migrate_store(template_db, url)
@@ -414,14 +414,7 @@ def test_pg_dump_backups_under_write_load_then_restore(server, template_db, tmp_
 
     def consistent(target) -> int:
         with store.opened(target) as db:
-            torn = store.scalar(
-                db,
-                "SELECT count(*) FROM visits v WHERE v.submission_id LIKE 'load-%'"
-                " AND (SELECT count(*) FROM problems p WHERE p.visit_id = v.id) != ?",
-                (PROBLEMS_PER_VISIT,),
-            )
-            assert torn == 0 and cubes.mismatches(db) == []
-            return store.scalar(db, "SELECT count(*) FROM visits WHERE submission_id LIKE 'load-%'")
+            return whole_load_visits(db)
 
     folder = tmp_path / "backups"
     folder.mkdir()
