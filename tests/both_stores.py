@@ -1,5 +1,5 @@
 """`python -m tests.both_stores [pytest args]`: the whole suite on SQLite and, at the same time in a
-second process, every test that touches the store on PostgreSQL (README's test command). The
+second process, every test that touches the store again on PostgreSQL (README's test command). The
 SQLite run prints as it goes; the PostgreSQL run's output follows when both are done. Exit status:
 non-zero when either run failed. Running them side by side, not one after the other, keeps the
 suite near a quarter of an hour on a 2-core machine."""
@@ -20,7 +20,7 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     with tempfile.NamedTemporaryFile("w+", suffix=".log", prefix="pytest-postgresql-") as log:
         second = subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-m", "not slow", "-p", "no:cacheprovider", *argv],
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *argv],
             cwd=ROOT,
             env={**os.environ, "SURVEY_TEST_STORE": "postgresql"},
             stdout=log,
@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
         first = subprocess.run([sys.executable, "-m", "pytest", *argv], cwd=ROOT).returncode
         second.wait()
         log.seek(0)
-        print("\n== PostgreSQL (SURVEY_TEST_STORE=postgresql, -m 'not slow') ==", flush=True)
+        print("\n== PostgreSQL (SURVEY_TEST_STORE=postgresql) ==", flush=True)
         sys.stdout.write(log.read())
     print(
         f"\nSQLite: {'passed' if first == 0 else f'FAILED ({first})'}; PostgreSQL: "

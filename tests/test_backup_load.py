@@ -51,6 +51,7 @@ def assert_consistent(path) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_only  # PostgreSQL's pg_dump under load: tests/test_postgres.py
 def test_backup_under_write_load_then_restore(demo_db, tmp_path):
     folder = tmp_path / "backups"
     folder.mkdir()
