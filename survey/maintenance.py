@@ -5,7 +5,6 @@ own tool, set up beside this (README, 正式部署)."""
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 import shutil
@@ -44,9 +43,10 @@ def _check_file(path: Path) -> None:
 
 def _pg_tool(name: str) -> str:
     """A PostgreSQL client program: on PATH, else the newest in Debian's versioned folders."""
-    found = shutil.which(name) or next(
-        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
+    debian = sorted(
+        Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: int(p.parts[-3])
     )
+    found = shutil.which(name) or (str(debian[-1]) if debian else None)
     if not found:
         raise MaintenanceError(
             f"找不到 {name}：请安装 PostgreSQL 客户端（Debian：postgresql-client）。"
@@ -145,7 +145,7 @@ def _pipe_restore(source: Path, url: str, schema_name: str, said) -> tuple[bool,
     return read_all, psql.wait() == 0
 
 
-def _pg_restore(source: Path, url: str) -> dict:
+def _pg_restore(source: Path, url: str) -> Path | None:
     """Replace the database's schema with the archive's, all or nothing (_replace_schema), after
     saving the current database beside the archive."""
     _check_archive(source)
@@ -159,7 +159,7 @@ def _pg_restore(source: Path, url: str) -> dict:
         _pg_backup(url, saved)
     store.release(url)  # pooled connections would hold locks on the tables being replaced
     _replace_schema(source, url, schema_name)
-    return {"saved_copy": str(saved) if saved else None}
+    return saved
 
 
 def backup(db_file: str | os.PathLike | None, target: str | os.PathLike) -> dict:
@@ -222,15 +222,21 @@ def backup_into(
 
 def restore(source: str | os.PathLike, db_file: str | os.PathLike | None) -> dict:
     """Overwrite the database with `source`; the current one is first saved beside it (on
-    PostgreSQL, beside the backup being restored)."""
+    PostgreSQL, beside the backup being restored). Then the migrations a newer release brings
+    run on it, and the restore is audited."""
     source = Path(source)
     if store.is_url(store.target(db_file)):
-        result = _pg_restore(source, store.target(db_file))
-        with store.opened(db_file) as db:
-            schema.migrate(db)
-            with store.transaction(db):
-                audit.record(db, None, "restore", "database", note=f"从 {source} 恢复")
-        return result
+        saved = _pg_restore(source, store.target(db_file))
+    else:
+        saved = _sqlite_restore(source, db_file)
+    with store.opened(db_file) as db:
+        schema.migrate(db)
+        with store.transaction(db):
+            audit.record(db, None, "restore", "database", note=f"从 {source} 恢复")
+    return {"saved_copy": str(saved) if saved else None}
+
+
+def _sqlite_restore(source: Path, db_file: str | os.PathLike | None) -> Path | None:
     _check_file(source)
     target = store.db_path(db_file)
     saved = None
@@ -240,7 +246,4 @@ def restore(source: str | os.PathLike, db_file: str | os.PathLike | None) -> dic
         backup(db_file, saved)
     with store.opened(db_file) as db:
         store.restore_from(source, db)
-        schema.migrate(db)
-        with store.transaction(db):
-            audit.record(db, None, "restore", "database", note=f"从 {source} 恢复")
-    return {"saved_copy": str(saved) if saved else None}
+    return saved

@@ -10,6 +10,7 @@ table's count equals the source's and the summary tables agree with the problems
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Callable
@@ -62,11 +63,6 @@ def _columns(source, table: str) -> tuple[list[str], str]:
     return [r[1] for r in info], ", ".join(key) or "rowid"
 
 
-def _rows(cursor, chunk: int):
-    while batch := cursor.fetchmany(chunk):
-        yield from batch
-
-
 def migrate_store(
     source_path: str | os.PathLike,
     target_url: str,
@@ -103,11 +99,15 @@ def migrate_store(
                     copied[table] = done[table]
                     continue
                 columns, order_by = _columns(source, table)
-                cursor = source.conn.execute(
-                    f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order_by}"
+                batches = store.stream(
+                    source,
+                    f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order_by}",
+                    (),
+                    CHUNK,
                 )
                 with store.transaction(target):
-                    count = store.copy_rows(target, table, columns, _rows(cursor, CHUNK))
+                    rows = itertools.chain.from_iterable(batches)
+                    count = store.copy_rows(target, table, columns, rows)
                     if "id" in columns:
                         store.ids_taken(target, table)
                     target.execute(

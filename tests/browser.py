@@ -48,6 +48,35 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def answers_health(url: str) -> bool:
+    """Streamlit's health endpoint says ok (directly, or through a proxy in front)."""
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+            return r.read() == b"ok"
+    except OSError:
+        return False
+
+
+def wait_ready(proc, ready, timeout: float, log) -> None:
+    """Poll `ready()` until it is true; fail with the server's `log()` when the process ends or
+    `timeout` seconds pass first (the servers the tests start: Streamlit, PostgreSQL, nginx)."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(log())
+        time.sleep(0.1)
+
+
+def stop(proc, timeout: float = 10) -> None:
+    """Terminate a server the tests started, killing it when it does not stop in time."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @contextmanager
 def streamlit_server(
     db_path,
@@ -87,24 +116,10 @@ def streamlit_server(
         processes.append(proc)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((folder / "streamlit.log").read_text())
-            time.sleep(0.2)
+        wait_ready(proc, lambda: answers_health(url), timeout, (folder / "streamlit.log").read_text)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         log.close()
 
 

@@ -11,14 +11,13 @@ import pwd
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.browser import free_port
+from tests.browser import free_port, stop, wait_ready
 
 USER = "zhy"  # the database role the app connects as
 _copies = itertools.count(1)
@@ -105,26 +104,22 @@ def postgres_server(durable: bool = False, settings: dict | None = None) -> Iter
     )
     url = f"postgresql://{USER}@127.0.0.1:{port}/postgres"
     try:
-        import psycopg
-
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                psycopg.connect(url, connect_timeout=2).close()
-                break
-            except psycopg.OperationalError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError((base / "server.log").read_text()) from None
-                time.sleep(0.1)
+        wait_ready(server, lambda: _answers(url), 30, (base / "server.log").read_text)
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server, timeout=20)
         log.close()
         shutil.rmtree(base, ignore_errors=True)
+
+
+def _answers(url: str) -> bool:
+    import psycopg
+
+    try:
+        psycopg.connect(url, connect_timeout=2).close()
+    except psycopg.OperationalError:
+        return False
+    return True
 
 
 def _settings(durable: bool, extra: dict | None) -> list[str]:

@@ -7,12 +7,11 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.browser import free_port, require_program
+from tests.browser import answers_health, free_port, require_program, stop, wait_ready
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
@@ -74,24 +73,15 @@ def nginx(ports: list[int]):
         stderr=open(base / "stderr.log", "wb"),  # noqa: SIM115 - lives as long as nginx
     )
     url = f"http://127.0.0.1:{port}"
+
+    def logs() -> str:
+        return (base / "stderr.log").read_text() + (base / "error.log").read_text()
+
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    (base / "stderr.log").read_text() + (base / "error.log").read_text()
-                )
-            time.sleep(0.2)
+        wait_ready(proc, lambda: answers_health(url), 20, logs)
         yield url
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)
         shutil.rmtree(base, ignore_errors=True)
 
 
