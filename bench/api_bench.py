@@ -39,7 +39,7 @@ def bench_api(problems: int, path: str | None) -> None:
         os.environ["SURVEY_DB"] = str(copy)
         from fastapi.testclient import TestClient
 
-        from ui.api.app import app
+        from api.app import app
 
         with store.opened(copy) as db:
             client_id, token = clients.create_client(

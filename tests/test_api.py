@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from stdnum.cn import uscc as stdnum_uscc
 
+from api import app as api_module
 from survey import db as store
 from survey.access import clients
 from survey.access.permissions import SCOPES
@@ -21,7 +22,6 @@ from survey.problems import lifecycle
 from survey.reports import overview, periods
 from tests.helpers import actor_for, open_page
 from tests.hookserver import Hooks
-from ui.api import app as api_module
 
 ALL = list(SCOPES)
 

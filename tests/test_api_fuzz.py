@@ -9,11 +9,11 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
+from api.app import app
 from survey import db as store
 from survey.access import clients
 from survey.access.permissions import SCOPES
 from tests.helpers import actor_for
-from ui.api.app import app
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 # Our own rules refuse some requests the document allows (an unknown category code, a company

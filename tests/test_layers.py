@@ -36,6 +36,18 @@ def test_pages_hold_no_sql_and_stay_thin():
         assert len(text.splitlines()) <= 200, page
 
 
+def test_the_api_is_an_adapter_beside_the_pages():
+    """api/ sits beside pages/: it calls survey/ and holds no SQL, no Streamlit and nothing of ui/;
+    ui/ keeps only the Streamlit pieces (ui/server.py mounts the API, nothing more)."""
+    assert not (ROOT / "ui" / "api").exists()
+    files = sorted((ROOT / "api").glob("*.py"))
+    assert {p.name for p in files} >= {"__init__.py", "app.py", "models.py"}
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"\.execute\(|\bSELECT\b|\bINSERT\b|\bDELETE FROM\b", text), path
+        assert not re.search(r"^\s*(import|from) (streamlit|ui|pages)\b", text, re.M), path
+
+
 def test_no_user_text_as_html():
     for folder in ("pages", "ui"):
         for path in (ROOT / folder).glob("*.py"):

@@ -20,9 +20,9 @@ from starlette.responses import Response  # noqa: E402
 from starlette.routing import Mount, Route  # noqa: E402
 from streamlit.runtime.pages_manager import PagesManager  # noqa: E402
 
+from api.app import app as api_v1  # noqa: E402
 from survey import db as store  # noqa: E402
 from survey.access import auth  # noqa: E402
-from ui.api.app import app as api_v1  # noqa: E402
 
 COOKIE = "zhy_session"
 
@@ -132,7 +132,7 @@ app = st.App(
     routes=[
         Route("/auth/session", exchange_code, methods=["POST"]),
         Route("/auth/signout", clear_cookie, methods=["POST"]),
-        Mount("/api/v1", app=api_v1),  # the API for other systems (ui/api)
+        Mount("/api/v1", app=api_v1),  # the API for other systems (api/)
     ],
     middleware=[Middleware(AntiFramingMiddleware)],
 )

@@ -163,4 +163,6 @@ def receive(db: Database, actor: Actor, idempotency_key: str, sub: Submission) -
             " request_hash, received_at) VALUES (?, ?, ?, ?, ?, ?)",
             (problem_id, client_id, sub.external_ref.strip(), key, digest, clock.now_iso()),
         )
-    return Received(problem_id, "new", False)
+        # a listener may have moved it on already (routing to a department): answer what it is now
+        status = store.scalar(db, "SELECT status FROM problems WHERE id = ?", (problem_id,))
+    return Received(problem_id, status, False)

@@ -20,6 +20,7 @@ from sqlite_utils import Database
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from api import models
 from survey import db as store
 from survey.access import clients
 from survey.access.actor import Actor
@@ -40,7 +41,6 @@ from survey.problems import exchange, intake
 from survey.problems.register import TRANSITIONS
 from survey.reports import figures
 from survey.reports.periods import Filters
-from ui.api import models
 
 log = logging.getLogger("zhy.api")
 MAX_BODY = 8 * 1024 * 1024  # five photos in base64 fit; more is refused before it is read
@@ -294,11 +294,8 @@ def create_problem(
             if exc.field in COMPANY_FIELDS:
                 raise ValidationError(str(exc), f"company.{COMPANY_FIELDS[exc.field]}") from None
             raise
-        status = store.scalar(
-            db, "SELECT status FROM problems WHERE id = ?", (received.problem_id,)
-        )
         link = problem_link(db, received.problem_id)
-    return {"id": received.problem_id, "status": status, "link": link}
+    return {"id": received.problem_id, "status": received.status, "link": link}
 
 
 @api.get("/events", response_model=models.EventPage, summary="变更记录（按游标读取）")
