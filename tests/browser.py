@@ -185,7 +185,7 @@ def choose(page, label: str, typed: str) -> None:
     box = page.get_by_role("combobox", name=label, exact=True)
     box.click()
     box.press_sequentially(typed, delay=30)
-    page.get_by_role("option").filter(has_text=typed).first.wait_for(timeout=10_000)
+    page.get_by_role("option").filter(has_text=typed).first.wait_for(timeout=30_000)
     box.press("Enter")
     wait_idle(page)
 
@@ -228,7 +228,7 @@ def fill_visit(page, url: str) -> None:
     text.fill(DESCRIPTION)
     text.press("Tab")
     wait_idle(page)
-    page.get_by_text("草稿已保存").wait_for(timeout=10_000)
+    page.get_by_text("草稿已保存").wait_for(timeout=30_000)
     # Tablet fit: no sideways scrolling, numbers get a numeric keyboard.
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     assert page.get_by_label("今年以来接受的行政检查次数 *").get_attribute("type") == "number"

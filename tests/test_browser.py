@@ -124,7 +124,7 @@ def test_company_import_in_the_browser(server, browser, tmp_path):
     wait_idle(page)
     page.get_by_role("button", name="开始导入").click()
     page.get_by_text("导入未执行：1 行有问题").wait_for(timeout=30_000)
-    page.get_by_text("下载问题清单.xlsx").wait_for(timeout=10_000)
+    page.get_by_text("下载问题清单.xlsx").wait_for(timeout=30_000)
     assert "共 2 处" in page.inner_text("body")  # the bad code and the unknown district of row 3
     page.locator("input[type=file]").set_input_files(str(good_file))
     # The upload is asynchronous: wait until the page has read the new file (1 row, not 2) before
@@ -193,10 +193,10 @@ def test_fill_and_submit_a_form_on_a_tablet(server, browser):
     page.get_by_role("button", name="提交试填").click()
     page.get_by_text("试填通过").wait_for(timeout=30_000)
     submitted = page.locator("[data-testid=stJson]")
-    submitted.wait_for(timeout=10_000)
+    submitted.wait_for(timeout=30_000)
     page.wait_for_function(
         "document.querySelector('[data-testid=stJson]').innerText.includes('二期扩产')",
-        timeout=10_000,
+        timeout=30_000,
     )
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     context.close()

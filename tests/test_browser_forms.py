@@ -54,7 +54,7 @@ def test_a_form_with_its_csv_is_uploaded_tried_and_a_bad_one_is_explained(templa
         box.click()
         box.fill("京口丁")
         options = page.get_by_role("option")
-        options.first.wait_for(timeout=10_000)
+        options.first.wait_for(timeout=30_000)
         assert options.all_inner_texts() == ["京口丁电子科技有限公司"]
         options.first.click()
         wait_idle(page)

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import statistics
-import time
 
 import pytest
 from PIL import Image
@@ -57,20 +55,33 @@ def test_an_ordinary_phone_photo_is_still_downscaled():
 # ---- 7, 8. sign-in: no enumeration, per-address throttle, every failure audited ---------------
 
 
-def test_unknown_and_known_names_get_the_same_answer_in_the_same_time(db):
-    def attempt(name: str) -> tuple[str, float]:
-        started = time.perf_counter()
+def test_unknown_and_known_names_get_the_same_answer_and_the_same_work(db, monkeypatch):
+    """Both refusals pay exactly one argon2 verification (before: none for an unknown name, 0 ms
+    against about 130 ms). Counted, not timed: a timing assertion fails on a busy machine."""
+    real = auth._hasher
+    verified: list[str] = []
+
+    class CountingHasher:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def verify(self, stored, password):
+            verified.append(stored)
+            return real.verify(stored, password)
+
+    monkeypatch.setattr(auth, "_hasher", CountingHasher())
+
+    def attempt(name: str) -> tuple[str, int]:
+        before = len(verified)
         with pytest.raises(AuthError) as refused:
             auth.sign_in(db, name, "wrong-password1", address=f"10.1.0.{len(name)}")
-        return str(refused.value), time.perf_counter() - started
+        return str(refused.value), len(verified) - before
 
     known = [attempt("officer") for _ in range(3)]
     unknown = [attempt("nobody-here") for _ in range(3)]
     assert {m for m, _ in known} == {m for m, _ in unknown} == {auth.WRONG_MESSAGE}
-    # Before: 0 ms against about 130 ms. Both now pay one argon2 verification.
-    median_known = statistics.median(t for _, t in known)
-    median_unknown = statistics.median(t for _, t in unknown)
-    assert median_unknown > 0.3 * median_known, (median_unknown, median_known)
+    assert [n for _, n in known] == [n for _, n in unknown] == [1, 1, 1]
+    assert all(h.startswith("$argon2") for h in verified)
 
 
 def test_throttle_depends_on_what_was_typed_not_on_whether_the_user_exists(db):

@@ -343,7 +343,7 @@ def test_claims_pass_over_held_rows_and_wait_for_no_writer(pg, server):
         with store.transaction(writer):  # the writers' lock, held until `done`
             writer.execute("UPDATE deliveries SET last_error = 'busy' WHERE id < 0")
             writing.set()
-            done.wait(20)
+            done.wait(60)
 
     thread = threading.Thread(target=long_writer)
     thread.start()
@@ -353,7 +353,8 @@ def test_claims_pass_over_held_rows_and_wait_for_no_writer(pg, server):
         got["first"] = outbox.claim(holder, "worker-1", limit=4)
         other = threading.Thread(target=lambda: got.update(second=outbox.claim(third, "worker-2")))
         other.start()
-        other.join(timeout=10)
+        # a claim that does not wait finishes in milliseconds; 30 s only guards a loaded machine
+        other.join(timeout=30)
         finished_while_held = not other.is_alive()
     done.set()
     thread.join(10)
@@ -474,3 +475,99 @@ def test_pg_dump_backups_under_write_load_then_restore(server, template_db, tmp_
     with pytest.raises(maintenance.MaintenanceError, match="不是有效的 PostgreSQL 备份"):
         maintenance.restore(bad, url)
     store.release(url)
+
+
+# ---- the password stays off command lines (issue 26, item 11) --------------------------------
+
+PASSWORD = "Kp:9@zhy/\\w%q s"  # every character libpq's URL or passfile syntax treats specially
+
+
+def _recording_shims(folder, log):
+    """pg_dump, pg_restore and psql on PATH as scripts that record their argv and environment (what
+    `ps` and /proc show) before running the real program."""
+    from survey import maintenance
+
+    folder.mkdir()
+    for name in ("pg_dump", "pg_restore", "psql"):
+        shim = folder / name
+        shim.write_text(
+            "#!/bin/sh\n"
+            f'{{ printf "argv:%s" "{name}"; for a in "$@"; do printf " %s" "$a"; done; echo; }}'
+            f' >> "{log}"\n'
+            f'tr "\\0" "\\n" < /proc/$$/environ | sed "s/^/env:{name}:/" >> "{log}"\n'
+            f'exec "{maintenance._pg_tool(name)}" "$@"\n'
+        )
+        shim.chmod(0o755)
+
+
+@pytest.mark.sqlite_only  # builds its PostgreSQL database from the SQLite template
+def test_backup_and_restore_keep_the_password_off_command_lines(template_db, tmp_path):
+    """`survey backup` and `survey restore` against a role that must give its password: no argv
+    and no environment of pg_dump, pg_restore or psql holds the password (argv is readable by
+    every local user in `ps`), the private file that carries it is gone afterwards, and the
+    archive restores over the live database."""
+    import os
+    from urllib.parse import quote
+
+    import psycopg
+    from psycopg import sql
+
+    with postgres_server(passwords=True) as admin:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("CREATE ROLE keeper LOGIN PASSWORD {}").format(sql.Literal(PASSWORD))
+            )
+            conn.execute("CREATE DATABASE t_keeper OWNER keeper")
+        host = admin.split("@", 1)[1].rsplit("/", 1)[0]
+        url = f"postgresql://keeper:{quote(PASSWORD, safe='')}@{host}/t_keeper"
+        with pytest.raises(psycopg.OperationalError, match="password"):  # it really is asked
+            psycopg.connect(f"postgresql://keeper@{host}/t_keeper", connect_timeout=5).close()
+        storecopy.migrate_store(template_db, url)
+        with store.opened(url) as db:
+            problems = store.scalar(db, "SELECT count(*) FROM problems")
+        store.release(url)
+
+        log = tmp_path / "children.log"
+        _recording_shims(tmp_path / "shims", log)
+        private_tmp = tmp_path / "tmp"
+        private_tmp.mkdir()
+        env = os.environ | {
+            "PATH": f"{tmp_path / 'shims'}:{os.environ['PATH']}",
+            "TMPDIR": str(private_tmp),
+        }
+
+        def survey(*args):
+            done = subprocess.run(
+                [sys.executable, "-m", "survey", *args, "--db", url],
+                cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            return done.stdout
+
+        folder = tmp_path / "backups"
+        folder.mkdir()
+        out = survey("backup", str(folder))
+        archive = out.split("已备份到 ")[1].split("（")[0]
+        with store.opened(url) as db:
+            db.execute("CREATE TABLE stray (id INTEGER PRIMARY KEY)")
+            db.execute(
+                "DELETE FROM problem_events WHERE problem_id IN (SELECT min(id) FROM problems)"
+            )
+        store.release(url)
+        survey("restore", archive, "--yes")
+
+        lines = log.read_text().splitlines()
+        started = {line.split()[0] for line in lines if line.startswith("argv:")}
+        assert started == {"argv:pg_dump", "argv:pg_restore", "argv:psql"}, started
+        leaks = [line for line in lines if PASSWORD in line or quote(PASSWORD, safe="") in line]
+        assert leaks == [], leaks
+        assert list(private_tmp.iterdir()) == []  # the password file was removed
+        assert list(folder.glob("before-restore-*.dump"))
+        with store.opened(url) as db:
+            assert "stray" not in store.table_names(db)
+            assert store.scalar(db, "SELECT count(*) FROM problems") == problems
+            assert store.scalar(
+                db, "SELECT count(*) FROM problems p WHERE NOT EXISTS "
+                "(SELECT 1 FROM problem_events e WHERE e.problem_id = p.id)"
+            ) == 0  # fmt: skip
+        store.release(url)
