@@ -42,6 +42,14 @@ def release(path: str | os.PathLike | None = None) -> None:
         postgres.release(where)
 
 
+def split_password(url: str) -> tuple[str, str | None]:
+    """A PostgreSQL URL as a connection string without its password, and the password: for
+    pg_dump and psql, whose command line every local user can read."""
+    from survey import postgres
+
+    return postgres.split_password(url)
+
+
 def in_dialect(db, sql: str) -> str:
     """A statement in the store's own dialect (for SQL that is built into another statement,
     such as a trigger's body); the connection translates everything else itself."""

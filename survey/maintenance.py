@@ -11,6 +11,8 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from survey import clock, schema
@@ -54,6 +56,27 @@ def _pg_tool(name: str) -> str:
     return found
 
 
+@contextmanager
+def _pg_login(url: str) -> Iterator[tuple[str, dict]]:
+    """(connection string, environment) for a client program: the URL's parameters without its
+    password, for the command line (readable by every local user in `ps`), and an environment
+    whose PGPASSFILE names a private (0600) file holding the password, removed afterwards."""
+    conninfo, password = store.split_password(url)
+    if password is None:  # the user's own ~/.pgpass or PGPASSWORD, if any
+        yield conninfo, dict(os.environ)
+        return
+    if "\n" in password or "\r" in password:
+        raise MaintenanceError("PostgreSQL 密码含换行符，无法交给 pg_dump/psql，请更换密码。")
+    env = {k: v for k, v in os.environ.items() if k != "PGPASSWORD"}  # it would win over the file
+    fd, passfile = tempfile.mkstemp(prefix="zhy-pgpass-")  # mode 0600, only we can read it
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write("*:*:*:*:" + re.sub(r"([\\:])", r"\\\1", password) + "\n")
+        yield conninfo, env | {"PGPASSFILE": passfile}
+    finally:
+        os.unlink(passfile)
+
+
 def _run_pg(args: list[str], what: str, **kw) -> subprocess.CompletedProcess:
     result = subprocess.run(args, capture_output=True, text=True, **kw)
     if result.returncode != 0:
@@ -84,17 +107,19 @@ def _pg_backup(url: str, target: Path) -> dict:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")  # never a half-written backup by its name
     try:
-        _run_pg(
-            [
-                _pg_tool("pg_dump"),
-                "--format=custom",
-                "--no-owner",
-                "--no-privileges",
-                f"--file={partial}",
-                f"--dbname={url}",
-            ],
-            "pg_dump 备份",
-        )
+        with _pg_login(url) as (conninfo, env):
+            _run_pg(
+                [
+                    _pg_tool("pg_dump"),
+                    "--format=custom",
+                    "--no-owner",
+                    "--no-privileges",
+                    f"--file={partial}",
+                    f"--dbname={conninfo}",
+                ],
+                "pg_dump 备份",
+                env=env,
+            )
         partial.rename(target)
     finally:
         partial.unlink(missing_ok=True)
@@ -106,8 +131,9 @@ def _replace_schema(source: Path, url: str, schema_name: str) -> None:
     """psql runs BEGIN, the old schema dropped, the archive as SQL from pg_restore, and COMMIT only
     once pg_restore has read the whole archive without error (else ROLLBACK): a damaged archive
     or a failed statement leaves the database as it was."""
-    with tempfile.TemporaryFile() as said:  # both programs' messages, read only on failure
-        read_all, applied = _pipe_restore(source, url, schema_name, said)
+    with tempfile.TemporaryFile() as said, _pg_login(url) as (conninfo, env):
+        # said: both programs' messages, read only on failure
+        read_all, applied = _pipe_restore(source, conninfo, env, schema_name, said)
         said.seek(0)
         messages = said.read().decode(errors="replace").strip().splitlines()
     if not (read_all and applied):
@@ -115,7 +141,9 @@ def _replace_schema(source: Path, url: str, schema_name: str) -> None:
         raise MaintenanceError(f"恢复失败，数据库未改动：{last}")
 
 
-def _pipe_restore(source: Path, url: str, schema_name: str, said) -> tuple[bool, bool]:
+def _pipe_restore(
+    source: Path, conninfo: str, env: dict, schema_name: str, said
+) -> tuple[bool, bool]:
     """(pg_restore read the whole archive, psql committed)."""
     script = subprocess.Popen(
         [_pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--file=-", str(source)],
@@ -123,7 +151,14 @@ def _pipe_restore(source: Path, url: str, schema_name: str, said) -> tuple[bool,
         stderr=said,
     )
     psql = subprocess.Popen(
-        [_pg_tool("psql"), "--quiet", "--no-psqlrc", "--set=ON_ERROR_STOP=1", f"--dbname={url}"],
+        [
+            _pg_tool("psql"),
+            "--quiet",
+            "--no-psqlrc",
+            "--set=ON_ERROR_STOP=1",
+            f"--dbname={conninfo}",
+        ],
+        env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=said,

@@ -23,6 +23,7 @@ from functools import lru_cache
 
 import psycopg
 import psycopg.adapt
+import psycopg.conninfo
 import sqlglot
 from psycopg import pq
 from psycopg_pool import ConnectionPool
@@ -285,6 +286,14 @@ def reachable(url: str) -> bool:
     except psycopg.Error:
         return False
     return True
+
+
+def split_password(url: str) -> tuple[str, str | None]:
+    """The URL as a key=value connection string without its password (for a client program's
+    command line), and the password (from the URL's userinfo or its query), if any."""
+    params = psycopg.conninfo.conninfo_to_dict(url)
+    password = params.pop("password", None)
+    return psycopg.conninfo.make_conninfo("", **params), password
 
 
 def release(url: str) -> None:

@@ -57,10 +57,13 @@ def _as_owner(folder: Path) -> list[str]:
 
 
 @contextmanager
-def postgres_server(durable: bool = False, settings: dict | None = None) -> Iterator[str]:
+def postgres_server(
+    durable: bool = False, settings: dict | None = None, passwords: bool = False
+) -> Iterator[str]:
     """A running server; yields the URL of its `postgres` database (the maintenance one).
     Tests skip the disk flushes; a benchmark asks for a durable server (every commit flushed, as in
-    production) and may add settings such as shared_buffers."""
+    production) and may add settings such as shared_buffers. With `passwords`, every role but
+    USER must give its password (scram-sha-256) over TCP, as on a real server."""
     folder_bin = require_postgres()
     base = Path(tempfile.mkdtemp(prefix="zhy-pg-"))
     runner = _as_owner(base)
@@ -83,6 +86,11 @@ def postgres_server(durable: bool = False, settings: dict | None = None) -> Iter
         check=True,
         capture_output=True,
     )
+    if passwords:  # USER (the yielded URL) stays trusted; the roles a test creates are not
+        (data / "pg_hba.conf").write_text(
+            f"local all all trust\nhost all {USER} 127.0.0.1/32 trust\n"
+            "host all all 127.0.0.1/32 scram-sha-256\n"
+        )
     port = free_port()
     log = open(base / "server.log", "wb")  # noqa: SIM115 - closed with the server
     server = subprocess.Popen(
