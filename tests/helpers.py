@@ -102,6 +102,21 @@ def open_page(demo_db, username: str, path: str):
     return at
 
 
+def wait_until(condition, what: str, timeout: float = 120.0, every: float = 0.05):
+    """Poll `condition()` until it returns something true and return that. Tests wait for the
+    progress they need instead of sleeping a fixed time and asserting on what got done: a fixed
+    window measures the machine's speed, and a busy machine fails it."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        found = condition()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"waited {timeout:.0f} s for {what}"
+        time.sleep(every)
+
+
 def whole_load_visits(db) -> int:
     """The visits a load test wrote (submission ids 'load-…'), after checking that each has all its
     problems and that the dashboards' summary tables equal a recount: a consistent snapshot."""

@@ -16,7 +16,7 @@ import pytest
 from survey import db as store
 from survey import maintenance, visits
 from survey.access import auth
-from tests.helpers import ROOT, visit_with_problems, whole_load_visits
+from tests.helpers import ROOT, visit_with_problems, wait_until, whole_load_visits
 
 
 def _writer(path) -> None:
@@ -63,7 +63,7 @@ def test_backup_under_write_load_then_restore(demo_db, tmp_path):
             os._exit(0)
     copies = []
     try:
-        time.sleep(0.5)
+        wait_until(lambda: load_visits(demo_db) > 0, "the writer's first visit")
         for _ in range(5):
             before = load_visits(demo_db)
             started = time.perf_counter()
@@ -73,7 +73,8 @@ def test_backup_under_write_load_then_restore(demo_db, tmp_path):
             )
             assert result.returncode == 0, result.stderr
             copies.append(assert_consistent(result.stdout.split("已备份到 ")[1].split("（")[0]))
-            assert load_visits(demo_db) > before  # the writer kept writing during the backup
+            # the writer was not stopped by the backup: it commits again (waited for, not timed)
+            wait_until(lambda b=before: load_visits(demo_db) > b, "the writer to go on")
     finally:
         os.kill(child, signal.SIGKILL)
         os.waitpid(child, 0)

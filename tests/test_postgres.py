@@ -17,7 +17,7 @@ from survey import schema, storecopy
 from survey.postgres import NotTranslatable, translate
 from survey.problems import lifecycle
 from survey.reports import cubes
-from tests.helpers import ROOT, actor_for, signed_in
+from tests.helpers import ROOT, actor_for, signed_in, wait_until
 from tests.pgserver import fresh_database, postgres_server
 
 
@@ -417,6 +417,10 @@ def test_pg_dump_backups_under_write_load_then_restore(server, template_db, tmp_
         with store.opened(target) as db:
             return whole_load_visits(db)
 
+    def load_count() -> int:  # while the writer writes: one statement, one snapshot
+        with store.opened(url) as db:
+            return store.scalar(db, "SELECT count(*) FROM visits WHERE submission_id LIKE 'load-%'")
+
     folder = tmp_path / "backups"
     folder.mkdir()
     thread = threading.Thread(target=writer)
@@ -424,7 +428,8 @@ def test_pg_dump_backups_under_write_load_then_restore(server, template_db, tmp_
     copies = []
     try:
         for i in range(3):
-            time.sleep(0.3)
+            # each backup waits for the writer's next commit: progress waited for, not a window
+            wait_until(lambda: load_count() > (copies[-1] if copies else 0), "a visit")
             done = subprocess.run(
                 [sys.executable, "-m", "survey", "backup", str(folder), "--keep", "2", "--db", url],
                 cwd=ROOT,
@@ -439,6 +444,7 @@ def test_pg_dump_backups_under_write_load_then_restore(server, template_db, tmp_
             maintenance.restore(archive, check)  # an empty database: nothing to keep first
             copies.append(consistent(check))
             store.release(check)
+        wait_until(lambda: load_count() > copies[-1], "a visit after the last backup")
     finally:
         stop.set()
         thread.join(30)
