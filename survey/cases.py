@@ -19,6 +19,7 @@ from survey.access.actor import Actor
 from survey.access.permissions import company_detail_scope, require, sees_everything
 from survey.attachments import add_photo
 from survey.errors import NotFoundError, PermissionDeniedError, ValidationError
+from survey.names import one_line
 
 FIELDS = {"title": "标题", "background": "背景", "approach": "做法", "results": "成效"}
 STATUS_LABELS = {"nominated": "已推荐", "selected": "已入选", "published": "已发布"}
@@ -37,6 +38,7 @@ def mask_name(name: str) -> str:
 
 def _check_fields(fields: dict) -> dict:
     clean = {k: str(fields.get(k) or "").strip() for k in (*FIELDS, "figures")}
+    clean["title"] = one_line(clean["title"])  # a case is named by its title
     for key, label in FIELDS.items():
         if not clean[key]:
             raise ValidationError(f"请填写{label}。", key)
@@ -118,7 +120,8 @@ def create_round(
     case_ids: list[int],
 ) -> int:
     require(actor, "cases.manage")
-    if not criteria or any(not str(n).strip() or float(w) <= 0 for n, w in criteria):
+    criteria = [(one_line(n), w) for n, w in criteria or []]
+    if not criteria or any(not n or float(w) <= 0 for n, w in criteria):
         raise ValidationError("请填写评分项及其权重（大于 0）。", "criteria")
     if not panel:
         raise ValidationError("请选择评审组成员。", "panel")
@@ -128,11 +131,11 @@ def create_round(
     with store.transaction(db):
         round_id = db.execute(
             "INSERT INTO case_rounds (year, title, created_by, created_at) VALUES (?, ?, ?, ?)",
-            (int(year), (title or "").strip() or f"{year} 年度经典案例评选", actor.id, now),
+            (int(year), one_line(title) or f"{year} 年度经典案例评选", actor.id, now),
         ).lastrowid
         db.conn.executemany(
             "INSERT INTO case_criteria (round_id, name, weight) VALUES (?, ?, ?)",
-            [(round_id, str(n).strip(), float(w)) for n, w in criteria],
+            [(round_id, n, float(w)) for n, w in criteria],
         )
         db.conn.executemany(
             "INSERT INTO case_panel (round_id, user_id) VALUES (?, ?)",

@@ -18,6 +18,7 @@ from survey.access.actor import Actor
 from survey.access.permissions import require
 from survey.errors import InUseError, NotFoundError, ValidationError
 from survey.labels import TABLE_LABELS
+from survey.names import one_line
 
 REFERENCE_DIR = store.PROJECT_ROOT / "data" / "reference"
 
@@ -142,7 +143,7 @@ def _convert(column: Column, raw) -> object:
             raise ValidationError(f"“{column.label}”须为整数。", column.name) from None
     if column.kind == "bool":
         return 1 if str(raw).strip().lower() in ("1", "true", "yes", "是") else 0
-    text = str(raw).strip()
+    text = one_line(raw)  # codes and names are one line (a note too: it is shown beside them)
     return text or ("" if column.name not in ("parent",) else None)
 
 
@@ -243,7 +244,7 @@ def add_entry(db: Database, actor: Actor, key: str, values: dict) -> dict:
 def rename_entry(db: Database, actor: Actor, key: str, code, new_name: str) -> None:
     require(actor, "reference.edit")
     spec = get_list(key)
-    new_name = (new_name or "").strip()
+    new_name = one_line(new_name)
     if not new_name:
         raise ValidationError("请填写新名称。", "name")
     with store.transaction(db):

@@ -20,6 +20,7 @@ from survey.access import audit
 from survey.access.actor import Actor
 from survey.access.permissions import SCOPES, require
 from survey.errors import ValidationError
+from survey.names import one_line
 
 PREFIX = "zhy_"
 ROW_KINDS = {"all": "全部", "department": "一个部门", "district": "一个县（市、区）"}
@@ -83,7 +84,7 @@ def create_client(
 ) -> tuple[int, str]:
     """A new client; returns its id and its token, which is never shown again."""
     require(actor, "api_clients.manage")
-    name = (name or "").strip()
+    name = one_line(name)
     row_value = row_value if row_kind != "all" else ""
     _check(db, name, scopes, row_kind, row_value, per_minute)
     token, now = _new_token(), clock.now_iso()

@@ -19,6 +19,7 @@ from survey.access.permissions import require
 from survey.access.settings import set_setting
 from survey.errors import NotFoundError, ValidationError
 from survey.labels import ROLE_LABELS
+from survey.names import one_line
 from survey.notify.mail import valid_address
 
 
@@ -45,10 +46,10 @@ def create_user(
 ) -> int:
     """Create a user with roles; returns the new id."""
     require(actor, "users.manage")
-    username = username.strip()
+    username, display_name = username.strip(), one_line(display_name)
     if not re.fullmatch(r"[A-Za-z0-9_.-]{3,32}", username):
         raise ValidationError("用户名须为 3–32 位字母、数字、下划线、点或连字符。", "username")
-    if not display_name.strip():
+    if not display_name:
         raise ValidationError("请填写姓名。", "display_name")
     roles = _check_roles(roles, department_code)
     check_password_strength(password)
@@ -62,7 +63,7 @@ def create_user(
             " must_change_password, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 username,
-                display_name.strip(),
+                display_name,
                 password_hash,
                 department_code,
                 phone,
@@ -137,7 +138,8 @@ def update_user(
 ) -> None:
     """Change name, roles, department and phone; audited with before and after."""
     require(actor, "users.manage")
-    if not (display_name or "").strip():
+    display_name = one_line(display_name)
+    if not display_name:
         raise ValidationError("请填写姓名。", "display_name")
     roles = _check_roles(roles, department_code)
     with store.transaction(db):
@@ -147,7 +149,7 @@ def update_user(
         db.execute(
             "UPDATE users SET display_name = ?, department_code = ?, phone = ?, updated_at = ?"
             " WHERE id = ?",
-            (display_name.strip(), department_code, phone, clock.now_iso(), user_id),
+            (display_name, department_code, phone, clock.now_iso(), user_id),
         )
         db.execute("DELETE FROM user_roles WHERE user_id = ?", (user_id,))
         db.conn.executemany(
@@ -155,7 +157,7 @@ def update_user(
         )
         fields = ("display_name", "department_code", "phone", "roles")
         after = {
-            "display_name": display_name.strip(),
+            "display_name": display_name,
             "department_code": department_code,
             "phone": phone,
             "roles": roles,

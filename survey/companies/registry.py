@@ -21,6 +21,7 @@ from survey.access.permissions import company_detail_scope, company_scope, requi
 from survey.access.settings import get_setting
 from survey.companies.codes import normalize_uscc, validate_uscc
 from survey.errors import NotFoundError, ValidationError
+from survey.names import one_line
 
 SIZES = ("大型", "中型", "小型", "微型")
 YES = {"是", "1", "true", "yes", "y", "√"}
@@ -80,8 +81,7 @@ def clean_record(
     record: dict = {}
     errors: list[tuple[str, str]] = []
     for field in FIELDS:
-        raw = values.get(field.column)
-        text = str(raw).strip() if raw is not None else ""
+        text = one_line(values.get(field.column))  # every registry field is one line
         if field.required and not text:
             errors.append((field.header, f"缺少{field.header}"))
             continue

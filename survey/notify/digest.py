@@ -13,6 +13,7 @@ from survey import db as store
 from survey.access.auth import load_actor
 from survey.access.permissions import problem_scope
 from survey.access.settings import get_setting
+from survey.names import one_line
 from survey.notify.messages import Message, send
 from survey.problems.inbox import waiting_items
 from survey.problems.register import UNRESOLVED, sql_list
@@ -69,7 +70,8 @@ def send_digests(db: Database, moment: datetime | None = None) -> int:
             if urgent:
                 lines.append("最紧急：")
                 lines += [
-                    f"#{p['id']} {p['company']} · {p['category']} · 时限 {p['deadline_on'] or '长期推进'}"
+                    f"#{p['id']} {one_line(p['company'])} · {one_line(p['category'])} · 时限"
+                    f" {p['deadline_on'] or '长期推进'}"
                     for p in urgent
                 ]
             message = Message(

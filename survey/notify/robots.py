@@ -15,25 +15,27 @@ import json
 import math
 import re
 import time
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import parse_qs, quote_plus, urlsplit
+from urllib.parse import parse_qs, quote, quote_plus, urlsplit
 
 from sqlite_utils import Database
 
-from survey import clock
+from survey import clock, outbound
 from survey import db as store
 from survey.access import audit
 from survey.access.actor import Actor
 from survey.access.permissions import require
 from survey.errors import ValidationError
-from survey.notify.failures import explain
+from survey.labels import CHANNEL_LABELS
+from survey.names import one_line
 
 SUPERVISORS = "supervisors"  # the audience of the supervisors' robot; departments use their code
 PER_MINUTE = 20  # both services' documented limit per robot
 MAX_BYTES = 4000  # WeCom's markdown limit is 4,096 bytes; DingTalk's is larger
-TIMEOUT_SECONDS = 10
+CONNECT_TIMEOUT_SECONDS = 3
+READ_TIMEOUT_SECONDS = 10
+WHERE = "机器人地址"  # how failures name the other end
 # platform -> (the query parameter that holds the key, the example address, rate-limit errcodes)
 PLATFORMS = {
     "wecom": ("key", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…", {45009}),
@@ -103,13 +105,15 @@ def save_robot(
     """Add a robot (robot_id None) or change one. `url=None` / `secret=None` keep the saved ones;
     a bad value names its field and nothing is saved. Audited without the address or secret."""
     require(actor, "settings.edit")
-    name, url = (name or "").strip(), (url.strip() if url else None)
+    name, url = one_line(name), (url.strip() if url else None)
     secret = secret.strip() if secret else None
     if not name:
         raise ValidationError("请填写机器人名称，例如 工信局工作群。", "name")
     if robot_id is None and not url:
         raise ValidationError("请填写 Webhook 地址。", "url")
     _check(db, platform, audience, url, secret)
+    if url:
+        outbound.check_address(db, actor, url, "url", WHERE)
     values = {"name": name, "platform": platform, "audience": audience, "active": int(active)}
     shown = dict(values)
     if url:
@@ -199,48 +203,95 @@ def payload(platform: str, title: str, text: str) -> dict:
     return {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
 
 
+# What the services make of text. WeCom's markdown: # headings, **bold**, *italic*, [links](),
+# `code`, > quotes, <font color>, <@userid> mentions. DingTalk's: the same plus ![images](), lists
+# (- + 1.), setext rules, HTML tags, and @mobile. Both clients turn bare URLs and domains into
+# links. Neither documents a backslash escape, so user text gets look-alike characters instead:
+# everywhere for the inline marks, at a line's start for the block marks, and a one-dot leader
+# between letters or digits and a full-width colon before // so nothing reads as an address.
+_LOOKALIKES = str.maketrans(
+    {
+        "\\": "＼",
+        "`": "｀",
+        "*": "＊",
+        "_": "＿",
+        "~": "～",
+        "[": "［",
+        "]": "］",
+        "<": "＜",
+        ">": "＞",
+        "&": "＆",
+        "@": "＠",
+        "|": "｜",
+    }
+)
+_BLOCK = re.compile(r"^(?:[#=+-]|\d+[.)])")  # after one_line, a line starts with no space
+_BLOCK_LOOKALIKES = str.maketrans(
+    {"#": "＃", "=": "＝", "+": "＋", "-": "－", ".": "．", ")": "）"}
+)
+_DOT = re.compile(r"(?<=[A-Za-z0-9])\.(?=[A-Za-z0-9])")
+_SCHEME = re.compile(r"(?<=[A-Za-z]):(?=//)")
+LINK_SAFE = "/:?#&=%+,;@!$'*~-._"  # our link's characters; the rest are percent-encoded
+
+
+def plain(line: str) -> str:
+    """One line of user text (a company name, a note, a reason) as text in either service's
+    markdown: it shows as typed and makes no heading, link, image, mention, style or address."""
+    line = one_line(line).translate(_LOOKALIKES)
+    line = _BLOCK.sub(lambda m: m[0].translate(_BLOCK_LOOKALIKES), line, count=1)
+    return _SCHEME.sub("：", _DOT.sub("\u2024", line))
+
+
 def markdown(items: list[tuple[str, str, str]]) -> tuple[str, str]:
-    """(title, markdown) of one post carrying these (title, body, link) messages."""
+    """(title, markdown) of one post carrying these (title, body, link) messages. Our heading,
+    titles, quote marks and 查看详情 link are the only markup: every body line is `plain`."""
 
     def body_of(body: str, link: str) -> list[str]:
-        lines = [f"> {line}" for line in body.splitlines() if line.strip()]
+        lines = [f"> {plain(line)}" for line in body.splitlines() if line.strip()]
         absolute = link.startswith(("http://", "https://"))  # a group has no use for a bare path
-        return lines + ([f"[查看详情]({link})"] if absolute else [])
+        return lines + ([f"[查看详情]({quote(link, safe=LINK_SAFE)})"] if absolute else [])
 
     if len(items) == 1:
-        title = f"【镇合意】{items[0][0]}"
+        title = f"【镇合意】{plain(items[0][0])}"
         text = "\n".join([f"### {title}", *body_of(*items[0][1:])])
     else:
         title = f"【镇合意】{len(items)} 条通知"
-        parts = ["\n".join([f"**{t}**", *body_of(b, link)]) for t, b, link in items]
+        parts = ["\n".join([f"**{plain(t)}**", *body_of(b, link)]) for t, b, link in items]
         text = f"### {title}\n" + "\n\n".join(parts)
     if len(text.encode()) > MAX_BYTES:  # one long note: cut it rather than be refused
         text = text.encode()[: MAX_BYTES - 3].decode(errors="ignore") + "…"
     return title, text
 
 
-def post(robot: Robot, title: str, text: str) -> str:
-    """One post; returns the service's reply, raises RobotError on any failure."""
+def post(robot: Robot, title: str, text: str, guard: outbound.Guard) -> None:
+    """One post through the outbound guard; raises RobotError on any failure, with the service's
+    own errcode and errmsg when it gave them, never the body of an answer it did not."""
     body = json.dumps(payload(robot.platform, title, text), ensure_ascii=False).encode()
-    request = urllib.request.Request(
-        post_url(robot),
-        data=body,
-        headers={"Content-Type": "application/json; charset=utf-8"},
-        method="POST",
-    )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
-            reply = response.read().decode("utf-8", errors="replace")
-    except (OSError, ValueError) as exc:  # HTTPError and URLError are OSErrors
-        raise RobotError(explain(exc, "机器人地址")) from None
-    try:
-        answer = json.loads(reply)
-        code = int(answer.get("errcode", -1))
-    except (ValueError, AttributeError, TypeError):
-        raise RobotError(f"无法识别的答复：{reply[:200]}") from None
+        answer = guard.request(
+            "POST",
+            post_url(robot),
+            where=WHERE,
+            body=body,
+            headers={"Content-Type": "application/json; charset=utf-8"},
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            read_timeout=READ_TIMEOUT_SECONDS,
+        )
+    except outbound.OutboundError as exc:
+        raise RobotError(str(exc)) from None
+    reply = answer.json()
+    code = reply.get("errcode") if isinstance(reply, dict) else None
+    if type(code) is not int:
+        if not answer.ok:
+            raise RobotError(f"{WHERE}答复 HTTP {answer.status}")
+        service = CHANNEL_LABELS.get(robot.platform, robot.platform)
+        raise RobotError(f"{WHERE}的答复无法识别（HTTP {answer.status}，不是{service}机器人的答复）")
     if code != 0:
-        raise RobotError(reply[:300], rate_limited=code in PLATFORMS[robot.platform][2])
-    return reply
+        message = str(reply.get("errmsg", ""))[:200]
+        service = CHANNEL_LABELS.get(robot.platform, robot.platform)
+        raise RobotError(
+            f"{service}答复错误 {code}：{message}", rate_limited=code in PLATFORMS[robot.platform][2]
+        )
 
 
 def reserve(db: Database, robot_id: int, wanted: int, now: datetime) -> tuple[int, datetime]:
@@ -293,13 +344,15 @@ def batches(items: list, budget: int, size) -> tuple[list[list], list]:
 
 
 def send_test(db: Database, actor: Actor, robot_id: int) -> str:
-    """Post a test message now; returns the service's reply, or raises ValidationError with it."""
+    """Post a test message now; returns 已发送, or raises ValidationError saying what happened
+    (refused by the outbound rule, unreachable, or the service's errcode and errmsg)."""
     require(actor, "settings.edit")
     robot = load(db, robot_id)
     if robot is None:
         raise ValidationError("没有这个机器人。", "robot")
     title, text = markdown([("测试消息", "这是一条测试消息：本群可以收到镇合意的通知。", "")])
     try:
-        return post(robot, title, text)
+        post(robot, title, text, outbound.Guard.of(db, actor))
     except RobotError as exc:
         raise ValidationError(f"发送失败：{exc}", "url") from None
+    return "已发送。"

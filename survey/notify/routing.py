@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 
 from survey import db as store
+from survey.names import one_line
 from survey.notify.messages import Message, send
 from survey.notify.robots import SUPERVISORS
 
@@ -105,8 +106,10 @@ def describe(db: Database, problem_id: int) -> dict:
 
 
 def summary(facts: dict) -> str:
+    """The problem's line: one line whatever the company is called (an SMS sends only it)."""
     deadline = facts["deadline_on"] or "长期推进"
-    return f"问题 #{facts['id']} · {facts['company']} · {facts['category']} · 办理时限 {deadline}"
+    company, category = one_line(facts["company"]), one_line(facts["category"])
+    return f"问题 #{facts['id']} · {company} · {category} · 办理时限 {deadline}"
 
 
 def on_event(db: Database, event) -> int:

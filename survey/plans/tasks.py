@@ -24,6 +24,7 @@ from survey.access.actor import Actor
 from survey.access.permissions import can, problem_scope, require, task_scope
 from survey.access.settings import get_setting
 from survey.errors import NotFoundError, SurveyError, ValidationError
+from survey.names import one_line
 
 COLUMNS = {  # our column -> the headers plans use for it
     "number": ("序号", "编号"),
@@ -140,14 +141,14 @@ def check_plan(
         if not any(v not in (None, "") for v in row):
             continue
         bad = []
-        number = str(cell(row, "number") or "").strip()
+        number = one_line(cell(row, "number"))
         if not number:
             bad.append(("序号", "缺少序号"))
         elif number in first_row_of:
             bad.append(("序号", f"序号 {number} 重复（第 {first_row_of[number]} 行已有）"))
         else:
             first_row_of[number] = line
-        content = str(cell(row, "content") or "").strip()
+        content = one_line(cell(row, "content"))
         if not content:
             bad.append(("重点任务", "缺少任务内容"))
         lead_name = str(cell(row, "lead") or "").strip()
@@ -363,7 +364,9 @@ def update_task(db: Database, actor: Actor, task_id: int, values: dict) -> None:
     require(actor, "plans.manage")
     allowed = ("content", "target", "lead_department_code", "due_on", "indicator_code")
     values = {k: v for k, v in values.items() if k in allowed}
-    if "content" in values and not str(values["content"]).strip():
+    if "content" in values:
+        values["content"] = one_line(values["content"])  # a task is named by its content
+    if "content" in values and not values["content"]:
         raise ValidationError("请填写任务内容。", "content")
     if "due_on" in values:
         try:

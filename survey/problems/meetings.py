@@ -17,6 +17,7 @@ from survey.access import audit
 from survey.access.actor import Actor
 from survey.access.permissions import require
 from survey.errors import NotFoundError, ValidationError
+from survey.names import one_line
 from survey.problems.register import HELD_SQL, transition
 
 REASONS = {
@@ -71,7 +72,7 @@ def create_meeting(db: Database, actor: Actor, held_on: str, title: str = "") ->
             "INSERT INTO meetings (held_on, title, created_by, created_at) VALUES (?, ?, ?, ?)",
             (
                 day.isoformat(),
-                (title or "").strip() or f"{day.isoformat()} 重点问题联审会",
+                one_line(title) or f"{day.isoformat()} 重点问题联审会",
                 actor.id,
                 now,
             ),
@@ -135,7 +136,7 @@ def record_decision(
 ) -> None:
     """The minutes of one item: it enters the problem's timeline and sets its new deadline."""
     require(actor, "problems.triage")
-    decision, chair = (decision or "").strip(), (chair or "").strip()
+    decision, chair = (decision or "").strip(), one_line(chair)
     if len(decision) < 4:
         raise ValidationError("请填写会议决定（至少 4 个字）。", "decision")
     if not departments:
