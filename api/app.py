@@ -320,43 +320,50 @@ def get_company(uscc: Annotated[str, Path(max_length=40)], credentials: Credenti
         return companies.company_by_code(db, actor, uscc)
 
 
+def _batch_doc(description: str) -> dict:
+    return {
+        "model": models.BatchProblem,
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/BatchProblem"}}},
+    }
+
+
+def _batch_problem(status: int, exc: ImportRejectedError | companies.OutsideScopeError):
+    errors = [
+        {"row": p["行号"], "field": FIELD_COLUMNS.get(p["字段"], p["字段"]), "message": p["问题"]}
+        for p in exc.problems
+    ]
+    response = problem(status, str(exc), "companies")
+    return JSONResponse(
+        json.loads(response.body) | {"errors": errors}, status_code=status, media_type=PROBLEM_JSON
+    )
+
+
 @api.post(
     "/companies",
     response_model=models.BatchResult,
     summary="批量新增或更新企业（全部成功或全部不写）",
+    description=(
+        "按统一社会信用代码新增或更新。每一项只有 uscc 必填：**没有发送的字段保持登记的原值**"
+        "（新企业则为空），发送 null 或空字符串才清空；新企业须有 name、district_code 和 "
+        "sector_code。限定数据范围（一个部门或一个县（市、区））的客户端只能新增或更新这个范围内的"
+        "企业：已登记的企业和发送后的企业都须在范围内（不能接管其他部门或县区的企业，也不能把"
+        "本范围的企业移出），否则整批不写，以 403 列出每一项。"
+    ),
     responses={
-        422: {
-            "model": models.BatchProblem,
-            "description": "有问题的项（errors 列出每一处），什么也没有写入",
-            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/BatchProblem"}}},
-        }
+        403: _batch_doc("令牌没有这项权限，或有的项不在令牌的数据范围内（errors 列出每一项）"),
+        422: _batch_doc("有问题的项（errors 列出每一处），什么也没有写入"),
     },
 )
 def upsert_companies(body: models.CompanyBatch, credentials: Credentials):
-    items = [
-        c.model_dump()
-        | {"is_above_scale": "是" if c.is_above_scale else "否"}
-        | {"is_specialized": "是" if c.is_specialized else "否"}
-        for c in body.companies
-    ]
+    items = [c.model_dump(exclude_unset=True) for c in body.companies]
     with _as_client(credentials) as (db, actor):
         try:
             return companies.upsert(db, actor, items)
+        except companies.OutsideScopeError as exc:
+            return _batch_problem(403, exc)
         except ImportRejectedError as exc:
-            errors = [
-                {
-                    "row": p["行号"],
-                    "field": FIELD_COLUMNS.get(p["字段"], p["字段"]),
-                    "message": p["问题"],
-                }
-                for p in exc.problems
-            ]
-            response = problem(422, str(exc), "companies")
-            return JSONResponse(
-                json.loads(response.body) | {"errors": errors},
-                status_code=422,
-                media_type=PROBLEM_JSON,
-            )
+            return _batch_problem(422, exc)
 
 
 @api.post(

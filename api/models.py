@@ -169,20 +169,30 @@ class Company(BaseModel):
     updated_at: str
 
 
+KEPT = "不发送则保持登记的原值"
+
+
 class CompanyRecord(BaseModel):
+    """One company of a batch. Only uscc is required: a field not sent keeps the stored
+    company's value (a new company's is empty); null or "" clears it."""
+
     model_config = ConfigDict(extra="forbid")
-    uscc: str = Field(max_length=40)
-    name: str = Field(max_length=200)
-    district_code: str = Field(max_length=20)
-    park_code: str | None = Field(None, max_length=20)
-    sector_code: str = Field(max_length=20)
-    department_code: str | None = Field(None, max_length=20)
-    address: str = Field("", max_length=200)
-    contact_name: str = Field("", max_length=200)
-    contact_phone: str = Field("", max_length=200)
-    size: Literal["", "大型", "中型", "小型", "微型"] = ""
-    is_above_scale: bool = False
-    is_specialized: bool = False
+    uscc: str = Field(max_length=40, description="统一社会信用代码（校验位检查）")
+    name: str | None = Field(None, max_length=200, description=f"企业名称；新企业必填，{KEPT}")
+    district_code: str | None = Field(
+        None, max_length=20, description=f"县（市、区）代码；新企业必填，{KEPT}"
+    )
+    park_code: str | None = Field(None, max_length=20, description=f"园区代码；{KEPT}")
+    sector_code: str | None = Field(
+        None, max_length=20, description=f"行业代码；新企业必填，{KEPT}"
+    )
+    department_code: str | None = Field(None, max_length=20, description=f"挂钩部门代码；{KEPT}")
+    address: str | None = Field(None, max_length=200, description=KEPT)
+    contact_name: str | None = Field(None, max_length=200, description=KEPT)
+    contact_phone: str | None = Field(None, max_length=200, description=KEPT)
+    size: Literal["", "大型", "中型", "小型", "微型"] | None = Field(None, description=KEPT)
+    is_above_scale: bool | None = Field(None, description=f"规上企业；{KEPT}")
+    is_specialized: bool | None = Field(None, description=f"专精特新；{KEPT}")
 
 
 class CompanyBatch(BaseModel):

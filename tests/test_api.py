@@ -557,3 +557,196 @@ def test_row_scopes_hold_for_companies_and_creates(demo_db, api):
     assert made.status_code == 201  # it may report a problem anywhere...
     seen = api.get(f"/problems/{made.json()['id']}", headers=headers)
     assert seen.status_code == 404  # ...but reads only its own district's
+
+
+def company_row(demo_db, uscc: str) -> dict:
+    with store.opened(demo_db) as db:
+        return store.query(db, "SELECT * FROM companies WHERE uscc = ?", (uscc,))[0]
+
+
+def new_code(i: int) -> str:
+    base = f"91321100MB{i:07d}"
+    return base + stdnum_uscc.calc_check_digit(base)
+
+
+def test_a_department_client_cannot_take_over_another_departments_company(demo_db, api):
+    """The attack of issue 26 item 1: move another department's company into one's own, replace
+    its contact and blank what was not sent, then read the contact back with the personal scope."""
+    with store.opened(demo_db) as db:
+        [theirs] = store.query(
+            db, "SELECT * FROM companies WHERE department_code = 'GXJ' ORDER BY id LIMIT 1"
+        )
+        mine, also_mine = store.query(
+            db, "SELECT * FROM companies WHERE department_code = 'FGW' ORDER BY id LIMIT 2"
+        )
+    headers = new_client(
+        demo_db,
+        ["companies.manage", "personal"],
+        row_kind="department",
+        row_value="FGW",
+        name="发改委系统",
+    )
+    taken = {
+        "uscc": theirs["uscc"],
+        "name": theirs["name"],
+        "district_code": theirs["district_code"],
+        "sector_code": theirs["sector_code"],
+        "department_code": "FGW",
+        "contact_name": "冒名联系人",
+        "contact_phone": "13800000000",
+    }
+    refused = api.post("/companies", json={"companies": [taken]}, headers=headers)
+    assert refused.status_code == 403, refused.json()
+    body = refused.json()
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert body["title"] == "无权访问" and "数据范围" in body["detail"]
+    assert [(e["row"], e["field"]) for e in body["errors"]] == [(1, "uscc")]
+    assert theirs["name"] not in refused.text and theirs["contact_name"] not in refused.text
+    assert company_row(demo_db, theirs["uscc"]) == theirs  # nothing moved, replaced or blanked
+    read = api.get(f"/companies/{theirs['uscc']}", headers=headers)
+    assert read.status_code == 404 and "13800000000" not in read.text
+
+    # Every item outside is named, and the one inside is not written either.
+    batch = [
+        {"uscc": mine["uscc"], "contact_phone": "13900000001"},  # inside: fine alone
+        taken,  # another department's company
+        {"uscc": also_mine["uscc"], "department_code": "GXJ"},  # its own, moved out
+        {"uscc": new_code(1), "name": "新企业甲", "district_code": "321181"}
+        | {"sector_code": mine["sector_code"], "department_code": "GXJ"},  # created elsewhere
+        {"uscc": new_code(2), "name": "新企业乙", "district_code": "321181"}
+        | {"sector_code": mine["sector_code"]},  # created with no department: not its own
+        {"uscc": new_code(3), "name": "新企业丙", "district_code": "321181"}
+        | {"sector_code": mine["sector_code"], "department_code": "FGW"},  # inside
+    ]
+    before = count(demo_db, "SELECT count(*) FROM companies")
+    refused = api.post("/companies", json={"companies": batch}, headers=headers)
+    assert refused.status_code == 403, refused.json()
+    assert [(e["row"], e["field"]) for e in refused.json()["errors"]] == [
+        (2, "uscc"),
+        (3, "department_code"),
+        (4, "department_code"),
+        (5, "department_code"),
+    ]
+    assert count(demo_db, "SELECT count(*) FROM companies") == before
+    assert company_row(demo_db, mine["uscc"]) == mine
+    assert company_row(demo_db, also_mine["uscc"]) == also_mine
+    cleared = api.post(
+        "/companies",
+        json={"companies": [{"uscc": mine["uscc"], "department_code": None}]},
+        headers=headers,
+    )
+    assert cleared.status_code == 403 and cleared.json()["errors"][0]["row"] == 1
+
+    # Inside its department it writes as before.
+    done = api.post("/companies", json={"companies": [batch[0], batch[5]]}, headers=headers)
+    assert done.json() == {"inserted": 1, "updated": 1, "unchanged": 0}
+    assert company_row(demo_db, mine["uscc"]) | {"updated_at": None} == mine | {
+        "contact_phone": "13900000001",
+        "updated_at": None,
+    }
+    read = api.get(f"/companies/{new_code(3)}", headers=headers).json()
+    assert read["department_code"] == "FGW" and read["name"] == "新企业丙"
+
+
+def test_a_district_client_writes_only_inside_its_district(demo_db, api):
+    with store.opened(demo_db) as db:
+        inside, outside = (
+            store.query(db, f"SELECT * FROM companies WHERE district_code {op} '321181' LIMIT 1")[0]
+            for op in ("=", "!=")
+        )
+    headers = new_client(
+        demo_db, ["companies.manage"], row_kind="district", row_value="321181", name="丹阳系统"
+    )
+    take_over = {k: outside[k] for k in ("uscc", "name", "sector_code")}
+    batch = [
+        take_over | {"district_code": "321181", "contact_name": "甲"},  # another district's
+        {"uscc": inside["uscc"], "district_code": outside["district_code"]},  # move out
+        {"uscc": inside["uscc"], "contact_name": "乙"},  # inside
+    ]
+    alone = api.post("/companies", json={"companies": batch[:1]}, headers=headers)
+    assert alone.status_code == 403, alone.json()
+    refused = api.post("/companies", json={"companies": batch}, headers=headers)
+    assert refused.status_code == 403, refused.json()
+    assert [(e["row"], e["field"]) for e in refused.json()["errors"]] == [
+        (1, "uscc"),
+        (2, "district_code"),
+    ]
+    assert company_row(demo_db, outside["uscc"]) == outside
+    assert company_row(demo_db, inside["uscc"]) == inside
+    done = api.post("/companies", json={"companies": batch[2:]}, headers=headers)
+    assert done.json() == {"inserted": 0, "updated": 1, "unchanged": 0}
+    assert company_row(demo_db, inside["uscc"])["contact_name"] == "乙"
+
+
+def test_fields_not_sent_keep_their_stored_values(demo_db, api):
+    headers = new_client(demo_db, ["companies.manage"], name="市场监管")
+    with store.opened(demo_db) as db:
+        stored = store.query(
+            db,
+            "SELECT * FROM companies WHERE park_code IS NOT NULL AND is_specialized = 1"
+            " ORDER BY id LIMIT 1",
+        )[0]
+    code = stored["uscc"]
+
+    def sent(**fields) -> dict:
+        answer = api.post(
+            "/companies", json={"companies": [{"uscc": code} | fields]}, headers=headers
+        )
+        assert answer.status_code == 200, answer.json()
+        return answer.json()
+
+    def now() -> dict:
+        return company_row(demo_db, code) | {"updated_at": None}
+
+    # Only the code and one field: the rest is kept.
+    assert sent(contact_phone="13700000000") == {"inserted": 0, "updated": 1, "unchanged": 0}
+    expected = stored | {"contact_phone": "13700000000", "updated_at": None}
+    assert now() == expected
+    # The shape the API took before: the required fields, nothing else; nothing is blanked.
+    same = {k: stored[k] for k in ("name", "district_code", "sector_code")}
+    assert sent(**same) == {"inserted": 0, "updated": 0, "unchanged": 1}
+    assert now() == expected
+    # null clears a field that may be empty; a required one cannot be cleared.
+    sent(address=None, park_code=None, is_specialized=False)
+    assert now() == expected | {"address": "", "park_code": None, "is_specialized": 0}
+    blank = api.post(
+        "/companies", json={"companies": [{"uscc": code, "name": ""}]}, headers=headers
+    )
+    assert blank.status_code == 422 and blank.json()["errors"][0]["field"] == "name"
+    # A new company still needs its name, district and sector.
+    missing = api.post("/companies", json={"companies": [{"uscc": new_code(9)}]}, headers=headers)
+    assert {e["field"] for e in missing.json()["errors"]} == {
+        "name",
+        "district_code",
+        "sector_code",
+    }
+    # ...and the document says so.
+    record = api.get("/openapi.json").json()["components"]["schemas"]["CompanyRecord"]
+    assert record["required"] == ["uscc"]
+    assert "保持登记的原值" in record["properties"]["address"]["description"]
+    operation = api.get("/openapi.json").json()["paths"]["/companies"]["post"]
+    assert "没有发送的字段保持登记的原值" in operation["description"]
+
+
+def test_a_company_outside_the_scope_reads_as_an_unknown_code(demo_db, api):
+    """No existence oracle (issue 26 item 10): one answer for a company outside the client's row
+    scope and for a code nobody registered, naming no internal id."""
+    with store.opened(demo_db) as db:
+        [outside] = store.query(
+            db, "SELECT id, uscc FROM companies WHERE district_code != '321181' LIMIT 1"
+        )
+    unknown = new_code(77)
+    headers = new_client(
+        demo_db, ["companies.manage"], row_kind="district", row_value="321181", name="丹阳系统"
+    )
+    hidden = api.get(f"/companies/{outside['uscc']}", headers=headers)
+    missing = api.get(f"/companies/{unknown}", headers=headers)
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.headers["content-type"] == missing.headers["content-type"]
+    assert hidden.json() | {"detail": ""} == missing.json() | {"detail": ""}
+    assert hidden.json()["detail"].replace(outside["uscc"], "…") == missing.json()[
+        "detail"
+    ].replace(unknown, "…")
+    assert "编号" not in hidden.text and str(outside["id"]) not in hidden.json()["detail"].replace(
+        outside["uscc"], ""
+    )

@@ -205,16 +205,27 @@ def company_scope(actor: Actor, alias: str = "c") -> tuple[str, list]:
     return company_detail_scope(actor, alias)
 
 
+def client_company_rows(actor: Actor) -> tuple[str, str] | None:
+    """An API client's row scope on the registry: the companies column and the value it holds a
+    company to (a department's linked companies, 挂钩部门, or one district's); None when the
+    client reaches the whole registry or the actor is no client. Reads (company_detail_scope)
+    and writes (survey.companies.exchange.upsert) both take it from here."""
+    if not actor.has_role("client"):
+        return None
+    if actor.department_code:
+        return "department_code", actor.department_code
+    if actor.district_code:
+        return "district_code", actor.district_code
+    return None
+
+
 def company_detail_scope(actor: Actor, alias: str = "c") -> tuple[str, list]:
     """Companies whose contact person, phone, address and profile the actor may read: as
     company_scope, except that monitors read them only for companies on their own submissions."""
     require(actor, "companies.read")
     if actor.has_role("client"):
-        if actor.department_code:
-            return f"{alias}.department_code = ?", [actor.department_code]
-        if actor.district_code:
-            return f"{alias}.district_code = ?", [actor.district_code]
-        return "1 = 1", []
+        limit = client_company_rows(actor)
+        return (f"{alias}.{limit[0]} = ?", [limit[1]]) if limit else ("1 = 1", [])
     if sees_everything(actor):
         return "1 = 1", []
     parts, params = [], []
