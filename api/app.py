@@ -30,6 +30,7 @@ from survey.companies.transfer import ImportRejectedError
 from survey.errors import (
     AuthError,
     InUseError,
+    LimitError,
     NotFoundError,
     PermissionDeniedError,
     SurveyError,
@@ -144,6 +145,7 @@ async def _survey_error(request: Request, exc: SurveyError):
         NotFoundError: 404,
         AuthError: 401,
         InUseError: 409,
+        LimitError: 409,
     }.get(type(exc), 422)
     return problem(status, str(exc), getattr(exc, "field", None))
 
@@ -375,7 +377,16 @@ def upsert_companies(body: models.CompanyBatch, credentials: Credentials):
         "每个事件以 POST 推送变更记录中的一条（JSON），带 X-ZHY-Timestamp（Unix 秒）和 "
         'X-ZHY-Signature: sha256=HMAC-SHA256(secret, "<timestamp>.<body>")。推送失败会按退避重试；'
         "请按 X-ZHY-Delivery 去重（至少送达一次）。"
+        f"每个客户端最多 {webhooks.MAX_SUBSCRIPTIONS} 个订阅；一个订阅已有 {webhooks.MAX_PENDING} "
+        "条待送达时，新事件搁置、不推送（可从 /events 补取）；取消订阅或客户端停用后，"
+        "待推送的事件搁置、不再发送。"
     ),
+    responses={
+        409: _doc(
+            409,
+            f"本客户端已有 {webhooks.MAX_SUBSCRIPTIONS} 个订阅（上限）：请先取消不再使用的订阅",
+        )
+    },
 )
 def create_webhook(body: models.WebhookIn, credentials: Credentials):
     with _as_client(credentials) as (db, actor):

@@ -23,6 +23,11 @@ class InUseError(SurveyError):
     """Refused because other records still use the entry."""
 
 
+class LimitError(SurveyError):
+    """Refused because a limit is reached (e.g. a client's subscriptions); the message says which
+    limit and what to do."""
+
+
 class PermissionDeniedError(SurveyError):
     pass
 

@@ -673,6 +673,13 @@ def m016_questionnaire_files(db: Database) -> None:
     )
 
 
+@migrations()
+def m017_delivery_targets(db: Database) -> None:
+    """Deliveries by channel, target and status: a webhook subscription's backlog (counted
+    against its cap at every event) and a stopped client's queue are read from its own rows."""
+    db.execute("CREATE INDEX idx_deliveries_target ON deliveries(channel, target, status)")
+
+
 def _loosen(db: Database, table: str, old: str, new: str) -> None:
     """Rewrite one constraint of a table's definition in place: SQLite's documented writable_schema
     procedure, for changes no existing row can break (widening a CHECK, dropping NOT NULL), with

@@ -1,12 +1,15 @@
 """A subscriber's webhook endpoint on loopback: it verifies each POST's signature and timestamp
 like a careful subscriber would, keeps what it accepted (by X-ZHY-Delivery), and can answer 503
-for a while. It can be stopped and started again on the same port (a restart while events flow)."""
+for a while. It can be stopped and started again on the same port (a restart while events flow).
+`Silent` is an address that accepts connections and never answers."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -79,3 +82,41 @@ def _handler(hooks: Hooks):
             self.end_headers()
 
     return Handler
+
+
+class Silent:
+    """An address that never answers: it accepts connections and reads nothing, writes nothing,
+    until `release()` closes them all and stops listening (a stalled subscriber)."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.held: list[socket.socket] = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/silent"
+
+    @property
+    def accepted(self) -> int:
+        with self.lock:
+            return len(self.held)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:  # released
+                return
+            with self.lock:
+                self.held.append(conn)
+
+    def release(self) -> None:
+        with self.lock:
+            sockets = [self.listener, *self.held]
+        for sock in sockets:
+            with contextlib.suppress(OSError):  # wakes the accept() and the waiting clients
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()

@@ -25,6 +25,7 @@ from survey.names import one_line
 PREFIX = "zhy_"
 ROW_KINDS = {"all": "全部", "department": "一个部门", "district": "一个县（市、区）"}
 DEFAULT_PER_MINUTE = 120
+CLIENT_STOPPED = "客户端已停用：未发送"  # why a stopped client's queued event was not sent
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,8 @@ def rotate(db: Database, actor: Actor, client_id: int) -> str:
 
 
 def revoke(db: Database, actor: Actor, client_id: int) -> None:
+    """Stop a client: its token stops at once, its subscriptions end, and the event deliveries
+    queued for them are parked (never sent, never retried; an admin sees them in 通知记录)."""
     require(actor, "api_clients.manage")
     with store.transaction(db):
         changed = db.execute(
@@ -142,7 +145,17 @@ def revoke(db: Database, actor: Actor, client_id: int) -> None:
         ).rowcount
         if not changed:
             raise ValidationError("没有这个客户端，或它已停用。", "client")
-        audit.record(db, actor, "update", "api_clients", client_id, note="停用")
+        parked = db.execute(
+            "UPDATE deliveries SET status = 'parked', lease_until = NULL, last_error = ?"
+            " WHERE channel = 'webhook' AND status = 'pending' AND target IN"
+            " (SELECT CAST(id AS TEXT) FROM webhooks WHERE client_id = ?)",
+            (CLIENT_STOPPED, client_id),
+        ).rowcount
+        ended = db.execute(
+            "UPDATE webhooks SET active = 0 WHERE client_id = ? AND active = 1", (client_id,)
+        ).rowcount
+        note = f"停用；取消 {ended} 个事件推送订阅，搁置 {parked} 条待推送事件"
+        audit.record(db, actor, "update", "api_clients", client_id, note=note)
 
 
 def list_clients(db: Database, actor: Actor) -> list[dict]:

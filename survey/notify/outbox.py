@@ -4,7 +4,9 @@ committed is lost. Workers claim due rows with a lease (under BEGIN IMMEDIATE on
 FOR UPDATE SKIP LOCKED on PostgreSQL, so a claim waits behind no other writer and two workers on
 two hosts pass over each other's rows), so two workers never send the same row at once; a worker killed mid-send leaves its lease to expire and the row is sent
 again (at least once: at most one duplicate per kill). Failures retry with exponential backoff and
-are parked after MAX_ATTEMPTS, for an admin to see and retry."""
+are parked after MAX_ATTEMPTS, for an admin to see and retry. A claim takes one lane (LANES):
+webhooks, or everything else, so the worker sends them side by side with the same lease and
+SKIP LOCKED guarantees."""
 
 from __future__ import annotations
 
@@ -23,6 +25,9 @@ MAX_ATTEMPTS = 6
 LEASE_SECONDS = 120
 FIRST_RETRY_SECONDS = 30  # then 60, 120, 240... (doubling)
 STUCK_AFTER = timedelta(hours=1)
+# The worker's two lanes: other systems' webhooks apart from what people wait for (e-mail, SMS,
+# robot posts), so a subscriber that never answers holds up only webhooks.
+LANES = {"webhook": "d.channel = 'webhook'", "messages": "d.channel <> 'webhook'"}
 
 
 @dataclass(frozen=True)
@@ -49,9 +54,11 @@ def enqueue(db: Database, rows: list[tuple[int, str, str]]) -> int:
     return len(rows)
 
 
-def claim(db: Database, owner: str, limit: int = 50) -> list[Delivery]:
-    """Take up to `limit` due rows for `owner` until the lease runs out."""
+def claim(db: Database, owner: str, limit: int = 50, lane: str | None = None) -> list[Delivery]:
+    """Take up to `limit` due rows for `owner` until the lease runs out: of one lane of LANES
+    (webhooks, or every other channel), or of all channels when `lane` is None."""
     now = clock.now()
+    only = f" AND {LANES[lane]}" if lane else ""
     with store.transaction(db, row_locks=True):
         rows = store.query(
             db,
@@ -60,8 +67,8 @@ def claim(db: Database, owner: str, limit: int = 50) -> list[Delivery]:
             " coalesce(m.kind, d.channel) AS kind, d.event_id"
             " FROM deliveries d LEFT JOIN messages m ON m.id = d.message_id"
             " WHERE d.status = 'pending' AND d.next_at <= ?"
-            " AND (d.lease_until IS NULL OR d.lease_until < ?) ORDER BY d.next_at, d.id LIMIT ?"
-            + store.skip_locked(db, "d"),
+            f" AND (d.lease_until IS NULL OR d.lease_until < ?){only}"
+            " ORDER BY d.next_at, d.id LIMIT ?" + store.skip_locked(db, "d"),
             (clock.iso(now), clock.iso(now), int(limit)),
         )
         if rows:
@@ -75,7 +82,8 @@ def claim(db: Database, owner: str, limit: int = 50) -> list[Delivery]:
 
 def finish(db: Database, delivery: Delivery, owner: str, error: str | None) -> str:
     """Record one attempt: 'sent', 'pending' (retry later) or 'parked'. A row whose lease another
-    worker has taken since is left alone."""
+    worker has taken since is left alone; so is a failed one parked meanwhile (a client stopped
+    while its event was being sent): it stays parked, not retried."""
     now = clock.now()
     with store.transaction(db):
         if error is None:
@@ -88,12 +96,29 @@ def finish(db: Database, delivery: Delivery, owner: str, error: str | None) -> s
         attempts = delivery.attempts + 1
         status = "parked" if attempts >= MAX_ATTEMPTS else "pending"
         wait = timedelta(seconds=FIRST_RETRY_SECONDS * 2 ** (attempts - 1))
-        db.execute(
+        changed = db.execute(
             "UPDATE deliveries SET status = ?, attempts = ?, next_at = ?, lease_until = NULL,"
-            " last_error = ? WHERE id = ? AND lease_owner = ?",
+            " last_error = ? WHERE id = ? AND lease_owner = ? AND status = 'pending'",
             (status, attempts, clock.iso(now + wait), error[:500], delivery.id, owner),
-        )
+        ).rowcount
+        if not changed:
+            now_status = store.scalar(
+                db, "SELECT status FROM deliveries WHERE id = ?", (delivery.id,)
+            )
+            return "parked" if now_status == "parked" else status
         return status
+
+
+def park(db: Database, delivery: Delivery, owner: str, reason: str) -> str:
+    """Park a delivery that must not be sent (its subscription or client was stopped) without
+    counting an attempt: it is never retried unless an admin sends it again."""
+    with store.transaction(db):
+        db.execute(
+            "UPDATE deliveries SET status = 'parked', lease_until = NULL, last_error = ?"
+            " WHERE id = ? AND lease_owner = ?",
+            (reason, delivery.id, owner),
+        )
+    return "parked"
 
 
 def hold(db: Database, delivery: Delivery, owner: str, until, reason: str) -> str:

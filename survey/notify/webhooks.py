@@ -3,7 +3,10 @@
 a delivery in the outbox, written in the event's own transaction, and is POSTed by the worker as
 the change feed's JSON, signed: X-ZHY-Timestamp (Unix seconds) and
 X-ZHY-Signature: sha256=HMAC-SHA256(secret, "<timestamp>.<body>"). A subscriber that is down
-misses nothing: the outbox retries with backoff, then parks the delivery for an admin."""
+misses nothing: the outbox retries with backoff, then parks the delivery for an admin. A client
+holds at most MAX_SUBSCRIPTIONS subscriptions and a subscription at most MAX_PENDING queued
+deliveries; when a subscription or its client is stopped, what is queued for it is parked, never
+sent. The worker sends webhooks in a lane of their own (survey/notify/worker.py)."""
 
 from __future__ import annotations
 
@@ -22,12 +25,24 @@ from survey import clock
 from survey import db as store
 from survey.access import audit
 from survey.access.actor import Actor
-from survey.access.clients import client_id_of
+from survey.access.clients import CLIENT_STOPPED, client_id_of
 from survey.access.permissions import require
-from survey.errors import NotFoundError, ValidationError
+from survey.errors import LimitError, NotFoundError, ValidationError
 from survey.notify.failures import explain
 
-TIMEOUT_SECONDS = 10
+# A subscriber answers at once or not at all: short waits (the worker's webhook lane also stops
+# trying a subscription for the rest of a run after one failure).
+CONNECT_TIMEOUT_SECONDS = 3
+READ_TIMEOUT_SECONDS = 5
+# Limits, so one client cannot fill the outbox: subscriptions per client, and deliveries waiting
+# per subscription. An event for a subscription already MAX_PENDING behind is parked at once
+# rather than queued or dropped: the worker never claims it (a dead subscriber's queue stops
+# growing), nothing is lost (an admin can send it again from 通知记录, and the subscriber can read
+# every event from the change feed, GET /events), and the row says why.
+MAX_SUBSCRIPTIONS = 10
+MAX_PENDING = 1000
+BACKLOGGED = "订阅方已有 {} 条待送达，超过上限：本事件未排队，管理员可在通知记录中重新发送"
+CANCELLED = "订阅已取消：未发送"  # why a cancelled subscription's queued event was not sent
 EVENT_SQL = (
     "SELECT e.id, e.problem_id, e.at, e.action, e.from_status, e.to_status, e.note"
     " FROM problem_events e WHERE e.id = ?"
@@ -50,11 +65,20 @@ def subscribe(
         names = "、".join(known)
         raise ValidationError(f"actions 应为 * 或以下事件：{names}。", "actions")
     secret = secrets.token_urlsafe(32)
-    with store.transaction(db):
+    with store.transaction(db):  # the writers' lock: two requests cannot both take the last place
+        client_id = client_id_of(db, actor)
+        held = store.scalar(
+            db, "SELECT count(*) FROM webhooks WHERE client_id = ? AND active = 1", (client_id,)
+        )
+        if held >= MAX_SUBSCRIPTIONS:
+            raise LimitError(
+                f"本客户端已有 {MAX_SUBSCRIPTIONS} 个事件推送订阅，已达上限；请先取消不再使用的订阅"
+                "（DELETE /webhooks/{id}），再新建。"
+            )
         webhook_id = db.execute(
             "INSERT INTO webhooks (client_id, url, secret, actions, created_at)"
             " VALUES (?, ?, ?, ?, ?)",
-            (client_id_of(db, actor), url, secret, ",".join(sorted(set(actions))), clock.now_iso()),
+            (client_id, url, secret, ",".join(sorted(set(actions))), clock.now_iso()),
         ).lastrowid
         after = {"url": url, "actions": sorted(set(actions))}
         audit.record(db, actor, "insert", "webhooks", webhook_id, after=after)
@@ -85,6 +109,7 @@ def all_subscriptions(db: Database, actor: Actor) -> list[dict]:
 
 
 def unsubscribe(db: Database, actor: Actor, webhook_id: int) -> None:
+    """End a subscription; the deliveries queued for it are parked, not sent."""
     require(actor, "webhooks.manage")
     with store.transaction(db):
         changed = db.execute(
@@ -93,7 +118,13 @@ def unsubscribe(db: Database, actor: Actor, webhook_id: int) -> None:
         ).rowcount
         if not changed:
             raise NotFoundError(f"没有编号为 {webhook_id} 的订阅。")
-        audit.record(db, actor, "update", "webhooks", webhook_id, note="取消订阅")
+        parked = db.execute(
+            "UPDATE deliveries SET status = 'parked', lease_until = NULL, last_error = ?"
+            " WHERE channel = 'webhook' AND status = 'pending' AND target = ?",
+            (CANCELLED, str(webhook_id)),
+        ).rowcount
+        note = f"取消订阅；搁置 {parked} 条待推送事件"
+        audit.record(db, actor, "update", "webhooks", webhook_id, note=note)
 
 
 def on_event(db: Database, event) -> int:
@@ -122,12 +153,26 @@ def on_event(db: Database, event) -> int:
                 continue
         wanted.append(webhook_id)
     now = clock.now_iso()
+    rows = []
+    for webhook_id in wanted:
+        backlog = store.scalar(
+            db,
+            "SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE channel = 'webhook'"
+            " AND target = ? AND status = 'pending' LIMIT ?) AS queued",
+            (str(webhook_id), MAX_PENDING),
+        )
+        if backlog < MAX_PENDING:
+            rows.append((event.id, str(webhook_id), "pending", "", now, now))
+        else:
+            rows.append(
+                (event.id, str(webhook_id), "parked", BACKLOGGED.format(MAX_PENDING), now, now)
+            )
     db.conn.executemany(
-        "INSERT INTO deliveries (event_id, channel, target, next_at, created_at)"
-        " VALUES (?, 'webhook', ?, ?, ?)",
-        [(event.id, str(w), now, now) for w in wanted],
+        "INSERT INTO deliveries (event_id, channel, target, status, last_error, next_at,"
+        " created_at) VALUES (?, 'webhook', ?, ?, ?, ?, ?)",
+        rows,
     )
-    return len(wanted)
+    return len(rows)
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -135,13 +180,22 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + digest.hexdigest()
 
 
+class StoppedError(Exception):
+    """The subscription or its client was stopped: the delivery is parked, never sent."""
+
+
 def deliver(db: Database, delivery_id: int, webhook_id: int, event_id: int) -> None:
-    """POST one event to its subscriber; raises RuntimeError (in Chinese) unless it answers 2xx."""
+    """POST one event to its subscriber; raises RuntimeError (in Chinese) unless it answers 2xx,
+    StoppedError when the subscription or its client is no longer active."""
     hook = db.conn.execute(
-        "SELECT url, secret, active FROM webhooks WHERE id = ?", (webhook_id,)
+        "SELECT w.url, w.secret, w.active, c.active FROM webhooks w"
+        " JOIN api_clients c ON c.id = w.client_id WHERE w.id = ?",
+        (webhook_id,),
     ).fetchone()
-    if hook is None or not hook[2]:
-        raise RuntimeError("订阅已取消")
+    if hook is None or not hook[3]:
+        raise StoppedError(CLIENT_STOPPED)
+    if not hook[2]:
+        raise StoppedError(CANCELLED)
     event = store.query(db, EVENT_SQL, (event_id,))[0]
     body = json.dumps(event, ensure_ascii=False, sort_keys=True).encode()
     stamp = str(int(time.time()))  # Unix time: the subscriber checks it against its own clock
@@ -158,7 +212,7 @@ def deliver(db: Database, delivery_id: int, webhook_id: int, event_id: int) -> N
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS):  # noqa: S310
+        with urllib.request.urlopen(request, timeout=READ_TIMEOUT_SECONDS):  # noqa: S310
             pass
     except (OSError, ValueError) as exc:  # HTTPError (non-2xx) and URLError are OSErrors
         raise RuntimeError(explain(exc, "订阅地址")) from None

@@ -1,23 +1,31 @@
 """One delivery run: claim the due outbox rows and send each through its channel: e-mail over one
 SMTP connection, SMS through the gateway, robot posts per robot within its minute (batched when
-more are due than the minute allows). Robot and SMS messages wait out the quiet hours.
-`python -m survey notify` calls it after the reminders; several workers may run at once."""
+more are due than the minute allows). Robot and SMS messages wait out the quiet hours. Other
+systems' webhooks go in a lane of their own (WebhookLane), beside the rest, so a subscriber that
+never answers delays no e-mail, SMS or robot post. `python -m survey notify` calls it after the
+reminders; several workers may run at once."""
 
 from __future__ import annotations
 
 import os
 import socket
+import threading
+import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
 from survey import clock
+from survey import db as store
 from survey.notify import config, mail, outbox, robots, sms, webhooks
 from survey.notify.failures import explain
 from survey.notify.outbox import Delivery
 
 OUTCOMES = ("sent", "pending", "parked", "held")
+LANE_BATCH = 50  # webhook deliveries claimed at a time
+LANE_THREADS = 4  # subscriptions served side by side in the webhook lane
 
 
 def owner() -> str:
@@ -52,21 +60,24 @@ class Run:
             if delivery.channel in robots.PLATFORMS:
                 posts[int(delivery.target)].append(delivery)
             else:
-                self.finish(delivery, self.attempt(delivery))
+                try:
+                    self.finish(delivery, self.attempt(delivery))
+                except webhooks.StoppedError as stopped:
+                    self.totals[outbox.park(self.db, delivery, self.me, str(stopped))] += 1
         for robot_id, items in posts.items():
             self.post(robot_id, items, now)
 
     def attempt(self, delivery: Delivery) -> str | None:
         """Send one e-mail or SMS; the error text, or None when it went."""
         try:
-            if delivery.channel == "email":
+            if delivery.channel == "webhook":
+                webhooks.deliver(self.db, delivery.id, int(delivery.target), delivery.event_id)
+            elif delivery.channel == "email":
                 if not self.mail.enabled:
                     raise RuntimeError("邮件未配置（SMTP 服务器或发件地址为空）")
                 self.connection.send(
                     delivery.target, delivery.title, delivery.body, delivery.link, delivery.id
                 )
-            elif delivery.channel == "webhook":
-                webhooks.deliver(self.db, delivery.id, int(delivery.target), delivery.event_id)
             elif delivery.channel == "sms":
                 if not self.sms.enabled:
                     raise RuntimeError("短信未开启")
@@ -74,6 +85,8 @@ class Run:
                 sms.send(self.sms, delivery.target, text)
             else:
                 raise RuntimeError(f"未知渠道 {delivery.channel}")
+        except webhooks.StoppedError:
+            raise
         except Exception as exc:  # noqa: BLE001 - any failure of a channel is recorded, not raised
             where = {"email": f"SMTP 服务器 {self.mail.host}:{self.mail.port}", "sms": "短信网关"}
             where["webhook"] = "订阅地址"
@@ -113,14 +126,91 @@ class Run:
             self.hold(delivery, frees, reason)
 
 
+class WebhookLane(threading.Thread):
+    """The webhook lane of one run, beside the messages: its own thread and connections, claiming
+    only webhook deliveries (outbox.LANES), each subscription's in order, up to LANE_THREADS
+    subscriptions side by side. After a failed attempt the subscription's other deliveries are
+    not tried again in this run but recorded as failed attempts with that error (the same retry
+    schedule, parked after MAX_ATTEMPTS), so a subscriber that never answers costs one timeout
+    per run, not one per event. No new attempt starts once half the lease has passed since the claim (the
+    rest go back to the queue, due now), so a slow subscriber never outlives the lease."""
+
+    def __init__(self, where: str, me: str, limit: int):
+        super().__init__(name="webhook-lane", daemon=True)
+        self.where, self.me, self.limit = where, me, limit
+        self.totals = dict.fromkeys(OUTCOMES, 0)
+        self.failed: dict[str, str] = {}  # subscription (target) -> its failure in this run
+        self.lock = threading.Lock()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            with store.opened(self.where) as db:
+                while self.limit > 0:
+                    batch = outbox.claim(db, self.me, min(self.limit, LANE_BATCH), "webhook")
+                    if not batch:
+                        break
+                    self.limit -= len(batch)
+                    self.send(batch)
+        except BaseException as exc:  # noqa: BLE001 - raised again by the run that waits for it
+            self.error = exc
+
+    def send(self, batch: list[Delivery]) -> None:
+        claimed = time.monotonic()
+        queues: dict[str, list[Delivery]] = defaultdict(list)
+        for delivery in batch:
+            queues[delivery.target].append(delivery)
+        threads = min(LANE_THREADS, len(queues))
+        with ThreadPoolExecutor(threads, thread_name_prefix="webhook") as pool:
+            for done in [pool.submit(self.subscriber, q, claimed) for q in queues.values()]:
+                done.result()
+
+    def subscriber(self, queue: list[Delivery], claimed: float) -> None:
+        """One subscription's deliveries, in order, through a connection of this thread."""
+        with store.opened(self.where) as db:
+            for delivery in queue:
+                with self.lock:
+                    failed = self.failed.get(delivery.target)
+                if time.monotonic() - claimed > outbox.LEASE_SECONDS / 2:
+                    outcome = outbox.hold(
+                        db, delivery, self.me, clock.now(), "本轮时间已到，下轮发送"
+                    )
+                elif failed is not None:
+                    note = f"本轮该订阅已失败一次，此条未再尝试：{failed}"
+                    outcome = outbox.finish(db, delivery, self.me, note)
+                else:
+                    try:
+                        webhooks.deliver(db, delivery.id, int(delivery.target), delivery.event_id)
+                    except webhooks.StoppedError as stopped:
+                        outcome = outbox.park(db, delivery, self.me, str(stopped))
+                    except Exception as exc:  # noqa: BLE001 - a failure is this delivery's only
+                        error = explain(exc, "订阅地址")
+                        with self.lock:
+                            self.failed[delivery.target] = error
+                        outcome = outbox.finish(db, delivery, self.me, error)
+                    else:
+                        outcome = outbox.finish(db, delivery, self.me, None)
+                with self.lock:
+                    self.totals[outcome] += 1
+
+
 def deliver(db: Database, limit: int = 500) -> dict[str, int]:
-    """Send up to `limit` due deliveries; counts per outcome (sent, pending retry, parked, held)."""
+    """Send up to `limit` due deliveries of each lane; counts per outcome (sent, pending retry,
+    parked, held). E-mail, SMS and robot posts go from this thread while the webhook lane sends
+    webhooks beside them: neither waits for the other's answers."""
     run = Run(db, owner())
-    with run.connection:
-        while limit > 0:
-            batch = outbox.claim(db, run.me, min(limit, 100))
-            if not batch:
-                break
-            limit -= len(batch)
-            run.send(batch)
-    return run.totals
+    lane = WebhookLane(store.identity(db), run.me, limit)
+    lane.start()
+    try:
+        with run.connection:
+            while limit > 0:
+                batch = outbox.claim(db, run.me, min(limit, 100), "messages")
+                if not batch:
+                    break
+                limit -= len(batch)
+                run.send(batch)
+    finally:
+        lane.join()
+    if lane.error is not None:
+        raise lane.error
+    return {k: run.totals[k] + lane.totals[k] for k in OUTCOMES}
