@@ -6,6 +6,7 @@ import streamlit as st
 from survey import cases, reference
 from survey.access import permissions
 from ui import case_views, params, session
+from ui.text import md
 
 actor = session.require_actor("cases.read")
 st.title("经典案例")
@@ -49,12 +50,12 @@ with tabs["案例库"]:
             with st.container(border=True):
                 st.page_link(
                     "pages/cases_page.py",
-                    label=case["title"],
+                    label=md(case["title"]),
                     icon=":material/auto_stories:",
                     query_params={"id": case["id"]},
                 )
                 st.caption(
-                    f"{case['company'] or ''} · {case['category'] or ''} · {case['sector'] or ''}"
+                    f"{md(case['company'])} · {md(case['category'])} · {md(case['sector'])}"
                     f" · {cases.STATUS_LABELS[case['status']]}"
                 )
                 st.text(case["results"][:120])
@@ -69,5 +70,5 @@ if "评选" in tabs:
             case_views.new_round_form(actor)
         for item in rounds:
             status = "进行中" if item["status"] == "open" else "已结束"
-            with st.expander(f"{item['title']}（{status}）", expanded=item is rounds[0]):
+            with st.expander(f"{md(item['title'])}（{status}）", expanded=item is rounds[0]):
                 case_views.round_view(actor, item["id"])

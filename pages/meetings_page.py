@@ -8,7 +8,7 @@ from survey import clock, reference
 from survey.errors import SurveyError
 from survey.problems import columns, meetings
 from ui import session
-from ui.text import md
+from ui.text import md, md_table
 
 actor = session.require_actor("problems.triage")
 st.title("联审会办")
@@ -45,7 +45,7 @@ with session.database() as db:
     items = meetings.agenda(db, actor, chosen)
 
 if printing:
-    st.header(by_id[chosen]["title"])
+    st.header(md(by_id[chosen]["title"]))
     for number, item in enumerate(items, 1):
         st.subheader(f"{number}. 问题 #{item['problem_id']} · {md(item['company'])}")
         st.write(
@@ -58,7 +58,8 @@ if printing:
                 f"会议决定：{md(item['decision'])}；责任单位：{md(item['responsible'] or '')}；"
                 f"时限 {item['deadline_on']}；主持：{md(item['chair'])}"
             )
-        st.table(columns.frame(item["history"], ["at", "action", "note"], columns.EVENT_COLUMNS))
+        history = columns.frame(item["history"], ["at", "action", "note"], columns.EVENT_COLUMNS)
+        st.table(md_table(history))
     st.stop()
 
 st.subheader(f"议题（{len(items)}）")

@@ -68,7 +68,7 @@ with session.database() as db:
 for task in plan_tasks:
     st.page_link(
         "pages/plan_page.py",
-        label=f"任务清单 {task['year']} · {task['number']} {task['content']}",
+        label=f"任务清单 {task['year']} · {md(task['number'])} {md(task['content'])}",
         icon=":material/checklist:",
         query_params={"year": task["year"]},
     )

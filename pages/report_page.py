@@ -11,6 +11,7 @@ from survey.problems import columns
 from survey.reports import charts, periods, weekly
 from survey.reports.weekly import Week
 from ui import dashboard, params, session, style
+from ui.text import md_table
 
 actor = session.require_actor("dashboard.read")
 style.printable()
@@ -46,19 +47,21 @@ else:
     dashboard.show_chart(charts.weekly_sectors(sectors), None, f"周报_行业_{monday}")
 st.subheader("部门办理")
 st.table(  # a static table prints whole; a dataframe would print its scroll window
-    pd.DataFrame(
-        {
-            "部门": departments["department_name"],
-            "本周新交办": departments["raised"],
-            "本周答复": departments["replied"],
-            "其中按时": departments["on_time"],
-            "当前逾期": departments["overdue"],
-        }
-    ).set_index("部门"),
+    md_table(
+        pd.DataFrame(
+            {
+                "部门": departments["department_name"],
+                "本周新交办": departments["raised"],
+                "本周答复": departments["replied"],
+                "其中按时": departments["on_time"],
+                "当前逾期": departments["overdue"],
+            }
+        ).set_index("部门")
+    ),
 )
 st.subheader("逾期最久的问题")
 if overdue:
     keys = ["id", "company", "category", "department", "deadline_on", "raised_on"]
-    st.table(columns.frame(overdue, keys).set_index("编号"))
+    st.table(md_table(columns.frame(overdue, keys).set_index("编号")))
 else:
     st.success("当前没有逾期问题。")

@@ -15,9 +15,9 @@ from ui.text import md
 
 def show_case(case: dict) -> None:
     """A case as a printable page: title, company (masked when asked), 背景, 做法, 成效."""
-    st.header(case["title"])
+    st.header(md(case["title"]))
     st.caption(
-        f"{md(case['company'] or '')} · {md(case['category'] or '')} · {md(case['sector'] or '')}"
+        f"{md(case['company'])} · {md(case['category'])} · {md(case['sector'])}"
         f" · {cases.STATUS_LABELS[case['status']]}"
     )
     for key, label in (*cases.FIELDS.items(), ("figures", "数据")):
@@ -102,7 +102,7 @@ def round_view(actor: Actor, round_id: int) -> None:
                 st.markdown(f"**{md(case['title'])}**")
                 given = {
                     k["id"]: st.number_input(
-                        f"{k['name']}（权重 {k['weight']:g}）",
+                        f"{md(k['name'])}（权重 {k['weight']:g}）",
                         0,
                         100,
                         mine.get((case["id"], k["id"]), 0),

@@ -60,7 +60,7 @@ def choose_departments(unknown: dict, departments: dict[str, str], mapping: dict
         for name, suggested in unknown.items():
             default = codes.index(by_name[suggested]) if suggested in by_name else 0
             chosen[name] = st.selectbox(
-                f"“{name}”对应",
+                f"“{md(name)}”对应",
                 codes,
                 index=default,
                 format_func=departments.get,

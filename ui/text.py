@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
+
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 # "http:", "https:", "ftp:", "mailto:", "www." and "@": where GFM starts an autolink literal.
 _AUTOLINK = re.compile(r"(?i)(?<=[a-z])(?=\\:)|(?<=www)(?=\\\.)|(?=@)")
@@ -20,3 +22,18 @@ def md(value) -> str:
         return ""
     escaped = _SPECIAL.sub(r"\\\1", str(value))
     return _AUTOLINK.sub(JOINER, escaped).replace("\n", "  \n")
+
+
+def md_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `frame` for st.table, which reads every cell, index entry and header as
+    Markdown: each text among them through `md` (numbers and dates stay as they are)."""
+
+    def escaped(value):
+        return md(value) if isinstance(value, str) else value
+
+    shown = frame.copy()
+    for column in shown.columns:
+        shown[column] = shown[column].map(escaped)
+    shown.index = shown.index.map(escaped)
+    shown.columns = shown.columns.map(escaped)
+    return shown
