@@ -122,4 +122,7 @@ if active:
         except SurveyError as exc:
             st.error(md(str(exc)))
     if right.button("停用", icon=":material/block:"):
-        session.attempt(lambda db: clients.revoke(db, actor, chosen), "已停用，其令牌不再有效。")
+        session.attempt(
+            lambda db: clients.revoke(db, actor, chosen),
+            "已停用：令牌不再有效，事件推送订阅已取消，待推送的事件已搁置、不再发送。",
+        )

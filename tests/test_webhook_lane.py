@@ -19,7 +19,7 @@ from survey.notify import mail, outbox, webhooks, worker
 from survey.notify.messages import Message, send
 from survey.problems import lifecycle
 from survey.problems.register import TRANSITIONS
-from tests.helpers import actor_for
+from tests.helpers import actor_for, open_page
 from tests.hookserver import Hooks, Silent
 from tests.mailserver import smtp_server
 
@@ -247,3 +247,19 @@ def test_a_cancelled_subscriptions_queued_deliveries_are_parked_not_sent(db):
         assert {r["last_error"] for r in rows} == {"订阅已取消：未发送"}
     finally:
         hooks.stop()
+
+
+def test_the_admin_page_stops_a_client_and_says_its_queue_is_parked(demo_db):
+    with store.opened(demo_db) as db:
+        client, client_id = a_client(db, "页面停用的系统")
+        hook_id, _ = webhooks.subscribe(db, client, "http://127.0.0.1:9/h", ["*"], TRANSITIONS)
+        escalate(db, 2)
+    at = open_page(demo_db, "admin", "pages/api_clients_page.py")
+    at.selectbox[-1].select(client_id).run()
+    next(b for b in at.button if b.label == "停用").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == [
+        "已停用：令牌不再有效，事件推送订阅已取消，待推送的事件已搁置、不再发送。"
+    ]
+    with store.opened(demo_db) as db:
+        assert {r["status"] for r in hook_rows(db, hook_id)} == {"parked"}
