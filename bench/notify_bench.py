@@ -11,7 +11,7 @@ from pathlib import Path
 
 import seeds
 from bench.visits_bench import _percentile
-from survey import bootstrap
+from survey import bootstrap, outbound
 from survey import db as store
 from survey.access import users
 from survey.access.auth import load_actor
@@ -49,6 +49,7 @@ def bench_moves() -> None:
             admin = load_actor(
                 db, store.scalar(db, "SELECT id FROM users WHERE username = 'admin'")
             )
+            outbound.save_allow_list(db, admin, "127.0.0.1")  # nothing is sent: loopback only
             mail.save(
                 db, admin, host="127.0.0.1", port=2525, security="none", sender="n@zhy.gov.cn"
             )
@@ -143,6 +144,7 @@ def bench_mail() -> None:
             handler = load_actor(
                 db, store.scalar(db, "SELECT id FROM users WHERE username = 'handler'")
             )
+            outbound.save_allow_list(db, admin, "127.0.0.1")  # the loopback SMTP server
             mail.save(
                 db, admin, host="127.0.0.1", port=port, security="none", sender="n@zhy.gov.cn"
             )
@@ -153,11 +155,11 @@ def bench_mail() -> None:
             start = time.perf_counter()
             counts = worker.deliver(db, limit=MAILS)
             ours = time.perf_counter() - start
-            settings = mail.load(db)
+            settings, guard = mail.load(db), outbound.Guard.of(db)
             naive_n = 300
             start = time.perf_counter()
             for i in range(naive_n):  # a connection per e-mail
-                mail.send(settings, "handler@gxj.zj.gov.cn", f"对照 {i}", "正文", "")
+                mail.send(settings, "handler@gxj.zj.gov.cn", f"对照 {i}", "正文", "", guard)
             naive = (time.perf_counter() - start) / naive_n * MAILS
         received = len(inbox.received)
     print(f"{MAILS:,} queued e-mails to a loopback SMTP server (aiosmtpd)")

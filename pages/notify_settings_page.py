@@ -1,6 +1,7 @@
 """通知设置 (admins): the digest time, the public address and quiet hours; e-mail (SMTP); the
-WeCom and DingTalk group robots per department; the SMS gateway. Each channel has a test button
-that answers with the service's own reply. Secrets are never shown again after saving."""
+WeCom and DingTalk group robots per department; the SMS gateway; the intranet addresses the app
+may reach. Each channel has a test button that says what happened. Secrets are never shown again
+after saving, and a changed server asks for its secret again."""
 
 import streamlit as st
 
@@ -11,7 +12,9 @@ actor = session.require_actor("settings.edit")
 st.title("通知设置")
 
 
-general, email, robot_tab, sms_tab = st.tabs(["常规", "邮件", "群机器人", "短信"])
+general, email, robot_tab, sms_tab, allow_tab = st.tabs(
+    ["常规", "邮件", "群机器人", "短信", "内网地址白名单"]
+)
 
 with general, st.form("notify_settings", enter_to_submit=False):
     with session.database() as db:
@@ -64,14 +67,16 @@ with email:
         password = st.text_input(
             "登录密码",
             type="password",
-            placeholder=channel_forms.KEEP if smtp.password else "",
+            placeholder=channel_forms.KEEP
+            if smtp.password
+            else (mail.ASK_AGAIN if smtp.username else ""),
             autocomplete="new-password",
         )
         sender = st.text_input(
             "发件地址", value=smtp.sender, placeholder="镇合意 <notice@example.gov.cn>"
         )
         if st.form_submit_button("保存邮件设置", type="primary"):
-            session.attempt(
+            channel_forms.save(
                 lambda db: mail.save(
                     db,
                     actor,
@@ -81,8 +86,7 @@ with email:
                     username=username,
                     password=password or None,
                     sender=sender,
-                ),
-                "已保存。",
+                )
             )
     channel_forms.test_button(
         "发送测试邮件到我的邮箱", "test_mail", lambda db: mail.send_test(db, actor)
@@ -93,3 +97,6 @@ with robot_tab:
 
 with sms_tab:
     channel_forms.sms_form(actor)
+
+with allow_tab:
+    channel_forms.allow_list_form(actor)

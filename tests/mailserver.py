@@ -1,5 +1,6 @@
 """A real SMTP server on loopback (aiosmtpd) for the e-mail tests: it keeps what it receives and
-can answer 451 for a while to exercise retries."""
+can answer 451 for a while to exercise retries; it accepts any login and keeps the (user, password)
+pairs it was given, so a test sees which server a password reached."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 from tests.browser import free_port
 
@@ -17,6 +19,11 @@ class Inbox:
     def __init__(self):
         self.received: list[email.message.EmailMessage] = []
         self.failing = 0
+        self.logins: list[tuple[str, str]] = []
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data):
+        self.logins.append((auth_data.login.decode(), auth_data.password.decode()))
+        return AuthResult(success=True)
 
     async def handle_DATA(self, server, session, envelope):
         if self.failing:
@@ -28,9 +35,15 @@ class Inbox:
 
 
 @contextmanager
-def smtp_server() -> Iterator[tuple[Inbox, int]]:
+def smtp_server(host: str = "127.0.0.1", port: int = 0) -> Iterator[tuple[Inbox, int]]:
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller = Controller(
+        inbox,
+        hostname=host,
+        port=port or free_port(),
+        authenticator=inbox.authenticate,
+        auth_require_tls=False,
+    )
     controller.start()
     try:
         yield inbox, controller.port

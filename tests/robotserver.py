@@ -9,6 +9,9 @@ SMS gateway, for the channel tests (on loopback; nothing leaves the machine).
 - Both: more than `per_minute` posts in 60 s from one robot answers the service's rate-limit
   errcode (45009, 130101); `failing` > 0 answers HTTP 502 that many times.
 - SMS: POST or GET /sms, recorded as (method, path, headers, body); answers `sms_reply`.
+- `raw` = (status, text) answers every request with that instead (an unknown service's page);
+  `redirect` = a URL answers every request with 302 to it; `hits` counts every request seen.
+- `garbage_server(answer)`: a TCP listener that answers `answer` (not HTTP) and hangs up.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 import threading
 import time
 from collections import defaultdict
@@ -38,6 +42,9 @@ class Robots:
         self.recent: dict[str, list[float]] = defaultdict(list)
         self.lock = threading.Lock()
         self.port = 0
+        self.raw: tuple[int, str] | None = None
+        self.redirect = ""
+        self.hits: list[dict] = []  # every request: {"method", "path", "host"}
 
     def url(self, platform: str, key: str) -> str:
         if platform == "wecom":
@@ -113,6 +120,22 @@ def handler_for(robots: Robots):
             self.end_headers()
             self.wfile.write(data)
 
+        def seen(self) -> bool:
+            """Record the request; True when `raw` or `redirect` answered it already."""
+            robots.hits.append(
+                {"method": self.command, "path": self.path, "host": self.headers.get("Host")}
+            )
+            if robots.redirect:
+                self.send_response(302)
+                self.send_header("Location", robots.redirect)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return True
+            if robots.raw:
+                self.reply(*robots.raw)
+                return True
+            return False
+
         def handle_sms(self, body: bytes) -> None:
             parts = urlsplit(self.path)
             with robots.lock:
@@ -130,12 +153,16 @@ def handler_for(robots: Robots):
             self.reply(200, robots.sms_reply)
 
         def do_GET(self):
+            if self.seen():
+                return None
             if urlsplit(self.path).path == "/sms":
                 return self.handle_sms(b"")
             self.reply(404, "{}")
 
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.seen():
+                return None
             parts = urlsplit(self.path)
             if parts.path == "/sms":
                 return self.handle_sms(body)
@@ -159,3 +186,35 @@ def robot_server() -> Iterator[Robots]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def garbage_server(answer: bytes = b"SSH-2.0-OpenSSH_9.6\r\n") -> Iterator[int]:
+    """A loopback port where something that is not HTTP answers `answer` (b"" hangs up at once)
+    to whatever arrives; yields the port."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                continue
+            with client:
+                client.settimeout(1)
+                try:
+                    client.recv(65536)
+                    client.sendall(answer)
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()

@@ -427,7 +427,7 @@ def test_webhooks_are_signed_and_outlast_a_subscriber_that_is_down(demo_db, api)
         )
         assert worker.deliver(db) == {"sent": 0, "pending": 1, "parked": 0, "held": 0}
         [row] = store.query(db, "SELECT * FROM deliveries WHERE status = 'pending'")
-        assert "订阅地址拒绝连接" in row["last_error"]
+        assert "无法连接订阅地址" in row["last_error"]
         hooks.start()  # back, on the same port
         db.execute("UPDATE deliveries SET next_at = ? WHERE id = ?", (row["created_at"], row["id"]))
         assert worker.deliver(db)["sent"] == 1

@@ -1,10 +1,11 @@
-"""The group-robot and SMS forms of 通知设置 (kept here so the page stays thin), and the test
-button every channel shares: it sends now and shows the service's own reply."""
+"""The group-robot, SMS and allow-list forms of 通知设置 (kept here so the page stays thin), the
+test button every channel shares (it sends now and says what happened: sent, refused, or the
+service's own error code and message) and the save that warns when a secret was cleared."""
 
 import pandas as pd
 import streamlit as st
 
-from survey import reference
+from survey import outbound, reference
 from survey.errors import SurveyError
 from survey.labels import CHANNEL_LABELS
 from survey.notify import robots, sms
@@ -15,15 +16,44 @@ KEEP = "已保存，留空表示不修改"
 
 
 def test_button(label: str, key: str, send) -> None:
-    """A button that sends a test now and shows the service's reply (or its refusal)."""
+    """A button that sends a test now and says what happened (sent, or why not)."""
     if st.button(label, key=key, icon=":material/send:"):
         try:
             with session.database() as db:
-                reply = send(db)
+                said = send(db)
         except SurveyError as exc:
             st.error(md(str(exc)))
         else:
-            st.success(f"已发出，对方答复：{md(reply)}")
+            st.success(md(said))
+
+
+def save(action) -> None:
+    """Save through `action(db)`; a note it returns (a secret cleared by a changed server,
+    to be filled in again) is shown as a warning under 已保存."""
+    notes: list = []
+    if session.attempt(lambda db: notes.append(action(db)), "已保存。") and notes[0]:
+        st.warning(md(notes[0]))
+
+
+def allow_list_form(actor) -> None:
+    """内网地址白名单: the intranet addresses the app may reach (the rule refuses them otherwise)."""
+    with session.database() as db:
+        current = outbound.allow_list_text(db)
+    st.caption(
+        "系统向外发送（群机器人、短信网关、邮件服务器、事件推送）时，只连接公网地址；回环、内网、"
+        "链路本地等地址一律拒绝，除非登记在这里。本单位内网的短信平台或邮件服务器，请把它的 IP "
+        "地址或所在小网段登记一次（每行一个，如 10.20.1.5 或 10.20.1.0/24，# 后可写备注）。"
+        "每次修改和每次拒绝都记入操作日志。"
+    )
+    with st.form("outbound_allow_form", enter_to_submit=False):
+        text = st.text_area(
+            "允许连接的内网地址",
+            value=current,
+            key="outbound_allow",
+            placeholder="10.20.1.5  # 短信平台",
+        )
+        if st.form_submit_button("保存白名单", type="primary"):
+            session.attempt(lambda db: outbound.save_allow_list(db, actor, text), "已保存。")
 
 
 def robots_form(actor) -> None:
@@ -118,6 +148,9 @@ def sms_form(actor) -> None:
     """短信: the gateway's description, checked and saved whole, and a test SMS."""
     with session.database() as db:
         gateway = sms.load(db)
+    asks_again = not gateway.secret and sms.uses_secret(gateway)
+    if asks_again:
+        st.warning(md(sms.NO_SECRET))
     st.caption(
         "通过本地政务短信平台的 HTTP 接口发送。模板中可用 `${mobile}`（手机号）、`${text}`（短信内容）"
         "和 `${secret}`（密钥）。短信只含问题编号、企业名称、类别和时限，不含其他个人信息。"
@@ -149,7 +182,7 @@ def sms_form(actor) -> None:
         sms_secret = st.text_input(
             "密钥（`${secret}`）",
             type="password",
-            placeholder=KEEP if gateway.secret else "",
+            placeholder=KEEP if gateway.secret else ("请重新填写密钥" if asks_again else ""),
             autocomplete="new-password",
         )
         success = st.text_input(
@@ -157,8 +190,18 @@ def sms_form(actor) -> None:
             value=gateway.success,
             placeholder='"code":0',
         )
+        left, right = st.columns(2)
+        code_field = left.text_input(
+            "答复中的状态码字段（可留空）",
+            value=gateway.code_field,
+            placeholder="code",
+            help="发送失败时显示网关答复 JSON 中这两个字段的值；嵌套字段写作 result.code。",
+        )
+        message_field = right.text_input(
+            "答复中的说明字段（可留空）", value=gateway.message_field, placeholder="msg"
+        )
         if st.form_submit_button("保存短信设置", type="primary"):
-            session.attempt(
+            save(
                 lambda db: sms.save(
                     db,
                     actor,
@@ -170,7 +213,8 @@ def sms_form(actor) -> None:
                     template=template,
                     secret=sms_secret or None,
                     success=success,
-                ),
-                "已保存。",
+                    code_field=code_field,
+                    message_field=message_field,
+                )
             )
     test_button("发送测试短信到我的手机", "test_sms", lambda db: sms.send_test(db, actor))

@@ -1,11 +1,12 @@
 """E-mail over SMTP (plain, STARTTLS or SSL, with an optional login): the settings admins save,
-checked before saving, and sending one delivery. The password is stored but never shown again."""
+checked before saving, and sending one delivery. The password is stored but never shown again,
+and it does not follow a changed server: a new host, port, encryption or user name clears it.
+Connections go through the outbound guard (the checked address; the host name kept for TLS)."""
 
 from __future__ import annotations
 
 import contextlib
 import smtplib
-import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, parseaddr
@@ -13,6 +14,7 @@ from email.utils import formataddr, parseaddr
 from sqlite_utils import Database
 
 from survey import db as store
+from survey import outbound
 from survey.access.actor import Actor
 from survey.access.permissions import require
 from survey.access.settings import get_setting, set_setting
@@ -20,8 +22,12 @@ from survey.errors import ValidationError
 from survey.notify.failures import explain
 
 SECURITY = {"none": "不加密", "starttls": "STARTTLS", "ssl": "SSL/TLS"}
-TIMEOUT_SECONDS = 15
+CONNECT_TIMEOUT_SECONDS = 5
+READ_TIMEOUT_SECONDS = 15
 PREFIX = "smtp_"
+ASK_AGAIN = "请重新填写登录密码"  # the password field's placeholder once the password was cleared
+CLEARED = "SMTP 服务器、端口、加密方式或登录用户名已更改，原登录密码已清除，请重新填写登录密码。"
+NO_PASSWORD = "已填写登录用户名但没有登录密码：请在邮件设置中重新填写登录密码。"
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,14 @@ class SmtpSettings:
     @property
     def enabled(self) -> bool:
         return bool(self.host and self.sender)
+
+    @property
+    def account(self) -> tuple[str, int, str, str]:
+        """What a password belongs to: it is kept only while all of these stay the same."""
+        return (self.host.lower(), self.port, self.security, self.username)
+
+    def where(self) -> str:
+        return f"SMTP 服务器 {self.host}:{self.port}"
 
 
 def load(db: Database) -> SmtpSettings:
@@ -68,8 +82,10 @@ def save(
     username: str = "",
     password: str | None = None,
     sender: str,
-) -> None:
-    """All fields or none; an empty host turns e-mail off. `password=None` keeps the saved one."""
+) -> str | None:
+    """All fields or none; an empty host turns e-mail off. `password=None` keeps the saved one
+    while the server, port, encryption and user name stay the same; otherwise the saved password
+    is cleared and the returned note asks for it again."""
     require(actor, "settings.edit")
     host = (host or "").strip()
     try:
@@ -88,11 +104,17 @@ def save(
         raise ValidationError("发件地址无效，例如 通知 <notice@example.gov.cn>。", "smtp_sender")
     values = {"host": host, "port": str(port), "security": security}
     values |= {"username": (username or "").strip(), "sender": (sender or "").strip()}
+    current = load(db)
+    moved = (host.lower(), port, security, values["username"]) != current.account
+    cleared = password is None and moved and bool(current.password)
+    if cleared:
+        password = ""
     if password is not None:
         values["password"] = password
     with store.transaction(db):
         for key, value in values.items():
             set_setting(db, actor, PREFIX + key, value, secret=key == "password")
+    return CLEARED if cleared and values["username"] else None
 
 
 def compose(
@@ -120,22 +142,28 @@ class Connection:
     """One SMTP connection reused for a run's e-mails (connecting per e-mail costs more than the
     e-mail); a failure closes it, and the next e-mail connects again."""
 
-    def __init__(self, settings: SmtpSettings):
-        self.settings = settings
+    def __init__(self, settings: SmtpSettings, guard: outbound.Guard):
+        self.settings, self.guard = settings, guard
         self.client: smtplib.SMTP | None = None
 
     def _open(self) -> smtplib.SMTP:
         s = self.settings
-        if s.security == "ssl":
-            client = smtplib.SMTP_SSL(
-                s.host, s.port, timeout=TIMEOUT_SECONDS, context=ssl.create_default_context()
-            )
-        else:
-            client = smtplib.SMTP(s.host, s.port, timeout=TIMEOUT_SECONDS)
-        if s.security == "starttls":
-            client.starttls(context=ssl.create_default_context())
-        if s.username:
-            client.login(s.username, s.password)
+        if s.username and not s.password:
+            raise RuntimeError(NO_PASSWORD)
+        target = self.guard.resolve(s.host, s.port, s.where())
+        client = outbound.smtp_client(
+            target,
+            s.security,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            read_timeout=READ_TIMEOUT_SECONDS,
+        )
+        try:
+            if s.username:
+                client.login(s.username, s.password)
+        except (OSError, smtplib.SMTPException):
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                client.close()
+            raise
         return client
 
     def send(self, to: str, title: str, body: str, link: str, delivery_id: int | None = None):
@@ -145,7 +173,7 @@ class Connection:
             if self.client is None:
                 self.client = self._open()
             refused = self.client.send_message(message)
-        except (OSError, smtplib.SMTPException):
+        except (OSError, smtplib.SMTPException, RuntimeError):
             self.close()
             raise
         if refused:
@@ -164,16 +192,16 @@ class Connection:
         self.close()
 
 
-def send(settings: SmtpSettings, to: str, title: str, body: str, link: str) -> str:
-    """Send one e-mail on its own connection; returns the server's reply, raises on failure."""
-    with Connection(settings) as connection:
+def send(
+    settings: SmtpSettings, to: str, title: str, body: str, link: str, guard: outbound.Guard
+) -> None:
+    """Send one e-mail on its own connection; raises on failure."""
+    with Connection(settings, guard) as connection:
         connection.send(to, title, body, link)
-        code, reply = connection.client.noop()
-    return f"{code} {reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
 
 
 def send_test(db: Database, actor: Actor) -> str:
-    """Send a test e-mail to the admin's own address now; returns the server's reply, or raises
+    """Send a test e-mail to the admin's own address now; returns 已发送, or raises
     ValidationError with the failure in Chinese (nothing is queued)."""
     require(actor, "settings.edit")
     settings = load(db)
@@ -182,8 +210,11 @@ def send_test(db: Database, actor: Actor) -> str:
     to = store.scalar(db, "SELECT email FROM users WHERE id = ?", (actor.id,)) or ""
     if not to:
         raise ValidationError("请先在“我的账号”中填写您的电子邮箱，测试邮件将发到那里。", "email")
+    if settings.username and not settings.password:
+        raise ValidationError(NO_PASSWORD, "smtp_password")
+    guard = outbound.Guard.of(db, actor)
     try:
-        return send(settings, to, "测试邮件", "这是一封测试邮件：邮件通知已经可以发出。", "")
-    except (OSError, smtplib.SMTPException) as exc:
-        where = f"SMTP 服务器 {settings.host}:{settings.port}"
-        raise ValidationError(f"发送失败：{explain(exc, where)}", "smtp_host") from None
+        send(settings, to, "测试邮件", "这是一封测试邮件：邮件通知已经可以发出。", "", guard)
+    except (OSError, smtplib.SMTPException, RuntimeError) as exc:
+        raise ValidationError(f"发送失败：{explain(exc, settings.where())}", "smtp_host") from None
+    return "已发送。"

@@ -15,26 +15,27 @@ import json
 import math
 import re
 import time
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, quote, quote_plus, urlsplit
 
 from sqlite_utils import Database
 
-from survey import clock
+from survey import clock, outbound
 from survey import db as store
 from survey.access import audit
 from survey.access.actor import Actor
 from survey.access.permissions import require
 from survey.errors import ValidationError
+from survey.labels import CHANNEL_LABELS
 from survey.names import one_line
-from survey.notify.failures import explain
 
 SUPERVISORS = "supervisors"  # the audience of the supervisors' robot; departments use their code
 PER_MINUTE = 20  # both services' documented limit per robot
 MAX_BYTES = 4000  # WeCom's markdown limit is 4,096 bytes; DingTalk's is larger
-TIMEOUT_SECONDS = 10
+CONNECT_TIMEOUT_SECONDS = 3
+READ_TIMEOUT_SECONDS = 10
+WHERE = "机器人地址"  # how failures name the other end
 # platform -> (the query parameter that holds the key, the example address, rate-limit errcodes)
 PLATFORMS = {
     "wecom": ("key", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…", {45009}),
@@ -111,6 +112,8 @@ def save_robot(
     if robot_id is None and not url:
         raise ValidationError("请填写 Webhook 地址。", "url")
     _check(db, platform, audience, url, secret)
+    if url:
+        outbound.check_address(db, actor, url, "url", WHERE)
     values = {"name": name, "platform": platform, "audience": audience, "active": int(active)}
     shown = dict(values)
     if url:
@@ -260,28 +263,38 @@ def markdown(items: list[tuple[str, str, str]]) -> tuple[str, str]:
     return title, text
 
 
-def post(robot: Robot, title: str, text: str) -> str:
-    """One post; returns the service's reply, raises RobotError on any failure."""
+def post(robot: Robot, title: str, text: str, guard: outbound.Guard) -> None:
+    """One post through the outbound guard; raises RobotError on any failure, with the service's
+    own errcode and errmsg when it gave them, never the body of an answer it did not."""
     body = json.dumps(payload(robot.platform, title, text), ensure_ascii=False).encode()
-    request = urllib.request.Request(
-        post_url(robot),
-        data=body,
-        headers={"Content-Type": "application/json; charset=utf-8"},
-        method="POST",
-    )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
-            reply = response.read().decode("utf-8", errors="replace")
-    except (OSError, ValueError) as exc:  # HTTPError and URLError are OSErrors
-        raise RobotError(explain(exc, "机器人地址")) from None
-    try:
-        answer = json.loads(reply)
-        code = int(answer.get("errcode", -1))
-    except (ValueError, AttributeError, TypeError):
-        raise RobotError(f"无法识别的答复：{reply[:200]}") from None
+        answer = guard.request(
+            "POST",
+            post_url(robot),
+            where=WHERE,
+            body=body,
+            headers={"Content-Type": "application/json; charset=utf-8"},
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            read_timeout=READ_TIMEOUT_SECONDS,
+        )
+    except outbound.OutboundError as exc:
+        raise RobotError(str(exc)) from None
+    reply = answer.json()
+    code = reply.get("errcode") if isinstance(reply, dict) else None
+    if type(code) is not int:
+        if not answer.ok:
+            raise RobotError(f"{WHERE}答复 HTTP {answer.status}")
+        service = CHANNEL_LABELS.get(robot.platform, robot.platform)
+        raise RobotError(
+            f"{WHERE}的答复无法识别（HTTP {answer.status}，不是{service}机器人的答复）"
+        )
     if code != 0:
-        raise RobotError(reply[:300], rate_limited=code in PLATFORMS[robot.platform][2])
-    return reply
+        message = str(reply.get("errmsg", ""))[:200]
+        service = CHANNEL_LABELS.get(robot.platform, robot.platform)
+        raise RobotError(
+            f"{service}答复错误 {code}：{message}",
+            rate_limited=code in PLATFORMS[robot.platform][2],
+        )
 
 
 def reserve(db: Database, robot_id: int, wanted: int, now: datetime) -> tuple[int, datetime]:
@@ -334,13 +347,15 @@ def batches(items: list, budget: int, size) -> tuple[list[list], list]:
 
 
 def send_test(db: Database, actor: Actor, robot_id: int) -> str:
-    """Post a test message now; returns the service's reply, or raises ValidationError with it."""
+    """Post a test message now; returns 已发送, or raises ValidationError saying what happened
+    (refused by the outbound rule, unreachable, or the service's errcode and errmsg)."""
     require(actor, "settings.edit")
     robot = load(db, robot_id)
     if robot is None:
         raise ValidationError("没有这个机器人。", "robot")
     title, text = markdown([("测试消息", "这是一条测试消息：本群可以收到镇合意的通知。", "")])
     try:
-        return post(robot, title, text)
+        post(robot, title, text, outbound.Guard.of(db, actor))
     except RobotError as exc:
         raise ValidationError(f"发送失败：{exc}", "url") from None
+    return "已发送。"

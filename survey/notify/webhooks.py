@@ -15,20 +15,18 @@ import hmac
 import json
 import secrets
 import time
-import urllib.request
 from collections.abc import Collection
 from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
-from survey import clock
+from survey import clock, outbound
 from survey import db as store
 from survey.access import audit
 from survey.access.actor import Actor
 from survey.access.clients import CLIENT_STOPPED, client_id_of
 from survey.access.permissions import require
 from survey.errors import LimitError, NotFoundError, ValidationError
-from survey.notify.failures import explain
 
 # A subscriber answers at once or not at all: short waits (the worker's webhook lane also stops
 # trying a subscription for the rest of a run after one failure).
@@ -42,6 +40,7 @@ READ_TIMEOUT_SECONDS = 5
 MAX_SUBSCRIPTIONS = 10
 MAX_PENDING = 1000
 BACKLOGGED = "订阅方已有 {} 条待送达，超过上限：本事件未排队，管理员可在通知记录中重新发送"
+WHERE = "订阅地址"  # how failures name the subscriber
 CANCELLED = "订阅已取消：未发送"  # why a cancelled subscription's queued event was not sent
 EVENT_SQL = (
     "SELECT e.id, e.problem_id, e.at, e.action, e.from_status, e.to_status, e.note"
@@ -60,6 +59,14 @@ def subscribe(
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or " " in url or len(url) > 500:
         raise ValidationError("url 应为 http:// 或 https:// 开头的地址。", "url")
+    try:  # the outbound rule now (again at each delivery); a client learns no resolved address
+        outbound.Guard.of(db, actor).check_url(url, WHERE)
+    except outbound.RefusedError:
+        raise ValidationError(
+            "url 不允许：只能推送到公网地址（回环、内网、链路本地等地址不可用）。", "url"
+        ) from None
+    except outbound.OutboundError:
+        raise ValidationError("url 的主机名无法解析。", "url") from None
     unknown = [a for a in actions if a != "*" and a not in known]
     if not actions or unknown:
         names = "、".join(known)
@@ -184,9 +191,16 @@ class StoppedError(Exception):
     """The subscription or its client was stopped: the delivery is parked, never sent."""
 
 
-def deliver(db: Database, delivery_id: int, webhook_id: int, event_id: int) -> None:
-    """POST one event to its subscriber; raises RuntimeError (in Chinese) unless it answers 2xx,
-    StoppedError when the subscription or its client is no longer active."""
+def deliver(
+    db: Database,
+    delivery_id: int,
+    webhook_id: int,
+    event_id: int,
+    guard: outbound.Guard | None = None,
+) -> None:
+    """POST one event to its subscriber through the outbound guard; raises RuntimeError (in
+    Chinese) unless it answers 2xx, StoppedError when the subscription or its client is no
+    longer active."""
     hook = db.conn.execute(
         "SELECT w.url, w.secret, w.active, c.active FROM webhooks w"
         " JOIN api_clients c ON c.id = w.client_id WHERE w.id = ?",
@@ -199,10 +213,11 @@ def deliver(db: Database, delivery_id: int, webhook_id: int, event_id: int) -> N
     event = store.query(db, EVENT_SQL, (event_id,))[0]
     body = json.dumps(event, ensure_ascii=False, sort_keys=True).encode()
     stamp = str(int(time.time()))  # Unix time: the subscriber checks it against its own clock
-    request = urllib.request.Request(
+    answer = (guard or outbound.Guard.of(db)).request(
+        "POST",
         hook[0],
-        data=body,
-        method="POST",
+        where=WHERE,
+        body=body,
         headers={
             "Content-Type": "application/json; charset=utf-8",
             "X-ZHY-Event": event["action"],
@@ -210,9 +225,8 @@ def deliver(db: Database, delivery_id: int, webhook_id: int, event_id: int) -> N
             "X-ZHY-Timestamp": stamp,
             "X-ZHY-Signature": signature(hook[1], stamp, body),
         },
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
     )
-    try:
-        with urllib.request.urlopen(request, timeout=READ_TIMEOUT_SECONDS):  # noqa: S310
-            pass
-    except (OSError, ValueError) as exc:  # HTTPError (non-2xx) and URLError are OSErrors
-        raise RuntimeError(explain(exc, "订阅地址")) from None
+    if not answer.ok:
+        raise RuntimeError(f"{WHERE}答复 HTTP {answer.status}")

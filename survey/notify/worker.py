@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from survey import clock
+from survey import clock, outbound
 from survey import db as store
 from survey.notify import config, mail, outbox, robots, sms, webhooks
 from survey.notify.failures import explain
@@ -39,7 +39,8 @@ class Run:
     def __init__(self, db: Database, me: str):
         self.db, self.me = db, me
         self.mail, self.sms, self.quiet = mail.load(db), sms.load(db), config.current(db)
-        self.connection = mail.Connection(self.mail)
+        self.guard = outbound.Guard.of(db)  # the outbound rule and allow-list, read once a run
+        self.connection = mail.Connection(self.mail, self.guard)
         self.totals = dict.fromkeys(OUTCOMES, 0)
 
     def finish(self, delivery: Delivery, error: str | None) -> None:
@@ -82,7 +83,7 @@ class Run:
                 if not self.sms.enabled:
                     raise RuntimeError("短信未开启")
                 text = sms.text_of(delivery.title, delivery.body, delivery.link)
-                sms.send(self.sms, delivery.target, text)
+                sms.send(self.sms, delivery.target, text, self.guard)
             else:
                 raise RuntimeError(f"未知渠道 {delivery.channel}")
         except webhooks.StoppedError:
@@ -111,13 +112,16 @@ class Run:
         for group in groups:
             title, text = robots.markdown([(d.title, d.body, d.link) for d in group])
             try:
-                robots.post(robot, title, text)
+                robots.post(robot, title, text, self.guard)
             except robots.RobotError as exc:
                 for delivery in group:
                     if exc.rate_limited:
                         self.hold(delivery, now + timedelta(minutes=1), f"对方限流：{exc}")
                     else:
                         self.finish(delivery, str(exc))
+            except Exception as exc:  # noqa: BLE001 - a failed attempt of these deliveries only
+                for delivery in group:
+                    self.finish(delivery, explain(exc, robots.WHERE))
             else:
                 for delivery in group:
                     self.finish(delivery, None)
