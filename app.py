@@ -5,7 +5,7 @@ import streamlit as st
 from ui import failures, navigation, session, style
 
 failures.configure_logging()
-st.set_page_config(page_title="镇合意·惠企走访", page_icon=":material/handshake:", layout="wide")
+st.set_page_config(page_title="镇合意·惠企走访", page_icon=style.FAVICON, layout="wide")
 style.apply()
 session.ensure_database()
 actor = session.current_actor()

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
+
+# The tab's icon, served by our own server: Material Symbols' handshake drawn once (Pillow) from the
+# font Streamlit bundles. A ":material/…:" page icon, in set_page_config or as the fallback from the
+# current st.Page's icon, makes the browser fetch an SVG from fonts.gstatic.com (issue 26, item 14).
+FAVICON = Path(__file__).with_name("favicon.png")
 
 TOUCH_CSS = """
 <style>

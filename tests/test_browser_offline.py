@@ -1,0 +1,131 @@
+"""Every page loads from our own server alone (issue 26, item 14): on a government intranet a
+request to an outside host (a font CDN for an icon, usage statistics) fails or hangs. Each role
+opens every page it may open, and a record's detail views, while the browser aborts every request
+to a host other than loopback before it leaves the machine and counts it. Every Material icon the
+code names is drawn from the font Streamlit bundles."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import streamlit
+
+from survey import db as store
+from tests.browser import chromium, demo_server, sign_in, wait_idle
+from tests.helpers import ROOT, actor_for
+from ui import navigation
+
+ROLES = ("admin", "supervisor", "officer", "handler", "monitor", "lead")
+PARTS = 3  # each role's addresses in three tests, so that none runs long on a busy machine
+LOOPBACK_WS = re.compile(r"^wss?://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?/")
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: resolving it would already be a request to the outside
+        return False
+
+
+def addresses_for(db) -> dict[str, list[str]]:
+    """Each role's pages (as its navigation lists them) and the detail views of a visit, a
+    problem, a company and a published case."""
+    officer = actor_for(db, "officer")
+    handler = actor_for(db, "handler")
+    visit = store.scalar(db, "SELECT min(id) FROM visits WHERE officer_id = ?", (officer.id,))
+    problem = store.scalar(
+        db,
+        "SELECT min(id) FROM problems WHERE lead_department_code = ?",
+        (handler.department_code,),
+    )
+    company = store.scalar(
+        db,
+        "SELECT min(id) FROM companies WHERE department_code = ?",
+        (officer.department_code,),
+    )
+    case = store.scalar(db, "SELECT min(id) FROM cases WHERE status = 'published'")
+    details = [
+        f"/visits?id={visit}",
+        f"/problems?id={problem}",
+        f"/company?id={company}",
+        f"/cases?id={case}",
+    ]
+    return {
+        role: [f"/{spec.url_path}" for spec in navigation.pages_for(actor_for(db, role))] + details
+        for role in ROLES
+    }
+
+
+@pytest.fixture(scope="module")
+def served(template_db, tmp_path_factory):
+    """The demo served, with each role's addresses."""
+    with demo_server(template_db, tmp_path_factory.mktemp("offline")) as (url, path):
+        with store.opened(path) as db:
+            addresses = addresses_for(db)
+        yield url, addresses
+
+
+@pytest.fixture(scope="module")
+def browser(served):
+    with chromium() as b:
+        yield b
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("part", range(PARTS))
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_loads_from_our_own_server_alone(served, browser, role, part):
+    url, addresses = served
+    outside: list[tuple[str, str]] = []  # (the page, the URL it asked for)
+    where = {"page": "/"}
+
+    def refuse(route):
+        if is_loopback(route.request.url):
+            route.continue_()
+        else:  # aborted here: nothing is sent, not even a name lookup
+            outside.append((where["page"], route.request.url))
+            route.abort("blockedbyclient")
+
+    def refuse_socket(ws):
+        outside.append((where["page"], ws.url))
+        ws.close()
+
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    try:
+        context.route("**/*", refuse)
+        context.route_web_socket(lambda u: not LOOPBACK_WS.match(u), refuse_socket)
+        page = context.new_page()
+        sign_in(page, url, role)
+        for address in addresses[role][part::PARTS]:
+            where["page"] = address
+            page.goto(url + address)
+            wait_idle(page)
+            page.wait_for_timeout(300)  # icons and images asked for after the last run
+    finally:
+        context.close()
+    assert outside == [], "\n".join(" ".join(hit) for hit in outside)
+
+
+def test_every_material_icon_is_in_the_bundled_font():
+    """An icon name missing from Streamlit's bundled Material Symbols font shows as its name (the
+    font's ligature is the icon): each name is laid out as one glyph, one em wide."""
+    from PIL import ImageFont, features
+
+    if not features.check("raqm"):
+        pytest.skip("Pillow without raqm cannot lay out the font's ligatures")
+    media = Path(streamlit.__file__).parent / "static" / "static" / "media"
+    (font_file,) = media.glob("MaterialSymbols-Rounded*.woff2")
+    font = ImageFont.truetype(str(font_file), 100, layout_engine=ImageFont.Layout.RAQM)
+    sources = [ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "ui").glob("*.py")]
+    names = {
+        n for path in sources for n in re.findall(r":material/(\w+):", path.read_text("utf-8"))
+    }
+    assert len(names) > 30 and font.getlength("nosuchicon") > 100
+    assert sorted(n for n in names if font.getlength(n) != 100) == []
