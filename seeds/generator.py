@@ -311,7 +311,7 @@ class Generator:
         rng, cal, today = self.rng, self.cal, self.today
         sup = self.supervisor_id
         events: list[tuple] = []
-        p: dict = {"status": None}
+        p: dict = {"status": None, "at": {}}  # "at": each action's latest event time
 
         def event(day: date, actor, action: str, note: str = "", *, at: str = "") -> None:
             # Never before the previous event: a timeline is read in order of time.
@@ -319,11 +319,13 @@ class Generator:
             row = register.event_row(pid, actor, at, action, p["status"], note)
             events.append(row)
             p["status"] = row[5]
+            p["at"][action] = at
 
         event(raised, creator, "raise", origin, at=f"{raised.isoformat()}{self.times[0]}")
         if spot:
             event(raised, creator, "solve_on_spot", "现场解决")
-            p.update(outcome="resolved", closed_at=self.at(raised), replied_at=self.at(raised))
+            p.update(outcome="resolved", replied=raised, closed=raised)
+            p["at"] |= {"reply": p["at"]["solve_on_spot"], "close": p["at"]["solve_on_spot"]}
             return p, events
         assign_day = cal.add(raised, rng.randint(0, 3))
         if assign_day > today:
@@ -415,7 +417,9 @@ class Generator:
         origin = f"走访 #{visit_id}" if source == "visit" else f"监督员线索 #{feedback_id}"
         p, events = self.lifecycle(pid, raised, category, spot, creator, origin)
         cid, sector, district, _dept = company if company else (None, None, None, None)
-        iso = lambda d: self.at(d) if d else None  # noqa: E731
+        # Each dated column is the time of its event, updated_at the last event's (as the app
+        # writes them), so a mirror keyed on updated_at misses nothing.
+        at = lambda action, day: p["at"][action] if day else None  # noqa: E731
         replied = p.get("replied")
         row = (
             pid,
@@ -439,22 +443,22 @@ class Generator:
             p.get("lead"),
             p.get("klass"),
             p["deadline"].isoformat() if p.get("deadline") else None,
-            iso(p.get("assigned")),
-            iso(p.get("accepted")),
-            p.get("replied_at") or iso(replied),
+            at("assign", p.get("assigned")),
+            at("accept", p.get("accepted")),
+            at("reply", replied),
             self.cal.between(p["assigned"], replied) if replied and p.get("assigned") else None,
             p.get("outcome"),
             p.get("reply_text", ""),
-            iso(p.get("called")),
+            at("callback", p.get("called")),
             p.get("level"),
             p.get("solved"),
-            p.get("closed_at") or iso(p.get("closed")),
-            iso(p.get("escalated")),
+            at("close", p.get("closed")),
+            at("escalate", p.get("escalated")),
             p.get("return_count", 0),
             p.get("reopen_count", 0),
             creator,
-            self.at(raised),
-            self.at(raised),
+            events[0][2],
+            events[-1][2],
         )
         return row, events
 

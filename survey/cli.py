@@ -21,6 +21,7 @@ from survey.companies import transfer
 from survey.errors import SurveyError
 from survey.labels import ROLE_LABELS
 from survey.notify import outbox
+from survey.problems import register
 from survey.reports import cubes
 from survey.storecopy import StoreCopyError, migrate_store
 from survey.xlsform.choice_files import file_of
@@ -199,6 +200,16 @@ def cmd_migrate_store(args) -> int:
     return 0
 
 
+def _updated_at_findings(behind: list[int]) -> list[str]:
+    if not behind:
+        return []
+    shown = "、".join(f"#{i}" for i in behind[:20]) + ("等" if len(behind) > 20 else "")
+    return [
+        f"问题表：{len(behind)} 个问题的更新时间（updated_at）早于其最后一次办理记录或办结、答复等"
+        f"时间，按更新时间同步的系统会漏掉这些变更：{shown}"
+    ]
+
+
 def cmd_check(args) -> int:
     path = store.target(args.db)
     if not store.exists(path):
@@ -209,6 +220,7 @@ def cmd_check(args) -> int:
         problems = store.integrity_problems(db)
         if not problems and not pending:
             problems = cubes.mismatches(db)  # the dashboards' summary tables against a recount
+            problems += _updated_at_findings(register.updated_at_behind(db))
             late = outbox.stuck(db)
     print(f"数据库：{path}")
     print(
@@ -225,7 +237,7 @@ def cmd_check(args) -> int:
         if store.is_url(path)
         else "integrity_check：ok；foreign_key_check：ok"
     )
-    print(f"{checked}；看板汇总表与问题表一致")
+    print(f"{checked}；看板汇总表与问题表一致；问题的更新时间不早于其办理记录")
     if late:
         print(f"通知：{late} 条外发消息超过 1 小时仍未发出（通知记录页可查看原因）")
         return 1

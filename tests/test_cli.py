@@ -101,3 +101,20 @@ def test_seeds_command(tmp_path):
     assert "companies 20" in result.stdout and "problems 40" in result.stdout
     again = run("-m", "seeds", "--db", db, "--companies", "20", "--problems", "40")
     assert_one_line_error(again, "已有企业或用户")
+
+
+def test_check_names_problems_whose_updated_at_is_behind_their_events(demo_db):
+    """`survey check` finds a problem whose updated_at is older than its last event (a mirror
+    keyed on it would miss the change) and says so in Chinese, exit 1 (issue 26, item 15)."""
+    from survey import db as store
+
+    result = run("-m", "survey", "check", "--db", str(demo_db))
+    assert result.returncode == 0, result.stdout + result.stderr
+    with store.opened(demo_db) as db:
+        pid = store.scalar(db, "SELECT max(problem_id) FROM problem_events WHERE action = 'close'")
+        db.execute("UPDATE problems SET updated_at = '2020-01-01 00:00:00' WHERE id = ?", (pid,))
+    store.release(demo_db)
+    result = run("-m", "survey", "check", "--db", str(demo_db))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "1 个问题的更新时间（updated_at）早于其最后一次办理记录" in result.stdout
+    assert f"#{pid}" in result.stdout

@@ -202,3 +202,30 @@ def test_the_change_feed_gives_each_event_once_while_several_writers_write(demo_
         ]
     assert len(written) >= 4 * 8 * 2
     assert seen == written
+
+
+def test_every_move_sets_updated_at_to_the_time_of_its_event(db):
+    """A move that changes neither the status nor a column (a note, a link) still moves
+    updated_at: it is the time of the problem's last event, as a mirror keyed on it expects."""
+    from survey import visits
+
+    officer = actor_for(db, "officer")
+    pid, other = (
+        r[0]
+        for r in db.conn.execute(
+            "SELECT id FROM problems WHERE created_by = ? AND status != 'closed' ORDER BY id LIMIT 2",
+            (officer.id,),
+        )
+    )
+    db.execute(
+        "UPDATE problems SET updated_at = '2020-01-01 00:00:00' WHERE id IN (?, ?)", (pid, other)
+    )
+    last = "SELECT max(at) FROM problem_events WHERE problem_id = ?"
+    visits.annotate_problem(db, officer, pid, "企业补充了材料")
+    row = store.query(db, "SELECT updated_at FROM problems WHERE id = ?", (pid,))[0]
+    assert row["updated_at"] == store.scalar(db, last, (pid,))
+    lifecycle.link_problems(db, actor_for(db, "supervisor"), pid, other, "same_issue")
+    for p in (pid, other):
+        updated = store.scalar(db, "SELECT updated_at FROM problems WHERE id = ?", (p,))
+        assert updated == store.scalar(db, last, (p,)), p
+    assert register.updated_at_behind(db) == []

@@ -70,3 +70,22 @@ def test_same_seed_same_data(tmp_path):
 def test_refuses_a_database_with_data(demo_db):
     with pytest.raises(seeds.SeedError, match="已有企业或用户"):
         seeds.generate(demo_db, companies=5, problems=5)
+
+
+def test_updated_at_is_the_time_of_the_last_event(db):
+    """A mirror keyed on updated_at misses nothing (issue 26, item 15): each demo problem's
+    updated_at is its last event's time, created_at its 'raise' event's, closed_at its close's,
+    and `survey check`'s rule finds nothing."""
+    from survey.problems import register
+
+    last = "(SELECT max(at) FROM problem_events e WHERE e.problem_id = p.id{})"
+    off = store.query(
+        db,
+        f"""SELECT id, created_at, updated_at, closed_at FROM problems p
+            WHERE updated_at != {last.format("")}
+               OR created_at != {last.format(" AND action = 'raise'")}
+               OR closed_at != {last.format(" AND action IN ('close', 'solve_on_spot')")}
+            ORDER BY id LIMIT 5""",
+    )
+    assert off == []
+    assert register.updated_at_behind(db) == []

@@ -152,6 +152,30 @@ def load(db: Database, problem_id: int) -> dict:
     return rows[0]
 
 
+# The moments a problem's row records; each is at or before its updated_at.
+DATED_COLUMNS = (
+    "created_at",
+    "assigned_at",
+    "accepted_at",
+    "replied_at",
+    "called_back_at",
+    "closed_at",
+    "escalated_at",
+)
+
+
+def updated_at_behind(db: Database) -> list[int]:
+    """Problems whose updated_at is older than their last event or one of DATED_COLUMNS: a system
+    that mirrors the register by updated_at would miss their last change (for `survey check`)."""
+    older = " OR ".join(f"p.updated_at < p.{c}" for c in DATED_COLUMNS)
+    rows = db.conn.execute(
+        "SELECT p.id FROM problems p LEFT JOIN"
+        " (SELECT problem_id, max(at) AS last_at FROM problem_events GROUP BY problem_id) e"
+        f" ON e.problem_id = p.id WHERE p.updated_at < e.last_at OR {older} ORDER BY p.id"
+    )
+    return [r[0] for r in rows]
+
+
 def check(actor: Actor, problem: dict, action: str) -> str:
     """The permission first (its row rule included), then the status. Returns the new status."""
     require_on(actor, TRANSITIONS[action].permission, problem)
@@ -232,9 +256,15 @@ def insert_events(db: Database, rows: list[tuple]) -> int:
 
 
 def _write_event(
-    db: Database, actor: Actor, problem: dict, action: str, before: str | None, after: str, note
+    db: Database,
+    actor: Actor,
+    problem: dict,
+    action: str,
+    before: str | None,
+    after: str,
+    note,
+    at: str,
 ) -> Event:
-    at = clock.now_iso()
     cursor = db.execute(_INSERT_EVENT, (problem["id"], actor.id, at, action, before, after, note))
     return Event(cursor.lastrowid, problem["id"], action, before, after, actor, at, note, problem)
 
@@ -260,14 +290,15 @@ def transition(
         values = dict(changes or {})
         if after != before:
             values["status"] = after
-        if values:
-            values["updated_at"] = clock.now_iso()
-            db.execute(
-                f"UPDATE problems SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
-                [*values.values(), problem["id"]],
-            )
+        # Every move, a note or a link too: updated_at is the time of the last event, so a system
+        # that mirrors the register by updated_at sees each change (`survey check` verifies it).
+        at = values["updated_at"] = clock.now_iso()
+        db.execute(
+            f"UPDATE problems SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
+            [*values.values(), problem["id"]],
+        )
         now = {**problem, **values}
-        event = _write_event(db, actor, now, action, before, after, note)
+        event = _write_event(db, actor, now, action, before, after, note, at)
         shown = {k: v for k, v in values.items() if k != "updated_at"}
         audit.record(
             db,
@@ -357,7 +388,7 @@ def raise_problem(db: Database, actor: Actor, new: NewProblem) -> int:
         )
         # The row as written (the columns left out hold their defaults); no read back.
         problem = dict(zip(_PROBLEM_COLUMNS, values, strict=True), id=cursor.lastrowid)
-        event = _write_event(db, actor, problem, "raise", None, "new", new.note)
+        event = _write_event(db, actor, problem, "raise", None, "new", new.note, now)
         audit.record(
             db,
             actor,
