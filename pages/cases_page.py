@@ -32,6 +32,8 @@ with tabs["案例库"]:
         case = session.load_or_stop(lambda db: cases.get_case(db, actor, asked))
         case_views.show_case(case)
         st.caption("使用浏览器的打印功能（Ctrl+P）打印本页。")
+        if case["mask_company"] and case["company_id"] and permissions.can(actor, "cases.manage"):
+            case_views.aliases_form(actor, case["id"])
     else:
         words = st.text_input("搜索", placeholder="例如 用地 审批 融资")
         left, right = st.columns(2)

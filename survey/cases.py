@@ -3,7 +3,10 @@ supervisor a monitor's suggestion that was adopted, with a write-up (背景, 做
 photos). A year's selection round has a panel, weighted criteria and each member's scores, which
 stay private to their author until the round closes; then the weighted ranking is shown and the
 best cases are selected and published. A published case may mask the company's name
-(江苏某某科技有限公司) for every reader without access to that company, in its text too. The
+(江苏某某科技有限公司) for every reader without access to that company, in its text too, with
+whatever else the text calls it: a declared short name (以下简称“天盛智能”), the name without its
+place and legal form, and the company's aliases an editor adds. Such a reader never finds the
+case by any of those names, and a panel member without access reads the titles masked too. The
 library is searched by category, sector and words."""
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from survey import clock
 from survey import db as store
 from survey.access import audit
 from survey.access.actor import Actor
-from survey.access.permissions import company_detail_scope, require, sees_everything
+from survey.access.permissions import can, company_detail_scope, require, sees_everything
 from survey.attachments import add_photo
 from survey.errors import NotFoundError, PermissionDeniedError, ValidationError
 from survey.names import one_line
@@ -25,6 +28,27 @@ FIELDS = {"title": "标题", "background": "背景", "approach": "做法", "resu
 STATUS_LABELS = {"nominated": "已推荐", "selected": "已入选", "published": "已发布"}
 SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "集团", "公司")
 PLACES = ("江苏", "镇江", "京口", "润州", "丹徒", "丹阳", "句容", "扬中", "新区", "高新")
+# What a text may call a company besides its registered name: the legal forms and place prefixes
+# it drops (with the districts' names from the reference list), and declared short names.
+LEGAL_FORMS = (
+    "集团股份有限公司",
+    "集团有限责任公司",
+    "集团有限公司",
+    "股份有限公司",
+    "有限责任公司",
+    "有限公司",
+    "分公司",
+    "集团",
+    "公司",
+)
+PLACE_PREFIXES = ("江苏省", "江苏", "镇江市", "镇江", "镇江新区", "新区", "高新区")
+_QUOTES = "“”\"「」『』‘’'《》【】〔〕"
+_DECLARED = re.compile(  # 以下简称“天盛智能”, 简称：天盛智能, 以下称「天盛」, 简称天盛智能，
+    rf"(?:简称|下称)为?[:：]?\s*(?:[{_QUOTES}](?P<quoted>[^{_QUOTES}\n]{{2,30}})[{_QUOTES}]"
+    rf"|(?P<bare>[^\s{_QUOTES}（）()，,。；;、：:]{{2,20}})(?=[\s）)，,。；;、]|$))"
+)
+_BEFORE_DECLARED = re.compile(r"[\s（(，,：:]*(?:以下)?$")
+ALIAS_MAX = 50
 
 
 def mask_name(name: str) -> str:
@@ -218,13 +242,13 @@ def close_round(db: Database, actor: Actor, round_id: int) -> None:
 
 def ranking(db: Database, actor: Actor, round_id: int) -> list[dict]:
     """Each case's weighted mean score across the panel, best first: only once the round is
-    closed, and only for its organisers and its panel."""
+    closed, and only for its organisers and its panel (titles masked as in round_detail)."""
     require(actor, "cases.read")
     if not (sees_everything(actor) or on_panel(db, actor, round_id)):
         raise PermissionDeniedError("只有评选组织者和评审组成员可以查看排名。")
     if _round(db, round_id)["status"] != "closed":
         raise PermissionDeniedError("评选结束前不公开评分和排名。")
-    return store.query(
+    ranked = store.query(
         db,
         "SELECT c.id, c.title, round(sum(s.score * k.weight) / sum(k.weight), 1) AS score,"
         " count(DISTINCT s.user_id) AS judges FROM case_round_cases rc JOIN cases c ON c.id = rc.case_id"
@@ -233,6 +257,8 @@ def ranking(db: Database, actor: Actor, round_id: int) -> list[dict]:
         " GROUP BY c.id ORDER BY score DESC NULLS LAST, c.id",
         (round_id,),
     )
+    titles = _titles(db, actor, [r["id"] for r in ranked])
+    return [r | {"title": titles.get(r["id"], r["title"])} for r in ranked]
 
 
 def set_status(db: Database, actor: Actor, case_id: int, status: str) -> None:
@@ -251,26 +277,176 @@ def set_status(db: Database, actor: Actor, case_id: int, status: str) -> None:
         audit.record(db, actor, "update", "cases", case_id, after={"status": status})
 
 
+def aliases(db: Database, actor: Actor, case_id: int) -> list[str]:
+    """The other names of the case's company that are masked with it (editors)."""
+    require(actor, "cases.manage")
+    company_id = _company_of(db, case_id)
+    return sorted(_aliases_of(db, {company_id}).get(company_id, [])) if company_id else []
+
+
+def save_aliases(db: Database, actor: Actor, case_id: int, names) -> list[str]:
+    """Replace the aliases of the case's company (one per line, or a list): names a case's text
+    uses for it that masking cannot guess (TS公司, 天盛电气). They are the company's, so every case
+    about it masks them. Audited; returns the list saved."""
+    require(actor, "cases.manage")
+    if isinstance(names, str):
+        names = names.splitlines()
+    wanted = sorted({one_line(n) for n in names or []} - {""})
+    for name in wanted:
+        if not 2 <= len(name) <= ALIAS_MAX:
+            raise ValidationError(
+                f"企业的其他名称“{name}”应为 2–{ALIAS_MAX} 个字（一行一个）。", "aliases"
+            )
+    company_id = _company_of(db, case_id)
+    if not company_id:
+        raise ValidationError(f"案例 #{case_id} 没有关联企业，无需隐去其他名称。", "aliases")
+    with store.transaction(db):
+        before = sorted(_aliases_of(db, {company_id}).get(company_id, []))
+        if before == wanted:
+            return wanted
+        db.execute("DELETE FROM company_aliases WHERE company_id = ?", (company_id,))
+        db.conn.executemany(
+            "INSERT INTO company_aliases (company_id, alias) VALUES (?, ?)",
+            [(company_id, name) for name in wanted],
+        )
+        audit.record(
+            db, actor, "update", "company_aliases", company_id, before=before, after=wanted
+        )
+    return wanted
+
+
+def _company_of(db: Database, case_id: int) -> int | None:
+    rows = store.query(db, "SELECT company_id FROM cases WHERE id = ?", (case_id,))
+    if not rows:
+        raise NotFoundError(f"没有编号为 {case_id} 的案例。")
+    return rows[0]["company_id"]
+
+
 # ---- reading ---------------------------------------------------------------------------------
 
 
-def _shown(db: Database, actor: Actor, row: dict) -> dict:
-    """The case as this reader may see it: the company masked (in the text too) when the case
-    asks for it and the reader has no access to that company."""
-    name = row.pop("company_name", None)
-    if name and row["mask_company"]:
-        where, params = company_detail_scope(actor)
-        allowed = store.scalar(
-            db,
-            f"SELECT 1 FROM companies c WHERE c.id = ? AND {where}",
-            [row["company_id"], *params],
+def _places(db: Database) -> tuple[str, ...]:
+    """Place prefixes a company name may start with, longest first: the province and city, and
+    every district of the reference list with and without 区/市/县."""
+    names = [r[0] for r in db.conn.execute("SELECT name FROM districts")]
+    short = [n[:-1] for n in names if n[-1:] in ("区", "市", "县") and len(n) > 2]
+    return tuple(sorted({*PLACE_PREFIXES, *names, *short}, key=len, reverse=True))
+
+
+def _without_place(name: str, places: tuple[str, ...]) -> str:
+    """江苏省镇江市京口区天盛智能电气有限公司 -> 天盛智能电气有限公司."""
+    while True:
+        place = next((p for p in places if name.startswith(p) and len(name) > len(p) + 1), "")
+        if not place:
+            return name
+        name = name[len(place) :]
+
+
+def _without_legal_form(name: str, bracket: bool = True) -> str:
+    """天盛智能电气（江苏）有限公司 -> 天盛智能电气 (with bracket=False: 天盛智能电气（江苏）)."""
+    form = next((f for f in LEGAL_FORMS if name.endswith(f) and len(name) > len(f) + 1), "")
+    name = name[: len(name) - len(form)] if form else name
+    return (bracket and re.sub(r"[（(][^（）()]{1,12}[）)]$", "", name)) or name
+
+
+def _is_subsequence(short: str, name: str) -> bool:
+    rest = iter(name)
+    return all(ch in rest for ch in short)
+
+
+def _declared(texts: list[str], name: str, variants: list[str]) -> set[str]:
+    """Short names the texts declare for the company: 以下简称/简称/以下称 with or without quote
+    marks, right after one of its names, or made of its name's characters in order."""
+    found = set()
+    for text in texts:
+        for match in _DECLARED.finditer(text):
+            short = (match["quoted"] or match["bare"]).strip()
+            before = _BEFORE_DECLARED.sub("", text[: match.start()])
+            if len(short) >= 2 and (
+                _is_subsequence(short, name) or any(before.endswith(v) for v in variants)
+            ):
+                found.add(short)
+    return found
+
+
+def masking(name: str, texts: list[str], aliases: list[str], places: tuple[str, ...]):
+    """What replaces each way the texts may call the company `name`, as one function of a text:
+    the registered name as mask_name has it; the name without its place or legal form (or both)
+    with its brand as 某某; declared short names and the editors' aliases as 某某."""
+    core = _without_legal_form(_without_place(name, places))
+    brand = f"某某{core[-2:] if len(core) > 2 else ''}"
+    variants = {
+        _without_legal_form(name),
+        _without_legal_form(name, bracket=False),
+        _without_place(name, places),
+        core,
+    }
+    instead = {v: v.replace(core, brand) for v in variants if len(v) >= 2}
+    instead |= {short: "某某" for short in _declared(texts, name, [name, *instead])}
+    instead |= {alias: "某某" for alias in aliases if len(alias) >= 2}
+    instead[name] = mask_name(name)
+    pattern = re.compile("|".join(re.escape(t) for t in sorted(instead, key=len, reverse=True)))
+    return lambda text: pattern.sub(lambda m: instead[m[0]], text or "")
+
+
+def _hidden(db: Database, actor: Actor, company_ids: set[int]) -> set[int]:
+    """The companies among these that the actor has no access to."""
+    if not company_ids:
+        return set()
+    if not can(actor, "companies.read"):
+        return set(company_ids)
+    where, params = company_detail_scope(actor)
+    marks = ", ".join("?" for _ in company_ids)
+    allowed = {
+        r[0]
+        for r in db.conn.execute(
+            f"SELECT c.id FROM companies c WHERE c.id IN ({marks}) AND {where}",
+            [*company_ids, *params],
         )
-        if not allowed:
-            masked = mask_name(name)
-            for key in (*FIELDS, "figures"):
-                row[key] = row[key].replace(name, masked)
-            name = masked
-    return row | {"company": name}
+    }
+    return set(company_ids) - allowed
+
+
+def _aliases_of(db: Database, company_ids: set[int]) -> dict[int, list[str]]:
+    if not company_ids:
+        return {}
+    marks = ", ".join("?" for _ in company_ids)
+    found: dict[int, list[str]] = {}
+    for company_id, alias in db.conn.execute(
+        f"SELECT company_id, alias FROM company_aliases WHERE company_id IN ({marks})",
+        list(company_ids),
+    ):
+        found.setdefault(company_id, []).append(alias)
+    return found
+
+
+def _shown(db: Database, actor: Actor, rows: list[dict]) -> list[dict]:
+    """The cases as this reader may see them: where a case asks for it and the reader has no
+    access to its company, every name of the company masked in its text and title."""
+    asking = {r["company_id"] for r in rows if r["mask_company"] and r.get("company_name")}
+    hidden = _hidden(db, actor, asking)
+    aliases = _aliases_of(db, hidden)
+    places = _places(db) if hidden else ()
+    shown = []
+    for row in rows:
+        row = dict(row)
+        name = row.pop("company_name", None)
+        if row["company_id"] in hidden and name:
+            keys = (*FIELDS, "figures")
+            mask = masking(name, [row[k] for k in keys], aliases.get(row["company_id"], []), places)
+            row |= {k: mask(row[k]) for k in keys}
+            name = mask(name)
+        shown.append(row | {"company": name})
+    return shown
+
+
+def _titles(db: Database, actor: Actor, case_ids: list[int]) -> dict[int, str]:
+    """Case id -> title as the actor may read it (masked as in the library)."""
+    if not case_ids:
+        return {}
+    marks = ", ".join("?" for _ in case_ids)
+    rows = store.query(db, f"{CASE_SQL} WHERE k.id IN ({marks})", list(case_ids))
+    return {r["id"]: r["title"] for r in _shown(db, actor, rows)}
 
 
 CASE_SQL = (
@@ -294,7 +470,7 @@ def get_case(db: Database, actor: Actor, case_id: int) -> dict:
     )
     if not visible:
         raise NotFoundError(f"没有编号为 {case_id} 的案例，或尚未发布。")
-    return _shown(db, actor, rows[0])
+    return _shown(db, actor, rows[:1])[0]
 
 
 def search(
@@ -327,7 +503,7 @@ def search(
         f" ORDER BY coalesce(k.published_at, k.created_at) DESC, k.id DESC LIMIT {int(limit)}",
         params,
     )
-    shown = [_shown(db, actor, r) for r in rows]
+    shown = _shown(db, actor, rows)
     # A masked case matches on what the reader sees: searching for the company's real name must
     # not reveal which case is about it.
     return [
@@ -353,11 +529,12 @@ def rounds_for(db: Database, actor: Actor) -> list[dict]:
 
 
 def round_detail(db: Database, actor: Actor, round_id: int) -> dict:
-    """Criteria and cases of a round, for its organisers and its panel."""
+    """Criteria and cases of a round, for its organisers and its panel (titles masked as in the
+    library for a member without access to a masked case's company)."""
     require(actor, "cases.read")
     if not (sees_everything(actor) or on_panel(db, actor, round_id)):
         raise PermissionDeniedError("您不是本轮评选的评审组成员。")
-    return {
+    detail = {
         "round": _round(db, round_id),
         "criteria": store.query(
             db,
@@ -371,6 +548,9 @@ def round_detail(db: Database, actor: Actor, round_id: int) -> dict:
             (round_id,),
         ),
     }
+    titles = _titles(db, actor, [c["id"] for c in detail["cases"]])
+    detail["cases"] = [c | {"title": titles.get(c["id"], c["title"])} for c in detail["cases"]]
+    return detail
 
 
 def nominated(db: Database, actor: Actor) -> list[dict]:

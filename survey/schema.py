@@ -680,6 +680,17 @@ def m017_delivery_targets(db: Database) -> None:
     db.execute("CREATE INDEX idx_deliveries_target ON deliveries(channel, target, status)")
 
 
+@migrations()
+def m018_company_aliases(db: Database) -> None:
+    """Other names of a company (TS公司, 天盛电气) that an editor adds so a masked case hides them
+    too, for every case about that company."""
+    db.execute(
+        "CREATE TABLE company_aliases (company_id INTEGER NOT NULL REFERENCES companies(id),"
+        " alias TEXT NOT NULL CHECK (length(alias) >= 2), PRIMARY KEY (company_id, alias))"
+        " WITHOUT ROWID"
+    )
+
+
 def _loosen(db: Database, table: str, old: str, new: str) -> None:
     """Rewrite one constraint of a table's definition in place: SQLite's documented writable_schema
     procedure, for changes no existing row can break (widening a CHECK, dropping NOT NULL), with

@@ -142,6 +142,140 @@ def test_a_published_case_masks_the_company_for_readers_without_access(db):
     assert cases.search(db, monitor, "100%_") == []  # LIKE wildcards are words here
 
 
+TIANSHENG = "江苏天盛智能电气有限公司"
+
+
+def masked_case(db, name: str, **texts) -> tuple[int, int]:
+    """A published, masked case about a closed problem whose company is called `name`; returns
+    (case id, company id)."""
+    supervisor = actor_for(db, "supervisor")
+    problem = closed_problem(db)
+    company_id = store.scalar(db, "SELECT company_id FROM problems WHERE id = ?", (problem["id"],))
+    db.execute("UPDATE companies SET name = ? WHERE id = ?", (name, company_id))
+    fields = write_up(name) | texts
+    case_id = cases.nominate_problem(db, supervisor, problem["id"], fields, mask_company=True)
+    cases.set_status(db, supervisor, case_id, "published")
+    return case_id, company_id
+
+
+@pytest.mark.parametrize(
+    "declared",
+    [
+        "（以下简称“天盛智能”）",
+        '（以下简称"天盛智能"）',
+        "（以下简称「天盛智能」）",
+        "（以下简称『天盛智能』）",
+        "(以下简称‘天盛智能’)",
+        "（简称：天盛智能）",
+        "（以下称“天盛智能”）",
+        "，简称天盛智能，",
+    ],
+)
+def test_a_declared_short_name_is_masked_and_not_found(db, declared):
+    case_id, _ = masked_case(
+        db,
+        TIANSHENG,
+        background=f"{TIANSHENG}{declared}新建厂房，施工许可办理耗时较长。",
+        approach="天盛智能与自然资源、住建部门对接，提前介入方案审查。",
+        results="天盛智能项目从拿地到开工缩短至 1 个工作日。",
+    )
+    monitor = actor_for(db, "monitor")
+    seen = cases.get_case(db, monitor, case_id)
+    assert "天盛" not in repr(seen), seen
+    assert "某某" in seen["approach"] and "自然资源" in seen["approach"]
+    assert case_id not in [c["id"] for c in cases.search(db, monitor, "天盛智能")]
+    assert case_id in [c["id"] for c in cases.search(db, monitor, "自然资源")]
+    supervisor = actor_for(db, "supervisor")
+    assert case_id in [c["id"] for c in cases.search(db, supervisor, "天盛智能")]
+    assert "天盛智能与" in cases.get_case(db, supervisor, case_id)["approach"]
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        (TIANSHENG, "天盛智能电气"),  # without the place and the legal form
+        (TIANSHENG, "江苏天盛智能电气"),  # without the legal form
+        ("江苏省镇江市天盛智能电气股份有限公司", "天盛智能电气"),
+        ("镇江市京口区天盛智能电气有限责任公司", "天盛智能电气有限责任公司"),  # without the place
+        ("丹阳天盛智能电气集团有限公司", "天盛智能电气"),
+        ("句容市天盛智能电气有限公司", "天盛智能电气公司"),
+        ("天盛智能电气（江苏）有限公司", "天盛智能电气"),
+    ],
+)
+def test_the_name_without_its_place_and_legal_form_is_masked(db, name, said):
+    case_id, _ = masked_case(db, name, approach=f"{said}与自然资源部门对接，提前介入方案审查。")
+    monitor = actor_for(db, "monitor")
+    seen = cases.get_case(db, monitor, case_id)
+    assert "天盛" not in repr(seen), seen
+    assert case_id not in [c["id"] for c in cases.search(db, monitor, said)]
+
+
+def test_other_short_names_and_an_editors_aliases(db):
+    case_id, company_id = masked_case(
+        db,
+        TIANSHENG,
+        background=f"{TIANSHENG}向镇江市发展和改革委员会（以下简称“市发改委”）反映用地问题。",
+        approach="天盛电气与市发改委对接，TS公司提前介入方案审查。",
+    )
+    monitor, supervisor = actor_for(db, "monitor"), actor_for(db, "supervisor")
+    seen = cases.get_case(db, monitor, case_id)
+    assert "市发改委" in seen["approach"]  # a short name declared for someone else stays
+    assert "天盛电气" in seen["approach"]  # what only an editor knows the company is called
+    assert case_id in [c["id"] for c in cases.search(db, monitor, "天盛电气")]
+    with pytest.raises(PermissionDeniedError):
+        cases.save_aliases(db, monitor, case_id, ["天盛电气"])
+    with pytest.raises(ValidationError) as refused:
+        cases.save_aliases(db, supervisor, case_id, ["天"])
+    assert refused.value.field == "aliases"
+    cases.save_aliases(db, supervisor, case_id, ["天盛电气", " TS公司\n", "天盛电气"])
+    assert cases.aliases(db, supervisor, case_id) == ["TS公司", "天盛电气"]
+    seen = cases.get_case(db, monitor, case_id)
+    assert "天盛" not in repr(seen) and "TS公司" not in repr(seen), seen
+    assert case_id not in [c["id"] for c in cases.search(db, monitor, "天盛电气")]
+    assert case_id not in [c["id"] for c in cases.search(db, monitor, "TS公司")]
+    audited = store.scalar(
+        db, "SELECT count(*) FROM audit_log WHERE table_name = 'company_aliases'"
+    )
+    assert audited == 1
+    other = cases.nominate_problem(  # the aliases are the company's: every case about it
+        db,
+        supervisor,
+        store.scalar(db, "SELECT problem_id FROM cases WHERE id = ?", (case_id,)),
+        write_up(TIANSHENG, approach="TS公司再次扩产。"),
+        mask_company=True,
+    )
+    cases.set_status(db, supervisor, other, "published")
+    assert "TS公司" not in cases.get_case(db, monitor, other)["approach"]
+    assert company_id
+
+
+def test_panel_members_without_access_see_masked_titles(db):
+    supervisor, judge = actor_for(db, "supervisor"), actor_for(db, "monitor")
+    case_id, _ = masked_case(
+        db,
+        TIANSHENG,
+        title="天盛智能“拿地即开工”",
+        background=f"{TIANSHENG}（以下简称“天盛智能”）新建厂房。",
+    )
+    round_id = cases.create_round(
+        db,
+        supervisor,
+        year=2026,
+        title="试评",
+        criteria=[("成效", 1)],
+        panel=[judge.id],
+        case_ids=[case_id],
+    )
+    detail = cases.round_detail(db, judge, round_id)
+    assert "天盛" not in repr(detail["cases"]), detail["cases"]
+    assert "某某" in detail["cases"][0]["title"]
+    assert "天盛智能" in cases.round_detail(db, supervisor, round_id)["cases"][0]["title"]
+    cases.close_round(db, supervisor, round_id)
+    ranked = cases.ranking(db, judge, round_id)
+    assert [r["id"] for r in ranked] == [case_id] and "天盛" not in repr(ranked), ranked
+    assert "天盛智能" in cases.ranking(db, supervisor, round_id)[0]["title"]
+
+
 def test_the_library_page_searches_opens_and_masks(demo_db):
     with store.opened(demo_db) as db:
         masked = store.query(
@@ -187,3 +321,25 @@ def test_a_panel_member_scores_on_the_page(demo_db):
     assert at.success[0].value == "已保存。"
     with store.opened(demo_db) as db:
         assert cases.my_scores(db, actor_for(db, "handler"), round_id) == {(case_id, criterion): 88}
+
+
+def test_an_editor_adds_the_companys_other_names_on_the_case_page(demo_db):
+    with store.opened(demo_db) as db:
+        case_id, _ = masked_case(db, TIANSHENG, approach="TS公司与自然资源部门对接。")
+    at = open_page(demo_db, "supervisor", "pages/cases_page.py")
+    at.query_params["id"] = str(case_id)
+    at.run()
+    at.text_area(key=f"alias_{case_id}").input("TS公司\n天")
+    at.button(key=f"FormSubmitter:aliases_{case_id}-保存").click().run()
+    assert "2–50 个字" in at.error[0].value
+    at.text_area(key=f"alias_{case_id}").input("TS公司\n天盛电气")
+    at.button(key=f"FormSubmitter:aliases_{case_id}-保存").click().run()
+    assert at.success[0].value == "已保存。"
+    with store.opened(demo_db) as db:
+        assert cases.aliases(db, actor_for(db, "supervisor"), case_id) == ["TS公司", "天盛电气"]
+        seen = cases.get_case(db, actor_for(db, "monitor"), case_id)
+    assert "TS公司" not in seen["approach"]
+    monitor = open_page(demo_db, "monitor", "pages/cases_page.py")
+    monitor.query_params["id"] = str(case_id)
+    monitor.run()
+    assert not monitor.text_area  # only editors see the list

@@ -26,6 +26,21 @@ def show_case(case: dict) -> None:
             st.text(case[key])
 
 
+def aliases_form(actor: Actor, case_id: int) -> None:
+    """Editors: the company's other names (short names the text uses that masking cannot guess),
+    masked with it in every case about the company."""
+    with session.database() as db:
+        current = cases.aliases(db, actor, case_id)
+    with st.expander("隐去企业的其他名称"), st.form(f"aliases_{case_id}", enter_to_submit=False):
+        st.caption(
+            "全称、去掉地名和“有限公司”等的名称、文中“以下简称”的名称已自动隐去；"
+            "文中对企业的其他称呼（如 TS公司）请逐行填写。对该企业的所有案例有效。"
+        )
+        text = st.text_area("其他名称（每行一个）", "\n".join(current), key=f"alias_{case_id}")
+        if st.form_submit_button("保存"):
+            session.attempt(lambda db: cases.save_aliases(db, actor, case_id, text), "已保存。")
+
+
 def nominate_form(actor: Actor) -> None:
     with st.form("nominate", enter_to_submit=False):
         st.caption("推荐一个已办结的问题为经典案例（部门可推荐本部门牵头办结的问题）。")
