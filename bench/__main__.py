@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.name == "notify":
         notify_bench.bench_moves()
         notify_bench.bench_mail()
+        notify_bench.bench_lane()
         notify_bench.bench_scan(args.db)
     elif args.name == "plans":
         plans_bench.bench_plans()

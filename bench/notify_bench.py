@@ -1,11 +1,14 @@
 """Notifications: what writing the messages adds to a move (the same escalation with and without
-them, in one run, with e-mail, SMS and robots all on), and the 预警/逾期 scan over a large database with its query plan."""
+them, in one run, with e-mail, SMS and robots all on), an urgent e-mail's wait behind webhook
+deliveries to a subscriber that never answers (with the webhook lane, and through the one-lane
+path), and the 预警/逾期 scan over a large database with its query plan."""
 
 from __future__ import annotations
 
 import shutil
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -15,7 +18,7 @@ from survey import bootstrap, outbound
 from survey import db as store
 from survey.access import users
 from survey.access.auth import load_actor
-from survey.notify import mail, reminders, robots, routing, sms, worker
+from survey.notify import mail, outbox, reminders, robots, routing, sms, webhooks, worker
 from survey.notify.messages import Message, send
 from survey.problems import lifecycle
 
@@ -166,3 +169,126 @@ def bench_mail() -> None:
     print(f"  ours: {ours:.1f} s ({counts}), one connection per run (limit 60 s)")
     print(f"  naive (a connection per e-mail, {naive_n} timed): {naive:.1f} s for {MAILS:,}")
     print(f"  ratio naive/ours: {naive / ours:.1f}x; server received {received:,}")
+
+
+STALLED = 200  # webhook deliveries to an address that never answers, queued before the e-mail
+OLD_AHEAD = 3  # the baseline: as many stalled deliveries ahead as the issue's report
+OLD_TIMEOUT = 10  # the webhook timeout before the lane (seconds, one for connect and read)
+
+
+def _subscribe_stalled(db, admin, url: str) -> None:
+    """One client holding its ten subscriptions (the cap), all to `url`."""
+    from survey.access import clients
+    from survey.problems.register import TRANSITIONS
+
+    _, token = clients.create_client(db, admin, name="停摆的系统", scopes=["webhooks"])
+    client = clients.authenticate(db, token).actor()
+    for _ in range(webhooks.MAX_SUBSCRIPTIONS):
+        webhooks.subscribe(db, client, url, ["*"], TRANSITIONS)
+
+
+def _escalate(db, events: int) -> None:
+    """`events` escalations: a delivery each per subscription; the moves' own e-mails dropped."""
+    supervisor = load_actor(
+        db, store.scalar(db, "SELECT id FROM users WHERE username = 'supervisor'")
+    )
+    held = store.scalar(db, "SELECT id FROM problems WHERE status = 'in_progress' LIMIT 1")
+    for i in range(events):
+        lifecycle.escalate(db, supervisor, held, f"第 {i + 1} 次督办")
+    db.execute("DELETE FROM deliveries WHERE channel != 'webhook'")
+
+
+def _urgent_wait(db, path: Path, inbox, handler, run) -> tuple[float, float]:
+    """Queue an urgent e-mail, start `run(connection)` in a thread; the seconds until the e-mail
+    reached the SMTP server, and until the run ended."""
+    with store.transaction(db):
+        send(db, {handler.id}, Message("escalated", "督办", "请立即处理", urgent=True))
+    before = len(inbox.received)
+    start = time.perf_counter()
+
+    def work() -> None:
+        with store.opened(path) as conn:
+            run(conn)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    while len(inbox.received) == before:
+        time.sleep(0.005)
+    waited = time.perf_counter() - start
+    thread.join()
+    return waited, time.perf_counter() - start
+
+
+def bench_lane() -> None:
+    """An urgent e-mail queued behind STALLED webhook deliveries to an address that never
+    answers: its wait with the webhook lane, and through the one-lane path (every delivery in
+    claim order, each waiting out the old 10 s timeout) with OLD_AHEAD of them ahead."""
+    from tests.hookserver import Silent
+    from tests.mailserver import smtp_server
+
+    silent = Silent()
+    try:
+        with tempfile.TemporaryDirectory() as tmp, smtp_server() as (inbox, port):
+            path = Path(tmp) / "lane.db"
+            seeds.generate(path, companies=200, problems=500, seed=11)
+            with store.opened(path) as db:
+                admin = load_actor(
+                    db, store.scalar(db, "SELECT id FROM users WHERE username = 'admin'")
+                )
+                handler = load_actor(
+                    db, store.scalar(db, "SELECT id FROM users WHERE username = 'handler'")
+                )
+                outbound.save_allow_list(db, admin, "127.0.0.1")  # the loopback receivers
+                mail.save(
+                    db, admin, host="127.0.0.1", port=port, security="none", sender="n@zhy.gov.cn"
+                )
+                users.set_own_contact(db, handler, "handler@gxj.zj.gov.cn", "")
+                _subscribe_stalled(db, admin, silent.url)
+                _escalate(db, STALLED // webhooks.MAX_SUBSCRIPTIONS)
+                queued = store.scalar(db, "SELECT count(*) FROM deliveries")
+                totals: dict = {}
+                ours, run_s = _urgent_wait(
+                    db, path, inbox, handler, lambda conn: totals.update(worker.deliver(conn))
+                )
+                tried = silent.accepted
+                # The one-lane path: the same worker's channels, claimed together in order.
+                db.execute("DELETE FROM deliveries")
+                _escalate(db, 1)
+                db.execute(
+                    "DELETE FROM deliveries WHERE id NOT IN"
+                    f" (SELECT id FROM deliveries ORDER BY id LIMIT {OLD_AHEAD})"
+                )
+                timeouts = webhooks.CONNECT_TIMEOUT_SECONDS, webhooks.READ_TIMEOUT_SECONDS
+                webhooks.CONNECT_TIMEOUT_SECONDS = webhooks.READ_TIMEOUT_SECONDS = OLD_TIMEOUT
+                try:
+                    old, _ = _urgent_wait(db, path, inbox, handler, _one_lane)
+                finally:
+                    webhooks.CONNECT_TIMEOUT_SECONDS, webhooks.READ_TIMEOUT_SECONDS = timeouts
+    finally:
+        silent.release()
+    per = old / OLD_AHEAD
+    print(
+        f"an urgent e-mail queued behind {queued} webhook deliveries to an address that never"
+        " answers (loopback, accepts and stays silent)"
+    )
+    print(
+        f"  webhook lane: the e-mail reached the SMTP server after {ours * 1000:.0f} ms"
+        f" (limit 2 s); the run ended after {run_s:.1f} s, {tried} connections tried"
+        f" (one per subscription), {totals}"
+    )
+    print(
+        f"  one lane, old {OLD_TIMEOUT} s timeout, {OLD_AHEAD} deliveries ahead: {old:.1f} s"
+        f" ({per:.1f} s each; behind {queued} it would wait about {per * queued:,.0f} s)"
+    )
+    print(
+        f"  ratio: {old / ours:,.0f}x with {OLD_AHEAD} ahead,"
+        f" about {per * queued / ours:,.0f}x with {queued} ahead"
+    )
+
+
+def _one_lane(db) -> None:
+    """The worker before the lane: one claim of every channel, sent in order in one thread."""
+    run = worker.Run(db, worker.owner())
+    with run.connection:
+        while batch := outbox.claim(db, run.me, 100):
+            run.send(batch)

@@ -72,7 +72,9 @@ class Run:
         """Send one e-mail or SMS; the error text, or None when it went."""
         try:
             if delivery.channel == "webhook":
-                webhooks.deliver(self.db, delivery.id, int(delivery.target), delivery.event_id)
+                webhooks.deliver(
+                    self.db, delivery.id, int(delivery.target), delivery.event_id, self.guard
+                )
             elif delivery.channel == "email":
                 if not self.mail.enabled:
                     raise RuntimeError("邮件未配置（SMTP 服务器或发件地址为空）")
@@ -172,6 +174,7 @@ class WebhookLane(threading.Thread):
     def subscriber(self, queue: list[Delivery], claimed: float) -> None:
         """One subscription's deliveries, in order, through a connection of this thread."""
         with store.opened(self.where) as db:
+            guard = outbound.Guard.of(db)  # the allow-list as saved now; refusals audited here
             for delivery in queue:
                 with self.lock:
                     failed = self.failed.get(delivery.target)
@@ -184,7 +187,9 @@ class WebhookLane(threading.Thread):
                     outcome = outbox.finish(db, delivery, self.me, note)
                 else:
                     try:
-                        webhooks.deliver(db, delivery.id, int(delivery.target), delivery.event_id)
+                        webhooks.deliver(
+                            db, delivery.id, int(delivery.target), delivery.event_id, guard
+                        )
                     except webhooks.StoppedError as stopped:
                         outcome = outbox.park(db, delivery, self.me, str(stopped))
                     except Exception as exc:  # noqa: BLE001 - a failure is this delivery's only
