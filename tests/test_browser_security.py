@@ -14,6 +14,7 @@ import pytest
 from survey import db as store
 from survey.access import auth
 from tests.browser import chromium, demo_server, free_port, wait_idle
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -148,14 +149,18 @@ def test_sign_in_and_out_still_set_and_drop_the_cookie(server):
         context = browser.new_context()
         page = context.new_page()
         sign_in(page, url, "officer")
-        page.wait_for_timeout(500)
-        assert [c for c in context.cookies() if c["name"] == "zhy_session"]
+
+        def session_cookie() -> bool:
+            page.wait_for_timeout(100)  # lets the page's own fetches run between looks
+            return any(c["name"] == "zhy_session" for c in context.cookies())
+
+        # waited for, not a fixed pause: a loaded machine sets and drops it later, not never
+        wait_until(session_cookie, "the session cookie", timeout=60)
         page.goto(url + "/account")
         wait_idle(page)
         page.get_by_role("button", name="退出登录").click()
         wait_idle(page)
-        page.wait_for_timeout(1000)
-        assert not [c for c in context.cookies() if c["name"] == "zhy_session"]
+        wait_until(lambda: not session_cookie(), "the cookie to be dropped", timeout=60)
 
 
 def test_upload_endpoint_refuses_files_over_our_limit(server):
