@@ -102,6 +102,25 @@ def open_page(demo_db, username: str, path: str):
     return at
 
 
+def new_problems(db, n: int = 1) -> list[int]:
+    """`n` problems waiting for triage (待交办), oldest first: the demo's, topped up by an officer's
+    visit when the seed holds fewer (how many the demo leaves untriaged is the generator's chance)."""
+    from survey import visits
+
+    while True:
+        found = [
+            r[0]
+            for r in db.conn.execute(
+                "SELECT id FROM problems WHERE status = 'new' ORDER BY id LIMIT ?", (n,)
+            )
+        ]
+        if len(found) >= n:
+            return found
+        officer = actor_for(db, "officer")
+        sid = f"top-up-{len(found)}-{n}-{clock.now_iso()}"
+        visits.submit_visit(db, officer, sid, visit_with_problems(db, officer))
+
+
 def wait_until(condition, what: str, timeout: float = 120.0, every: float = 0.05):
     """Poll `condition()` until it returns something true and return that. Tests wait for the
     progress they need instead of sleeping a fixed time and asserting on what got done: a fixed

@@ -19,7 +19,7 @@ from survey.notify import config, mail, messages, outbox, robots, routing, sms, 
 from survey.outbound import connect_failed
 from survey.problems import lifecycle
 from tests.browser import free_port
-from tests.helpers import actor_for, open_page
+from tests.helpers import actor_for, new_problems, open_page
 from tests.robotserver import robot_server
 
 SECRET = "SEC0123456789abcdef0123456789abcdef"
@@ -29,15 +29,6 @@ SECRET = "SEC0123456789abcdef0123456789abcdef"
 def server():
     with robot_server() as robots_server:
         yield robots_server
-
-
-def new_problems(db, n: int = 1) -> list[int]:
-    return [
-        r[0]
-        for r in db.conn.execute(
-            "SELECT id FROM problems WHERE status = 'new' ORDER BY id LIMIT ?", (n,)
-        )
-    ]
 
 
 def add_robot(db, server, platform: str, audience: str, key: str, secret: str = "") -> int:

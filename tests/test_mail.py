@@ -14,7 +14,7 @@ from survey.access import users
 from survey.errors import PermissionDeniedError, ValidationError
 from survey.notify import mail, outbox, worker
 from survey.problems import lifecycle
-from tests.helpers import actor_for
+from tests.helpers import actor_for, new_problems
 from tests.mailserver import smtp_server
 
 
@@ -99,9 +99,7 @@ def test_two_workers_never_claim_the_same_delivery(db, smtp):
     _, port = smtp
     configure(db, port)
     supervisor = actor_for(db, "supervisor")
-    for pid in [
-        r[0] for r in db.conn.execute("SELECT id FROM problems WHERE status = 'new' LIMIT 3")
-    ]:
+    for pid in new_problems(db, 3):
         lifecycle.assign(db, supervisor, pid, "GXJ", "short")
     first = outbox.claim(db, "worker-a")
     second = outbox.claim(db, "worker-b")
