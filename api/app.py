@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -18,7 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi_offline import FastAPIOffline
 from sqlite_utils import Database
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import Match, Mount
 
 from api import models
 from survey import db as store
@@ -45,6 +46,7 @@ from survey.reports.periods import Filters
 
 log = logging.getLogger("zhy.api")
 MAX_BODY = 8 * 1024 * 1024  # five photos in base64 fit; more is refused before it is read
+MAX_ID = 2**63 - 1  # the largest integer either store holds: a larger id is refused, not looked up
 PROBLEM_JSON = "application/problem+json"
 FIELD_COLUMNS = {f.header: f.column for f in FIELDS}  # the import names a row's field by header
 # survey's field names for a company -> the request's (company.<name>)
@@ -79,12 +81,23 @@ def _doc(status: int, description: str) -> dict:
 
 ERRORS = {
     400: _doc(400, "请求内容无法解析（不是 UTF-8 的 JSON）"),
-    401: _doc(401, "令牌缺失、无效或已停用"),
+    401: _doc(401, "令牌缺失、无效或已停用")
+    | {"headers": {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}}},
     403: _doc(403, "令牌的权限不包括这项操作"),
     413: _doc(413, "请求内容超过 8 MB"),
     422: _doc(422, "参数或请求内容有误，field 指出字段"),
     429: _doc(429, "超过每分钟请求上限，Retry-After 给出等待秒数"),
 }
+
+
+def _link(name: str, operation: str, **parameters: str) -> dict:
+    """An OpenAPI link from an answer to the operation that reads what it made (clients and
+    schemathesis's stateful phase follow it). Operation ids are FastAPI's: function, path, method."""
+    ids = {
+        "get_problem": "get_problem_problems__problem_id__get",
+        "get_company": "get_company_companies__uscc__get",
+    }
+    return {"links": {name: {"operationId": ids[operation], "parameters": parameters}}}
 
 
 def _query_names(dependant) -> set[str]:
@@ -117,6 +130,7 @@ api = FastAPIOffline(
     redoc_url=None,
     responses=ERRORS,
     dependencies=[Depends(no_unknown_query)],
+    redirect_slashes=False,  # /companies/ is no address of ours (404), not a redirect to one
 )
 bearer = HTTPBearer(auto_error=False, description="管理员创建客户端时显示的令牌（zhy_ 开头）")
 
@@ -129,6 +143,8 @@ class ApiError(Exception):
 def problem(status: int, detail: str | None, field: str | None = None, headers=None):
     body = {"type": "about:blank", "title": TITLES.get(status, "错误"), "status": status}
     body |= {"detail": detail, "field": field}
+    if status == 401:  # RFC 9110: a 401 names the scheme to authenticate with
+        headers = {"WWW-Authenticate": "Bearer"} | (headers or {})
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
@@ -166,6 +182,8 @@ async def _bad_request(request: Request, exc: RequestValidationError):
         "date_parsing": "应为日期 YYYY-MM-DD",
         "date_from_datetime_inexact": "应为日期 YYYY-MM-DD",
         "int_parsing": "应为整数",
+        "greater_than_equal": "超出范围（过小）",
+        "less_than_equal": "超出范围（过大）",
         "json_invalid": "不是有效的 JSON",
         "model_attributes_type": "应为 JSON 对象",
         "dict_type": "应为 JSON 对象",
@@ -225,7 +243,7 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 def _cursor(text: str | None, name: str) -> int:
     if not text:
         return 0
-    if not text.isdigit() or len(text) > 18:
+    if not re.fullmatch(r"[0-9]{1,18}", text):  # str.isdigit() also takes '²' and '①'
         raise ValidationError(f"{name} 无效：请使用上一页答复中的值。", name)
     return int(text)
 
@@ -256,7 +274,7 @@ def list_problems(
     summary="一个问题及其办理过程",
     responses={404: _doc(404, "问题不存在，或不在令牌的数据范围内")},
 )
-def get_problem(problem_id: int, credentials: Credentials):
+def get_problem(problem_id: Annotated[int, Path(ge=1, le=MAX_ID)], credentials: Credentials):
     with _as_client(credentials) as (db, actor):
         return exchange.problem_with_timeline(db, actor, problem_id)
 
@@ -270,6 +288,7 @@ def get_problem(problem_id: int, credentials: Credentials):
         "同一 Idempotency-Key 再次发送时返回同一个问题和同样的答复，不会重复登记；"
         "同一个键配不同的内容会被拒绝（422）。"
     ),
+    responses={201: _link("GetProblem", "get_problem", problem_id="$response.body#/id")},
 )
 def create_problem(
     body: models.ProblemIn,
@@ -353,6 +372,7 @@ def _batch_problem(status: int, exc: ImportRejectedError | companies.OutsideScop
         "本范围的企业移出），否则整批不写，以 403 列出每一项。"
     ),
     responses={
+        200: _link("GetCompany", "get_company", uscc="$request.body#/companies/0/uscc"),
         403: _batch_doc("令牌没有这项权限，或有的项不在令牌的数据范围内（errors 列出每一项）"),
         422: _batch_doc("有问题的项（errors 列出每一处），什么也没有写入"),
     },
@@ -407,7 +427,7 @@ def list_webhooks(credentials: Credentials):
     summary="取消订阅",
     responses={404: _doc(404, "没有这个订阅")},
 )
-def delete_webhook(webhook_id: int, credentials: Credentials):
+def delete_webhook(webhook_id: Annotated[int, Path(ge=1, le=MAX_ID)], credentials: Credentials):
     with _as_client(credentials) as (db, actor):
         webhooks.unsubscribe(db, actor, webhook_id)
     return Response(status_code=204)
@@ -442,7 +462,10 @@ def get_figures(
 
 
 class BodyLimit:
-    """Pure ASGI: a request body over MAX_BODY is answered 413 before it is all read."""
+    """Pure ASGI: a request body over MAX_BODY is answered 413 before the API sees it: by its
+    declared length at once, else (a chunked body) once more than MAX_BODY bytes have come. The
+    body is read here and handed on whole; the JSON parser would read all of it anyway, and it
+    turns an error raised while it reads into a 400."""
 
     def __init__(self, app):
         self.app = app
@@ -450,20 +473,40 @@ class BodyLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        too_large = problem(413, "请求内容超过 8 MB。")
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
-            return await problem(413, "请求内容超过 8 MB。")(scope, receive, send)
-        seen = 0
-
-        async def counted():
-            nonlocal seen
+            return await too_large(scope, receive, send)
+        chunks, seen, more = [], 0, True
+        while more:
             message = await receive()
-            seen += len(message.get("body", b""))
+            if message["type"] != "http.request":  # the client left: nothing to answer
+                return
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
             if seen > MAX_BODY:
-                raise ApiError(413, "请求内容超过 8 MB。")
+                return await too_large(scope, receive, send)
+            more = message.get("more_body", False)
+        whole = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+        async def replay():
+            nonlocal whole
+            if whole is None:
+                return await receive()  # after the body: wait for the disconnect
+            message, whole = whole, None
             return message
 
-        await self.app(scope, counted, send)
+        await self.app(scope, replay, send)
+
+
+class ApiMount(Mount):
+    """The API's mount in the server (ui/server.py). Starlette matches a mount's path with `.*`,
+    which stops at a line break: a path holding an encoded newline (%0A) fell through to the
+    outer app and got its plain-text 404. Here it reaches the API and gets a problem document."""
+
+    def __init__(self, path: str = "/api/v1"):
+        super().__init__(path, app=app)
+        self.path_regex = re.compile(self.path_regex.pattern, re.DOTALL)
 
 
 app = BodyLimit(api)

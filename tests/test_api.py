@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 
 import pytest
 from fastapi.testclient import TestClient
@@ -750,3 +751,52 @@ def test_a_company_outside_the_scope_reads_as_an_unknown_code(demo_db, api):
     assert "编号" not in hidden.text and str(outside["id"]) not in hidden.json()["detail"].replace(
         outside["uscc"], ""
     )
+
+
+def test_odd_ids_cursors_bodies_and_tokens_get_documented_answers(demo_db, api):
+    """Issue 26 item 9, in process: ids beyond 64 bits and cursors written with other digits
+    were 500s; a chunked body over 8 MB was a 400; a 401 named no scheme."""
+    headers = new_client(demo_db)
+
+    def refused(answer, status: int, field: str | None = None) -> dict:
+        assert answer.status_code == status, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        if field:
+            assert answer.json()["field"] == field
+        return answer.json()
+
+    huge = "99999999999999999999999"
+    refused(api.get(f"/problems/{huge}", headers=headers), 422, "problem_id")
+    refused(api.get(f"/problems/{2**63 - 1}", headers=headers), 404)  # the largest id: looked up
+    refused(api.delete(f"/webhooks/-{huge}", headers=headers), 422, "webhook_id")
+    refused(api.delete(f"/webhooks/{huge}", headers=headers), 422, "webhook_id")
+    for other_digits in ("²", "①", "٣", "１"):
+        refused(api.get("/events", params={"after": other_digits}, headers=headers), 422, "after")
+        refused(
+            api.get("/problems", params={"cursor": other_digits}, headers=headers), 422, "cursor"
+        )
+
+    def chunked(size: int):
+        body = problem_body(demo_db, ref="chunk-1")
+        body["photos"] = [{"filename": "a.jpg", "data_base64": "A" * size}]
+        data = json.dumps(body).encode()
+        for start in range(0, len(data), 65536):
+            yield data[start : start + 65536]
+
+    key = headers | {"Idempotency-Key": "c-1", "Content-Type": "application/json"}
+    too_big = api.post("/problems", content=chunked(api_module.MAX_BODY), headers=key)
+    assert refused(too_big, 413)["title"] == "请求内容过大"
+    small = api.post("/problems", content=chunked(8), headers=key)
+    refused(small, 422, "photo")  # read whole and parsed: the 8 bytes are not a photo
+
+    for token in (None, "zhy_not-a-token"):
+        answer = api.get("/problems", headers={"Authorization": f"Bearer {token}"} if token else {})
+        refused(answer, 401)
+        assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+    assert (
+        "WWW-Authenticate"
+        in api.get("/openapi.json").json()["paths"]["/problems"]["get"]["responses"]["401"][
+            "headers"
+        ]
+    )
+

@@ -5,6 +5,7 @@ while they flow loses none."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from collections import Counter
 
 import pytest
 
+from api.app import MAX_BODY
 from survey import db as store
 from survey.access import clients
 from tests.browser import streamlit_server
@@ -107,3 +109,57 @@ def test_a_thousand_problems_from_another_system(demo_db):
     )
     assert {r["event"] for r in hooks.received} == raised  # none lost
     assert hooks.refused_signatures == 0
+
+
+def _raw(url: str, path: str, headers: dict, chunks=None) -> tuple[int, dict, bytes]:
+    """One request as the wire carries it (http.client leaves an encoded %0A alone); `chunks`
+    makes it a chunked POST, all of it sent before the answer is read, as a naive client does."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    connection.putrequest("POST" if chunks is not None else "GET", path)
+    for name, value in headers.items():
+        connection.putheader(name, value)
+    if chunks is not None:
+        connection.putheader("Transfer-Encoding", "chunked")
+        connection.putheader("Content-Type", "application/json")
+    connection.endheaders()
+    try:
+        for chunk in chunks or ():
+            connection.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        if chunks is not None:
+            connection.send(b"0\r\n\r\n")
+    except OSError:
+        pass  # the server may answer and stop reading before all of it is sent
+    answer = connection.getresponse()
+    result = answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
+    connection.close()
+    return result
+
+
+def test_the_real_server_answers_odd_requests_with_problem_documents(demo_db):
+    """Issue 26 item 9 through ui/server.py: a path holding an encoded newline reaches the API
+    (it got the outer app's plain-text 404), a chunked body over 8 MB gets 413 (was 400), and a
+    401 names the Bearer scheme."""
+    with store.opened(demo_db) as db:
+        _, token = clients.create_client(
+            db, actor_for(db, "admin"), name="探测", scopes=["problems.read", "problems.create"]
+        )
+    auth = {"Authorization": f"Bearer {token}"}
+    with streamlit_server(demo_db) as url:
+        answers = {
+            path: _raw(url, path, auth)
+            for path in ("/api/v1/prob%0Alems", "/api/v1/%0A", "/api/v1/problems/1%0A2")
+        }
+        big = _raw(
+            url,
+            "/api/v1/problems",
+            auth | {"Idempotency-Key": "big"},
+            [b" " * 65536] * (MAX_BODY // 65536 + 2),
+        )
+        anonymous = _raw(url, "/api/v1/problems", {})
+    for path, (status, headers, body) in answers.items():
+        assert headers["content-type"] == "application/problem+json", (path, body)
+        assert status == (422 if path.endswith("1%0A2") else 404), (path, body)
+    assert big[0] == 413 and big[1]["content-type"] == "application/problem+json", big
+    assert json.loads(big[2])["title"] == "请求内容过大"
+    assert anonymous[0] == 401 and anonymous[1]["www-authenticate"] == "Bearer"

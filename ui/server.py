@@ -17,10 +17,10 @@ import streamlit as st  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 from starlette.requests import Request  # noqa: E402
 from starlette.responses import Response  # noqa: E402
-from starlette.routing import Mount, Route  # noqa: E402
+from starlette.routing import Route  # noqa: E402
 from streamlit.runtime.pages_manager import PagesManager  # noqa: E402
 
-from api.app import app as api_v1  # noqa: E402
+from api.app import ApiMount  # noqa: E402
 from survey import db as store  # noqa: E402
 from survey.access import auth  # noqa: E402
 
@@ -132,7 +132,7 @@ app = st.App(
     routes=[
         Route("/auth/session", exchange_code, methods=["POST"]),
         Route("/auth/signout", clear_cookie, methods=["POST"]),
-        Mount("/api/v1", app=api_v1),  # the API for other systems (api/)
+        ApiMount("/api/v1"),  # the API for other systems (api/)
     ],
     middleware=[Middleware(AntiFramingMiddleware)],
 )
