@@ -19,7 +19,7 @@ from survey import db as store
 from survey.access import clients
 from survey.access.permissions import SCOPES
 from survey.notify import outbox, worker
-from survey.problems import lifecycle
+from survey.problems import lifecycle, listing
 from survey.reports import overview, periods
 from tests.helpers import actor_for, open_page
 from tests.hookserver import Hooks
@@ -800,3 +800,67 @@ def test_odd_ids_cursors_bodies_and_tokens_get_documented_answers(demo_db, api):
         ]
     )
 
+
+def test_a_department_client_sees_the_problems_its_handlers_see(demo_db, api):
+    """Issue 26 item 13: a department's API client reads (pages, one problem, the feed) and is
+    sent (webhooks) exactly the problems its department's handlers see in the app: those it leads
+    and those it helps with (协办). The demo has no co-departments, so they are made here."""
+    headers = new_client(
+        demo_db,
+        ["problems.read", "webhooks"],
+        row_kind="department",
+        row_value="FGW",
+        name="发改委",
+    )
+    hook = api.post("/webhooks", json={"url": "http://127.0.0.1:9/hook"}, headers=headers)
+    assert hook.status_code == 201, hook.json()
+    sender = new_client(demo_db, ["problems.create"], name="12345")
+    led, helped, other = [
+        api.post(
+            "/problems",
+            json=problem_body(demo_db, ref=f"co-{i}"),
+            headers=sender | {"Idempotency-Key": f"co-{i}"},
+        ).json()["id"]
+        for i in range(3)
+    ]
+    with store.opened(demo_db) as db:
+        supervisor = actor_for(db, "supervisor")
+        lifecycle.assign(db, supervisor, led, "FGW", "short")
+        lifecycle.assign(db, supervisor, helped, "GXJ", "short", co_departments=["FGW", "JRB"])
+        lifecycle.assign(db, supervisor, other, "GXJ", "short", co_departments=["JRB"])
+        handler = actor_for(db, "handler.fgw")
+        in_app = {p["id"] for p in listing.list_problems(db, handler, limit=100_000)}
+        on_desk = {p["id"] for p in listing.list_for_department(db, handler)}
+        hooked = {
+            r[0]
+            for r in db.conn.execute(
+                "SELECT e.problem_id FROM deliveries d JOIN problem_events e ON e.id = d.event_id"
+                " WHERE d.channel = 'webhook' AND d.target = ?",
+                (str(hook.json()["id"]),),
+            )
+        }
+    assert {led, helped} <= on_desk and other not in in_app  # the app's handlers: led and 协办
+    listed, cursor = set(), None
+    while True:
+        page = api.get(
+            "/problems",
+            params={"limit": 500} | ({"cursor": cursor} if cursor else {}),
+            headers=headers,
+        ).json()
+        listed |= {p["id"] for p in page["items"]}
+        if not (cursor := page["next_cursor"]):
+            break
+    assert listed == in_app
+    fed, after = set(), "0"
+    while items := api.get(
+        "/events", params={"limit": 500, "after": after}, headers=headers
+    ).json()["items"]:
+        fed |= {e["problem_id"] for e in items}
+        after = str(items[-1]["id"])
+    assert fed == in_app
+    assert api.get(f"/problems/{helped}", headers=headers).json()["co_departments"] == [
+        "FGW",
+        "JRB",
+    ]
+    assert api.get(f"/problems/{other}", headers=headers).status_code == 404
+    assert hooked == {led, helped}

@@ -129,18 +129,15 @@ def sees_everything(actor: Actor) -> bool:
 def problem_scope(actor: Actor, alias: str = "p") -> tuple[str, list]:
     """SQL condition (and parameters) limiting problems to those the actor may see."""
     require(actor, "problems.read")
-    if actor.has_role("client"):  # another system: all, or one department's, or one district's
-        if actor.department_code:
-            return _department_rows(alias), [actor.department_code] * 2
-        if actor.district_code:
-            return f"{alias}.district_code = ?", [actor.district_code]
-        return "1 = 1", []
+    if actor.has_role("client"):
+        return client_problems(actor.department_code, actor.district_code, alias)
     if sees_everything(actor):
         return "1 = 1", []
     parts, params = [], []
     if actor.has_role("handler") and actor.department_code:
-        parts.append(_department_rows(alias))
-        params += [actor.department_code, actor.department_code]
+        where, values = department_problems(actor.department_code, alias)
+        parts.append(where)
+        params += values
     if actor.has_role("officer"):
         parts.append(f"({alias}.source = 'visit' AND {alias}.created_by = ?)")
         params.append(actor.id)
@@ -153,12 +150,28 @@ def problem_scope(actor: Actor, alias: str = "p") -> tuple[str, list]:
     return ("(" + " OR ".join(parts) + ")" if parts else "0 = 1"), params
 
 
-def _department_rows(alias: str) -> str:
-    """A department's problems: it leads them or helps (协办); two parameters, the code twice."""
+def department_problems(department_code: str, alias: str = "p") -> tuple[str, list]:
+    """A department's problems: those it leads and those it helps with (协办). The one rule for
+    the department's handlers in the app and for an API client scoped to the department (its
+    reads and its webhooks alike)."""
     return (
         f"({alias}.lead_department_code = ? OR EXISTS (SELECT 1 FROM problem_co_departments c"
-        f" WHERE c.problem_id = {alias}.id AND c.department_code = ?))"
+        f" WHERE c.problem_id = {alias}.id AND c.department_code = ?))",
+        [department_code, department_code],
     )
+
+
+def client_problems(
+    department_code: str | None, district_code: str | None, alias: str = "p"
+) -> tuple[str, list]:
+    """The problems an API client's row scope reaches: one department's (department_problems),
+    one district's, or all. Its reads (problem_scope) and its webhooks
+    (survey.notify.webhooks.on_event) both take it from here."""
+    if department_code:
+        return department_problems(department_code, alias)
+    if district_code:
+        return f"{alias}.district_code = ?", [district_code]
+    return "1 = 1", []
 
 
 def task_scope(actor: Actor, alias: str = "t") -> tuple[str, list]:

@@ -25,7 +25,7 @@ from survey import db as store
 from survey.access import audit
 from survey.access.actor import Actor
 from survey.access.clients import CLIENT_STOPPED, client_id_of
-from survey.access.permissions import require
+from survey.access.permissions import client_problems, require
 from survey.errors import LimitError, NotFoundError, ValidationError
 
 # A subscriber answers at once or not at all: short waits (the worker's webhook lane also stops
@@ -143,21 +143,18 @@ def on_event(db: Database, event) -> int:
     ).fetchall()
     if not subscribed:
         return 0
-    problem = event.problem
     wanted = []
     for webhook_id, actions, row_kind, row_value in subscribed:
         if actions != "*" and event.action not in actions.split(","):
             continue
-        if row_kind == "district" and problem.get("district_code") != row_value:
+        scope, params = client_problems(  # the client's row scope, as its reads have it
+            row_value if row_kind == "department" else None,
+            row_value if row_kind == "district" else None,
+        )
+        if not store.scalar(
+            db, f"SELECT 1 FROM problems p WHERE p.id = ? AND {scope}", [event.problem_id, *params]
+        ):
             continue
-        if row_kind == "department" and problem.get("lead_department_code") != row_value:
-            helps = store.scalar(
-                db,
-                "SELECT 1 FROM problem_co_departments WHERE problem_id = ? AND department_code = ?",
-                (event.problem_id, row_value),
-            )
-            if not helps:
-                continue
         wanted.append(webhook_id)
     now = clock.now_iso()
     rows = []
