@@ -42,9 +42,14 @@ def pytest_collection_modifyitems(config, items):
         return
     sqlite_only = pytest.mark.skip(reason="needs a SQLite file (SURVEY_TEST_STORE=postgresql)")
     storeless = pytest.mark.skip(reason="does not use the store: run once, on SQLite")
+    independent = pytest.mark.skip(
+        reason="what it checks does not depend on the store: once, on SQLite"
+    )
     for item in items:
         if item.get_closest_marker("sqlite_only"):
             item.add_marker(sqlite_only)
+        elif item.get_closest_marker("store_independent"):
+            item.add_marker(independent)
         elif not STORE_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(storeless)
 
