@@ -21,7 +21,8 @@ from tests.browser import (
 )
 from tests.helpers import actor_for, linked_company, payload
 
-pytestmark = pytest.mark.browser
+# How a page renders user text does not depend on the store that held it: once, on SQLite.
+pytestmark = [pytest.mark.browser, pytest.mark.store_independent]
 
 SCRIPT = "<script>window.__xss = 'script'</script>"
 IMAGE = "<img src=x onerror=\"window.__xss = 'img'\">"
