@@ -82,8 +82,10 @@ def browser(served):
         yield b
 
 
-def test_every_page_of_every_role_is_opened(template_db):
-    with store.opened(template_db) as db:
+def test_every_page_of_every_role_is_opened(demo_db):
+    # a private copy, never the template itself: on PostgreSQL a connection left to the template
+    # (the pool keeps it) makes every later copy of it fail
+    with store.opened(demo_db) as db:
         addresses = addresses_for(db)
         every = {
             f"/{spec.url_path}" for r in ROLES for spec in navigation.pages_for(actor_for(db, r))
