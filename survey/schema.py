@@ -691,6 +691,15 @@ def m018_company_aliases(db: Database) -> None:
     )
 
 
+@migrations()
+def m019_plan_import(db: Database) -> None:
+    """A task may have no deadline (长期坚持, 持续推进); a learnt department alias records who
+    learnt it and when, so 参考列表 can show it and undo it."""
+    _loosen(db, "plan_tasks", " due_on TEXT NOT NULL,", " due_on TEXT,")
+    db.execute("ALTER TABLE department_aliases ADD COLUMN learnt_by INTEGER REFERENCES users(id)")
+    db.execute("ALTER TABLE department_aliases ADD COLUMN learnt_at TEXT")
+
+
 def _loosen(db: Database, table: str, old: str, new: str) -> None:
     """Rewrite one constraint of a table's definition in place: SQLite's documented writable_schema
     procedure, for changes no existing row can break (widening a CHECK, dropping NOT NULL), with
