@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from survey import bootstrap, clock, maintenance, questionnaires, spreadsheets
+from survey import bootstrap, clock, maintenance, questionnaires
 from survey import db as store
 from survey.access.actor import SYSTEM
 from survey.access.users import create_user
@@ -250,11 +250,17 @@ def cmd_import_companies(args) -> int:
         raise CliError(f"文件 {path} 不存在。")
     bootstrap.init_db(args.db)
     data = path.read_bytes()
-    headers, rows = spreadsheets.read_table(data, path.name)
+    table = transfer.read_file(data, path.name)
     with store.opened(args.db) as db:
         try:
             result = transfer.import_companies(
-                db, SYSTEM, headers, rows, source=path.name, sha256=hashlib.sha256(data).hexdigest()
+                db,
+                SYSTEM,
+                table.headers,
+                table.rows,
+                source=path.name,
+                sha256=hashlib.sha256(data).hexdigest(),
+                first_line=table.first_row,
             )
         except transfer.ImportRejectedError as exc:
             print(f"错误：{exc}", file=sys.stderr)

@@ -17,13 +17,18 @@ from ui.text import md
 
 def render(actor: Actor) -> None:
     st.caption(
-        "支持 .xlsx 和 .csv。列名与导出文件相同（企业名称、统一社会信用代码、所属区县、所属行业……）时"
+        "支持 .xlsx、.xls、.xlsb、.ods 和 .csv/.txt（UTF-8 或 GBK）；表头上方可以有标题行。"
+        "列名与导出文件相同（企业名称、统一社会信用代码、所属区县、所属行业……）时"
         "无需映射。任何一行有问题则整批不导入，并列出每一行的问题；按信用代码更新已有企业，不会重复。"
     )
-    table = uploads.table_upload("企业名录文件", "company_upload")
+    table = uploads.table_upload("企业名录文件", "company_upload", transfer.HEADER_ROW_MARKS)
     if table is None:
         return
     upload, headers, rows = table
+    if table.table.header_row > 1:
+        st.caption(
+            f"表头在工作表“{table.table.sheet}”第 {table.table.header_row} 行，其上的标题行不导入。"
+        )
     st.write(f"共 {len(rows):,} 行。列映射：")
     suggested = transfer.suggest_mapping(headers)
     mapping = {}
@@ -55,6 +60,7 @@ def render(actor: Actor) -> None:
                 source=upload.name,
                 sha256=hashlib.sha256(upload.getvalue()).hexdigest(),
                 progress=lambda f, text: bar.progress(min(1.0, f), text=text),
+                first_line=table.table.first_row,
             )
     except transfer.ImportRejectedError as exc:
         bar.empty()

@@ -22,14 +22,30 @@ def hint(types: list[str]) -> str:
     return f"点“选择文件”或把文件拖到框内；单个文件不超过 {limit_mb()} MB，格式：{kinds}。"
 
 
-def table_upload(label: str, key: str):
-    """An .xlsx/.csv picked and read: (the upload, headers, rows), or None when nothing is picked
-    yet or the file could not be read (its Chinese message shown)."""
-    upload = file_uploader(label, ["xlsx", "csv"], key)
+class TableUpload(tuple):
+    """(upload, headers, rows), as callers unpack it, with `.table` (survey.sheets.Table: the
+    sheet, the header row and each data row's number in the file) beside."""
+
+    table: spreadsheets.Table
+
+    def __new__(cls, upload, table: spreadsheets.Table):
+        value = super().__new__(cls, (upload, table.headers, table.rows))
+        value.table = table
+        return value
+
+
+def table_upload(label: str, key: str, required=()) -> TableUpload | None:
+    """A spreadsheet or text table picked and read (every format survey.sheets reads); the header
+    row is the first of the first ten rows that holds every `required` column, so a published file
+    with a title row above the header imports. None when nothing is picked yet or the file could
+    not be read (its Chinese message shown)."""
+    upload = file_uploader(label, list(spreadsheets.TYPES), key)
     if upload is None:
         return None
     try:
-        return (upload, *spreadsheets.read_table(upload.getvalue(), upload.name))
+        return TableUpload(
+            upload, spreadsheets.read_table(upload.getvalue(), upload.name, required)
+        )
     except SurveyError as exc:
         st.error(md(str(exc)))
         return None

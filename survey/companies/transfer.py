@@ -37,6 +37,18 @@ class ImportRejectedError(SurveyError):
         self.problems = problems
 
 
+# What marks the header row of a company file (survey.sheets.read_table's `required`): a row that
+# holds any of our headers or their synonyms. Only one is needed, so a file whose other columns
+# are mapped by hand still finds its header below a title row.
+HEADER_ROW_MARKS = (tuple(n for f in FIELDS for n in (f.header, *f.synonyms)),)
+
+
+def read_file(data: bytes, filename: str) -> spreadsheets.Table:
+    """A company file's table (any format survey.sheets reads), its header row found below
+    title rows; pass `table.first_row` to import_companies as `first_line`."""
+    return spreadsheets.read_table(data, filename, HEADER_ROW_MARKS)
+
+
 def suggest_mapping(headers: list[str]) -> dict[str, str | None]:
     """column -> file header, matching our own headers exactly and common synonyms."""
     mapping: dict[str, str | None] = {}

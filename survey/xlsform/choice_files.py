@@ -80,9 +80,10 @@ def parameters(raw: str) -> dict[str, str]:
 def read(name: str, data: bytes, value_column: str = "name", label_column: str = "label"):
     """(choices, languages) from the CSV's rows. Every bad row is reported at once."""
     try:
-        headers, rows = spreadsheets.read_table(data, name)
+        table = spreadsheets.read_table(data, name)
     except SurveyError as exc:
         raise ChoiceFileError(str(exc)) from None
+    headers, rows = table
     labels_at = {}
     for i, header in enumerate(headers):
         base, _, lang = header.partition("::")
@@ -96,7 +97,7 @@ def read(name: str, data: bytes, value_column: str = "name", label_column: str =
     problems: list[ChoiceFileError] = []
     choices: list[Choice] = []
     seen: dict[str, int] = {}
-    for number, row in enumerate(rows, start=2):
+    for number, row in enumerate(rows, start=table.first_row):
         cells = [str(v).strip() if v is not None else "" for v in row]
         cells += [""] * (len(headers) - len(cells))
         if not any(cells):
