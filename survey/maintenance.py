@@ -18,6 +18,7 @@ from pathlib import Path
 from survey import clock, schema
 from survey import db as store
 from survey.access import audit
+from survey.migrations import migrations
 
 
 class MaintenanceError(Exception):
@@ -39,7 +40,7 @@ def _check_file(path: Path) -> None:
         raise MaintenanceError(f"{path} 不是有效的 SQLite 数据库（{exc}）。") from None
     if result != "ok":
         raise MaintenanceError(f"{path} 完整性检查未通过：{result}")
-    if schema.migrations.migrations_table not in tables or "problems" not in tables:
+    if migrations.migrations_table not in tables or "problems" not in tables:
         raise MaintenanceError(f"{path} 不是本系统的数据库（缺少迁移记录或问题表）。")
 
 
@@ -95,7 +96,7 @@ def _check_archive(path: Path) -> None:
     if listing.returncode != 0:
         raise MaintenanceError(f"{path} 不是有效的 PostgreSQL 备份（pg_dump 自定义格式）。")
     data = set(re.findall(r"TABLE DATA \S+ (\w+)", listing.stdout))
-    if not {schema.migrations.migrations_table, "problems"} <= data:
+    if not {migrations.migrations_table, "problems"} <= data:
         raise MaintenanceError(f"{path} 不是本系统的数据库（缺少迁移记录或问题表）。")
 
 

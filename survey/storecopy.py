@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from survey import clock, schema
 from survey import db as store
+from survey.migrations import migrations
 from survey.reports import cubes
 
 COPY_TABLE = "_store_copy"
@@ -30,7 +31,7 @@ class StoreCopyError(Exception):
 def _not_copied() -> set[str]:
     """Tables the target makes itself: the migrations record, the summary tables, our record."""
     return {
-        schema.migrations.migrations_table,
+        migrations.migrations_table,
         COPY_TABLE,
         cubes.COMPANY_TABLE,
         *(c.table for c in cubes.CUBES),

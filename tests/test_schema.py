@@ -8,6 +8,7 @@ import pytest
 
 from survey import bootstrap, schema
 from survey import db as store
+from survey.migrations import migrations
 from survey.reports import periods, scorecard
 
 DATA_MODEL = {
@@ -117,7 +118,7 @@ def test_a_database_at_the_first_level_upgrades_cleanly(tmp_path):
     path = tmp_path / "old.db"
     with store.opened(path) as db:
         store.enable_wal(db)
-        schema.migrations.apply(db, stop_before="m003_session_cookie_handoff")
+        migrations.apply(db, stop_before="m003_session_cookie_handoff")
         assert schema.applied_names(db) == ["m001_reference_lists", "m002_core_tables"]
         db.execute("INSERT INTO departments (code, name) VALUES ('GXJ', '市工业和信息化局')")
         db.execute(

@@ -1,0 +1,399 @@
+"""Every change to the data model, in order: a sqlite-utils Migrations set, run on SQLite and on
+PostgreSQL alike (survey/schema.py applies it). Never edit a migration that has shipped: add one at the
+end. m001 and m002 create the first release's tables (survey/tables.py).
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+from survey import db as store
+from survey.tables import CORE_TABLES_SQL, REFERENCE_TABLES_SQL
+
+migrations = Migrations("zhenheyi")
+
+
+@migrations()
+def m001_reference_lists(db: Database) -> None:
+    for statement in _statements(REFERENCE_TABLES_SQL):
+        db.execute(statement)
+
+
+@migrations()
+def m002_core_tables(db: Database) -> None:
+    for statement in _statements(CORE_TABLES_SQL):
+        db.execute(statement)
+
+
+@migrations()
+def m003_session_cookie_handoff(db: Database) -> None:
+    """Sign-in that survives a reload: a one-time code the browser exchanges for an HttpOnly cookie."""
+    for statement in (
+        "ALTER TABLE sessions ADD COLUMN handoff_hash TEXT",
+        "ALTER TABLE sessions ADD COLUMN handoff_expires_at TEXT",
+        "ALTER TABLE sessions ADD COLUMN method TEXT NOT NULL DEFAULT 'password'",
+        "ALTER TABLE users ADD COLUMN last_sign_in_at TEXT",
+        "CREATE UNIQUE INDEX idx_sessions_handoff ON sessions(handoff_hash)",
+    ):
+        db.execute(statement)
+
+
+@migrations()
+def m004_problem_extensions(db: Database) -> None:
+    """A department's pending request for more working days."""
+    for statement in (
+        "ALTER TABLE problems ADD COLUMN extension_requested_days INTEGER",
+        "ALTER TABLE problems ADD COLUMN extension_reason TEXT",
+    ):
+        db.execute(statement)
+
+
+@migrations()
+def m005_rating_dimensions(db: Database) -> None:
+    """Editable dimensions of a monitor's department rating; ratings refer to them by code."""
+    db.execute(
+        "CREATE TABLE rating_dimensions (code TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+        " sort_order INTEGER NOT NULL DEFAULT 0, active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)))"
+    )
+
+
+@migrations()
+def m006_dashboard_cubes(db: Database) -> None:
+    """Summary tables kept by triggers, so dashboards stay fast at a million problems; and an index for
+    the newest-first problem list of a period. Any later change to survey.reports.cubes ships as a new migration
+    that drops and reinstalls them."""
+    from survey.reports import cubes
+
+    db.execute("CREATE INDEX idx_problems_raised_on ON problems(raised_on)")
+    db.execute("CREATE INDEX idx_problems_replied_at ON problems(replied_at)")
+    cubes.install(db)
+
+
+@migrations()
+def m007_signin_failures(db: Database) -> None:
+    """Failed sign-ins by typed user name and client address: throttles per address and per
+    (name, address), so one client cannot lock others out; an unknown name is counted the same."""
+    db.execute(
+        "CREATE TABLE signin_failures (id INTEGER PRIMARY KEY, at TEXT NOT NULL,"
+        " username TEXT NOT NULL, address TEXT NOT NULL)"
+    )
+    db.execute("CREATE INDEX idx_signin_failures_address ON signin_failures(address, at)")
+    db.execute("CREATE INDEX idx_signin_failures_username ON signin_failures(username, at)")
+    db.execute("CREATE INDEX idx_signin_failures_at ON signin_failures(at)")
+
+
+@migrations()
+def m008_messages(db: Database) -> None:
+    """In-app messages (消息): one row per recipient, written in the transaction of the change
+    that causes it. `dedupe_key` makes a reminder once per problem, state and deadline."""
+    db.execute(
+        "CREATE TABLE messages (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),"
+        " created_at TEXT NOT NULL, kind TEXT NOT NULL, problem_id INTEGER REFERENCES problems(id),"
+        " event_id INTEGER REFERENCES problem_events(id), title TEXT NOT NULL, body TEXT NOT NULL,"
+        " link TEXT NOT NULL DEFAULT '', urgent INTEGER NOT NULL DEFAULT 0 CHECK (urgent IN (0, 1)),"
+        " dedupe_key TEXT UNIQUE, read_at TEXT)"
+    )
+    db.execute("CREATE INDEX idx_messages_user ON messages(user_id, read_at, id)")
+    db.execute("CREATE INDEX idx_messages_problem ON messages(problem_id)")
+
+
+@migrations()
+def m009_deliveries(db: Database) -> None:
+    """The delivery outbox for messages that leave the app, and each user's e-mail address."""
+    db.execute("ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT ''")
+    db.execute(
+        "CREATE TABLE deliveries (id INTEGER PRIMARY KEY,"
+        " message_id INTEGER NOT NULL REFERENCES messages(id),"
+        " channel TEXT NOT NULL CHECK (channel IN ('email', 'wecom', 'dingtalk', 'sms')),"
+        " target TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending'"
+        " CHECK (status IN ('pending', 'sent', 'parked')), attempts INTEGER NOT NULL DEFAULT 0,"
+        " next_at TEXT NOT NULL, lease_until TEXT, lease_owner TEXT,"
+        " last_error TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL, sent_at TEXT)"
+    )
+    db.execute("CREATE INDEX idx_deliveries_due ON deliveries(status, next_at)")
+    db.execute("CREATE INDEX idx_deliveries_message ON deliveries(message_id)")
+
+
+@migrations()
+def m010_channels(db: Database) -> None:
+    """Group robots (WeCom, DingTalk) per department or for the supervisors, the posts each
+    made (for the services' 20-a-minute limit), and each user's choice of urgent messages only."""
+    db.execute(
+        "CREATE TABLE robots (id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+        " platform TEXT NOT NULL CHECK (platform IN ('wecom', 'dingtalk')),"
+        " audience TEXT NOT NULL, url TEXT NOT NULL, secret TEXT NOT NULL DEFAULT '',"
+        " active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)), created_at TEXT NOT NULL,"
+        " UNIQUE (url))"
+    )
+    db.execute("CREATE INDEX idx_robots_audience ON robots(audience, active)")
+    db.execute(
+        "CREATE TABLE robot_posts (id INTEGER PRIMARY KEY,"
+        " robot_id INTEGER NOT NULL REFERENCES robots(id) ON DELETE CASCADE, at TEXT NOT NULL)"
+    )
+    db.execute("CREATE INDEX idx_robot_posts ON robot_posts(robot_id, at)")
+    db.execute(
+        "ALTER TABLE users ADD COLUMN urgent_only INTEGER NOT NULL DEFAULT 0"
+        " CHECK (urgent_only IN (0, 1))"
+    )
+
+
+@migrations()
+def m011_api_clients(db: Database) -> None:
+    """Other government systems: API clients (each acting through a user row of its own that
+    cannot sign in, so problems, events and audit rows name it), the origin of a problem they
+    send, and their request counts for the rate limit. Problems may now come from the 12345
+    hotline, the government service portal or another platform: the CHECK on problems.source is
+    widened in place (SQLite's documented writable_schema procedure for loosening a constraint:
+    no row can break it, so no table rebuild of a million problems is needed)."""
+    db.execute(
+        "ALTER TABLE users ADD COLUMN api_client INTEGER NOT NULL DEFAULT 0"
+        " CHECK (api_client IN (0, 1))"
+    )
+    db.execute(
+        "CREATE TABLE api_clients (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+        " user_id INTEGER NOT NULL UNIQUE REFERENCES users(id), token_hash TEXT NOT NULL UNIQUE,"
+        " token_hint TEXT NOT NULL, scopes TEXT NOT NULL, row_kind TEXT NOT NULL DEFAULT 'all'"
+        " CHECK (row_kind IN ('all', 'department', 'district')), row_value TEXT NOT NULL DEFAULT '',"
+        " per_minute INTEGER NOT NULL DEFAULT 120 CHECK (per_minute > 0),"
+        " active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)), created_at TEXT NOT NULL,"
+        " rotated_at TEXT, revoked_at TEXT, last_used_at TEXT)"
+    )
+    db.execute(
+        "CREATE TABLE api_calls (client_id INTEGER NOT NULL REFERENCES api_clients(id),"
+        " minute TEXT NOT NULL, calls INTEGER NOT NULL, PRIMARY KEY (client_id, minute))"
+        " WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE TABLE problem_origins (problem_id INTEGER PRIMARY KEY REFERENCES problems(id),"
+        " client_id INTEGER NOT NULL REFERENCES api_clients(id), external_ref TEXT NOT NULL,"
+        " idempotency_key TEXT NOT NULL, request_hash TEXT NOT NULL, received_at TEXT NOT NULL,"
+        " UNIQUE (client_id, idempotency_key))"
+    )
+    db.execute("CREATE INDEX idx_problem_origins_ref ON problem_origins(client_id, external_ref)")
+    _loosen(
+        db,
+        "problems",
+        "CHECK (source IN ('visit', 'monitor'))",
+        "CHECK (source IN ('visit', 'monitor', 'hotline', 'portal', 'platform'))",
+    )
+
+
+@migrations()
+def m012_webhooks(db: Database) -> None:
+    """Webhooks: another system's subscription to events, delivered through the outbox like an
+    e-mail (a delivery then carries the event, not a message)."""
+    db.execute(
+        "CREATE TABLE webhooks (id INTEGER PRIMARY KEY,"
+        " client_id INTEGER NOT NULL REFERENCES api_clients(id), url TEXT NOT NULL,"
+        " secret TEXT NOT NULL, actions TEXT NOT NULL DEFAULT '*',"
+        " active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)), created_at TEXT NOT NULL)"
+    )
+    db.execute("CREATE INDEX idx_webhooks_client ON webhooks(client_id, active)")
+    _loosen(
+        db,
+        "deliveries",
+        "CHECK (channel IN ('email', 'wecom', 'dingtalk', 'sms'))",
+        "CHECK (channel IN ('email', 'wecom', 'dingtalk', 'sms', 'webhook'))",
+    )
+    _loosen(
+        db,
+        "deliveries",
+        "message_id INTEGER NOT NULL REFERENCES messages(id)",
+        "message_id INTEGER REFERENCES messages(id)",
+    )
+    db.execute("ALTER TABLE deliveries ADD COLUMN event_id INTEGER REFERENCES problem_events(id)")
+
+
+@migrations()
+def m013_action_plan(db: Database) -> None:
+    """The year's action plan (任务清单): tasks with their lead and co-departments, due dates and
+    indicators; monthly progress reports reviewed by supervisors; links from tasks to problems;
+    and department aliases learnt at import (the names plans use for departments)."""
+    for statement in (
+        "CREATE TABLE plans (id INTEGER PRIMARY KEY, year INTEGER NOT NULL UNIQUE"
+        " CHECK (year BETWEEN 2000 AND 2100), title TEXT NOT NULL, created_at TEXT NOT NULL,"
+        " updated_at TEXT NOT NULL)",
+        "CREATE TABLE plan_tasks (id INTEGER PRIMARY KEY,"
+        " plan_id INTEGER NOT NULL REFERENCES plans(id), number TEXT NOT NULL,"
+        " content TEXT NOT NULL CHECK (length(content) > 0), target TEXT NOT NULL DEFAULT '',"
+        " lead_department_code TEXT NOT NULL REFERENCES departments(code), due_on TEXT NOT NULL,"
+        " indicator_code TEXT REFERENCES indicators(code), created_at TEXT NOT NULL,"
+        " updated_at TEXT NOT NULL, UNIQUE (plan_id, number))",
+        "CREATE INDEX idx_plan_tasks_lead ON plan_tasks(lead_department_code)",
+        "CREATE TABLE plan_task_departments (task_id INTEGER NOT NULL REFERENCES plan_tasks(id),"
+        " department_code TEXT NOT NULL REFERENCES departments(code),"
+        " PRIMARY KEY (task_id, department_code)) WITHOUT ROWID",
+        "CREATE INDEX idx_plan_task_departments ON plan_task_departments(department_code)",
+        "CREATE TABLE department_aliases (alias TEXT PRIMARY KEY,"
+        " department_code TEXT NOT NULL REFERENCES departments(code))",
+        "CREATE TABLE task_reports (id INTEGER PRIMARY KEY,"
+        " task_id INTEGER NOT NULL REFERENCES plan_tasks(id), month TEXT NOT NULL,"
+        " done_text TEXT NOT NULL, percent INTEGER NOT NULL CHECK (percent BETWEEN 0 AND 100),"
+        " issues_text TEXT NOT NULL DEFAULT '', status TEXT NOT NULL DEFAULT 'submitted'"
+        " CHECK (status IN ('submitted', 'accepted', 'returned')),"
+        " late INTEGER NOT NULL DEFAULT 0 CHECK (late IN (0, 1)),"
+        " review_note TEXT NOT NULL DEFAULT '', submitted_by INTEGER NOT NULL REFERENCES users(id),"
+        " submitted_at TEXT NOT NULL, reviewed_by INTEGER REFERENCES users(id), reviewed_at TEXT,"
+        " UNIQUE (task_id, month))",
+        "CREATE INDEX idx_task_reports_month ON task_reports(month, status)",
+        "CREATE TABLE task_problems (task_id INTEGER NOT NULL REFERENCES plan_tasks(id),"
+        " problem_id INTEGER NOT NULL REFERENCES problems(id),"
+        " PRIMARY KEY (task_id, problem_id)) WITHOUT ROWID",
+        "CREATE INDEX idx_task_problems_problem ON task_problems(problem_id)",
+        "ALTER TABLE attachments ADD COLUMN report_id INTEGER REFERENCES task_reports(id)",
+    ):
+        db.execute(statement)
+    _loosen(
+        db,
+        "attachments",
+        "(feedback_id IS NOT NULL) = 1",
+        "(feedback_id IS NOT NULL) + (report_id IS NOT NULL) = 1",
+    )
+
+
+@migrations()
+def m014_joint_reviews(db: Database) -> None:
+    """Joint review meetings (联审会办): dated meetings, the problems on each agenda with the
+    decision, the departments responsible, the deadline and the chair; open items carry over."""
+    for statement in (
+        "CREATE TABLE meetings (id INTEGER PRIMARY KEY, held_on TEXT NOT NULL, title TEXT NOT NULL,"
+        " created_by INTEGER NOT NULL REFERENCES users(id), created_at TEXT NOT NULL)",
+        "CREATE INDEX idx_meetings_held ON meetings(held_on)",
+        "CREATE TABLE meeting_items (id INTEGER PRIMARY KEY,"
+        " meeting_id INTEGER NOT NULL REFERENCES meetings(id),"
+        " problem_id INTEGER NOT NULL REFERENCES problems(id), reason TEXT NOT NULL DEFAULT '',"
+        " decision TEXT NOT NULL DEFAULT '', chair TEXT NOT NULL DEFAULT '', deadline_on TEXT,"
+        " status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done')),"
+        " decided_at TEXT, done_at TEXT, carried_from INTEGER REFERENCES meeting_items(id),"
+        " UNIQUE (meeting_id, problem_id))",
+        "CREATE INDEX idx_meeting_items_problem ON meeting_items(problem_id)",
+        "CREATE TABLE meeting_item_departments (item_id INTEGER NOT NULL REFERENCES meeting_items(id),"
+        " department_code TEXT NOT NULL REFERENCES departments(code),"
+        " PRIMARY KEY (item_id, department_code)) WITHOUT ROWID",
+    ):
+        db.execute(statement)
+
+
+@migrations()
+def m015_case_library(db: Database) -> None:
+    """The case library (经典案例): cases written up from closed problems or adopted suggestions,
+    yearly selection rounds with a panel, weighted criteria and private scores, and publishing."""
+    for statement in (
+        "CREATE TABLE cases (id INTEGER PRIMARY KEY, problem_id INTEGER REFERENCES problems(id),"
+        " feedback_id INTEGER REFERENCES feedback(id), title TEXT NOT NULL CHECK (length(title) > 0),"
+        " background TEXT NOT NULL, approach TEXT NOT NULL, results TEXT NOT NULL,"
+        " figures TEXT NOT NULL DEFAULT '', category_code TEXT REFERENCES problem_categories(code),"
+        " sector_code TEXT REFERENCES sectors(code), company_id INTEGER REFERENCES companies(id),"
+        " mask_company INTEGER NOT NULL DEFAULT 0 CHECK (mask_company IN (0, 1)),"
+        " status TEXT NOT NULL DEFAULT 'nominated'"
+        " CHECK (status IN ('nominated', 'selected', 'published')),"
+        " nominated_by INTEGER NOT NULL REFERENCES users(id), created_at TEXT NOT NULL,"
+        " updated_at TEXT NOT NULL, published_at TEXT,"
+        " CHECK ((problem_id IS NOT NULL) + (feedback_id IS NOT NULL) = 1))",
+        "CREATE INDEX idx_cases_status ON cases(status, category_code, sector_code)",
+        "CREATE TABLE case_rounds (id INTEGER PRIMARY KEY, year INTEGER NOT NULL,"
+        " title TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'open'"
+        " CHECK (status IN ('open', 'closed')), created_by INTEGER NOT NULL REFERENCES users(id),"
+        " created_at TEXT NOT NULL, closed_at TEXT)",
+        "CREATE TABLE case_round_cases (round_id INTEGER NOT NULL REFERENCES case_rounds(id),"
+        " case_id INTEGER NOT NULL REFERENCES cases(id), PRIMARY KEY (round_id, case_id)) WITHOUT ROWID",
+        "CREATE TABLE case_criteria (id INTEGER PRIMARY KEY,"
+        " round_id INTEGER NOT NULL REFERENCES case_rounds(id), name TEXT NOT NULL,"
+        " weight REAL NOT NULL CHECK (weight > 0), UNIQUE (round_id, name))",
+        "CREATE TABLE case_panel (round_id INTEGER NOT NULL REFERENCES case_rounds(id),"
+        " user_id INTEGER NOT NULL REFERENCES users(id), PRIMARY KEY (round_id, user_id)) WITHOUT ROWID",
+        "CREATE TABLE case_scores (round_id INTEGER NOT NULL REFERENCES case_rounds(id),"
+        " case_id INTEGER NOT NULL REFERENCES cases(id),"
+        " criterion_id INTEGER NOT NULL REFERENCES case_criteria(id),"
+        " user_id INTEGER NOT NULL REFERENCES users(id),"
+        " score INTEGER NOT NULL CHECK (score BETWEEN 0 AND 100), scored_at TEXT NOT NULL,"
+        " PRIMARY KEY (round_id, case_id, criterion_id, user_id)) WITHOUT ROWID",
+        "ALTER TABLE attachments ADD COLUMN case_id INTEGER REFERENCES cases(id)",
+    ):
+        db.execute(statement)
+    _loosen(
+        db,
+        "attachments",
+        "(report_id IS NOT NULL) = 1",
+        "(report_id IS NOT NULL) + (case_id IS NOT NULL) = 1",
+    )
+
+
+@migrations()
+def m016_questionnaire_files(db: Database) -> None:
+    """The files uploaded with a form version (the CSVs its select_*_from_file rows read), kept so
+    the version can be downloaded whole again."""
+    db.execute(
+        "CREATE TABLE questionnaire_files (questionnaire_id INTEGER NOT NULL"
+        " REFERENCES questionnaires(id), name TEXT NOT NULL, data BLOB NOT NULL,"
+        " PRIMARY KEY (questionnaire_id, name))"
+    )
+
+
+@migrations()
+def m017_delivery_targets(db: Database) -> None:
+    """Deliveries by channel, target and status: a webhook subscription's backlog (counted
+    against its cap at every event) and a stopped client's queue are read from its own rows."""
+    db.execute("CREATE INDEX idx_deliveries_target ON deliveries(channel, target, status)")
+
+
+@migrations()
+def m018_company_aliases(db: Database) -> None:
+    """Other names of a company (TS公司, 天盛电气) that an editor adds so a masked case hides them
+    too, for every case about that company."""
+    db.execute(
+        "CREATE TABLE company_aliases (company_id INTEGER NOT NULL REFERENCES companies(id),"
+        " alias TEXT NOT NULL CHECK (length(alias) >= 2), PRIMARY KEY (company_id, alias))"
+        " WITHOUT ROWID"
+    )
+
+
+@migrations()
+def m019_plan_import(db: Database) -> None:
+    """A task may have no deadline (长期坚持, 持续推进); a learnt department alias records who
+    learnt it and when, so 参考列表 can show it and undo it."""
+    _loosen(db, "plan_tasks", " due_on TEXT NOT NULL,", " due_on TEXT,")
+    db.execute("ALTER TABLE department_aliases ADD COLUMN learnt_by INTEGER REFERENCES users(id)")
+    db.execute("ALTER TABLE department_aliases ADD COLUMN learnt_at TEXT")
+
+
+def _loosen(db: Database, table: str, old: str, new: str) -> None:
+    """Rewrite one constraint of a table's definition in place: SQLite's documented writable_schema
+    procedure, for changes no existing row can break (widening a CHECK, dropping NOT NULL), with
+    no rebuild of a table that may hold a million rows. PostgreSQL: the same change as ALTERs."""
+    if store.dialect(db) == "postgresql":
+        _loosen_postgres(db, table, old, new)
+        return
+    sql = store.scalar(
+        db, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    )
+    if old not in sql:
+        raise RuntimeError(f"{table}: unexpected definition, expected {old!r}")
+    version = store.scalar(db, "PRAGMA schema_version")
+    db.execute("PRAGMA writable_schema = ON")
+    try:
+        db.execute(
+            "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?",
+            (sql.replace(old, new), table),
+        )
+        db.execute(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        db.execute("PRAGMA writable_schema = OFF")
+
+
+def _loosen_postgres(db, table: str, old: str, new: str) -> None:
+    """The SQLite definition comes from the shadow database the migrations also run on (see
+    _migrate_postgres); the store turns what the replacement changes into ALTERs."""
+    sql = store.scalar(
+        db.shadow, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    )
+    if old not in sql:
+        raise RuntimeError(f"{table}: unexpected definition, expected {old!r}")
+    db.loosen(table, sql, sql.replace(old, new))
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script of CREATE statements (no semicolons inside them) so each runs in the
+    migration's transaction; executescript would commit it."""
+    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
