@@ -12,6 +12,7 @@ from ui.text import md
 
 actor = session.require_actor("plans.read")
 st.title("任务清单")
+plan_views.show_imported()
 managing = permissions.can(actor, "plans.manage")
 
 with session.database() as db:

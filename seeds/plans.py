@@ -13,7 +13,7 @@ from survey import cases
 from survey import db as store
 from survey.access.actor import SYSTEM
 from survey.access.auth import load_actor
-from survey.plans import reports, tasks
+from survey.plans import importing, reports, tasks
 from survey.problems import meetings
 
 # (task, target) per indicator name; the lead and co-departments are drawn from the list below
@@ -60,7 +60,7 @@ def generate(db: Database, rng: random.Random, today: date, handlers: dict[str, 
         )
     headers = ["序号", "重点任务", "目标要求", "牵头单位", "配合单位", "完成时限", "指标"]
     mapping = {alias: code for code, alias in ALIASES.items() if code in names}
-    tasks.import_plan(
+    importing.import_plan(
         db, SYSTEM, year, headers, rows, mapping, title=f"{year} 年度优化营商环境任务清单"
     )
     reported = 0

@@ -9,7 +9,7 @@ import pytest
 from survey import cases, clock, visits
 from survey import db as store
 from survey.access import clients
-from survey.plans import reports, tasks
+from survey.plans import importing, reports, tasks
 from survey.problems import lifecycle, meetings
 from tests.browser import (
     chromium,
@@ -193,7 +193,7 @@ def seed_user_text(db) -> dict:
     lead = store.scalar(db, "SELECT name FROM departments WHERE code = 'GXJ'")
     headers = ["序号", "重点任务", "目标要求", "牵头单位", "配合单位", "完成时限"]
     rows = [[f"1{PAYLOAD}", f"任务{PAYLOAD}", f"目标{PAYLOAD}", lead, "", "2099-12-31"]]
-    tasks.import_plan(db, supervisor, 2099, headers, rows, {})
+    importing.import_plan(db, supervisor, 2099, headers, rows, {})
     task_id = store.scalar(
         db, "SELECT t.id FROM plan_tasks t JOIN plans p ON p.id = t.plan_id WHERE p.year = 2099"
     )

@@ -19,8 +19,9 @@ from survey.companies import exchange as company_exchange
 from survey.companies import registry, transfer
 from survey.errors import NotFoundError, PermissionDeniedError
 from survey.notify import messages, webhooks
+from survey.plans import aliases as plan_aliases
+from survey.plans import importing, tasks
 from survey.plans import reports as plan_reports
-from survey.plans import tasks
 from survey.problems import inbox, lifecycle, listing, register
 from survey.reports import common, exports, overview, periods, problem_list, scorecard, weekly
 from survey.xlsform.writer import build_xlsform
@@ -283,9 +284,13 @@ CASES = {
             case_ids=[cases.nominate_problem(db, _supervisor(db), _closed_gxj(db), _WRITE_UP)],
         ),
     ),
-    "tasks.import_plan": (
+    "importing.import_plan": (
         {"supervisor", "admin"},
-        lambda db, a: tasks.import_plan(db, a, 2030, *_PLAN),
+        lambda db, a: importing.import_plan(db, a, 2030, *_PLAN),
+    ),
+    "aliases.list_aliases": (
+        {"supervisor", "admin"},
+        lambda db, a: plan_aliases.list_aliases(db, a),
     ),
     "tasks.list_tasks": (
         {"handler", "supervisor", "admin"},
@@ -352,7 +357,8 @@ RULE_OF_CASE = {
     "cases.search": "cases.read",
     "cases.nominate_problem": "cases.nominate",
     "cases.create_round": "cases.manage",
-    "tasks.import_plan": "plans.manage",
+    "importing.import_plan": "plans.manage",
+    "aliases.list_aliases": "plans.aliases",
     "tasks.list_tasks": "plans.read",
     "reports.submit": "plans.report",
     "exchange.company_by_code": "companies.sync",
@@ -370,7 +376,7 @@ _PLAN = (
 def _gxj_task(db) -> int:
     """A task led by GXJ (the demo handler's department) in a 2030 plan, imported once."""
     if not store.scalar(db, "SELECT count(*) FROM plans WHERE year = 2030"):
-        tasks.import_plan(db, SYSTEM, 2030, *_PLAN)
+        importing.import_plan(db, SYSTEM, 2030, *_PLAN)
     return store.scalar(
         db,
         "SELECT t.id FROM plan_tasks t JOIN plans p ON p.id = t.plan_id WHERE p.year = 2030",

@@ -19,7 +19,7 @@ from survey import db as store
 from survey.access import clients, users
 from survey.companies import registry, transfer
 from survey.notify import config, robots, sms, worker
-from survey.plans import tasks
+from survey.plans import importing
 from survey.problems import lifecycle, meetings
 from tests.helpers import actor_for
 from tests.robotserver import robot_server
@@ -258,7 +258,7 @@ def test_other_names_are_one_line(db):
     lead = store.scalar(db, "SELECT name FROM departments WHERE code = 'GXJ'")
     headers = ["序号", "重点任务", "目标要求", "牵头单位", "配合单位", "完成时限"]
     rows = [["1\n", "优化\n营商环境", "目标\n第二行", lead, "", "2031-06-30"]]
-    tasks.import_plan(db, supervisor, 2031, headers, rows, {})
+    importing.import_plan(db, supervisor, 2031, headers, rows, {})
     task = store.query(
         db,
         "SELECT t.number, t.content, t.target FROM plan_tasks t JOIN plans p ON p.id = t.plan_id"

@@ -13,62 +13,133 @@ import streamlit as st
 from survey import clock
 from survey.access.actor import Actor
 from survey.errors import SurveyError
-from survey.plans import overview, reports, tasks
+from survey.plans import importing, overview, reports, tasks
 from ui import session, uploads
 from ui.text import md
 
 STATE_COLORS = {"未启动": "#b0b7c3", "推进中": "#1f6feb", "已完成": "#2da44e", "滞后": "#cf222e"}
 
 
+NOT_LISTED = "__not_listed__"  # the mapping step's choice for a department the list lacks
+IMPORTED = "plan_imported"  # the last import's result, said once after the rerun
+
+
 def import_step(actor: Actor, departments: dict[str, str]) -> None:
+    """Step 1 the file, step 2 the department names to map (if any), then the import."""
+    st.subheader("第 1 步：选择文件")
     st.caption(
-        "按行动方案发布的格式导入：序号、重点任务、目标要求、牵头单位、配合单位、完成时限（可选：指标）。"
-        "任何一行有问题则整批不导入并列出每一行；部门名称与部门列表不同的，在下方对应一次，以后自动识别。"
+        "按行动方案发布的格式导入：序号、重点任务、目标要求、牵头单位、配合单位、完成时限"
+        "（可选：指标）；表头上方的标题行和合并单元格都可以。"
         "同一年度再次导入按序号更新，不会重复。"
     )
-    year = st.number_input("年度", 2000, 2100, clock.today().year, step=1, key="plan_year_in")
-    table = uploads.table_upload("任务清单文件", "plan_upload")
+    year = int(st.number_input("年度", 2000, 2100, clock.today().year, step=1, key="plan_year_in"))
+    picked = st.session_state.setdefault("plan_upload_n", 0)
+    table = uploads.table_upload("任务清单文件", f"plan_upload_{picked}")
     if table is None:
         return
-    _, headers, rows = table
-    mapping = st.session_state.setdefault("plan_mapping", {})
-    try:
-        with session.database() as db:
-            done = tasks.import_plan(db, actor, int(year), headers, rows, mapping)
-    except tasks.PlanRejectedError as exc:
-        st.error(md(str(exc)))
-        st.dataframe(pd.DataFrame(exc.problems), hide_index=True, width="stretch")
-        if exc.unknown:
-            choose_departments(exc.unknown, departments, mapping)
-    except SurveyError as exc:
-        st.error(md(str(exc)))
-    else:
-        st.session_state.pop("plan_mapping", None)
-        st.success(
-            f"已导入 {year} 年度任务清单：新增 {done.inserted} 项，更新 {done.updated} 项，"
-            f"未变 {done.unchanged} 项。"
+    upload, headers, rows, *more = table
+    lines = more[0] if more else None
+    with session.database() as db:
+        check = importing.check_plan(db, year, headers, rows, row_numbers=lines)
+    if check.problems:
+        st.error(f"文件中有 {len(check.problems)} 处需要修改，改好后重新选择文件；未导入任何任务。")
+        st.dataframe(pd.DataFrame(check.problems), hide_index=True, width="stretch")
+        return
+    if not check.records:
+        st.error("文件中没有任务。")
+        return
+    first, last = check.records[0]["row"], check.records[-1]["row"]
+    st.caption(f"读到 {len(check.records)} 项任务（文件第 {first}–{last} 行）。")
+    if check.notices:
+        with st.expander(f"导入时说明（{len(check.notices)} 处）", expanded=True):
+            st.dataframe(pd.DataFrame(check.notices), hide_index=True, width="stretch")
+    choices = {}
+    step = 2
+    if check.unknown:
+        st.subheader(f"第 {step} 步：对应责任部门")
+        st.caption(
+            "下列名称与部门列表不同：为每个名称选择它所指的部门，确认导入后以后自动识别。"
+            "部门列表中没有的，选“不在列表中”。"
         )
+        choices = choose_departments(check.unknown, departments, upload.file_id)
+        step += 1
+    st.subheader(f"第 {step} 步：导入")
+    pending = [name for name, code in choices.items() if code is None]
+    not_listed = [name for name, code in choices.items() if code == NOT_LISTED]
+    mapping = {n: c for n, c in choices.items() if c not in (None, NOT_LISTED)}
+    skip = False
+    if pending:
+        st.info(f"还有 {len(pending)} 个名称未选择部门：{md('、'.join(pending))}。")
+    needing = check.rows_using(not_listed)
+    if needing:
+        shown = "、".join(str(r) for r in sorted(needing))
+        st.warning(
+            f"第 {shown} 行的部门不在部门列表中（{md('、'.join(not_listed))}）："
+            "这些任务要等管理员在“参考列表”的部门中新增后再导入。"
+        )
+        skip = st.checkbox(
+            f"先导入其余 {len(check.records) - len(needing)} 项任务，跳过这 {len(needing)} 行"
+            "（新增部门后再次导入同一文件即可补上，已导入的不会重复）",
+            key=f"plan_skip_{upload.file_id}",
+        )
+    ready = not pending and (skip or not needing)
+    count = len(check.records) - (len(needing) if skip else 0)
+    if st.button(f"导入 {count} 项任务", type="primary", disabled=not ready, key="plan_import"):
+        try:
+            with session.database() as db:
+                done = importing.import_plan(
+                    db,
+                    actor,
+                    year,
+                    headers,
+                    rows,
+                    mapping,
+                    row_numbers=lines,
+                    not_listed=not_listed,
+                    skip_not_listed=skip,
+                )
+        except SurveyError as exc:
+            st.error(md(str(exc)))
+            return
+        skipped = f"；跳过第 {'、'.join(map(str, done.skipped))} 行" if done.skipped else ""
+        st.session_state[IMPORTED] = (
+            f"已导入 {year} 年度任务清单：新增 {done.inserted} 项，更新 {done.updated} 项，"
+            f"未变 {done.unchanged} 项{skipped}。"
+        )
+        st.session_state["plan_upload_n"] = picked + 1  # a fresh picker: the steps close
+        st.query_params["year"] = str(year)
+        st.rerun()
 
 
-def choose_departments(unknown: dict, departments: dict[str, str], mapping: dict) -> None:
-    """The mapping step: each name the plan uses, matched to a department (suggested first)."""
-    st.subheader("部门名称对应")
+def show_imported() -> None:
+    """The last import's result, once (the page reruns after it to show the imported year)."""
+    said = st.session_state.pop(IMPORTED, None)
+    if said:
+        st.success(said)
+
+
+def choose_departments(unknown: dict, departments: dict[str, str], file_key: str) -> dict:
+    """Each unknown name with the rows that use it, its department chosen (pre-filled only with a
+    close suggestion), or 不在列表中."""
     by_name = {name: code for code, name in departments.items()}
-    with st.form("plan_mapping_form", enter_to_submit=False):
-        chosen = {}
-        codes = list(departments)
-        for name, suggested in unknown.items():
-            default = codes.index(by_name[suggested]) if suggested in by_name else 0
-            chosen[name] = st.selectbox(
-                f"“{md(name)}”对应",
-                codes,
-                index=default,
-                format_func=departments.get,
-                key=f"map_{name}",
-            )
-        if st.form_submit_button("按此对应并导入", type="primary"):
-            mapping.update(chosen)
-            st.rerun()
+    options = [*departments, NOT_LISTED]
+
+    def label(code: str) -> str:
+        return "不在列表中（需要新增部门）" if code == NOT_LISTED else departments[code]
+
+    chosen = {}
+    for name, entry in unknown.items():
+        rows = "、".join(str(r) for r in entry.rows[:8]) + ("等" if len(entry.rows) > 8 else "")
+        suggested = by_name.get(entry.suggestion)
+        chosen[name] = st.selectbox(
+            f"“{md(name)}”：{len(entry.rows)} 行使用（第 {rows} 行）",
+            options,
+            index=options.index(suggested) if suggested else None,
+            format_func=label,
+            placeholder="请选择部门",
+            key=f"map_{file_key}_{name}",
+        )
+    return chosen
 
 
 def report_form(actor: Actor, task: dict) -> None:
@@ -181,7 +252,10 @@ def edit_task_form(actor: Actor, data: pd.DataFrame, departments: dict, indicato
                 else 0,
                 format_func=departments.get,
             )
-            due = st.date_input("完成时限", value=date.fromisoformat(task["due_on"]))
+            due = st.date_input(  # empty: no deadline (长期坚持)
+                "完成时限",
+                value=date.fromisoformat(task["due_on"]) if task["due_on"] else None,
+            )
             options = [None, *indicators]
             indicator = st.selectbox(
                 "指标",
@@ -196,7 +270,7 @@ def edit_task_form(actor: Actor, data: pd.DataFrame, departments: dict, indicato
                     "content": content,
                     "target": target,
                     "lead_department_code": lead,
-                    "due_on": due.isoformat(),
+                    "due_on": due.isoformat() if due else None,
                     "indicator_code": indicator,
                 }
                 session.attempt(

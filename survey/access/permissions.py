@@ -79,6 +79,7 @@ RULES: dict[str, Rule] = {
     "plans.manage": Rule(SUPERVISING, "管理年度任务清单"),
     "plans.read": Rule(SUPERVISING | {"handler"}, "查看年度任务清单"),
     "plans.report": Rule(frozenset({"handler"}), "报送任务进展"),
+    "plans.aliases": Rule(SUPERVISING, "查看和撤销学到的部门名称"),
     "cases.read": Rule(ALL_ROLES, "查看经典案例"),
     "cases.nominate": Rule(SUPERVISING | {"handler"}, "推荐经典案例"),
     "cases.manage": Rule(SUPERVISING, "组织经典案例评选"),

@@ -32,6 +32,7 @@ def frame(db: Database, actor: Actor, year: int, today: date | None = None) -> p
     data["state_label"] = data["state"].map(tasks.STATE_LABELS)
     data["percent"] = data["percent"].fillna(0).astype(int)
     data["indicator_name"] = data["indicator_name"].fillna("（未对应指标）")
+    data["due_on"] = data["due_on"].fillna(tasks.NO_DEADLINE_LABEL)
     return data
 
 
