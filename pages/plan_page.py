@@ -127,6 +127,8 @@ if managing:
         plan_views.review_queue(actor, year)
     with tabs["导入"]:
         plan_views.import_step(actor, departments)
+        with st.expander("学到的部门名称"):
+            plan_views.learnt_aliases(actor)
 else:
     with tabs["报送进展"]:
         mine = data[data["lead_name"] == departments.get(actor.department_code)]

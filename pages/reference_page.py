@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from survey import reference
-from ui import session
+from ui import plan_views, session
 
 actor = session.require_actor("reference.edit")
 st.title("参考列表")
@@ -65,3 +65,7 @@ with delete_tab, st.form(f"delete_{key}", enter_to_submit=False):
     st.caption("仅能删除从未被使用的条目。")
     if st.form_submit_button("删除", type="secondary"):
         session.attempt(lambda db: reference.delete_entry(db, actor, key, code), "已删除。")
+
+if key == "departments":
+    st.subheader("学到的部门名称")
+    plan_views.learnt_aliases(actor)

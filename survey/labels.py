@@ -74,6 +74,9 @@ TABLE_LABELS = {
     "deadline_classes": "办理时限",
     "satisfaction_levels": "满意度等级",
     "rating_dimensions": "评价维度",
+    "department_aliases": "学到的部门名称",
+    "plan_tasks": "任务清单的任务",
+    "plan_task_departments": "任务的配合单位",
     "database": "数据库",
     "demo": "演示数据",
 }

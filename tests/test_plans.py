@@ -445,3 +445,51 @@ def test_supervisors_edit_a_task_and_filter_by_department_in_the_address(demo_db
             )
             == 1
         )
+
+
+def test_learnt_aliases_are_listed_and_undone_by_supervisors_and_admins(db):
+    imported(db)
+    supervisor, admin = actor_for(db, "supervisor"), actor_for(db, "admin")
+    for role in ("handler", "officer", "monitor"):
+        with pytest.raises(PermissionDeniedError):
+            aliases.list_aliases(db, actor_for(db, role))
+        with pytest.raises(PermissionDeniedError):
+            aliases.delete_alias(db, actor_for(db, role), "市税务局")
+    [entry] = [a for a in aliases.list_aliases(db, admin) if a["alias"] == "市税务局"]
+    assert entry["department_code"] == "SWU" and entry["learnt_at"][:4].isdigit()
+    aliases.delete_alias(db, supervisor, "市税务局")
+    with pytest.raises(NotFoundError):
+        aliases.delete_alias(db, admin, "市税务局")
+    before = store.query(
+        db,
+        "SELECT actor_id, before FROM audit_log WHERE table_name = 'department_aliases'"
+        " AND action = 'delete' AND row_id = '市税务局'",
+    )
+    assert len(before) == 1 and before[0]["actor_id"] == supervisor.id
+    assert '"department_code": "SWU"' in before[0]["before"]
+    headers, body = xlsx(HEADERS, ROWS)
+    check = importing.check_plan(db, YEAR, headers, body)  # asked again, nothing else
+    assert list(check.unknown) == ["市税务局"]
+
+
+def test_the_admin_undoes_an_alias_in_the_reference_page(demo_db):
+    with store.opened(demo_db) as db:
+        imported(db)
+    at = open_page(demo_db, "admin", "pages/reference_page.py")
+    at.selectbox(key="ref_list").select("departments").run()
+    shown = " ".join(m.value for m in at.markdown)
+    assert "“市税务局” → **国家税务总局镇江市税务局**" in shown
+    at.button(key="alias_del_市税务局").click().run()
+    assert not at.exception, at.exception
+    assert at.success[0].value.startswith("已撤销“市税务局”")
+    assert "“市税务局” →" not in " ".join(m.value for m in at.markdown)
+    with store.opened(demo_db) as db:
+        assert not store.scalar(
+            db, "SELECT count(*) FROM department_aliases WHERE alias = '市税务局'"
+        )
+        assert (
+            store.scalar(
+                db, "SELECT count(*) FROM audit_log WHERE table_name = 'department_aliases'"
+            )
+            == 1
+        )

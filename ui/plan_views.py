@@ -13,7 +13,7 @@ import streamlit as st
 from survey import clock
 from survey.access.actor import Actor
 from survey.errors import SurveyError
-from survey.plans import importing, overview, reports, tasks
+from survey.plans import aliases, importing, overview, reports, tasks
 from ui import session, uploads
 from ui.text import md
 
@@ -22,6 +22,7 @@ STATE_COLORS = {"未启动": "#b0b7c3", "推进中": "#1f6feb", "已完成": "#2
 
 NOT_LISTED = "__not_listed__"  # the mapping step's choice for a department the list lacks
 IMPORTED = "plan_imported"  # the last import's result, said once after the rerun
+UNDONE = "alias_undone"  # the alias just undone, said once after the rerun
 
 
 def import_step(actor: Actor, departments: dict[str, str]) -> None:
@@ -140,6 +141,38 @@ def choose_departments(unknown: dict, departments: dict[str, str], file_key: str
             key=f"map_{file_key}_{name}",
         )
     return chosen
+
+
+def learnt_aliases(actor: Actor) -> None:
+    """The department names learnt at import, each with who confirmed it, when, and 撤销."""
+    said = st.session_state.pop(UNDONE, None)
+    if said:
+        st.success(said)
+    with session.database() as db:
+        learnt = aliases.list_aliases(db, actor)
+    st.caption(
+        "导入任务清单时确认过的部门名称，以后导入自动识别。撤销后，下次导入会再询问这个名称；"
+        "已导入的任务不变。"
+    )
+    if not learnt:
+        st.info("还没有学到的部门名称。")
+        return
+    for entry in learnt:
+        when = (entry["learnt_at"] or "")[:16].replace("T", " ") or "时间未记录"
+        who = entry["learnt_by"] or "系统"
+        text, button = st.columns([5, 1], vertical_alignment="center")
+        text.markdown(
+            f"“{md(entry['alias'])}” → **{md(entry['department'])}**  \n{md(who)} · {when}"
+        )
+        if button.button("撤销", key=f"alias_del_{entry['alias']}"):
+            try:
+                with session.database() as db:
+                    aliases.delete_alias(db, actor, entry["alias"])
+            except SurveyError as exc:
+                st.error(md(str(exc)))
+            else:
+                st.session_state[UNDONE] = f"已撤销“{md(entry['alias'])}”，下次导入时会再询问。"
+                st.rerun()
 
 
 def report_form(actor: Actor, task: dict) -> None:
