@@ -18,6 +18,7 @@ from survey import reference, spreadsheets, workdays
 from survey.errors import NotFoundError, PermissionDeniedError, ValidationError
 from survey.notify import messages
 from survey.plans import aliases, importing, overview, reports, tasks
+from tests.fixtures import plan_files
 from tests.helpers import actor_for, open_page, signed_in
 
 YEAR = 2025  # the demo database already holds its own 2026 plan
@@ -493,3 +494,90 @@ def test_the_admin_undoes_an_alias_in_the_reference_page(demo_db):
             )
             == 1
         )
+
+
+def _published(kind: str):
+    if kind == "xls":
+        pytest.importorskip("xlwt")
+    data = plan_files.published_plan(PUBLISHED, kind)
+    return spreadsheets.read_table(data, f"{plan_files.title(PUBLISHED)}.{kind}", importing.HEADER)
+
+
+PUBLISHED = 2027  # the demo holds its own 2026 plan
+
+
+def test_the_published_shape_imports(db):
+    """Title row, merged 类别 and 牵头单位 cells, 指标, dates in every form, file row numbers."""
+    supervisor = actor_for(db, "supervisor")
+    table = _published("xlsx")
+    assert table.header_row == 2
+    lines = list(table.row_numbers)
+    check = importing.check_plan(db, PUBLISHED, table.headers, table.rows, row_numbers=lines)
+    assert check.problems == []
+    assert [r["row"] for r in check.records] == [3, 4, 5, 6, 7, 8, 9]  # row 3: the first task
+    assert {n: (u.suggestion, u.rows) for n, u in check.unknown.items()} == {
+        "市市场监管局": ("市市场监督管理局", [3, 9]),
+        "市税务局": ("国家税务总局镇江市税务局", [3, 7]),
+        "市住建局": ("市住房和城乡建设局", [4]),
+        "市资规局": ("市自然资源和规划局", [4]),
+        "镇江供电公司": ("国网镇江供电公司", [5]),
+        "人民银行镇江分行": ("人民银行镇江市分行", [6]),
+        "市地方金融管理局": (None, [7]),
+        "镇江新区管委会": (None, [8]),
+    }
+    assert [(n["行号"], n["列"]) for n in check.notices] == [(7, "完成时限"), (9, "完成时限")]
+    departments = names(db)
+    mapping = {n: departments[u.suggestion] for n, u in check.unknown.items() if u.suggestion}
+    mapping["市地方金融管理局"] = "JRB"
+    done = importing.import_plan(
+        db,
+        supervisor,
+        PUBLISHED,
+        table.headers,
+        table.rows,
+        mapping,
+        row_numbers=lines,
+        not_listed=["镇江新区管委会"],
+        skip_not_listed=True,
+    )
+    assert (done.inserted, done.skipped) == (6, (8,))
+    rows = store.query(
+        db,
+        "SELECT t.number, t.lead_department_code AS lead, t.due_on, t.indicator_code"
+        " FROM plan_tasks t JOIN plans p ON p.id = t.plan_id WHERE p.year = ? ORDER BY t.id",
+        (PUBLISHED,),
+    )
+    assert [tuple(r.values()) for r in rows] == [
+        ("1", "XZSP", "2027-06-30", "CN01"),  # a date cell; 市审批局 learnt by the demo
+        ("2", "ZJJ", "2027-12-31", "CN03"),  # 2027年底
+        ("3", "FGW", "2027-09-30", "CN06"),  # an Excel serial number
+        ("4", "FGW", "2027-06-30", "CN09"),  # 牵头单位 merged over tasks 3 and 4
+        ("5", "JRB", None, "CN13"),  # 持续推进: no deadline; 纳税 is the NDRC indicator
+        ("7", "SFJ", None, "CN16"),  # 长期坚持
+    ]
+    [five] = [t for t in tasks.list_tasks(db, supervisor, PUBLISHED) if t["number"] == "5"]
+    assert five["state"] == "not_started"  # never 滞后 without a deadline
+
+
+@pytest.mark.store_independent
+def test_the_published_shape_reads_the_same_from_xls(db):
+    xlsx, xls = _published("xlsx"), _published("xls")
+    assert (xls.header_row, xls.headers) == (xlsx.header_row, xlsx.headers)
+    first = importing.check_plan(db, PUBLISHED, xlsx.headers, xlsx.rows)
+    second = importing.check_plan(db, PUBLISHED, xls.headers, xls.rows)
+    assert first.records == second.records and first.unknown == second.unknown
+
+
+@pytest.mark.store_independent
+def test_section_rows_are_skipped_and_the_row_numbers_are_the_files(db):
+    headers = ["序号", "重点任务", "牵头单位", "责任单位", "完成时限"]
+    rows = [
+        ["一、优化政务服务", "一、优化政务服务", "一、优化政务服务", "一、优化政务服务", ""],
+        ["1", "推行企业开办“一网通办”", "市行政审批局、市数据局", "市商务局", "2026年6月底"],
+        ["二、强化要素保障", None, None, None, None],
+        ["2", "降低企业用电成本", "市工业和信息化局", "", "尽快"],
+    ]
+    check = importing.check_plan(db, 2026, headers, rows, row_numbers=[4, 5, 6, 7])
+    assert check.problems == [{"行号": 7, "列": "完成时限", "问题": check.problems[0]["问题"]}]
+    [task] = check.records
+    assert (task["row"], task["lead_department_code"], task["co"]) == (5, "XZSP", ["SJJ", "SWJ"])

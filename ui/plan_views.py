@@ -35,11 +35,11 @@ def import_step(actor: Actor, departments: dict[str, str]) -> None:
     )
     year = int(st.number_input("年度", 2000, 2100, clock.today().year, step=1, key="plan_year_in"))
     picked = st.session_state.setdefault("plan_upload_n", 0)
-    table = uploads.table_upload("任务清单文件", f"plan_upload_{picked}")
+    table = uploads.table_upload("任务清单文件", f"plan_upload_{picked}", importing.HEADER)
     if table is None:
         return
-    upload, headers, rows, *more = table
-    lines = more[0] if more else None
+    upload, headers, rows = table
+    lines = list(table.table.row_numbers)  # file rows: the header may sit below a title
     with session.database() as db:
         check = importing.check_plan(db, year, headers, rows, row_numbers=lines)
     if check.problems:

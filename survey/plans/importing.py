@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import calendar
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date
 
 from sqlite_utils import Database
 
-from survey import clock
+from survey import clock, sheets
 from survey import db as store
 from survey.access import audit
 from survey.access.actor import Actor
@@ -147,9 +148,6 @@ def _due_text(text: str, year: int) -> date | None:
         return date(year, 12, 31)
     if text == "上半年":
         return date(year, 6, 30)
-    match = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", text)
-    if match:
-        return date(int(match[1]), int(match[2]), int(match[3]))
     match = re.fullmatch(r"(?:(\d{4})[年.\-/])?(\d{1,2})月?(?:底|末|份|中旬|下旬)?", text)
     if match and 1 <= int(match[2]) <= 12 and (match[1] or "月" in text):
         return _month_end(int(match[1] or year), int(match[2]))
@@ -169,15 +167,10 @@ def parse_due(value, year: int) -> date | None:
     """A 完成时限 as a date: a date cell, an Excel serial number, 2026-06-30, 2026年6月30日,
     2026年6月底, 6月底, 2026.6, 年底, 2026年底, 三季度, 上半年, a range (its end: 2026年3月至6月);
     None for a task with no deadline (长期坚持, 持续推进). ValueError for anything else."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if 20_000 <= value <= 80_000:  # an Excel date serial: 1954..2119
-            return date(1899, 12, 30) + timedelta(days=int(value))
-        value = str(value)
-    text = _SPACE.sub("", str(value or "")).strip("。.")
+    exact = sheets.parse_date(value)  # a date cell, a serial, 2026年6月30日, 2026-06-30
+    if exact is not None:
+        return exact
+    text = _SPACE.sub("", unicodedata.normalize("NFKC", str(value or ""))).strip("。.")
     for word in ("完成", "以前", "之前", "前"):
         text = text.removesuffix(word)
     if not text:
