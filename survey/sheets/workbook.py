@@ -82,8 +82,26 @@ def sniff(data: bytes) -> str:
         return "text"
     sample = data[:4096]
     if b"\x00" in sample:
-        return "binary"
-    return "text"
+        return "text" if _utf16_without_bom(sample) else "binary"
+    controls = sum(1 for b in sample if b < 0x20 and b not in b"\t\r\n\f")
+    return "binary" if controls > len(sample) * 0.05 else "text"
+
+
+def _plain(ch: str) -> bool:
+    """ASCII text, CJK or full-width forms: what a Chinese table's text is made of."""
+    if ch.isascii():
+        return ch.isprintable() or ch in "\t\r\n"
+    return "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef"
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """'utf-16-le' or 'utf-16-be' when the sample decodes as plain text in that order."""
+    for encoding in ("utf-16-le", "utf-16-be"):
+        text = sample[: len(sample) // 2 * 2].decode(encoding, "replace")
+        plain = sum(1 for ch in text if _plain(ch))
+        if text and plain >= len(text) * 0.95:
+            return encoding
+    return None
 
 
 def read_workbook(data: bytes, filename: str, *, limits: dict | None = None) -> list[Sheet]:
@@ -210,6 +228,8 @@ def decode(data: bytes, filename: str) -> str:
     superset, what Excel and WPS save as "CSV" on a Chinese Windows)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         encodings = ("utf-16",)
+    elif b"\x00" in data[:4096]:
+        encodings = tuple(filter(None, [_utf16_without_bom(data[:4096])]))
     else:
         encodings = ("utf-8-sig", "gb18030")
     for encoding in encodings:
