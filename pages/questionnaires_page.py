@@ -36,15 +36,16 @@ if versions:
         width="stretch",
     )
 
+FORM_TYPES = ("xlsx", "xls", "xlsb", "ods")  # the questionnaire; the CSVs are its choice files
 picked = uploads.file_uploader(
-    "上传新版本（.xlsx；题目从文件选项时，把 CSV 选项文件一并选上）",
-    ["xlsx", "csv"],
+    "上传新版本（.xlsx、.xls、.xlsb 或 .ods；题目从文件选项或用 pulldata 时，把 CSV 文件一并选上）",
+    [*FORM_TYPES, "csv"],
     "form_upload",
     multiple=True,
 )
-workbooks = [f for f in picked or [] if f.name.lower().endswith(".xlsx")]
+workbooks = [f for f in picked or [] if f.name.lower().rsplit(".", 1)[-1] in FORM_TYPES]
 if picked and len(workbooks) != 1:
-    st.error("请只选一个 .xlsx 问卷文件（CSV 选项文件可以有多个）。")
+    st.error("请只选一个问卷文件（.xlsx、.xls、.xlsb 或 .ods；CSV 选项文件可以有多个）。")
 elif picked and st.button("检查并保存为新版本", type="primary"):
     upload = workbooks[0]
     files = {f.name: f.getvalue() for f in picked if f is not upload}

@@ -601,7 +601,7 @@ def test_what_pyxform_allows_of_names_labels_and_choices():
 
 
 def test_files_that_are_not_forms():
-    with pytest.raises(FormLoadError, match="无法作为 .xlsx 读取"):
+    with pytest.raises(FormLoadError, match="“x.xlsx”不是 Excel 工作簿"):
         load_xlsform(b"not a zip", "x.xlsx")
     from openpyxl import Workbook
 

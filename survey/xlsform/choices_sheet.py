@@ -8,10 +8,10 @@ from survey.xlsform.vocabulary import IGNORED_COLUMN_PREFIXES
 from survey.xlsform.workbook import read_sheet, split_column
 
 
-def read_choices(r: Reading, workbook, allow_duplicates: bool = False) -> dict[str, list[Choice]]:
-    rows = read_sheet(workbook, "choices")
+def read_choices(r: Reading, book, allow_duplicates: bool = False) -> dict[str, list[Choice]]:
+    rows = read_sheet(book, "choices")
     if rows is None:
-        rows = read_sheet(workbook, "external_choices") or []
+        rows = read_sheet(book, "external_choices") or []
     lists: dict[str, list[Choice]] = {}
     seen: dict[tuple[str, str], int] = {}
     for number, values, _ in rows:

@@ -9,13 +9,11 @@ the checks that need the whole form), `problems` (what a load finds and how it i
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
-from openpyxl import load_workbook
-
-from survey.spreadsheets import SpreadsheetTooLargeError, check_xlsx
+from survey.errors import SurveyError
+from survey.sheets import read_workbook, sniff
 from survey.xlsform.choices_sheet import read_choices
 from survey.xlsform.form_checks import check_form
 from survey.xlsform.model import Form
@@ -27,19 +25,19 @@ from survey.xlsform.workbook import read_sheet, split_column
 __all__ = ["FormLoadError", "Problem", "load_xlsform"]
 
 
-def _settings(workbook) -> dict[str, str]:
-    rows = read_sheet(workbook, "settings") or []
+def _settings(book) -> dict[str, str]:
+    rows = read_sheet(book, "settings") or []
     if not rows:
         return {}
     _number, values, _ = rows[0]
     return {split_column(k)[0]: v for k, v in values.items()}
 
 
-def _form(r: Reading, workbook) -> Form:
-    settings = _settings(workbook)
+def _form(r: Reading, book) -> Form:
+    settings = _settings(book)
     duplicates = settings.get("allow_choice_duplicates", "").strip().lower() in TRUE_WORDS
-    choices = read_choices(r, workbook, allow_duplicates=duplicates)
-    questions = read_survey(r, workbook, choices)
+    choices = read_choices(r, book, allow_duplicates=duplicates)
+    questions = read_survey(r, book, choices)
     form_id = settings.get("form_id") or settings.get("id_string") or Path(r.filename).stem
     if form_id and not FORM_ID_RE.match(form_id):
         # pyxform makes a valid id of it; so do we, and say so
@@ -80,23 +78,27 @@ def _form(r: Reading, workbook) -> Form:
 def load_xlsform(
     data: bytes | str | Path, filename: str | None = None, files: dict[str, bytes] | None = None
 ) -> Form:
-    """A Form from .xlsx bytes or a path; FormLoadError lists every problem. `files` are those
-    uploaded with the form, by name (the CSVs that select_*_from_file rows read)."""
+    """A Form from a workbook's bytes (.xlsx, .xls, .xlsb, .ods) or a path; FormLoadError lists
+    every problem. `files` are those uploaded with the form, by name (the CSVs that
+    select_*_from_file rows read)."""
     if isinstance(data, str | Path):
         filename = filename or Path(data).name
         data = Path(data).read_bytes()
     filename = filename or "form.xlsx"
-    try:
-        check_xlsx(data, filename)  # before openpyxl trusts the declared size
-    except SpreadsheetTooLargeError as exc:
-        raise FormLoadError([Problem("文件", None, None, str(exc))]) from None
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file gets one clear message
+    if sniff(data) in ("text", "binary"):  # read_workbook would take text as a one-sheet CSV
         raise FormLoadError(
-            [Problem("文件", None, None, f"无法作为 .xlsx 读取（{type(exc).__name__}）")]
-        ) from None
-    try:
-        return _form(Reading(filename, files or {}), workbook)
-    finally:
-        workbook.close()
+            [
+                Problem(
+                    "文件",
+                    None,
+                    None,
+                    f"“{filename}”不是 Excel 工作簿：问卷请上传 .xlsx、.xls、.xlsb 或 .ods 文件"
+                    "（在 Excel 或 WPS 中“另存为”即可）",
+                )
+            ]
+        )
+    try:  # .xlsx .xls .xlsb .ods, bounded by content (survey.sheets)
+        book = read_workbook(data, filename)
+    except SurveyError as exc:
+        raise FormLoadError([Problem("文件", None, None, str(exc))]) from None
+    return _form(Reading(filename, files or {}), book)

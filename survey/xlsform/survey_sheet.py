@@ -24,8 +24,8 @@ from survey.xlsform.vocabulary import (
 from survey.xlsform.workbook import read_sheet
 
 
-def read_survey(r: Reading, workbook, choices: dict[str, list[Choice]]) -> list[Question]:
-    rows = read_sheet(workbook, "survey")
+def read_survey(r: Reading, book, choices: dict[str, list[Choice]]) -> list[Question]:
+    rows = read_sheet(book, "survey")
     if rows is None:
         r.error("survey", None, None, "缺少 survey 工作表")
         return []
