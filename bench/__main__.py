@@ -1,5 +1,5 @@
 """`python -m bench NAME`: run one benchmark (search, import, visits, dashboard, concurrency, notify,
-api, plans, postgres)."""
+api, plans, postgres, files)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from bench import (
     companies_bench,
     concurrency_bench,
     dashboard_bench,
+    files_bench,
     notify_bench,
     plans_bench,
     postgres_bench,
@@ -27,6 +28,7 @@ BENCHES = {
     "api": None,  # reads --db or the dashboard's database
     "plans": None,  # builds its own ten years
     "postgres": None,  # both stores: migrate-store, the dashboard, 8 writers
+    "files": files_bench.bench_files,
 }
 
 
