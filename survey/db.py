@@ -1,7 +1,7 @@
 """The one place that opens database connections and runs write transactions.
 
 SQLite is the embedded default (a file; sqlite-utils). SURVEY_DB=postgresql://... selects
-PostgreSQL instead (survey/postgres.py, imported only then): the same statements, translated.
+PostgreSQL instead (survey/postgres/, imported only then): the same statements, translated.
 Every use opens its own connection (cheap, thread-safe by construction); writes run under
 BEGIN IMMEDIATE so concurrent writers queue on the busy timeout instead of failing (on
 PostgreSQL, on the writers' advisory lock).
@@ -37,26 +37,26 @@ def release(path: str | os.PathLike | None = None) -> None:
     """Let go of a PostgreSQL database's pooled connections (SQLite keeps none)."""
     where = target(path)
     if is_url(where):
-        from survey import postgres
+        from survey.postgres import connection
 
-        postgres.release(where)
+        connection.release(where)
 
 
 def split_password(url: str) -> tuple[str, str | None]:
     """A PostgreSQL URL as a connection string without its password, and the password: for
     pg_dump and psql, whose command line every local user can read."""
-    from survey import postgres
+    from survey.postgres import connection
 
-    return postgres.split_password(url)
+    return connection.split_password(url)
 
 
 def in_dialect(db, sql: str) -> str:
     """A statement in the store's own dialect (for SQL that is built into another statement,
     such as a trigger's body); the connection translates everything else itself."""
     if dialect(db) == "postgresql":
-        from survey import postgres
+        from survey.postgres import translation
 
-        return postgres.translate(sql)
+        return translation.translate(sql)
     return sql
 
 
@@ -76,9 +76,9 @@ def exists(path: str | os.PathLike | None = None) -> bool:
     where = target(path)
     if not is_url(where):
         return Path(where).exists()
-    from survey import postgres
+    from survey.postgres import connection
 
-    return postgres.reachable(where)
+    return connection.reachable(where)
 
 
 def db_path(path: str | os.PathLike | None = None) -> Path:
@@ -93,9 +93,9 @@ def connect(path: str | os.PathLike | None = None) -> Database:
     """Open a connection with the project's pragmas. The caller closes it (prefer `opened`)."""
     where = target(path)
     if is_url(where):
-        from survey import postgres  # only a PostgreSQL deployment needs the driver
+        from survey.postgres import database  # only a PostgreSQL deployment needs the driver
 
-        return postgres.Database(where)
+        return database.Database(where)
     file = db_path(path)
     file.parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: we issue BEGIN ourselves; Python must not open hidden transactions.

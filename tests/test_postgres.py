@@ -14,7 +14,7 @@ import pytest
 
 from survey import db as store
 from survey import schema, storecopy
-from survey.postgres import NotTranslatable, translate
+from survey.postgres.translation import NotTranslatable, translate
 from survey.problems import lifecycle
 from survey.reports import cubes
 from tests.helpers import ROOT, actor_for, signed_in, wait_until
