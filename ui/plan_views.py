@@ -59,8 +59,8 @@ def import_step(actor: Actor, departments: dict[str, str]) -> None:
     if check.unknown:
         st.subheader(f"第 {step} 步：对应责任部门")
         st.caption(
-            "下列名称与部门列表不同：为每个名称选择它所指的部门，确认导入后以后自动识别。"
-            "部门列表中没有的，选“不在列表中”。"
+            "下列名称与部门列表不同：为每个名称选择它所指的部门，导入后以后自动识别。"
+            "名称相近的已预选，请核对；没有相近部门的留空待选，部门列表中没有的选“不在列表中”。"
         )
         choices = choose_departments(check.unknown, departments, upload.file_id)
         step += 1
@@ -84,7 +84,7 @@ def import_step(actor: Actor, departments: dict[str, str]) -> None:
             key=f"plan_skip_{upload.file_id}",
         )
     ready = not pending and (skip or not needing)
-    count = len(check.records) - (len(needing) if skip else 0)
+    count = len(check.records) - len(needing)  # rows needing a department wait in any case
     if st.button(f"导入 {count} 项任务", type="primary", disabled=not ready, key="plan_import"):
         try:
             with session.database() as db:
@@ -102,7 +102,12 @@ def import_step(actor: Actor, departments: dict[str, str]) -> None:
         except SurveyError as exc:
             st.error(md(str(exc)))
             return
-        skipped = f"；跳过第 {'、'.join(map(str, done.skipped))} 行" if done.skipped else ""
+        skipped = (
+            f"。第 {'、'.join(map(str, done.skipped))} 行的部门不在列表中，未导入："
+            "管理员在“参考列表”中新增部门后，再次导入同一文件即可补上"
+            if done.skipped
+            else ""
+        )
         st.session_state[IMPORTED] = (
             f"已导入 {year} 年度任务清单：新增 {done.inserted} 项，更新 {done.updated} 项，"
             f"未变 {done.unchanged} 项{skipped}。"
