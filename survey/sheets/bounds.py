@@ -176,11 +176,12 @@ def _check_xlsx_sheet(archive, info, filename, sheet, max_cells, max_area, max_x
                 patterns = [re.compile(p % (prefix, prefix)) for p in (_CELL_COLUMN, _CELL_ROW)]
             cut = buffer.rfind(b"<", 0, max(0, len(buffer) - 1024)) if chunk else -1
             cut = cut if cut > 0 else len(buffer)
+            values += buffer.count(b"<%sv>" % prefix, 0, cut)
+            values += buffer.count(b"<%sis>" % prefix, 0, cut)
+            if values > max_cells:  # counted at C speed: a filled-cell bomb stops here
+                raise too_many_cells(filename, sheet, values, max_cells)
             found = patterns[0].findall(buffer, 0, cut)
             numbers = patterns[1].findall(buffer, 0, cut)
-            values += buffer.count(b"<%sv>" % prefix, 0, cut) + buffer.count(
-                b"<%sis>" % prefix, 0, cut
-            )
             tail = buffer[cut:]
             if found:
                 cells += len(found)
