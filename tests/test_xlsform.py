@@ -137,6 +137,9 @@ VALUES = {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
         ),
         ("base64-decode('5L2g5aW9')", "你好"),
+        ("pulldata('f', 'c', 'k', ${n})", ""),  # no file to read: empty (see the loader's notes)
+        ('${n} = ’5’ and ${s} = ”abc"', True),  # curly quotes, as word processors type them
+        ("${last-saved#n}", ""),
     ],
 )
 def test_expression_values(source, expected):
@@ -161,9 +164,11 @@ def test_every_function_is_covered_above():
         ("1 2", "多出“2”"),
         ("${n} = 'x", "无法识别"),
         ("frobnicate(1)", "不支持的函数 frobnicate()"),
-        ("pulldata('f', 'c', 'k', ${n})", "改用 select_one_from_file"),
         ("distance(${n})", "需要手机定位"),
-        ("instance('towns')/root/item[name = ${n}]/label", "instance() 读取手机上的数据表"),
+        (
+            "instance('towns')/root/item[contains(name, ${n})]/label",
+            "instance() 读取手机上的数据表",
+        ),
         ("/data/n > 1", "XPath 路径（/）网页问卷不支持"),
         ("if(1, 2)", "需要 3 个参数"),
         ("${nobody} = 1", "不存在的题目 ${nobody}"),
@@ -435,10 +440,18 @@ ERROR_CASES = {
         YN,
         "名称“a_other”与第 2 行 or_other 自动生成的题目重名",
     ),
-    "loop": (
-        [{"type": "begin loop over yn", "name": "l"}, {"type": "end loop"}],
+    "loop without its end": (
+        [
+            {"type": "begin loop over yn", "name": "l"},
+            {"type": "integer", "name": "n", "label": "N"},
+        ],
         YN,
-        "暂不支持 begin loop",
+        "第 2 行“type”列：begin loop 没有对应的 end loop",
+    ),
+    "loop over a list that is not there": (
+        [{"type": "begin loop over nolist", "name": "l"}, {"type": "end loop"}],
+        YN,
+        "第 2 行“type”列：begin loop 的选项列表“nolist”在 choices 表中不存在",
     ),
     "duplicate choice": (
         [{"type": "select_one yn", "name": "a", "label": "A"}],
@@ -475,20 +488,7 @@ ERROR_CASES = {
         [{"list_name": "l", "name": "x", "label": "X"}],
         "第 2 行“appearance”列：search() 从手机上的 CSV 文件读取选项",
     ),
-    "pulldata": (
-        [{"type": "calculate", "name": "c", "calculation": "pulldata('t', 'c', 'k', 'v')"}],
-        None,
-        "第 2 行“calculation”列：表达式“pulldata('t', 'c', 'k', 'v')”有误：pulldata() 从手机上的 CSV",
-    ),
     "empty form": ([{"type": "", "name": ""}], None, "问卷中没有任何题目"),
-    "needs an ignored question": (
-        [
-            {"type": "geopoint", "name": "where", "label": "W"},
-            {"type": "text", "name": "a", "label": "A", "relevant": "${where} != ''"},
-        ],
-        None,
-        "引用了不支持而被忽略的题目 ${where}（geopoint）",
-    ),
 }
 
 
@@ -567,13 +567,18 @@ def test_settings_that_pyxform_accepts():
     assert [c.name for c in allowed.choices["yn"]] == ["yes", "no", "yes"]
 
 
-def test_a_bare_word_in_a_choice_filter_says_to_quote_it():
-    choices = [{**c, "pastel": "yes"} for c in YN]
+def test_a_bare_word_in_a_choice_filter_is_an_empty_column_and_says_to_quote_it():
+    """XPath reads a bare word as a child of the choice: a column, empty when there is none.
+    pyxform passes it on; so do we, saying how to compare with the text instead."""
+    choices = [{**c, "pastel": "yes" if c["name"] == "yes" else ""} for c in YN]
     survey = [{"type": "select_one yn", "name": "a", ZH: "是否", "choice_filter": "pastel=yes"}]
-    [problem] = problems_of(survey, choices)
-    assert "比较文字请加引号，写作 'yes'" in problem
+    form = load(survey, choices)
+    assert any("“yes”不是题目引用也不是选项列，按 XPath 视为空值" in w for w in form.warnings)
+    assert any("比较文字应加引号 'yes'" in w for w in form.warnings)
+    shown = engine.choices_for(form, form.by_name["a"], engine.Scope({}, form=form), TODAY)
+    assert [c.name for c in shown] == ["no"]  # pastel = "" (the empty column "yes")
     form = load([{**survey[0], "choice_filter": "pastel='yes'"}], choices)
-    assert form.by_name["a"].choice_filter == "pastel='yes'"
+    assert form.by_name["a"].choice_filter == "pastel='yes'" and not form.warnings
 
 
 def test_a_default_language_without_labels_falls_back_with_a_note():
@@ -806,3 +811,148 @@ def test_repeat_values_read_from_outside_choice_names_and_filled_labels():
     assert engine.fill(form.by_name["sum_note"].label(), scope) == "共 2 条产线、42 人（是）"
     empty, _, _ = engine.evaluate_form(form, {"own": "no", "lines": []}, TODAY)
     assert (empty["total"], empty["lines_n"]) == ("0", "0")
+
+
+# ---- what pyxform accepts and real forms use (tests/forms/real) ----------------------------------
+
+
+@pytest.mark.store_independent
+def test_begin_loop_asks_its_rows_once_per_choice_as_pyxform_expands_it():
+    form = load(
+        [
+            {"type": "begin loop over kinds", "name": "per_kind", "label": "每类"},
+            {"type": "integer", "name": "number", "label": "%(label)s有几个？"},
+            {"type": "text", "name": "note_%(name)s", "label": "说明"},
+            {"type": "end loop"},
+        ],
+        [
+            {"list_name": "kinds", "name": "pit", "label": "旱厕"},
+            {"list_name": "kinds", "name": "flush", "label": "水厕"},
+            {"list_name": "kinds", "name": "none", "label": "没有"},
+        ],
+    )
+    [loop] = form.questions
+    assert (loop.type, loop.name) == ("begin_group", "per_kind")
+    assert [(g.name, g.label()) for g in loop.children] == [
+        ("per_kind_pit", "旱厕"),
+        ("per_kind_flush", "水厕"),
+    ]  # "none" is left out, as pyxform leaves it
+    assert [q.name for q in loop.children[0].children] == ["number_pit", "note_pit"]
+    assert loop.children[1].children[0].label() == "水厕有几个？"
+
+
+@pytest.mark.store_independent
+def test_select_one_external_reads_the_external_choices_sheet_with_its_filter():
+    form = load_xlsform(
+        build_xlsform(
+            [
+                {"type": "select_one yn", "name": "big", "label": "大城市？"},
+                {
+                    "type": "select_one_external city",
+                    "name": "city",
+                    "label": "城市",
+                    "choice_filter": "big=${big}",
+                },
+            ],
+            YN,
+            {"form_id": "t"},
+            {
+                "external_choices": [
+                    {"list_name": "city", "name": "sh", "label": "上海", "big": "yes"},
+                    {"list_name": "city", "name": "zj", "label": "镇江", "big": "no"},
+                ]
+            },
+        ),
+        "t.xlsx",
+    )
+    city = form.by_name["city"]
+    assert city.type == "select_one" and city.list_name == "city"
+    shown = engine.choices_for(form, city, engine.Scope({"big": "no"}, form=form), TODAY)
+    assert [c.name for c in shown] == ["zj"]
+
+
+@pytest.mark.store_independent
+def test_what_a_browser_cannot_ask_is_accepted_and_said():
+    """osm (OpenMapKit), a choice file not uploaded, pulldata without its file, last-saved and a
+    form with nothing to ask: accepted as pyxform accepts them, the notes say what is not asked
+    or filled, and the admin decides whether to publish."""
+    form = load(
+        [
+            {"type": "osm building_tags", "name": "building", "label": "建筑"},
+            {"type": "select_one_from_file towns.csv", "name": "town", "label": "镇"},
+            {
+                "type": "text",
+                "name": "a",
+                "label": "A ${town}",
+                "relevant": "${building} = ''",
+                "default": "${last-saved#a}",
+            },
+            {
+                "type": "calculate",
+                "name": "price",
+                "calculation": "pulldata('prices', 'p', 'k', ${a})",
+            },
+        ],
+    )
+    assert [q.name for q, _ in form.walk()] == ["a", "price"]
+    said = "\n".join(form.warnings)
+    assert "第 2 行：OpenMapKit（osm）题要在手机上用 OpenMapKit 应用" in said
+    assert "第 3 行：选项文件“towns.csv”未随问卷上传" in said and "该题不会显示" in said
+    assert "第 4 行“relevant”列引用了不会显示的题目 ${building}（osm），按未作答计算" in said
+    assert "第 4 行“default”列的 last-saved（手机上次保存的答案）网页问卷没有" in said
+    assert (
+        "第 5 行“calculation”列从文件“prices”取值（pulldata/instance），该文件未随问卷上传" in said
+    )
+    nothing = load([{"type": "geopoint", "name": "where", "label": "位置"}])
+    assert nothing.questions == []
+    assert nothing.warnings[0].startswith("问卷中没有可在网页中填写的题目")
+
+
+@pytest.mark.store_independent
+def test_pulldata_and_instance_lookups_read_the_file_uploaded_with_the_form():
+    csv = "k,p,label\napple,3.5,苹果\npear,2,梨\n".encode()
+    form = load_xlsform(
+        build_xlsform(
+            [
+                {"type": "text", "name": "fruit", "label": "水果"},
+                {
+                    "type": "calculate",
+                    "name": "price",
+                    "calculation": "pulldata('prices', 'p', 'k', ${fruit})",
+                },
+                {
+                    "type": "calculate",
+                    "name": "zh",
+                    "calculation": "instance(‘prices’)/root/item[k = ${fruit}]/label",
+                },
+            ],
+            None,
+            {"form_id": "t"},
+        ),
+        "t.xlsx",
+        {"prices.csv": csv},
+    )
+    values, _errors, _shown = engine.evaluate_form(form, {"fruit": "pear"}, TODAY)
+    assert (values["price"], values["zh"]) == ("2", "梨")
+    assert form.files == ["prices.csv"]
+
+
+@pytest.mark.store_independent
+def test_rows_pyxform_accepts_that_we_refused():
+    form = load(
+        [
+            {"type": "start", "name": "start"},
+            {"type": "note", "label": "开始于 ${start}"},  # a note without a name, a metadata ref
+            {"type": "select_one yn", "name": "bridge", "label": "桥？", "required": "=FALSE()"},
+            {"type": "begin_group", "name": "bridge", "label": "桥"},  # a group, a question's name
+            {"type": "integer", "name": "n", "media::image": "a.jpg"},  # only an image for label
+            {"type": "end_group"},
+        ],
+        YN,
+    )
+    names = [q.name for q, _ in form.walk()]
+    assert names == ["generated_note_name_3", "bridge", "bridge_group", "n"]
+    said = "\n".join(form.warnings)
+    assert "第 5 行：分组名“bridge”与第 4 行的题目同名，分组已改名为“bridge_group”" in said
+    assert "第 6 行：题目“n”只有图片标签（a.jpg），网页问卷不显示图片，以题目名称“n”作标题" in said
+    assert form.by_name["n"].label() == "n"

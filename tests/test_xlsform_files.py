@@ -91,9 +91,12 @@ def test_what_is_wrong_is_named_by_file_row_and_column():
         "文件 companies.csv 第 3 行“label”列：选项“A”缺少标签",
         "文件 companies.csv 第 5 行“name”列：选项值“B”重复（第 4 行已有）",
     ]
-    missing = problems(FORM, {})
-    assert missing[0].startswith("survey 表第 2 行“type”列：选项文件“companies.csv”未随问卷上传")
-    assert len(missing) == 2  # both rows that read it
+    # not uploaded: accepted as pyxform accepts it, the rows that read it not shown, and said
+    missing = load_xlsform(xlsx(), "ff.xlsx", {})
+    assert [q.name for q, _ in missing.walk()] == ["district"]
+    assert missing.warnings[0].startswith("survey 表第 2 行：选项文件“companies.csv”未随问卷上传")
+    assert "该题不会显示" in missing.warnings[0]
+    assert any("引用了不会显示的题目" not in w for w in missing.warnings)
     no_label = problems(FORM, {"companies.csv": b"name,title\nA,a\n"})
     assert no_label == ["文件 companies.csv 第 1 行“label”列：缺少“label”列（选项标签）"]
 
@@ -104,8 +107,6 @@ def test_what_is_wrong_is_named_by_file_row_and_column():
         ("select_one_from_file cities", "", "须以 .csv 结尾"),
         ("select_one_from_file cities.txt", "", "须以 .csv 结尾"),
         ("select_one_from_file cities.csv.bak", "", "须以 .csv 结尾"),
-        ("select_one_from_file cities.xml", "", "暂只支持 CSV 选项文件"),
-        ("select_one_from_file cities.geojson", "", "暂只支持 CSV 选项文件"),
         ("select_one_from_file", "", "后须写一个选项文件名"),
         ("select_one_from_file cities.csv", "value=", "格式不对"),
         ("select_one_from_file cities.csv", "value=a*b", "列名“a*b”不合法"),
@@ -117,6 +118,27 @@ def test_names_and_parameters_pyxform_refuses_we_refuse(type_, parameters, expec
     survey = [{"type": type_, "name": "c", "label": "城市", "parameters": parameters}]
     said = problems(survey, {"cities.csv": b"name,label\na,A\n"})
     assert len(said) == 1 and expected in said[0] and "第 2 行" in said[0]
+
+
+@pytest.mark.store_independent
+def test_geojson_features_are_choices_and_an_xml_file_is_said_not_read():
+    geojson = (
+        '{"type": "FeatureCollection", "features": ['
+        '{"type": "Feature", "geometry": {"type": "Point", "coordinates": [119.4, 32.2]},'
+        ' "properties": {"id": "b1", "title": "1 号楼", "building": "yes"}},'
+        '{"type": "Feature", "id": "b2", "geometry": null, "properties": {"building": "no"}}]}'
+    ).encode()
+    survey = [{"type": "select_one_from_file places.geojson", "name": "place", "label": "地点"}]
+    form = load_xlsform(xlsx(survey), "ff.xlsx", {"places.geojson": geojson})
+    options = form.choices[form.by_name["place"].list_name]
+    assert [(c.name, c.label(), c.extra["building"]) for c in options] == [
+        ("b1", "1 号楼", "yes"),
+        ("b2", "b2", "no"),
+    ]
+    xml = [{"type": "select_one_from_file places.xml", "name": "place", "label": "地点"}]
+    form = load_xlsform(xlsx(xml), "ff.xlsx", {"places.xml": b"<root/>"})
+    assert form.by_name.get("place") is None
+    assert "survey 表第 2 行：XML 选项文件网页问卷不能读取，该题不会显示" in form.warnings
 
 
 def test_versions_keep_their_own_csv_and_the_file_can_be_downloaded(db):
@@ -145,7 +167,10 @@ def test_load_form_command_finds_the_csv_in_the_media_folder(tmp_path):
     (tmp_path / "ff.xlsx").write_bytes(xlsx())
     run = [sys.executable, "-m", "survey", "load-form", str(tmp_path / "ff.xlsx")]
     missing = subprocess.run(run, cwd=ROOT, capture_output=True, text=True)
-    assert missing.returncode == 2 and "未随问卷上传" in missing.stderr
+    assert (
+        missing.returncode == 0
+        and "提示：survey 表第 2 行：选项文件“companies.csv”未随问卷上传" in missing.stdout
+    )
     (tmp_path / "ff-media").mkdir()
     (tmp_path / "ff-media" / "companies.csv").write_text(COMPANIES, encoding="utf-8")
     found = subprocess.run(run, cwd=ROOT, capture_output=True, text=True)

@@ -8,6 +8,7 @@ answers keep the labels they were given with. The file itself is kept beside the
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import PurePosixPath
 
@@ -42,17 +43,44 @@ def file_of(key: str) -> str:
     return key.partition("?")[0]
 
 
+def value_column_of(key: str) -> str:
+    """The file's column that gave the choices' values ("name" unless the parameters said)."""
+    return key.partition("?")[2].partition(",")[0] or "name"
+
+
 def check_name(list_name: str, kind: str) -> str | None:
     """Why a file name cannot be used after `kind`, or None: one extension, one of EXTENSIONS."""
     suffixes = PurePosixPath(list_name).suffixes
     if len(suffixes) != 1 or suffixes[0].lower() not in EXTENSIONS:
         return f"{kind} 后的文件名“{list_name}”须以 .csv 结尾（XLSForm 还允许 .xml、.geojson）"
-    if suffixes[0].lower() != ".csv":
-        return (
-            f"暂只支持 CSV 选项文件，“{list_name}”不能在网页问卷中读取；"
-            "请另存为 CSV（name、label 两列）后改用该文件名"
-        )
     return None
+
+
+def read_geojson(name: str, data: bytes, value_column: str = "id", label_column: str = "title"):
+    """(choices, languages) from a GeoJSON FeatureCollection, as ODK reads one: a choice per
+    feature, its value the `id` property (or the feature's id), its label `title`, its other
+    properties (and the geometry, as JSON text) columns a choice_filter or a lookup may name."""
+    try:
+        features = json.loads(data.decode("utf-8-sig"))["features"]
+        assert isinstance(features, list)
+    except (ValueError, KeyError, TypeError, AssertionError, UnicodeDecodeError):
+        raise ChoiceFileError(
+            "不是有效的 GeoJSON（须为含 features 的 FeatureCollection）"
+        ) from None
+    choices, seen = [], set()
+    for number, feature in enumerate(features, start=1):
+        properties = dict(feature.get("properties") or {}) if isinstance(feature, dict) else {}
+        value = str(properties.pop(value_column, None) or feature.get("id") or "").strip()
+        if not value or value in seen:
+            raise ChoiceFileError(f"第 {number} 个要素缺少 {value_column} 或与前面的重复")
+        seen.add(value)
+        label = str(properties.pop(label_column, "") or value)
+        extra = {k: "" if v is None else str(v) for k, v in properties.items()}
+        extra["geometry"] = json.dumps(feature.get("geometry"), ensure_ascii=False)
+        choices.append(Choice(value, {"default": label}, extra))
+    if not choices:
+        raise ChoiceFileError("文件中没有任何要素")
+    return choices, []
 
 
 def parameters(raw: str) -> dict[str, str]:
@@ -128,3 +156,22 @@ def read(name: str, data: bytes, value_column: str = "name", label_column: str =
         raise ChoiceFileError("文件中没有任何选项")
     languages = [lang for lang in labels_at.values() if lang != "default"]
     return choices, languages
+
+
+def read_lookup(name: str, data: bytes, key_column: str) -> list[Choice]:
+    """A file that pulldata()/instance() read: a row per choice keyed by `key_column`, every
+    column kept (no label needed)."""
+    if name.lower().endswith(".geojson"):
+        return read_geojson(name, data, key_column if key_column != "id" else "id")[0]
+    try:
+        headers, rows = spreadsheets.read_table(data, name)
+    except SurveyError as exc:
+        raise ChoiceFileError(str(exc)) from None
+    if key_column not in headers:
+        raise ChoiceFileError(f"缺少“{key_column}”列（pulldata 按它查找）", 1, key_column)
+    choices = []
+    for row in rows:
+        cells = {h: "" if v is None else str(v).strip() for h, v in zip(headers, row, strict=False)}
+        if cells.get(key_column):
+            choices.append(Choice(cells[key_column], {}, cells))
+    return choices

@@ -1,4 +1,6 @@
-"""The choices sheet: choice lists by name, each choice with its labels and extra columns."""
+"""The choices and external_choices sheets: choice lists by name, each choice with its labels and
+extra columns. pyxform writes external_choices to an itemsets.csv that ODK Collect reads for
+select_one_external; here its lists are read like the choices sheet's (with choice_filter)."""
 
 from __future__ import annotations
 
@@ -9,10 +11,13 @@ from survey.xlsform.workbook import read_sheet, split_column
 
 
 def read_choices(r: Reading, book, allow_duplicates: bool = False) -> dict[str, list[Choice]]:
-    rows = read_sheet(book, "choices")
-    if rows is None:
-        rows = read_sheet(book, "external_choices") or []
     lists: dict[str, list[Choice]] = {}
+    for sheet in ("choices", "external_choices"):
+        _read_lists(r, sheet, read_sheet(book, sheet) or [], lists, allow_duplicates)
+    return lists
+
+
+def _read_lists(r: Reading, sheet: str, rows, lists: dict, allow_duplicates: bool) -> None:
     seen: dict[tuple[str, str], int] = {}
     for number, values, _ in rows:
         folded = {}
@@ -29,19 +34,19 @@ def read_choices(r: Reading, book, allow_duplicates: bool = False) -> dict[str, 
                 folded[base] = value
             elif base.startswith(IGNORED_COLUMN_PREFIXES):
                 if value:
-                    r.ignored_columns.add(("choices", raw))
+                    r.ignored_columns.add((sheet, raw))
             else:
                 extra[raw.strip()] = value
         list_name, name = folded.get("list_name", ""), folded.get("name", "")
         if not list_name:  # pyxform passes over such rows; so do we, and say so
-            r.warnings.append(f"choices 表第 {number} 行没有选项列表名（list_name），已忽略")
+            r.warnings.append(f"{sheet} 表第 {number} 行没有选项列表名（list_name），已忽略")
             continue
         if name == "":
-            r.error("choices", number, "name", "缺少选项值")
+            r.error(sheet, number, "name", "缺少选项值")
             continue
         if (list_name, name) in seen and not allow_duplicates:
             r.error(
-                "choices",
+                sheet,
                 number,
                 "name",
                 f"列表 {list_name} 中选项值“{name}”重复（第 {seen[(list_name, name)]} 行已有）",
@@ -49,4 +54,3 @@ def read_choices(r: Reading, book, allow_duplicates: bool = False) -> dict[str, 
             continue
         seen[(list_name, name)] = number
         lists.setdefault(list_name, []).append(Choice(name, labels, extra))
-    return lists

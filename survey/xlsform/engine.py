@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from datetime import date
 
+from survey.xlsform import choice_files
 from survey.xlsform import expressions as ex
 from survey.xlsform.model import Choice, Form, Question
 
@@ -52,6 +53,21 @@ class Scope:
         for c in self.form.choices.get(q.list_name or "", []) if q else []:
             if c.name == value:
                 return c.label(self.form.default_language)
+        return ""
+
+    def pull(self, file: str, column: str, key_column: str, key: str) -> str:
+        """pulldata()/instance() lookups: `column` of the first row of `file` (a list read from a
+        file uploaded with the form, named with or without its extension) whose `key_column`
+        holds `key`; "" when there is none."""
+        for name, options in self.form.choices.items() if self.form else ():
+            stem = choice_files.file_of(name)
+            if file not in (stem, stem.rsplit(".", 1)[0]) or stem not in self.form.files:
+                continue
+            value_column = choice_files.value_column_of(name)
+            for choice in options:
+                columns = {**choice.columns(), value_column: choice.name}
+                if str(columns.get(key_column, "")) == key:
+                    return str(columns.get(column, ""))
         return ""
 
 

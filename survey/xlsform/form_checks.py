@@ -43,18 +43,58 @@ def check_form(r: Reading, form: Form) -> None:
             if column == "choice_filter" and question.list_name in form.choices:
                 for choice in form.choices[question.list_name]:
                     fields |= set(choice.columns())
+            where = f"survey 表第 {question.row} 行“{column}”列"
             try:
                 tree = ex.parse(source)
-                missing = ex.references(tree) & set(r.ignored_questions)
-                if missing:
-                    name = sorted(missing)[0]
-                    raise ex.ExpressionError(
-                        f"引用了不支持而被忽略的题目 ${{{name}}}（{r.ignored_questions[name]}）"
-                    )
-                ex.check(tree, known, fields)
+            except ex.ExpressionError as exc:
+                r.error("survey", question.row, column, f"表达式“{source}”有误：{exc}")
+                continue
+            for name in sorted(ex.references(tree) & set(r.ignored_questions)):
+                r.warnings.append(
+                    f"{where}引用了不会显示的题目 ${{{name}}}（{r.ignored_questions[name]}），"
+                    "按未作答计算"
+                )
+            for name in sorted(ex.bare_names(tree) - fields):  # XPath: a child that is not there
+                r.warnings.append(
+                    f"{where}的“{name}”不是题目引用"
+                    f"{'也不是选项列' if column == 'choice_filter' else ''}，按 XPath 视为空值"
+                    f"（比较文字应加引号 '{name}'，引用题目应写 ${{{name}}}）"
+                )
+            if ex.LAST_SAVED.search(source):
+                r.warnings.append(f"{where}的 last-saved（手机上次保存的答案）网页问卷没有，按空值")
+            _lookups(r, form, tree, where)
+            try:
+                ex.check(tree, known | set(r.ignored_questions), fields | ex.bare_names(tree))
             except ex.ExpressionError as exc:
                 r.error("survey", question.row, column, f"表达式“{source}”有误：{exc}")
     check_cycles(r, form)
+
+
+def _lookups(r: Reading, form: Form, tree, where: str) -> None:
+    """pulldata()/instance() read a file uploaded with the form: it is read here (once) into the
+    form's lists; when it was not uploaded, the form is accepted and the notes say what stays empty."""
+    for call in ex.calls(tree, "pulldata"):
+        if len(call.args) != 4 or not all(isinstance(a, ex.Literal) for a in call.args[:3]):
+            continue
+        stem, _column, key_column = (str(a.value) for a in call.args[:3])
+        files = [n for n in r.files if n.rsplit(".", 1)[0] == stem and n.rsplit(".", 1)[-1] != n]
+        if not files:
+            r.warnings.append(
+                f"{where}从文件“{stem}”取值（pulldata/instance），该文件未随问卷上传，"
+                "此项在网页问卷中留空（上传问卷时一并选择该文件即可）"
+            )
+            continue
+        key = choice_files.list_key(files[0], key_column, "label")
+        if key in form.choices or key in r.bad_files:
+            continue
+        try:
+            form.choices[key] = choice_files.read_lookup(files[0], r.files[files[0]], key_column)
+        except choice_files.ChoiceFileError as exc:
+            r.error(files[0], exc.row, exc.column, str(exc))
+            r.bad_files.add(key)
+            continue
+        if files[0] not in form.files:
+            form.files.append(files[0])
 
 
 def check_texts(r: Reading, question: Question, known: set[str]) -> None:

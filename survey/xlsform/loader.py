@@ -69,7 +69,12 @@ def _form(r: Reading, book) -> Form:
     )
     check_form(r, form)
     if not any(True for _ in form.walk()) and not r.errors:
-        r.error("survey", None, None, "问卷中没有任何题目")
+        if not r.ignored_questions:
+            r.error("survey", None, None, "问卷中没有任何题目")
+        else:  # every row is of a type a browser cannot ask: accepted, and said first
+            r.warnings.insert(
+                0, "问卷中没有可在网页中填写的题目（以下各题都不会显示）；请确认后再决定是否发布"
+            )
     if r.errors:
         raise FormLoadError(r.errors)
     return form

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from survey.xlsform import choice_files
+from survey.xlsform.loops import expand_loops
 from survey.xlsform.model import QUESTION_TYPES, Choice, Question
 from survey.xlsform.problems import Reading
 from survey.xlsform.vocabulary import (
@@ -19,9 +20,10 @@ from survey.xlsform.vocabulary import (
     TRUE_WORDS,
     TYPE_ALIASES,
     UNSUPPORTED_INPUTS,
+    UNSUPPORTED_WHY,
     unknown_type,
 )
-from survey.xlsform.workbook import read_sheet
+from survey.xlsform.workbook import read_sheet, split_column
 
 
 def read_survey(r: Reading, book, choices: dict[str, list[Choice]]) -> list[Question]:
@@ -29,11 +31,12 @@ def read_survey(r: Reading, book, choices: dict[str, list[Choice]]) -> list[Ques
     if rows is None:
         r.error("survey", None, None, "缺少 survey 工作表")
         return []
+    rows = expand_loops(r, rows, choices)
     root: list[Question] = []
     stack: list[tuple[Question, int]] = []
     names: dict[str, int] = {}
     generated: set[str] = set()  # names or_other made
-    r.ignored_questions: dict[str, str] = {}
+    groups: dict[str, Question] = {}  # by name, for a question that comes after its namesake
     for number, values, _ in rows:
         cols = r.columns("survey", values, SURVEY_COLUMNS)
         plain, texts = cols["plain"], cols["texts"]
@@ -48,9 +51,8 @@ def read_survey(r: Reading, book, choices: dict[str, list[Choice]]) -> list[Ques
             kinds = {"one": "select_one", "all that apply": "select_multiple"}
             suffix = " or_other" if "specify other" in legacy.group(3) else legacy.group(3)
             normalized = f"{kinds[legacy.group(1).lower()]} {legacy.group(2)}{suffix}"
-        if normalized.lower().startswith(("begin loop", "end loop")):
-            if normalized.lower().startswith("begin loop"):
-                r.error("survey", number, "type", "暂不支持 begin loop，请改用 begin_repeat")
+        if normalized.lower().startswith(("begin loop", "end loop")):  # left by expand_loops
+            r.error("survey", number, "type", "end loop 没有对应的 begin loop")
             continue
         kind, _, rest = normalized.partition(" ")
         alias_used = None
@@ -64,6 +66,24 @@ def read_survey(r: Reading, book, choices: dict[str, list[Choice]]) -> list[Ques
             alias_used = kind.lower()
         kind = TYPE_ALIASES.get(kind, kind) or kind
         name = plain.get("name", "")
+        if kind == "note" and not name:  # pyxform names it; so do we
+            name = f"generated_note_name_{number}"
+        if name in names and NAME_RE.match(name) and (kind == "begin_group" or name in groups):
+            # pyxform scopes names by group, so a group may share a question's name; here names
+            # key the answers, so the group is renamed (it holds no answer; ${name} is the question)
+            group = None if kind == "begin_group" else groups.pop(name)
+            renamed = _group_name(name, names)
+            r.warnings.append(
+                f"survey 表第 {group.row if group else number} 行：分组名“{name}”与第 "
+                f"{number if group else names[name]} 行的题目同名，分组已改名为“{renamed}”"
+                f"（${{{name}}} 仍指那道题）"
+            )
+            if group is None:
+                name = renamed
+            else:
+                group.name = renamed
+                names[renamed] = group.row
+                del names[name]
         if kind in ("end_group", "end_repeat"):
             opener = "begin_group" if kind == "end_group" else "begin_repeat"
             if not stack or stack[-1][0].type != opener:
@@ -85,13 +105,15 @@ def read_survey(r: Reading, book, choices: dict[str, list[Choice]]) -> list[Ques
             names[name] = number
         if kind in METADATA_TYPES:
             r.warnings.append(f"survey 表第 {number} 行：元数据题型 {kind}（{name}）已忽略")
+            if name:
+                r.ignored_questions[name] = kind
             continue
+        image = image_of(values)
         if kind in UNSUPPORTED_INPUTS:
-            if not texts.get("label") and not texts.get("hint") and kind != "hidden":
+            if not texts.get("label") and not texts.get("hint") and not image and kind != "hidden":
                 r.error("survey", number, "label", f"题目“{name}”缺少标签（label）或提示（hint）")
-            r.warnings.append(
-                f"survey 表第 {number} 行：暂不支持的题型 {kind}（{name}），该题不会显示"
-            )
+            why = UNSUPPORTED_WHY.get(kind, f"暂不支持的题型 {kind}")
+            r.warnings.append(f"survey 表第 {number} 行：{why}（{name}），该题不会显示")
             if name:
                 r.ignored_questions[name] = kind
             continue
@@ -99,6 +121,9 @@ def read_survey(r: Reading, book, choices: dict[str, list[Choice]]) -> list[Ques
         if kind in choice_files.KINDS:
             from_file = file_list(r, number, kind, rest, plain.get("parameters", ""), choices)
             if from_file is None:
+                if name_ok(r, number, name, names, generated):
+                    names[name] = number
+                    r.ignored_questions.setdefault(name, kind)
                 continue
             kind = choice_files.KINDS[kind]
         elif plain.get("parameters"):
@@ -118,7 +143,8 @@ def read_survey(r: Reading, book, choices: dict[str, list[Choice]]) -> list[Ques
                 continue
             list_name = parts[0]
             if list_name not in choices:
-                r.error("survey", number, "type", f"选项列表“{list_name}”在 choices 表中不存在")
+                sheet = "external_choices" if "external" in raw_type.lower() else "choices"
+                r.error("survey", number, "type", f"选项列表“{list_name}”在 {sheet} 表中不存在")
             elif or_other:  # as pyxform: an "other" choice, and a question to say what
                 other_list = f"{list_name}__or_other"
                 if other_list not in choices:
@@ -191,8 +217,15 @@ def read_survey(r: Reading, book, choices: dict[str, list[Choice]]) -> list[Ques
             not question.labels
             and not question.hints
             and (QUESTION_TYPES[kind]["input"] or kind == "note")
-        ):  # as pyxform: a hint alone will do
-            r.error("survey", number, "label", f"题目“{name}”缺少标签（label）或提示（hint）")
+        ):  # as pyxform: a hint alone will do, or an image
+            if image:
+                question.labels = {"default": name}
+                r.warnings.append(
+                    f"survey 表第 {number} 行：题目“{name}”只有图片标签（{image}），"
+                    f"网页问卷不显示图片，以题目名称“{name}”作标题"
+                )
+            else:
+                r.error("survey", number, "label", f"题目“{name}”缺少标签（label）或提示（hint）")
         if "search(" in question.appearance.replace(" ", ""):
             r.error(
                 "survey",
@@ -216,6 +249,8 @@ def read_survey(r: Reading, book, choices: dict[str, list[Choice]]) -> list[Ques
                 (stack[-1][0].children if stack else root).append(pending_other)
         if kind in ("begin_group", "begin_repeat"):
             stack.append((question, number))
+            if kind == "begin_group":
+                groups[name] = question
     for question, number in stack:
         end = "end_group" if question.type == "begin_group" else "end_repeat"
         r.error("survey", number, "type", f"{question.type} {question.name} 没有对应的 {end}")
@@ -265,24 +300,29 @@ def file_list(
     except choice_files.ChoiceFileError as exc:
         r.error("survey", number, "parameters", str(exc))
         return None
-    value, label = params.get("value", "name"), params.get("label", "label")
+    geojson = list_name.lower().endswith(".geojson")
+    default_value, default_label = ("id", "title") if geojson else ("name", "label")
+    value, label = params.get("value", default_value), params.get("label", default_label)
     key = choice_files.list_key(list_name, value, label)
     if key in choices:
         return key  # read once
     if key in r.bad_files:
         return None  # reported once
     data = r.files.get(list_name)
-    if data is None:
-        r.error(
-            "survey",
-            number,
-            "type",
-            f"选项文件“{list_name}”未随问卷上传：请在上传问卷时一并选择该 CSV 文件"
-            f"（{value}、{label} 两列）",
+    if data is None or list_name.lower().endswith(".xml"):
+        # accepted, as pyxform accepts it: the question is not shown, and the notes say why
+        why = (
+            "XML 选项文件网页问卷不能读取"
+            if data is not None or list_name.lower().endswith(".xml")
+            else f"选项文件“{list_name}”未随问卷上传（上传问卷时一并选择该文件即可显示此题"
+            f"，{'GeoJSON 要素的 ' if geojson else ''}{value}、{label} 两列）"
         )
+        r.warnings.append(f"survey 表第 {number} 行：{why}，该题不会显示")
+        r.bad_files.add(key)
         return None
+    reader = choice_files.read_geojson if geojson else choice_files.read
     try:
-        options, languages = choice_files.read(list_name, data, value, label)
+        options, languages = reader(list_name, data, value, label)
     except (choice_files.ChoiceFileError, ExceptionGroup) as caught:
         for exc in getattr(caught, "exceptions", [caught]):
             r.error(list_name, exc.row, exc.column, str(exc))
@@ -295,3 +335,17 @@ def file_list(
     if list_name not in r.used_files:
         r.used_files.append(list_name)
     return key
+
+
+def image_of(values: dict[str, str]) -> str:
+    """The image a row shows as (part of) its label: an `image` or `media::image` column."""
+    for raw, value in values.items():
+        base, lang = split_column(raw)
+        media = base == "media" and (lang or "").startswith("image")
+        if value and (base in ("image", "media:image") or media):
+            return value
+    return ""
+
+
+def _group_name(name: str, names: dict) -> str:
+    return next(n for i in range(1, 99) if (n := f"{name}_group{i if i > 1 else ''}") not in names)

@@ -15,7 +15,7 @@ TYPE_ALIASES = {
     "begin repeat": "begin_repeat",
     "end repeat": "end_repeat",
     "select one": "select_one",
-    "select_one_external": None,
+    "select_one_external": "select_one",  # its list is on the external_choices sheet
     "int": "integer",
     "photo": "image",
     "string": "text",
@@ -113,6 +113,11 @@ UNSUPPORTED_INPUTS = {
     "xml-external",
     "csv-external",
     "trigger",
+    "osm",
+}
+# What a skipped type needs that a browser form has not (said in the load notes).
+UNSUPPORTED_WHY = {
+    "osm": "OpenMapKit（osm）题要在手机上用 OpenMapKit 应用给地图要素加标签，网页问卷无法填写",
 }
 SURVEY_COLUMNS = {
     "type",
@@ -160,8 +165,8 @@ IGNORED_COLUMN_PREFIXES = (
     "label_column",
     "autoplay",
 )
-TRUE_WORDS = {"yes", "true", "true()", "1", "y", "是"}
-FALSE_WORDS = {"", "no", "false", "false()", "0", "n", "否"}
+TRUE_WORDS = {"yes", "true", "true()", "=true()", "1", "y", "是"}
+FALSE_WORDS = {"", "no", "false", "false()", "=false()", "0", "n", "否"}
 
 
 def unknown_type(raw_type: str) -> str:

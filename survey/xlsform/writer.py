@@ -20,15 +20,21 @@ def _sheet(workbook: Workbook, title: str, rows: list[dict]) -> None:
 
 
 def build_xlsform(
-    survey: list[dict], choices: list[dict] | None = None, settings: dict | None = None
+    survey: list[dict],
+    choices: list[dict] | None = None,
+    settings: dict | None = None,
+    sheets: dict[str, list[dict]] | None = None,
 ) -> bytes:
-    """An .xlsx with survey, choices and settings sheets, columns in order of first use."""
+    """An .xlsx with survey, choices and settings sheets (and any other `sheets`, such as
+    external_choices), columns in order of first use."""
     workbook = Workbook()
     workbook.remove(workbook.active)
     _sheet(workbook, "survey", survey)
     _sheet(workbook, "choices", choices or [])
     if settings:
         _sheet(workbook, "settings", [settings])
+    for title, rows in (sheets or {}).items():
+        _sheet(workbook, title, rows)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

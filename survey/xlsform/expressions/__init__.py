@@ -6,11 +6,12 @@ typing), `functions` (what an expression may call), `device` (the functions that
 against the answers). The names below are the ones the rest of the app uses.
 """
 
-from survey.xlsform.expressions.checks import check, references
+from survey.xlsform.expressions.checks import bare_names, calls, check, references
 from survey.xlsform.expressions.device import DEVICE_FUNCTIONS
 from survey.xlsform.expressions.evaluation import Context, evaluate
 from survey.xlsform.expressions.functions import FUNCTIONS
 from survey.xlsform.expressions.syntax import (
+    LAST_SAVED,
     TEXT_REFERENCE,
     Binary,
     Call,
@@ -27,6 +28,7 @@ from survey.xlsform.expressions.values import NodeSet, to_bool, to_number, to_st
 
 __all__ = [
     "DEVICE_FUNCTIONS",
+    "LAST_SAVED",
     "FUNCTIONS",
     "TEXT_REFERENCE",
     "Binary",
@@ -38,6 +40,8 @@ __all__ = [
     "NodeSet",
     "Ref",
     "Unary",
+    "bare_names",
+    "calls",
     "check",
     "evaluate",
     "is_dynamic",

@@ -50,3 +50,30 @@ def references(node) -> set[str]:
     if isinstance(node, Call):
         return set().union(*(references(a) for a in node.args)) if node.args else set()
     return set()
+
+
+def bare_names(node) -> set[str]:
+    """The bare names (Field) an expression holds: a choice's columns in a choice_filter."""
+    if isinstance(node, Field):
+        return {node.name}
+    if isinstance(node, Unary):
+        return bare_names(node.operand)
+    if isinstance(node, Binary):
+        return bare_names(node.left) | bare_names(node.right)
+    if isinstance(node, Call):
+        return set().union(*(bare_names(a) for a in node.args)) if node.args else set()
+    return set()
+
+
+def calls(node, name: str) -> list[Call]:
+    """Every call of function `name` in an expression."""
+    found = []
+    if isinstance(node, Call):
+        found += [node] if node.name == name else []
+        for arg in node.args:
+            found += calls(arg, name)
+    elif isinstance(node, Unary):
+        found += calls(node.operand, name)
+    elif isinstance(node, Binary):
+        found += calls(node.left, name) + calls(node.right, name)
+    return found

@@ -2,7 +2,6 @@
 saying what to do instead."""
 
 DEVICE_FUNCTIONS = {
-    "pulldata": "pulldata() 从手机上的 CSV 文件取值，网页问卷不支持；请改用 select_one_from_file 让填表人选择",
     "area": "area() 需要手机定位（geoshape），网页问卷不支持",
     "distance": "distance() 需要手机定位（geotrace），网页问卷不支持",
     "instance": "instance() 读取手机上的数据表，网页问卷不支持；请改用 choice_filter 或 select_one_from_file",

@@ -261,6 +261,14 @@ def _fn_base64_decode(ctx, args):
         return ""
 
 
+def _fn_pulldata(ctx, args):
+    """pulldata('file', 'column', 'key column', key): from a file uploaded with the form (the
+    scope's `pull`); "" when it was not uploaded (the load notes say so)."""
+    pull = getattr(ctx.lookup, "pull", None)
+    file, column, key_column = _texts(ctx, args[:3])
+    return pull(file, column, key_column, to_string(ctx.eval(args[3]))) if pull else ""
+
+
 # The ODK XForms functions that need no device (https://getodk.github.io/xforms-spec/#xpath-functions)
 ODK_FUNCTIONS = {
     "sum": (1, 1, lambda ctx, a: float(sum(to_number(v) for v in _nodes(ctx, a[0])))),
@@ -319,6 +327,7 @@ ODK_FUNCTIONS = {
     "indexed-repeat": (3, 99, _fn_indexed_repeat),
     "digest": (2, 3, _fn_digest),
     "base64-decode": (1, 1, _fn_base64_decode),
+    "pulldata": (4, 4, _fn_pulldata),
 }
 
 # name: (minimum arguments, maximum arguments, implementation)

@@ -60,7 +60,7 @@ _TOKEN = re.compile(
     (?P<space>\s+)
   | (?P<ref>\$\{\s*(?P<refname>[^\W\d][\w.-]*)\s*\})
   | (?P<number>\d+(?:\.\d*)?|\.\d+)
-  | (?P<string>'[^']*'|"[^"]*"|‘[^’]*’|“[^”]*”)
+  | (?P<string>'[^']*'|"[^"]*"|[‘’“”][^'"‘’“”]*['"‘’“”]|['"][^'"‘’“”]*[‘’“”])
   | (?P<op><=|>=|!=|=|<|>|\+|-|\*|\(|\)|,)
   | (?P<name>(?:jr:)?[A-Za-z_][\w-]*(?:::[^\W\d][\w-]*(?:\s\([\w-]+\))?)?(?:\(\))?)
   | (?P<parent>\.\.)
@@ -206,7 +206,8 @@ def parse(text: str):
     """The tree of an expression, or ExpressionError."""
     if text is None or not str(text).strip():
         raise ExpressionError("表达式为空")
-    bare = _STRINGS.sub("", str(text))
+    text = rewrite_lookups(str(text))
+    bare = _STRINGS.sub("", text)
     if re.search(r"\binstance\s*\(", bare):
         raise ExpressionError(DEVICE_FUNCTIONS["instance"])
     if "/" in bare:  # XPath divides with div: a slash is a path
@@ -214,7 +215,30 @@ def parse(text: str):
             "XPath 路径（/）网页问卷不支持；引用题目请写 ${题目名}，"
             "从列表取值请改用 select_one_from_file 或 choice_filter"
         )
-    return _Parser(str(text)).parse()
+    return _Parser(text).parse()
 
 
-_STRINGS = re.compile(r"'[^']*'|\"[^\"]*\"|‘[^’]*’|“[^”]*”")
+# Strings: in straight quotes, or in curly ones (any of ‘’“” opening, closing with any quote mark,
+# as forms typed in word processors have them; pyxform passes them on).
+_STRINGS = re.compile(r"""'[^']*'|"[^"]*"|[‘’“”][^'"‘’“”]*['"‘’“”]|['"][^'"‘’“”]*[‘’“”]""")
+
+
+# instance('file')/root/item[key = value]/column: one column of the row of a file (a choice list
+# uploaded with the form) whose key column holds value; ODK reads it on the phone. Here it is the
+# same lookup as pulldata('file', 'column', 'key', value); quotes may be any of '"‘’“” (forms
+# made in word processors mix them).
+_Q = "['\"‘’“”]"
+_LOOKUP = re.compile(
+    rf"instance\s*\(\s*{_Q}([^'\"‘’“”]+){_Q}\s*\)\s*/\s*root\s*/\s*item\s*"
+    rf"\[\s*([A-Za-z_][\w.-]*)\s*=\s*(\$\{{[^}}]*\}}|{_Q}[^'\"‘’“”]*{_Q}|current\(\)/\.\.?/?\S*?)\s*\]"
+    r"\s*/\s*([A-Za-z_][\w.:-]*)"
+)
+# ${last-saved#name}: the answer the phone saved last time; a browser form has none.
+LAST_SAVED = re.compile(r"\$\{\s*last-saved#[^}]*\}")
+
+
+def rewrite_lookups(text: str) -> str:
+    """instance() lookups as pulldata() calls, ${last-saved#x} as '' (see above)."""
+    if "instance" in text:
+        text = _LOOKUP.sub(lambda m: f"pulldata('{m[1]}', '{m[4]}', '{m[2]}', {m[3]})", text)
+    return LAST_SAVED.sub("''", text) if "last-saved" in text else text
