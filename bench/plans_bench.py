@@ -128,7 +128,7 @@ CASES = 10_000
 def bench_cases() -> None:
     """Case search over 10,000 published cases (words, category, sector), against a naive search
     that reads every case into Python and filters there."""
-    from survey import cases
+    from survey.cases import library
 
     rng = random.Random(17)
     with tempfile.TemporaryDirectory() as tmp:
@@ -182,7 +182,7 @@ def bench_cases() -> None:
             for _ in range(5):
                 for text, category in queries:
                     start = time.perf_counter()
-                    cases.search(db, reader, text, category=category)
+                    library.search(db, reader, text, category=category)
                     ours.append((time.perf_counter() - start) * 1000)
                     start = time.perf_counter()
                     everything = store.query(db, "SELECT * FROM cases")

@@ -3,8 +3,9 @@ page per case), nominating a case, and the yearly selection round."""
 
 import streamlit as st
 
-from survey import cases, reference
+from survey import reference
 from survey.access import permissions
+from survey.cases import library, selection
 from ui import case_views, params, session
 from ui.text import md
 
@@ -15,7 +16,7 @@ names = ["案例库"]
 if permissions.can(actor, "cases.nominate"):
     names.append("推荐")
 with session.database() as db:
-    rounds = cases.rounds_for(db, actor)
+    rounds = selection.rounds_for(db, actor)
     categories = {
         c["code"]: c["name"]
         for c in reference.list_entries(db, "problem_categories")
@@ -29,7 +30,7 @@ tabs = dict(zip(names, st.tabs(names), strict=True))
 with tabs["案例库"]:
     asked = params.record_id("id", "案例编号")
     if asked:
-        case = session.load_or_stop(lambda db: cases.get_case(db, actor, asked))
+        case = session.load_or_stop(lambda db: library.get_case(db, actor, asked))
         case_views.show_case(case)
         st.caption("使用浏览器的打印功能（Ctrl+P）打印本页。")
         if case["mask_company"] and case["company_id"] and permissions.can(actor, "cases.manage"):
@@ -46,7 +47,7 @@ with tabs["案例库"]:
             "行业", [None, *sectors], format_func=lambda s: "全部" if s is None else sectors[s]
         )
         with session.database() as db:
-            found = cases.search(db, actor, words, category=category, sector=sector)
+            found = library.search(db, actor, words, category=category, sector=sector)
         st.caption(f"共 {len(found)} 个案例")
         for case in found:
             with st.container(border=True):
@@ -58,7 +59,7 @@ with tabs["案例库"]:
                 )
                 st.caption(
                     f"{md(case['company'])} · {md(case['category'])} · {md(case['sector'])}"
-                    f" · {cases.STATUS_LABELS[case['status']]}"
+                    f" · {library.STATUS_LABELS[case['status']]}"
                 )
                 st.text(case["results"][:120])
 

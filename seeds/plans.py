@@ -9,10 +9,10 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from survey import cases
 from survey import db as store
 from survey.access.actor import SYSTEM
 from survey.access.auth import load_actor
+from survey.cases import library, selection
 from survey.plans import importing, reports, tasks
 from survey.problems import meetings
 
@@ -198,7 +198,7 @@ def cases_demo(db: Database, rng: random.Random, today: date, supervisor_id: int
             "figures": "",
         }
         made.append(
-            cases.nominate_problem(db, supervisor, problem_id, write_up, mask_company=i % 3 == 0)
+            library.nominate_problem(db, supervisor, problem_id, write_up, mask_company=i % 3 == 0)
         )
     if not made:
         return {"cases": 0}
@@ -209,7 +209,7 @@ def cases_demo(db: Database, rng: random.Random, today: date, supervisor_id: int
             " WHERE r.role IN ('supervisor', 'admin') AND u.active = 1 ORDER BY u.id LIMIT 3"
         )
     ]
-    round_id = cases.create_round(
+    round_id = selection.create_round(
         db,
         supervisor,
         year=today.year,
@@ -226,11 +226,11 @@ def cases_demo(db: Database, rng: random.Random, today: date, supervisor_id: int
         actor = load_actor(db, judge)
         for case_id in made:
             for criterion in criteria:
-                cases.score(db, actor, round_id, case_id, criterion, rng.randint(60, 98))
-    cases.close_round(db, supervisor, round_id)
-    for place, row in enumerate(cases.ranking(db, supervisor, round_id)):
+                selection.score(db, actor, round_id, case_id, criterion, rng.randint(60, 98))
+    selection.close_round(db, supervisor, round_id)
+    for place, row in enumerate(selection.ranking(db, supervisor, round_id)):
         if place < 5:
-            cases.set_status(db, supervisor, row["id"], "published")
+            library.set_status(db, supervisor, row["id"], "published")
         elif place < 8:
-            cases.set_status(db, supervisor, row["id"], "selected")
+            library.set_status(db, supervisor, row["id"], "selected")
     return {"cases": len(made)}

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from survey import cases
 from survey import db as store
+from survey.cases import masking
 from tests.browser import (
     chromium,
     private_copy,
@@ -63,7 +63,7 @@ def test_minutes_on_a_tablet_and_a_masked_case_on_a_laptop(template_db, tmp_path
         laptop.get_by_role("link", name=masked["title"]).first.click()
         laptop.get_by_role("heading", name=masked["title"]).wait_for(timeout=30_000)
         body = laptop.locator("[data-testid=stMain]").inner_text()
-        assert masked["name"] not in body and cases.mask_name(masked["name"]) in body
+        assert masked["name"] not in body and masking.mask_name(masked["name"]) in body
         # and each part at the other size too
         tablet.goto(url + f"/cases?id={masked['id']}")
         tablet.get_by_role("heading", name=masked["title"]).wait_for(timeout=30_000)

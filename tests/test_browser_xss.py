@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from survey import cases, clock, visits
+from survey import clock, visits
 from survey import db as store
 from survey.access import clients
+from survey.cases import library, selection
 from survey.plans import importing, reports, tasks
 from survey.problems import lifecycle, meetings
 from tests.browser import (
@@ -160,10 +161,10 @@ def seed_user_text(db) -> dict:
         "results": f"成效{PAYLOAD}",
         "figures": f"数据{PAYLOAD}",
     }
-    case_id = cases.nominate_problem(db, supervisor, closed["id"], write_up)
-    cases.set_status(db, supervisor, case_id, "published")
+    case_id = library.nominate_problem(db, supervisor, closed["id"], write_up)
+    library.set_status(db, supervisor, case_id, "published")
     for title, close in ((f"往年评选{PAYLOAD}", True), (f"本轮评选{PAYLOAD}", False)):
-        round_id = cases.create_round(
+        round_id = selection.create_round(
             db,
             supervisor,
             year=2026,
@@ -173,7 +174,7 @@ def seed_user_text(db) -> dict:
             case_ids=[case_id],
         )
         if close:
-            cases.close_round(db, supervisor, round_id)
+            selection.close_round(db, supervisor, round_id)
     held = store.scalar(
         db,
         "SELECT id FROM problems WHERE status IN ('assigned', 'in_progress')"

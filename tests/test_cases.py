@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from survey import cases
 from survey import db as store
+from survey.cases import library, masking, selection
 from survey.errors import NotFoundError, PermissionDeniedError, ValidationError
 from tests.helpers import actor_for, open_page
 
@@ -43,43 +43,43 @@ def write_up(company: str, **changes) -> dict:
     ],
 )
 def test_masking_keeps_place_and_trade(name, masked):
-    assert cases.mask_name(name) == masked
+    assert masking.mask_name(name) == masked
 
 
 def test_nominating_closed_problems_only_and_only_ones_own(db):
     handler = actor_for(db, "handler")
     mine = closed_problem(db, "GXJ")
-    case_id = cases.nominate_problem(db, handler, mine["id"], write_up(mine["company"]))
-    assert cases.get_case(db, handler, case_id)["title"] == WRITE_UP["title"]  # its nominator
+    case_id = library.nominate_problem(db, handler, mine["id"], write_up(mine["company"]))
+    assert library.get_case(db, handler, case_id)["title"] == WRITE_UP["title"]  # its nominator
     theirs = store.scalar(
         db, "SELECT id FROM problems WHERE status = 'closed' AND lead_department_code != 'GXJ'"
     )
     with pytest.raises(PermissionDeniedError):
-        cases.nominate_problem(db, handler, theirs, write_up("x"))
+        library.nominate_problem(db, handler, theirs, write_up("x"))
     open_one = store.scalar(db, "SELECT id FROM problems WHERE status != 'closed'")
     with pytest.raises(ValidationError) as refused:
-        cases.nominate_problem(db, actor_for(db, "supervisor"), open_one, write_up("x"))
+        library.nominate_problem(db, actor_for(db, "supervisor"), open_one, write_up("x"))
     assert refused.value.field == "problem_id"
     with pytest.raises(ValidationError) as refused:
-        cases.nominate_problem(db, handler, mine["id"], write_up("x", approach=" "))
+        library.nominate_problem(db, handler, mine["id"], write_up("x", approach=" "))
     assert refused.value.field == "approach"
     with pytest.raises(NotFoundError):  # not published: other readers do not see it
-        cases.get_case(db, actor_for(db, "officer"), case_id)
+        library.get_case(db, actor_for(db, "officer"), case_id)
     suggestion = store.scalar(db, "SELECT id FROM feedback WHERE kind = 'suggestion' LIMIT 1")
     with pytest.raises(PermissionDeniedError):
-        cases.nominate_suggestion(db, handler, suggestion, write_up("x"))
-    assert cases.nominate_suggestion(db, actor_for(db, "supervisor"), suggestion, write_up("x"))
+        library.nominate_suggestion(db, handler, suggestion, write_up("x"))
+    assert library.nominate_suggestion(db, actor_for(db, "supervisor"), suggestion, write_up("x"))
 
 
 def test_scores_stay_private_until_the_round_closes(db):
     supervisor, handler = actor_for(db, "supervisor"), actor_for(db, "handler")
     judge_a, judge_b = actor_for(db, "admin"), actor_for(db, "handler.jrb")
     problem = closed_problem(db)
-    first = cases.nominate_problem(db, supervisor, problem["id"], write_up(problem["company"]))
-    second = cases.nominate_problem(
+    first = library.nominate_problem(db, supervisor, problem["id"], write_up(problem["company"]))
+    second = library.nominate_problem(
         db, supervisor, problem["id"], write_up("某企业", title="第二个")
     )
-    round_id = cases.create_round(
+    round_id = selection.create_round(
         db,
         supervisor,
         year=2026,
@@ -94,52 +94,52 @@ def test_scores_stay_private_until_the_round_closes(db):
             "SELECT id FROM case_criteria WHERE round_id = ? ORDER BY id", (round_id,)
         )
     ]
-    cases.score(db, judge_a, round_id, first, innovation, 90)
-    cases.score(db, judge_a, round_id, first, effect, 60)
-    cases.score(db, judge_b, round_id, first, innovation, 70)
-    cases.score(db, judge_b, round_id, second, innovation, 95)
+    selection.score(db, judge_a, round_id, first, innovation, 90)
+    selection.score(db, judge_a, round_id, first, effect, 60)
+    selection.score(db, judge_b, round_id, first, innovation, 70)
+    selection.score(db, judge_b, round_id, second, innovation, 95)
     with pytest.raises(PermissionDeniedError):
-        cases.score(db, handler, round_id, first, innovation, 50)  # not on the panel
-    assert cases.my_scores(db, judge_b, round_id) == {
+        selection.score(db, handler, round_id, first, innovation, 50)  # not on the panel
+    assert selection.my_scores(db, judge_b, round_id) == {
         (first, innovation): 70,
         (second, innovation): 95,
     }
     with pytest.raises(PermissionDeniedError):
-        cases.ranking(db, supervisor, round_id)  # not before it closes
-    cases.close_round(db, supervisor, round_id)
+        selection.ranking(db, supervisor, round_id)  # not before it closes
+    selection.close_round(db, supervisor, round_id)
     with pytest.raises(ValidationError):
-        cases.score(db, judge_a, round_id, first, innovation, 10)
-    ranked = cases.ranking(db, judge_a, round_id)
+        selection.score(db, judge_a, round_id, first, innovation, 10)
+    ranked = selection.ranking(db, judge_a, round_id)
     # second: 95*2/2 = 95; first: (90*2 + 60*1 + 70*2) / (2 + 1 + 2) = 76
     assert [(r["id"], r["score"]) for r in ranked] == [(second, 95.0), (first, 76.0)]
     with pytest.raises(PermissionDeniedError):
-        cases.ranking(db, handler, round_id)
+        selection.ranking(db, handler, round_id)
 
 
 def test_a_published_case_masks_the_company_for_readers_without_access(db):
     supervisor = actor_for(db, "supervisor")
     problem = closed_problem(db)
-    case_id = cases.nominate_problem(
+    case_id = library.nominate_problem(
         db, supervisor, problem["id"], write_up(problem["company"]), mask_company=True
     )
-    cases.set_status(db, supervisor, case_id, "published")
-    masked = cases.mask_name(problem["company"])
+    library.set_status(db, supervisor, case_id, "published")
+    masked = masking.mask_name(problem["company"])
     monitor = actor_for(db, "monitor")
-    seen = cases.get_case(db, monitor, case_id)
+    seen = library.get_case(db, monitor, case_id)
     assert seen["company"] == masked and problem["company"] not in repr(seen)
     assert masked in seen["background"]
-    assert cases.get_case(db, supervisor, case_id)["company"] == problem["company"]
-    found = cases.search(db, monitor, "拿地 开工")
+    assert library.get_case(db, supervisor, case_id)["company"] == problem["company"]
+    found = library.search(db, monitor, "拿地 开工")
     assert case_id in [c["id"] for c in found] and problem["company"] not in repr(found)
     assert all("拿地" in c["title"] + c["background"] + c["approach"] for c in found)
-    assert cases.search(db, monitor, "无关的词") == []
-    assert case_id not in [c["id"] for c in cases.search(db, monitor, problem["company"])]
-    assert case_id in [c["id"] for c in cases.search(db, supervisor, problem["company"])]
+    assert library.search(db, monitor, "无关的词") == []
+    assert case_id not in [c["id"] for c in library.search(db, monitor, problem["company"])]
+    assert case_id in [c["id"] for c in library.search(db, supervisor, problem["company"])]
     category = store.scalar(db, "SELECT category_code FROM cases WHERE id = ?", (case_id,))
-    by_category = cases.search(db, monitor, category=category)
+    by_category = library.search(db, monitor, category=category)
     assert case_id in [c["id"] for c in by_category]
     assert {c["category_code"] for c in by_category} == {category}
-    assert cases.search(db, monitor, "100%_") == []  # LIKE wildcards are words here
+    assert library.search(db, monitor, "100%_") == []  # LIKE wildcards are words here
 
 
 TIANSHENG = "江苏天盛智能电气有限公司"
@@ -153,8 +153,8 @@ def masked_case(db, name: str, **texts) -> tuple[int, int]:
     company_id = store.scalar(db, "SELECT company_id FROM problems WHERE id = ?", (problem["id"],))
     db.execute("UPDATE companies SET name = ? WHERE id = ?", (name, company_id))
     fields = write_up(name) | texts
-    case_id = cases.nominate_problem(db, supervisor, problem["id"], fields, mask_company=True)
-    cases.set_status(db, supervisor, case_id, "published")
+    case_id = library.nominate_problem(db, supervisor, problem["id"], fields, mask_company=True)
+    library.set_status(db, supervisor, case_id, "published")
     return case_id, company_id
 
 
@@ -180,14 +180,14 @@ def test_a_declared_short_name_is_masked_and_not_found(db, declared):
         results="天盛智能项目从拿地到开工缩短至 1 个工作日。",
     )
     monitor = actor_for(db, "monitor")
-    seen = cases.get_case(db, monitor, case_id)
+    seen = library.get_case(db, monitor, case_id)
     assert "天盛" not in repr(seen), seen
     assert "某某" in seen["approach"] and "自然资源" in seen["approach"]
-    assert case_id not in [c["id"] for c in cases.search(db, monitor, "天盛智能")]
-    assert case_id in [c["id"] for c in cases.search(db, monitor, "自然资源")]
+    assert case_id not in [c["id"] for c in library.search(db, monitor, "天盛智能")]
+    assert case_id in [c["id"] for c in library.search(db, monitor, "自然资源")]
     supervisor = actor_for(db, "supervisor")
-    assert case_id in [c["id"] for c in cases.search(db, supervisor, "天盛智能")]
-    assert "天盛智能与" in cases.get_case(db, supervisor, case_id)["approach"]
+    assert case_id in [c["id"] for c in library.search(db, supervisor, "天盛智能")]
+    assert "天盛智能与" in library.get_case(db, supervisor, case_id)["approach"]
 
 
 @pytest.mark.parametrize(
@@ -205,9 +205,9 @@ def test_a_declared_short_name_is_masked_and_not_found(db, declared):
 def test_the_name_without_its_place_and_legal_form_is_masked(db, name, said):
     case_id, _ = masked_case(db, name, approach=f"{said}与自然资源部门对接，提前介入方案审查。")
     monitor = actor_for(db, "monitor")
-    seen = cases.get_case(db, monitor, case_id)
+    seen = library.get_case(db, monitor, case_id)
     assert "天盛" not in repr(seen), seen
-    assert case_id not in [c["id"] for c in cases.search(db, monitor, said)]
+    assert case_id not in [c["id"] for c in library.search(db, monitor, said)]
 
 
 def test_other_short_names_and_an_editors_aliases(db):
@@ -218,34 +218,34 @@ def test_other_short_names_and_an_editors_aliases(db):
         approach="天盛电气与市发改委对接，TS公司提前介入方案审查。",
     )
     monitor, supervisor = actor_for(db, "monitor"), actor_for(db, "supervisor")
-    seen = cases.get_case(db, monitor, case_id)
+    seen = library.get_case(db, monitor, case_id)
     assert "市发改委" in seen["approach"]  # a short name declared for someone else stays
     assert "天盛电气" in seen["approach"]  # what only an editor knows the company is called
-    assert case_id in [c["id"] for c in cases.search(db, monitor, "天盛电气")]
+    assert case_id in [c["id"] for c in library.search(db, monitor, "天盛电气")]
     with pytest.raises(PermissionDeniedError):
-        cases.save_aliases(db, monitor, case_id, ["天盛电气"])
+        masking.save_aliases(db, monitor, case_id, ["天盛电气"])
     with pytest.raises(ValidationError) as refused:
-        cases.save_aliases(db, supervisor, case_id, ["天"])
+        masking.save_aliases(db, supervisor, case_id, ["天"])
     assert refused.value.field == "aliases"
-    cases.save_aliases(db, supervisor, case_id, ["天盛电气", " TS公司\n", "天盛电气"])
-    assert cases.aliases(db, supervisor, case_id) == ["TS公司", "天盛电气"]
-    seen = cases.get_case(db, monitor, case_id)
+    masking.save_aliases(db, supervisor, case_id, ["天盛电气", " TS公司\n", "天盛电气"])
+    assert masking.aliases(db, supervisor, case_id) == ["TS公司", "天盛电气"]
+    seen = library.get_case(db, monitor, case_id)
     assert "天盛" not in repr(seen) and "TS公司" not in repr(seen), seen
-    assert case_id not in [c["id"] for c in cases.search(db, monitor, "天盛电气")]
-    assert case_id not in [c["id"] for c in cases.search(db, monitor, "TS公司")]
+    assert case_id not in [c["id"] for c in library.search(db, monitor, "天盛电气")]
+    assert case_id not in [c["id"] for c in library.search(db, monitor, "TS公司")]
     audited = store.scalar(
         db, "SELECT count(*) FROM audit_log WHERE table_name = 'company_aliases'"
     )
     assert audited == 1
-    other = cases.nominate_problem(  # the aliases are the company's: every case about it
+    other = library.nominate_problem(  # the aliases are the company's: every case about it
         db,
         supervisor,
         store.scalar(db, "SELECT problem_id FROM cases WHERE id = ?", (case_id,)),
         write_up(TIANSHENG, approach="TS公司再次扩产。"),
         mask_company=True,
     )
-    cases.set_status(db, supervisor, other, "published")
-    assert "TS公司" not in cases.get_case(db, monitor, other)["approach"]
+    library.set_status(db, supervisor, other, "published")
+    assert "TS公司" not in library.get_case(db, monitor, other)["approach"]
     assert company_id
 
 
@@ -257,7 +257,7 @@ def test_panel_members_without_access_see_masked_titles(db):
         title="天盛智能“拿地即开工”",
         background=f"{TIANSHENG}（以下简称“天盛智能”）新建厂房。",
     )
-    round_id = cases.create_round(
+    round_id = selection.create_round(
         db,
         supervisor,
         year=2026,
@@ -266,14 +266,14 @@ def test_panel_members_without_access_see_masked_titles(db):
         panel=[judge.id],
         case_ids=[case_id],
     )
-    detail = cases.round_detail(db, judge, round_id)
+    detail = selection.round_detail(db, judge, round_id)
     assert "天盛" not in repr(detail["cases"]), detail["cases"]
     assert "某某" in detail["cases"][0]["title"]
-    assert "天盛智能" in cases.round_detail(db, supervisor, round_id)["cases"][0]["title"]
-    cases.close_round(db, supervisor, round_id)
-    ranked = cases.ranking(db, judge, round_id)
+    assert "天盛智能" in selection.round_detail(db, supervisor, round_id)["cases"][0]["title"]
+    selection.close_round(db, supervisor, round_id)
+    ranked = selection.ranking(db, judge, round_id)
     assert [r["id"] for r in ranked] == [case_id] and "天盛" not in repr(ranked), ranked
-    assert "天盛智能" in cases.ranking(db, supervisor, round_id)[0]["title"]
+    assert "天盛智能" in selection.ranking(db, supervisor, round_id)[0]["title"]
 
 
 def test_the_library_page_searches_opens_and_masks(demo_db):
@@ -293,18 +293,18 @@ def test_the_library_page_searches_opens_and_masks(demo_db):
     at.query_params["id"] = str(case_id)
     at.run()
     page = " ".join(str(e.value) for e in at.caption) + " ".join(t.value for t in at.text)
-    assert name not in page and cases.mask_name(name) in page
+    assert name not in page and masking.mask_name(name) in page
 
 
 def test_a_panel_member_scores_on_the_page(demo_db):
     with store.opened(demo_db) as db:
         supervisor = actor_for(db, "supervisor")
         problem = closed_problem(db)
-        case_id = cases.nominate_problem(
+        case_id = library.nominate_problem(
             db, supervisor, problem["id"], write_up(problem["company"])
         )
         judge = actor_for(db, "handler")
-        round_id = cases.create_round(
+        round_id = selection.create_round(
             db,
             supervisor,
             year=2026,
@@ -320,7 +320,9 @@ def test_a_panel_member_scores_on_the_page(demo_db):
     at.button(key=f"FormSubmitter:score_{round_id}_{case_id}-保存评分").click().run()
     assert at.success[0].value == "已保存。"
     with store.opened(demo_db) as db:
-        assert cases.my_scores(db, actor_for(db, "handler"), round_id) == {(case_id, criterion): 88}
+        assert selection.my_scores(db, actor_for(db, "handler"), round_id) == {
+            (case_id, criterion): 88
+        }
 
 
 def test_an_editor_adds_the_companys_other_names_on_the_case_page(demo_db):
@@ -336,8 +338,8 @@ def test_an_editor_adds_the_companys_other_names_on_the_case_page(demo_db):
     at.button(key=f"FormSubmitter:aliases_{case_id}-保存").click().run()
     assert at.success[0].value == "已保存。"
     with store.opened(demo_db) as db:
-        assert cases.aliases(db, actor_for(db, "supervisor"), case_id) == ["TS公司", "天盛电气"]
-        seen = cases.get_case(db, actor_for(db, "monitor"), case_id)
+        assert masking.aliases(db, actor_for(db, "supervisor"), case_id) == ["TS公司", "天盛电气"]
+        seen = library.get_case(db, actor_for(db, "monitor"), case_id)
     assert "TS公司" not in seen["approach"]
     monitor = open_page(demo_db, "monitor", "pages/cases_page.py")
     monitor.query_params["id"] = str(case_id)

@@ -10,11 +10,12 @@ from datetime import date
 import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
-from survey import cases, feedback, questionnaires, reference, visits
 from survey import db as store
+from survey import feedback, questionnaires, reference, visits
 from survey.access import audit, auth, clients, permissions, users
 from survey.access.actor import SYSTEM
 from survey.access.permissions import require
+from survey.cases import library, selection
 from survey.companies import exchange as company_exchange
 from survey.companies import registry, transfer
 from survey.errors import NotFoundError, PermissionDeniedError
@@ -267,21 +268,21 @@ CASES = {
         lambda db, a: exports.write_dashboard(db, a, _VIEW, io.BytesIO()),
     ),
     "clients.list_clients": ({"admin"}, lambda db, a: clients.list_clients(db, a)),
-    "cases.search": (ALL, lambda db, a: cases.search(db, a, "企业")),
-    "cases.nominate_problem": (
+    "library.search": (ALL, lambda db, a: library.search(db, a, "企业")),
+    "library.nominate_problem": (
         {"handler", "supervisor", "admin"},
-        lambda db, a: cases.nominate_problem(db, a, _closed_gxj(db), _WRITE_UP),
+        lambda db, a: library.nominate_problem(db, a, _closed_gxj(db), _WRITE_UP),
     ),
-    "cases.create_round": (
+    "selection.create_round": (
         {"supervisor", "admin"},
-        lambda db, a: cases.create_round(
+        lambda db, a: selection.create_round(
             db,
             a,
             year=2026,
             title="",
             criteria=[("成效", 1)],
             panel=[a.id],
-            case_ids=[cases.nominate_problem(db, _supervisor(db), _closed_gxj(db), _WRITE_UP)],
+            case_ids=[library.nominate_problem(db, _supervisor(db), _closed_gxj(db), _WRITE_UP)],
         ),
     ),
     "importing.import_plan": (
@@ -354,9 +355,9 @@ RULE_OF_CASE = {
     "visits.annotate_problem": "problems.annotate",
     "feedback.duty_progress": "feedback.review",
     "clients.list_clients": "api_clients.manage",
-    "cases.search": "cases.read",
-    "cases.nominate_problem": "cases.nominate",
-    "cases.create_round": "cases.manage",
+    "library.search": "cases.read",
+    "library.nominate_problem": "cases.nominate",
+    "selection.create_round": "cases.manage",
     "importing.import_plan": "plans.manage",
     "aliases.list_aliases": "plans.aliases",
     "tasks.list_tasks": "plans.read",

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from stdnum.cn import uscc as stdnum_uscc
 
 from api import app as api_module
-from survey import cases
 from survey import db as store
 from survey.access import clients, users
+from survey.cases import selection
 from survey.companies import registry, transfer
 from survey.notify import config, robots, sms, worker
 from survey.plans import importing
@@ -239,7 +239,7 @@ def test_other_names_are_one_line(db):
         == "联审会 # 标题"
     )
     case_id = store.scalar(db, "SELECT id FROM cases ORDER BY id LIMIT 1")
-    round_id = cases.create_round(
+    round_id = selection.create_round(
         db,
         supervisor,
         year=2026,

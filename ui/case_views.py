@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from survey import cases
 from survey.access.actor import Actor
 from survey.access.permissions import can
+from survey.cases import library, masking, selection
 from survey.errors import SurveyError
 from ui import session, uploads
 from ui.text import md
@@ -18,9 +18,9 @@ def show_case(case: dict) -> None:
     st.header(md(case["title"]))
     st.caption(
         f"{md(case['company'])} · {md(case['category'])} · {md(case['sector'])}"
-        f" · {cases.STATUS_LABELS[case['status']]}"
+        f" · {library.STATUS_LABELS[case['status']]}"
     )
-    for key, label in (*cases.FIELDS.items(), ("figures", "数据")):
+    for key, label in (*library.FIELDS.items(), ("figures", "数据")):
         if key != "title" and case[key]:
             st.subheader(label)
             st.text(case[key])
@@ -30,7 +30,7 @@ def aliases_form(actor: Actor, case_id: int) -> None:
     """Editors: the company's other names (short names the text uses that masking cannot guess),
     masked with it in every case about the company."""
     with session.database() as db:
-        current = cases.aliases(db, actor, case_id)
+        current = masking.aliases(db, actor, case_id)
     with st.expander("隐去企业的其他名称"), st.form(f"aliases_{case_id}", enter_to_submit=False):
         st.caption(
             "全称、去掉地名和“有限公司”等的名称、文中“以下简称”的名称已自动隐去；"
@@ -38,7 +38,7 @@ def aliases_form(actor: Actor, case_id: int) -> None:
         )
         text = st.text_area("其他名称（每行一个）", "\n".join(current), key=f"alias_{case_id}")
         if st.form_submit_button("保存"):
-            session.attempt(lambda db: cases.save_aliases(db, actor, case_id, text), "已保存。")
+            session.attempt(lambda db: masking.save_aliases(db, actor, case_id, text), "已保存。")
 
 
 def nominate_form(actor: Actor) -> None:
@@ -46,7 +46,7 @@ def nominate_form(actor: Actor) -> None:
         st.caption("推荐一个已办结的问题为经典案例（部门可推荐本部门牵头办结的问题）。")
         problem_id = st.number_input("问题编号", min_value=1, step=1, value=None)
         values = {
-            key: st.text_area(label, key=f"case_{key}") for key, label in cases.FIELDS.items()
+            key: st.text_area(label, key=f"case_{key}") for key, label in library.FIELDS.items()
         }
         values["figures"] = st.text_input("成效数据（可留空）", key="case_figures")
         mask = st.checkbox("发布时隐去企业名称（如 江苏某某科技有限公司）")
@@ -57,7 +57,7 @@ def nominate_form(actor: Actor) -> None:
                 return
             files = [(f.name, f.getvalue()) for f in photos or []]
             session.attempt(
-                lambda db: cases.nominate_problem(
+                lambda db: library.nominate_problem(
                     db, actor, int(problem_id), values, mask_company=mask, photos=files
                 ),
                 "已推荐，等待评选。",
@@ -66,8 +66,8 @@ def nominate_form(actor: Actor) -> None:
 
 def new_round_form(actor: Actor) -> None:
     with session.database() as db:
-        people = cases.panel_candidates(db, actor)
-        waiting = {c["id"]: c["title"] for c in cases.nominated(db, actor)}
+        people = selection.panel_candidates(db, actor)
+        waiting = {c["id"]: c["title"] for c in library.nominated(db, actor)}
     with st.form("new_round", enter_to_submit=False):
         st.subheader("发起评选")
         year = st.number_input("年度", 2000, 2100, 2026, step=1)
@@ -91,7 +91,7 @@ def new_round_form(actor: Actor) -> None:
                     st.error(f"权重应为数字：{md(line)}")
                     return
             session.attempt(
-                lambda db: cases.create_round(
+                lambda db: selection.create_round(
                     db,
                     actor,
                     year=int(year),
@@ -106,9 +106,9 @@ def new_round_form(actor: Actor) -> None:
 
 def round_view(actor: Actor, round_id: int) -> None:
     with session.database() as db:
-        detail = cases.round_detail(db, actor, round_id)
-        judging = cases.on_panel(db, actor, round_id)
-        mine = cases.my_scores(db, actor, round_id) if judging else {}
+        detail = selection.round_detail(db, actor, round_id)
+        judging = selection.on_panel(db, actor, round_id)
+        mine = selection.my_scores(db, actor, round_id) if judging else {}
     info = detail["round"]
     if info["status"] == "open" and judging:
         st.caption("评分只有您自己可见，评选结束后公布加权排名。")
@@ -128,17 +128,17 @@ def round_view(actor: Actor, round_id: int) -> None:
                 if st.form_submit_button("保存评分"):
                     session.attempt(
                         lambda db, c=case["id"], g=given: [
-                            cases.score(db, actor, round_id, c, k, int(v)) for k, v in g.items()
+                            selection.score(db, actor, round_id, c, k, int(v)) for k, v in g.items()
                         ],
                         "已保存。",
                     )
     closing = info["status"] == "open" and can(actor, "cases.manage")
     if closing and st.button("结束评选并公布排名", key=f"close_{round_id}"):
-        session.attempt(lambda db: cases.close_round(db, actor, round_id), "评选已结束。")
+        session.attempt(lambda db: selection.close_round(db, actor, round_id), "评选已结束。")
     if info["status"] == "closed":
         try:
             with session.database() as db:
-                ranked = cases.ranking(db, actor, round_id)
+                ranked = selection.ranking(db, actor, round_id)
         except SurveyError as exc:
             st.error(md(str(exc)))
             return
@@ -151,11 +151,11 @@ def round_view(actor: Actor, round_id: int) -> None:
             if can(actor, "cases.manage"):
                 if cols[1].button("入选", key=f"sel_{round_id}_{row['id']}"):
                     session.attempt(
-                        lambda db, c=row["id"]: cases.set_status(db, actor, c, "selected"),
+                        lambda db, c=row["id"]: library.set_status(db, actor, c, "selected"),
                         "已入选。",
                     )
                 if cols[2].button("发布", key=f"pub_{round_id}_{row['id']}"):
                     session.attempt(
-                        lambda db, c=row["id"]: cases.set_status(db, actor, c, "published"),
+                        lambda db, c=row["id"]: library.set_status(db, actor, c, "published"),
                         "已发布。",
                     )
