@@ -383,7 +383,8 @@ def _loosen(db: Database, table: str, old: str, new: str) -> None:
 
 def _loosen_postgres(db, table: str, old: str, new: str) -> None:
     """The SQLite definition comes from the shadow database the migrations also run on (see
-    _migrate_postgres); the store turns what the replacement changes into ALTERs."""
+    _migrate_postgres in survey/schema.py); the store turns what the replacement changes into
+    ALTERs."""
     sql = store.scalar(
         db.shadow, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
     )
