@@ -17,7 +17,7 @@ from survey import db as store
 from survey import reference, spreadsheets, workdays
 from survey.errors import NotFoundError, PermissionDeniedError, ValidationError
 from survey.notify import messages
-from survey.plans import aliases, importing, overview, reports, tasks
+from survey.plans import aliases, deadlines, importing, overview, reports, tasks
 from tests.fixtures import plan_files
 from tests.helpers import actor_for, open_page, signed_in
 
@@ -256,7 +256,7 @@ def test_a_department_is_suggested_only_when_the_name_is_close():
     ],
 )
 def test_due_dates_as_plans_write_them(written, due):
-    parsed = importing.parse_due(written, 2026)
+    parsed = deadlines.parse_due(written, 2026)
     assert (parsed.isoformat() if parsed else None) == due
 
 
@@ -264,7 +264,7 @@ def test_due_dates_as_plans_write_them(written, due):
 @pytest.mark.parametrize("written", ["尽快", "", None, "2026-02-30", "13月底"])
 def test_a_due_date_that_is_not_a_date_is_an_error(written):
     with pytest.raises(ValueError):
-        importing.parse_due(written, 2026)
+        deadlines.parse_due(written, 2026)
 
 
 def test_departments_see_their_own_tasks(db):
