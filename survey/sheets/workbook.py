@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from python_calamine import CalamineWorkbook, PasswordError
 
+import survey.sheets.bounds as bounds
 from survey.errors import ValidationError
-from survey.sheets import bounds
 from survey.sheets.cells import cell
 
 SPREADSHEET_TYPES = ("xlsx", "xlsm", "xls", "xlsb", "ods")
