@@ -2,12 +2,14 @@
 download any version, export the answers flat."""
 
 import io
+import re
 
 import pandas as pd
 import streamlit as st
 
 from survey import clock, questionnaires
 from survey.errors import SurveyError
+from survey.sheets import sniff
 from survey.xlsform.loader import FormLoadError
 from ui import form_widgets, session, uploads
 from ui.text import md
@@ -37,6 +39,8 @@ if versions:
     )
 
 FORM_TYPES = ("xlsx", "xls", "xlsb", "ods")  # the questionnaire; the CSVs are its choice files
+# The load notes that say a question is not shown or a value not filled (see survey/xlsform).
+NOT_ASKED = ("不会显示", "留空", "按空值", "按未作答", "没有可在网页中填写")
 picked = uploads.file_uploader(
     "上传新版本（.xlsx、.xls、.xlsb 或 .ods；题目从文件选项或用 pulldata 时，把 CSV 文件一并选上）",
     [*FORM_TYPES, "csv"],
@@ -87,9 +91,22 @@ with session.database() as db:
     source = questionnaires.source_file(db, actor, chosen)
     attached = questionnaires.attached_files(db, actor, chosen)
 left, right = st.columns(2)
+kind = sniff(source) if sniff(source) in FORM_TYPES else "xlsx"  # as it was uploaded
 left.download_button(
-    "下载此版本 .xlsx", source, file_name=f"{form.form_id}-{form.version}.xlsx", key="download_form"
+    f"下载此版本 .{kind}",
+    source,
+    file_name=f"{form.form_id}-{form.version}.{kind}",
+    key="download_form",
 )
+not_asked = sorted(  # in the order of the survey sheet's rows
+    (w for w in form.warnings if any(word in w for word in NOT_ASKED)),
+    key=lambda w: int(m[1]) if (m := re.search(r"第 (\d+) 行", w)) else 0,
+)
+if not_asked:  # what a browser form cannot do: the admin decides whether to publish
+    st.warning(
+        f"此版本有 {len(not_asked)} 处在网页问卷中不会问到或不会填写，发布前请确认：\n"
+        + "\n".join(f"- {md(w)}" for w in not_asked)
+    )
 for name, data in attached.items():
     left.download_button(f"下载选项文件 {name}", data, file_name=name, key=f"download_{name}")
 if not by_id[chosen]["published_at"] and right.button("发布此版本", type="primary"):
@@ -99,7 +116,8 @@ if not by_id[chosen]["published_at"] and right.button("发布此版本", type="p
     st.rerun()
 st.caption("题型：" + "，".join(f"{t} {n}" for t, n in sorted(form.counts_by_type().items())))
 for warning in form.warnings:
-    st.caption(f"提示：{md(warning)}")
+    if warning not in not_asked:
+        st.caption(f"提示：{md(warning)}")
 
 st.subheader("试填")
 key = f"preview{chosen}"

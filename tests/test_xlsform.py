@@ -943,16 +943,27 @@ def test_rows_pyxform_accepts_that_we_refused():
         [
             {"type": "start", "name": "start"},
             {"type": "note", "label": "开始于 ${start}"},  # a note without a name, a metadata ref
-            {"type": "select_one yn", "name": "bridge", "label": "桥？", "required": "=FALSE()"},
             {"type": "begin_group", "name": "bridge", "label": "桥"},  # a group, a question's name
+            {"type": "select_one yn", "name": "bridge", "label": "桥？", "required": "=FALSE()"},
             {"type": "integer", "name": "n", "media::image": "a.jpg"},  # only an image for label
             {"type": "end_group"},
         ],
         YN,
     )
     names = [q.name for q, _ in form.walk()]
-    assert names == ["generated_note_name_3", "bridge", "bridge_group", "n"]
+    assert names == ["generated_note_name_3", "bridge_group", "bridge", "n"]
+    assert form.by_name["bridge"].type == "select_one" and not form.by_name["bridge"].required
     said = "\n".join(form.warnings)
-    assert "第 5 行：分组名“bridge”与第 4 行的题目同名，分组已改名为“bridge_group”" in said
+    assert "第 4 行：分组名“bridge”与第 5 行的题目同名，分组已改名为“bridge_group”" in said
+    siblings = problems_of(  # siblings of one name: refused, as pyxform refuses them
+        [
+            {"type": "select_one yn", "name": "bridge", "label": "桥？"},
+            {"type": "begin_group", "name": "bridge", "label": "桥"},
+            {"type": "note", "name": "n", "label": "N"},
+            {"type": "end_group"},
+        ],
+        YN,
+    )
+    assert "survey 表第 3 行“name”列：名称“bridge”重复（第 2 行已有）" in siblings
     assert "第 6 行：题目“n”只有图片标签（a.jpg），网页问卷不显示图片，以题目名称“n”作标题" in said
     assert form.by_name["n"].label() == "n"

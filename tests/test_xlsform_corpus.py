@@ -25,11 +25,9 @@ pyxform = pytest.importorskip("pyxform.xls2xform")
 
 TODAY = clock.today()  # the preview's today
 FORMS = corpus()
-# The forms of the corpus we refuse, and what the refusal must say to do instead.
-REFUSED = {
-    "pulldata_followup": "请改用 select_one_from_file",
-    "instance_price_lookup": "请改用 choice_filter 或 select_one_from_file",
-}
+# The forms of the corpus we refuse, and what the refusal must say to do instead. None since
+# pulldata() and instance() lookups read the form's lists and the files uploaded with it (issue 27).
+REFUSED: dict[str, str] = {}
 
 
 def read(path) -> Form:

@@ -57,11 +57,14 @@ class Scope:
 
     def pull(self, file: str, column: str, key_column: str, key: str) -> str:
         """pulldata()/instance() lookups: `column` of the first row of `file` (a list read from a
-        file uploaded with the form, named with or without its extension) whose `key_column`
-        holds `key`; "" when there is none."""
+        file uploaded with the form, named with or without its extension, or a choice list of the
+        form, as ODK names one instance per list) whose `key_column` holds `key`; "" if none."""
         for name, options in self.form.choices.items() if self.form else ():
             stem = choice_files.file_of(name)
-            if file not in (stem, stem.rsplit(".", 1)[0]) or stem not in self.form.files:
+            sheet_list = name == file  # instance('list'): a list of the choices sheet
+            if not sheet_list and (
+                file not in (stem, stem.rsplit(".", 1)[0]) or stem not in self.form.files
+            ):
                 continue
             value_column = choice_files.value_column_of(name)
             for choice in options:

@@ -11,6 +11,11 @@ from survey.xlsform.problems import Reading
 
 def check_form(r: Reading, form: Form) -> None:
     known = set(form.by_name)
+    said: dict[str, dict[str, list[str]]] = {}  # a note -> column -> rows, said once
+
+    def note(place: tuple[int, str], message: str) -> None:
+        said.setdefault(message, {}).setdefault(place[1], []).append(str(place[0]))
+
     from_files = {k for k in form.choices if choice_files.file_of(k) in form.files}
     for question, _repeat in form.walk():
         check_texts(r, question, known | set(r.ignored_questions))
@@ -43,44 +48,50 @@ def check_form(r: Reading, form: Form) -> None:
             if column == "choice_filter" and question.list_name in form.choices:
                 for choice in form.choices[question.list_name]:
                     fields |= set(choice.columns())
-            where = f"survey 表第 {question.row} 行“{column}”列"
+            where = (question.row, column)
             try:
                 tree = ex.parse(source)
             except ex.ExpressionError as exc:
                 r.error("survey", question.row, column, f"表达式“{source}”有误：{exc}")
                 continue
             for name in sorted(ex.references(tree) & set(r.ignored_questions)):
-                r.warnings.append(
-                    f"{where}引用了不会显示的题目 ${{{name}}}（{r.ignored_questions[name]}），"
-                    "按未作答计算"
+                note(
+                    where,
+                    f"引用了不会显示的题目 ${{{name}}}（{r.ignored_questions[name]}），按未作答计算",
                 )
             for name in sorted(ex.bare_names(tree) - fields):  # XPath: a child that is not there
-                r.warnings.append(
-                    f"{where}的“{name}”不是题目引用"
+                note(
+                    where,
+                    f"的“{name}”不是题目引用"
                     f"{'也不是选项列' if column == 'choice_filter' else ''}，按 XPath 视为空值"
-                    f"（比较文字应加引号 '{name}'，引用题目应写 ${{{name}}}）"
+                    f"（比较文字应加引号 '{name}'，引用题目应写 ${{{name}}}）",
                 )
             if ex.LAST_SAVED.search(source):
-                r.warnings.append(f"{where}的 last-saved（手机上次保存的答案）网页问卷没有，按空值")
-            _lookups(r, form, tree, where)
+                note(where, "的 last-saved（手机上次保存的答案）网页问卷没有，按空值")
+            _lookups(r, form, tree, lambda message, where=where: note(where, message))
             try:
                 ex.check(tree, known | set(r.ignored_questions), fields | ex.bare_names(tree))
             except ex.ExpressionError as exc:
                 r.error("survey", question.row, column, f"表达式“{source}”有误：{exc}")
+    for message, places in said.items():
+        where = "，".join(f"第 {'、'.join(rows)} 行“{column}”列" for column, rows in places.items())
+        r.warnings.append(f"survey 表{where}{message}")
     check_cycles(r, form)
 
 
-def _lookups(r: Reading, form: Form, tree, where: str) -> None:
+def _lookups(r: Reading, form: Form, tree, note) -> None:
     """pulldata()/instance() read a file uploaded with the form: it is read here (once) into the
     form's lists; when it was not uploaded, the form is accepted and the notes say what stays empty."""
     for call in ex.calls(tree, "pulldata"):
         if len(call.args) != 4 or not all(isinstance(a, ex.Literal) for a in call.args[:3]):
             continue
         stem, _column, key_column = (str(a.value) for a in call.args[:3])
+        if stem in form.choices:  # instance('list'): a list of the choices sheet
+            continue
         files = [n for n in r.files if n.rsplit(".", 1)[0] == stem and n.rsplit(".", 1)[-1] != n]
         if not files:
-            r.warnings.append(
-                f"{where}从文件“{stem}”取值（pulldata/instance），该文件未随问卷上传，"
+            note(
+                f"从文件“{stem}”取值（pulldata/instance），该文件未随问卷上传，"
                 "此项在网页问卷中留空（上传问卷时一并选择该文件即可）"
             )
             continue

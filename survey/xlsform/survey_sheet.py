@@ -68,7 +68,13 @@ def read_survey(r: Reading, book, choices: dict[str, list[Choice]]) -> list[Ques
         name = plain.get("name", "")
         if kind == "note" and not name:  # pyxform names it; so do we
             name = f"generated_note_name_{number}"
-        if name in names and NAME_RE.match(name) and (kind == "begin_group" or name in groups):
+        container = stack[-1][0].children if stack else root
+        if (
+            name in names
+            and NAME_RE.match(name)
+            and (kind == "begin_group" or name in groups)
+            and not any(q.name == name for q in container)  # siblings: refused, as by pyxform
+        ):
             # pyxform scopes names by group, so a group may share a question's name; here names
             # key the answers, so the group is renamed (it holds no answer; ${name} is the question)
             group = None if kind == "begin_group" else groups.pop(name)
