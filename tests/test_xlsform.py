@@ -4,6 +4,7 @@ answers storage and the flat export."""
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 from datetime import date
@@ -614,6 +615,17 @@ def test_files_that_are_not_forms():
     Workbook().save(buffer)
     with pytest.raises(FormLoadError, match="缺少 survey 工作表"):
         load_xlsform(buffer.getvalue(), "blank.xlsx")
+    real = ROOT / "tests" / "forms" / "real" / "pyxform"
+    for name in ("group.xlsx", "group.xls"):  # damaged: cut short, or bytes overwritten
+        data = (real / name).read_bytes()
+        scribbled = bytearray(data)
+        scribbled[len(data) // 3 : len(data) // 3 + 64] = b"\xff" * 64
+        for broken in (data[: len(data) // 2], bytes(scribbled)):
+            with pytest.raises(FormLoadError) as info:
+                load_xlsform(broken, name)
+            [problem] = info.value.problems
+            assert str(problem).startswith("文件："), problem  # our words, no library's
+            assert not re.search(r"[A-Za-z]{4,}(Error|Exception)|warn\(", str(problem)), problem
 
 
 def test_forms_in_the_style_of_odk_and_kobo_users():
