@@ -22,7 +22,7 @@ def split_column(raw: str) -> tuple[str, str | None]:
 
 def cell(value) -> str:
     """A cell as the text an XLSForm means: a whole number as its digits, TRUE/FALSE for a boolean
-    (a formula such as =FALSE() is read as its cached value, as pyxform reads it), a date as ISO."""
+    (a formula such as =FALSE() is read as its cached value, as pyxform reads it), a date as text."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -30,7 +30,7 @@ def cell(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, date | datetime | time):
-        return value.isoformat()
+        return str(value)  # 2023-05-10 09:49:46, as pyxform writes a date cell
     return str(value).strip()
 
 
