@@ -25,7 +25,9 @@ with session.database() as db:
     sectors = reference.options(db, "sectors")
 if rounds or permissions.can(actor, "cases.manage"):
     names.append("评选")
-tabs = dict(zip(names, st.tabs(names), strict=True))
+# The tab is kept across the rerun that follows an action (发起, 结束评选): st.tabs without a key
+# opens the first tab again.
+tabs = dict(zip(names, st.tabs(names, key="cases_tab", on_change="rerun"), strict=True))
 
 with tabs["案例库"]:
     asked = params.record_id("id", "案例编号")

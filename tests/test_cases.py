@@ -325,6 +325,54 @@ def test_a_panel_member_scores_on_the_page(demo_db):
         }
 
 
+def test_a_round_started_and_closed_on_the_page_shows_at_once(demo_db):
+    """Issue 28 item 4: after 发起 the round is listed and the form is empty (no reload); the same
+    round sent again is refused; after 结束评选 the scoring forms go and the ranking with 入选/发布
+    shows; 入选 shows the new status at once."""
+    with store.opened(demo_db) as db:
+        supervisor = actor_for(db, "supervisor")
+        problem = closed_problem(db)
+        case_id = library.nominate_problem(
+            db, supervisor, problem["id"], write_up(problem["company"])
+        )
+    at = open_page(demo_db, "supervisor", "pages/cases_page.py")
+    form = "new_round_0"
+    title = next(t for t in at.text_input if t.label == "名称（可留空）")
+    title.input("页面试评")
+    panel, cases = (m for m in at.multiselect if m.label in ("评审组成员", "参评案例"))
+    panel.select(supervisor.id)
+    cases.select(case_id)
+    at.button(key=f"FormSubmitter:{form}-发起").click().run()
+    assert not at.exception and not at.error
+    assert at.success[0].value == "已发起评选，见下方列表。"
+    assert any(e.label.startswith("页面试评") for e in at.expander)  # listed without a reload
+    title = next(t for t in at.text_input if t.label == "名称（可留空）")
+    assert title.value == "" and all(not m.value for m in at.multiselect)  # the form is empty
+    with store.opened(demo_db) as db:
+        round_id = store.scalar(db, "SELECT id FROM case_rounds WHERE title = '页面试评'")
+        with pytest.raises(ValidationError, match="已在进行中"):  # a second tap refused
+            selection.create_round(
+                db,
+                supervisor,
+                year=2026,
+                title="页面试评",
+                criteria=[("成效", 1)],
+                panel=[supervisor.id],
+                case_ids=[case_id],
+            )
+    assert at.button(key=f"FormSubmitter:score_{round_id}_{case_id}-保存评分")
+    at.button(key=f"close_{round_id}").click().run()
+    assert at.success[0].value == "评选已结束，排名如下。"
+    assert not [
+        b for b in at.button if b.key and b.key.startswith(f"FormSubmitter:score_{round_id}")
+    ]
+    assert at.button(key=f"sel_{round_id}_{case_id}") and at.button(key=f"pub_{round_id}_{case_id}")
+    at.button(key=f"sel_{round_id}_{case_id}").click().run()
+    assert at.success[0].value == "已入选。"
+    assert not [b for b in at.button if b.key == f"sel_{round_id}_{case_id}"]
+    assert any("已入选" in m.value for m in at.markdown)
+
+
 def test_an_editor_adds_the_companys_other_names_on_the_case_page(demo_db):
     with store.opened(demo_db) as db:
         case_id, _ = masked_case(db, TIANSHENG, approach="TS公司与自然资源部门对接。")

@@ -68,7 +68,8 @@ def new_round_form(actor: Actor) -> None:
     with session.database() as db:
         people = selection.panel_candidates(db, actor)
         waiting = {c["id"]: c["title"] for c in library.nominated(db, actor)}
-    with st.form("new_round", enter_to_submit=False):
+    session.flash("new_round")
+    with st.form(session.form_key("new_round"), enter_to_submit=False):
         st.subheader("发起评选")
         year = st.number_input("年度", 2000, 2100, 2026, step=1)
         title = st.text_input("名称（可留空）", placeholder="年度经典案例评选")
@@ -100,7 +101,8 @@ def new_round_form(actor: Actor) -> None:
                     panel=panel,
                     case_ids=chosen,
                 ),
-                "已发起评选。",
+                "已发起评选，见下方列表。",
+                rerun="new_round",
             )
 
 
@@ -134,7 +136,12 @@ def round_view(actor: Actor, round_id: int) -> None:
                     )
     closing = info["status"] == "open" and can(actor, "cases.manage")
     if closing and st.button("结束评选并公布排名", key=f"close_{round_id}"):
-        session.attempt(lambda db: selection.close_round(db, actor, round_id), "评选已结束。")
+        session.attempt(
+            lambda db: selection.close_round(db, actor, round_id),
+            "评选已结束，排名如下。",
+            rerun=f"round_{round_id}",
+        )
+    session.flash(f"round_{round_id}")
     if info["status"] == "closed":
         try:
             with session.database() as db:
@@ -147,15 +154,23 @@ def round_view(actor: Actor, round_id: int) -> None:
             score = "—" if row["score"] is None else f"{row['score']:.1f}"
             cols[0].markdown(
                 f"{place}. **{md(row['title'])}** · {score} 分（{row['judges']} 位评委）"
+                f" · {library.STATUS_LABELS.get(row['status'], '')}"
             )
-            if can(actor, "cases.manage"):
-                if cols[1].button("入选", key=f"sel_{round_id}_{row['id']}"):
-                    session.attempt(
-                        lambda db, c=row["id"]: library.set_status(db, actor, c, "selected"),
-                        "已入选。",
-                    )
-                if cols[2].button("发布", key=f"pub_{round_id}_{row['id']}"):
-                    session.attempt(
-                        lambda db, c=row["id"]: library.set_status(db, actor, c, "published"),
-                        "已发布。",
-                    )
+            if not can(actor, "cases.manage"):
+                continue
+            if row["status"] == "nominated" and cols[1].button(
+                "入选", key=f"sel_{round_id}_{row['id']}"
+            ):
+                session.attempt(
+                    lambda db, c=row["id"]: library.set_status(db, actor, c, "selected"),
+                    "已入选。",
+                    rerun=f"round_{round_id}",
+                )
+            if row["status"] != "published" and cols[2].button(
+                "发布", key=f"pub_{round_id}_{row['id']}"
+            ):
+                session.attempt(
+                    lambda db, c=row["id"]: library.set_status(db, actor, c, "published"),
+                    "已发布。",
+                    rerun=f"round_{round_id}",
+                )

@@ -198,16 +198,44 @@ def require_actor(action: str) -> Actor:
     return actor
 
 
-def attempt(action, success: str) -> bool:
-    """Run `action(db)`; show the domain's Chinese message on failure, `success` otherwise."""
+def attempt(action, success: str, *, rerun: str | None = None) -> bool:
+    """Run `action(db)`; show the domain's Chinese message on failure, `success` otherwise.
+
+    With `rerun` (a form's name) a success starts the page again at once, so what the page read
+    before the action (lists, tables, the round's state) shows the result; the form comes back
+    empty (form_key changes) and `success` is shown where the page calls flash(name)."""
     try:
         with database() as db:
             action(db)
     except SurveyError as exc:
         st.error(text.md(str(exc)))
         return False
-    st.success(success)
-    return True
+    if rerun is None:
+        st.success(success)
+        return True
+    done(rerun, success)
+
+
+def done(name: str, success: str, *notes: str) -> None:
+    """After a successful write: keep the message (and any warnings) for flash(name), give the
+    form `name` a fresh key (its fields empty) and start the run again."""
+    st.session_state[f"_form_{name}"] = st.session_state.get(f"_form_{name}", 0) + 1
+    st.session_state[f"_flash_{name}"] = (success, notes)
+    st.rerun()
+
+
+def form_key(name: str) -> str:
+    """The key of form `name`: a new one after each success through attempt(rerun=name)."""
+    return f"{name}_{st.session_state.get(f'_form_{name}', 0)}"
+
+
+def flash(name: str) -> None:
+    """The message of the last success of form `name`, once, after the rerun it started."""
+    kept = st.session_state.pop(f"_flash_{name}", None)
+    if kept:
+        st.success(kept[0])
+        for note in kept[1]:
+            st.warning(text.md(note))
 
 
 def load_or_stop(read):

@@ -35,10 +35,17 @@ def create_round(
     if not case_ids:
         raise ValidationError("请选择参评案例。", "cases")
     now = clock.now_iso()
+    title = one_line(title) or f"{year} 年度经典案例评选"
     with store.transaction(db):
+        if store.scalar(
+            db,
+            "SELECT 1 FROM case_rounds WHERE year = ? AND title = ? AND status = 'open'",
+            (int(year), title),
+        ):  # a second tap on 发起 (or a second organiser) does not start the same round twice
+            raise ValidationError(f"“{title}”已在进行中，不能重复发起。", "title")
         round_id = db.execute(
             "INSERT INTO case_rounds (year, title, created_by, created_at) VALUES (?, ?, ?, ?)",
-            (int(year), one_line(title) or f"{year} 年度经典案例评选", actor.id, now),
+            (int(year), title, actor.id, now),
         ).lastrowid
         db.conn.executemany(
             "INSERT INTO case_criteria (round_id, name, weight) VALUES (?, ?, ?)",
@@ -133,7 +140,8 @@ def ranking(db: Database, actor: Actor, round_id: int) -> list[dict]:
         raise PermissionDeniedError("评选结束前不公开评分和排名。")
     ranked = store.query(
         db,
-        "SELECT c.id, c.title, round(sum(s.score * k.weight) / sum(k.weight), 1) AS score,"
+        "SELECT c.id, c.title, c.status, round(sum(s.score * k.weight) / sum(k.weight), 1)"
+        " AS score,"
         " count(DISTINCT s.user_id) AS judges FROM case_round_cases rc JOIN cases c ON c.id = rc.case_id"
         " LEFT JOIN case_scores s ON s.round_id = rc.round_id AND s.case_id = c.id"
         " LEFT JOIN case_criteria k ON k.id = s.criterion_id WHERE rc.round_id = ?"
