@@ -12,11 +12,15 @@ actor = session.require_actor("settings.edit")
 st.title("通知设置")
 
 
+# A key keeps the open tab across the rerun after a save (without one st.tabs opens 常规 again
+# and the 已保存 of another tab is never seen).
 general, email, robot_tab, sms_tab, allow_tab = st.tabs(
-    ["常规", "邮件", "群机器人", "短信", "内网地址白名单"]
+    ["常规", "邮件", "群机器人", "短信", "内网地址白名单"], key="notify_tab", on_change="rerun"
 )
 
-with general, st.form("notify_settings", enter_to_submit=False):
+with general:
+    session.flash("notify_settings")
+with general, st.form(session.form_key("notify_settings"), enter_to_submit=False):
     with session.database() as db:
         notify = config.current(db)
     digest_at = st.text_input(
@@ -48,12 +52,14 @@ with general, st.form("notify_settings", enter_to_submit=False):
                 quiet_urgent=quiet_urgent,
             ),
             "已保存。",
+            rerun="notify_settings",
         )
 
 with email:
     with session.database() as db:
         smtp = mail.load(db)
-    with st.form("smtp_settings", enter_to_submit=False):
+    session.flash("smtp_settings")
+    with st.form(session.form_key("smtp_settings"), enter_to_submit=False):
         st.caption("服务器留空即不发邮件。用户在“我的账号”填写邮箱后收到邮件。")
         host = st.text_input("SMTP 服务器", value=smtp.host, placeholder="smtp.example.gov.cn")
         port = st.number_input("端口", 1, 65535, value=smtp.port, step=1)
@@ -86,7 +92,8 @@ with email:
                     username=username,
                     password=password or None,
                     sender=sender,
-                )
+                ),
+                "smtp_settings",
             )
     channel_forms.test_button(
         "发送测试邮件到我的邮箱", "test_mail", lambda db: mail.send_test(db, actor)

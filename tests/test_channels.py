@@ -361,13 +361,18 @@ def test_the_settings_page_adds_a_robot_tests_it_and_refuses_a_bad_template(demo
     field = {t.label: t for t in at.text_input}
     field["名称"].input("工信局工作群")
     field["Webhook 地址"].input("https://qyapi.weixin.qq.com/cgi-bin/webhook/send")
-    at.button(key="FormSubmitter:robot_None-保存机器人").click().run()
+    at.button(key="FormSubmitter:robot_0_None-保存机器人").click().run()
     assert "Webhook 地址格式不正确" in at.error[0].value
     field = {t.label: t for t in at.text_input}
     field["Webhook 地址"].input(server.url("wecom", "page-key-12345678"))
-    at.button(key="FormSubmitter:robot_None-保存机器人").click().run()
-    assert at.success[0].value == "已保存。"
-    at.run()
+    at.button(key="FormSubmitter:robot_0_None-保存机器人").click().run()
+    assert at.success[0].value == "已保存。"  # at once: no reload (issue 28, item 4)
+    assert all(
+        not t.value
+        for t in at.text_input
+        if t.label in ("名称", "加签密钥（钉钉，SEC 开头，可留空）")
+    )
+    assert at.button(key="FormSubmitter:robot_1_None-保存机器人")  # a fresh, empty form
     shown = at.dataframe[0].value
     assert list(shown["Webhook"]) == [
         f"http://127.0.0.1:{server.port}/cgi-bin/webhook/send?key=••••5678"
@@ -380,7 +385,7 @@ def test_the_settings_page_adds_a_robot_tests_it_and_refuses_a_bad_template(demo
     areas["请求体模板"].input('{"to": "${phone}", "text": "${text}"}')
     field = {t.label: t for t in at.text_input}
     field["网关地址"].input(f"http://127.0.0.1:{server.port}/sms")
-    at.button(key="FormSubmitter:sms_settings-保存短信设置").click().run()
+    at.button(key="FormSubmitter:sms_settings_0-保存短信设置").click().run()
     assert "phone" in at.error[0].value and "未知" in at.error[0].value  # (markdown-escaped)
     with store.opened(demo_db) as db:
         assert sms.load(db).url == ""  # nothing saved

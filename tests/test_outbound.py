@@ -178,10 +178,10 @@ def test_the_settings_page_keeps_the_allow_list(demo_db):
     at = open_page(demo_db, "admin", "pages/notify_settings_page.py")
     area = at.text_area(key="outbound_allow")
     area.input("127.0.0.1\n10.20.1.5 # 短信平台\nnot-an-address")
-    at.button(key="FormSubmitter:outbound_allow_form-保存白名单").click().run()
+    at.button(key="FormSubmitter:outbound_allow_form_0-保存白名单").click().run()
     assert "第 3 行" in at.error[0].value
     at.text_area(key="outbound_allow").input("127.0.0.1\n10.20.1.5 # 短信平台")
-    at.button(key="FormSubmitter:outbound_allow_form-保存白名单").click().run()
+    at.button(key="FormSubmitter:outbound_allow_form_0-保存白名单").click().run()
     assert at.success[0].value == "已保存。"
     with store.opened(demo_db) as db:
         assert outbound.allow_list_text(db) == "127.0.0.1\n10.20.1.5 # 短信平台"
@@ -370,13 +370,12 @@ def test_the_mail_form_asks_for_the_password_again(demo_db):
     field["登录用户名（可留空）"].input("zhy")
     field["登录密码"].input("s3cret")
     field["发件地址"].input("n@zj.gov.cn")
-    at.button(key="FormSubmitter:smtp_settings-保存邮件设置").click().run()
+    at.button(key="FormSubmitter:smtp_settings_0-保存邮件设置").click().run()
     assert at.success[0].value == "已保存。"
     at = open_page(demo_db, "admin", "pages/notify_settings_page.py")  # another day
     {t.label: t for t in at.text_input}["SMTP 服务器"].input("127.0.0.2")
-    at.button(key="FormSubmitter:smtp_settings-保存邮件设置").click().run()
+    at.button(key="FormSubmitter:smtp_settings_0-保存邮件设置").click().run()
     assert "重新填写登录密码" in at.warning[0].value
-    at.run()
     password = {t.label: t for t in at.text_input}["登录密码"]
     assert password.placeholder == mail.ASK_AGAIN
 

@@ -27,12 +27,13 @@ def test_button(label: str, key: str, send) -> None:
             st.success(md(said))
 
 
-def save(action) -> None:
-    """Save through `action(db)`; a note it returns (a secret cleared by a changed server,
-    to be filled in again) is shown as a warning under 已保存."""
+def save(action, name: str) -> None:
+    """Save through `action(db)` and show the form `name` again from the saved values (its tab
+    kept, the secret field empty); a note the action returns (a secret cleared by a changed
+    server, to be filled in again) is shown as a warning under 已保存."""
     notes: list = []
-    if session.attempt(lambda db: notes.append(action(db)), "已保存。") and notes[0]:
-        st.warning(md(notes[0]))
+    if session.attempt(lambda db: notes.append(action(db)), "已保存。"):
+        session.done(name, "已保存。", *[n for n in notes if n])
 
 
 def allow_list_form(actor) -> None:
@@ -45,7 +46,8 @@ def allow_list_form(actor) -> None:
         "地址或所在小网段登记一次（每行一个，如 10.20.1.5 或 10.20.1.0/24，# 后可写备注）。"
         "每次修改和每次拒绝都记入操作日志。"
     )
-    with st.form("outbound_allow_form", enter_to_submit=False):
+    session.flash("outbound_allow_form")
+    with st.form(session.form_key("outbound_allow_form"), enter_to_submit=False):
         text = st.text_area(
             "允许连接的内网地址",
             value=current,
@@ -53,7 +55,11 @@ def allow_list_form(actor) -> None:
             placeholder="10.20.1.5  # 短信平台",
         )
         if st.form_submit_button("保存白名单", type="primary"):
-            session.attempt(lambda db: outbound.save_allow_list(db, actor, text), "已保存。")
+            session.attempt(
+                lambda db: outbound.save_allow_list(db, actor, text),
+                "已保存。",
+                rerun="outbound_allow_form",
+            )
 
 
 def robots_form(actor) -> None:
@@ -91,7 +97,8 @@ def robots_form(actor) -> None:
         key="robot_choice",
     )
     current = by_id.get(chosen, {})
-    with st.form(f"robot_{chosen}", enter_to_submit=False):
+    session.flash("robot")  # after a save: the table shows it, the form is empty again
+    with st.form(f"{session.form_key('robot')}_{chosen}", enter_to_submit=False):
         name = st.text_input("名称", value=current.get("name", ""), placeholder="工信局工作群")
         platforms = list(robots.PLATFORMS)
         platform = st.selectbox(
@@ -137,6 +144,7 @@ def robots_form(actor) -> None:
                     active=active,
                 ),
                 "已保存。",
+                rerun="robot",
             )
     if chosen is not None:
         test_button(
@@ -155,7 +163,8 @@ def sms_form(actor) -> None:
         "通过本地政务短信平台的 HTTP 接口发送。模板中可用 `${mobile}`（手机号）、`${text}`（短信内容）"
         "和 `${secret}`（密钥）。短信只含问题编号、企业名称、类别和时限，不含其他个人信息。"
     )
-    with st.form("sms_settings", enter_to_submit=False):
+    session.flash("sms_settings")
+    with st.form(session.form_key("sms_settings"), enter_to_submit=False):
         enabled = st.checkbox("开启短信通知", value=gateway.enabled)
         sms_url = st.text_input(
             "网关地址", value=gateway.url, placeholder="https://sms.example.gov.cn/api/send"
@@ -215,6 +224,7 @@ def sms_form(actor) -> None:
                     success=success,
                     code_field=code_field,
                     message_field=message_field,
-                )
+                ),
+                "sms_settings",
             )
     test_button("发送测试短信到我的手机", "test_sms", lambda db: sms.send_test(db, actor))
