@@ -17,17 +17,22 @@ with session.database() as db:
     known = meetings.list_meetings(db, actor)
     departments = reference.options(db, "departments")
 
+session.flash("new_meeting")
 with (
     st.expander("新建会议（上次会议未办结的议题自动列入）", expanded=not known),
-    st.form("new_meeting", enter_to_submit=False),
+    st.form(session.form_key("new_meeting"), enter_to_submit=False),
 ):
     held_on = st.date_input("会议日期", value=clock.today())
     title = st.text_input("会议名称（可留空）", placeholder="重点问题联审会")
     created = st.form_submit_button("新建会议", type="primary")
-if created and session.attempt(
-    lambda db: meetings.create_meeting(db, actor, held_on.isoformat(), title), "已新建会议。"
-):
-    st.rerun()
+if created:
+    made: list[int] = []
+    if session.attempt(
+        lambda db: made.append(meetings.create_meeting(db, actor, held_on.isoformat(), title)),
+        "",
+    ):
+        st.session_state["meeting_choice"] = made[0]  # the new meeting is the one shown
+        session.done("new_meeting", "已新建会议。")
 if not known:
     st.stop()
 
@@ -39,6 +44,7 @@ chosen = st.selectbox(
         f"{by_id[i]['held_on']} {by_id[i]['title']}（{by_id[i]['items']} 项，"
         f"未办结 {by_id[i]['open_items'] or 0} 项）"
     ),
+    key="meeting_choice",  # kept when its counts change after an action
 )
 printing = st.toggle("打印视图（含每个问题的办理过程，用浏览器打印）")
 with session.database() as db:
@@ -63,12 +69,19 @@ if printing:
     st.stop()
 
 st.subheader(f"议题（{len(items)}）")
+session.flash("agenda")
 for item in items:
     state = meetings.ITEM_STATES[item["state"]]
     with st.container(border=True):
         st.markdown(
             f"**问题 #{item['problem_id']}** · {md(item['company'])} · {md(item['category'])} · "
             f"{md(item['department'] or '—')} · {state}"
+        )
+        st.page_link(
+            "pages/problems_page.py",
+            label=f"打开问题 #{item['problem_id']}（办理过程）",
+            icon=":material/assignment:",
+            query_params={"id": item["problem_id"]},
         )
         st.caption(f"列入原因：{item['reason_labels'] or '—'}")
         if item["decision"]:
@@ -103,10 +116,13 @@ for item in items:
                             )
                         ),
                         "已记录，决定已写入问题的办理过程，时限已更新。",
+                        rerun="agenda",
                     )
             if st.button("标记办结", key=f"done_{item['id']}"):
                 session.attempt(
-                    lambda db, i=item["id"]: meetings.mark_done(db, actor, i), "已办结。"
+                    lambda db, i=item["id"]: meetings.mark_done(db, actor, i),
+                    "已办结。",
+                    rerun="agenda",
                 )
 
 st.subheader("可列入议题的问题")
@@ -132,4 +148,4 @@ else:
         except SurveyError as exc:
             st.error(md(str(exc)))
         else:
-            st.rerun()
+            session.done("agenda", f"已列入 {len(picked)} 个问题。")

@@ -111,14 +111,23 @@ def test_the_meetings_page_records_minutes_and_prints(demo_db):
         supervisor = actor_for(db, "supervisor")
         lifecycle.escalate(db, supervisor, pid, "请本周内答复企业")
     at = open_page(demo_db, "supervisor", "pages/meetings_page.py")
-    at.button(key="FormSubmitter:new_meeting-新建会议").click().run()
+    at.button(key="FormSubmitter:new_meeting_0-新建会议").click().run()
     assert not at.exception
+    assert at.success[0].value == "已新建会议。"  # issue 28 item 4: shown, and selected at once
+    with store.opened(demo_db) as db:
+        newest = store.query(db, "SELECT id, held_on, title FROM meetings ORDER BY id DESC")[0]
+        with pytest.raises(ValidationError, match="不能重复新建"):  # a second tap
+            meetings.create_meeting(db, supervisor, newest["held_on"], newest["title"])
+    assert at.selectbox(key="meeting_choice").value == newest["id"]
+    assert at.button(key="FormSubmitter:new_meeting_1-新建会议")  # a fresh form
     assert any(
         f"#{pid} " in option for option in at.multiselect(key="candidates").options
     )  # a candidate
     at.multiselect(key="candidates").set_value([pid]).run()
     [add] = [b for b in at.button if b.label == "列入本次会议"]
     add.click().run()
+    assert at.success[0].value == "已列入 1 个问题。"
+    assert any(link.label.startswith(f"打开问题 #{pid}") for link in at.get("page_link"))
     with store.opened(demo_db) as db:
         item = store.scalar(
             db,
@@ -132,6 +141,7 @@ def test_the_meetings_page_records_minutes_and_prints(demo_db):
     at.text_input(key=f"chair_{item}").input("王副市长")
     at.button(key=f"FormSubmitter:minutes_{item}-记录决定").click().run()
     assert at.success[0].value.startswith("已记录")
+    assert any("决定：由工信局牵头" in m.value for m in at.markdown)  # without a reload
     at.toggle[0].set_value(True).run()
     assert any("会议决定：由工信局牵头" in m.value for m in at.markdown)
     assert at.table  # each problem's history, for printing

@@ -211,7 +211,8 @@ def attempt(action, success: str, *, rerun: str | None = None) -> bool:
         st.error(text.md(str(exc)))
         return False
     if rerun is None:
-        st.success(success)
+        if success:  # "": the caller says what happened
+            st.success(success)
         return True
     done(rerun, success)
 

@@ -67,15 +67,15 @@ def create_meeting(db: Database, actor: Actor, held_on: str, title: str = "") ->
     except ValueError:
         raise ValidationError("会议日期应为 YYYY-MM-DD。", "held_on") from None
     now = clock.now_iso()
+    title = one_line(title) or f"{day.isoformat()} 重点问题联审会"
     with store.transaction(db):
+        if store.scalar(
+            db, "SELECT 1 FROM meetings WHERE held_on = ? AND title = ?", (day.isoformat(), title)
+        ):  # a second tap on 新建会议 does not make a second meeting
+            raise ValidationError(f"{day.isoformat()} 已有会议“{title}”，不能重复新建。", "title")
         meeting_id = db.execute(
             "INSERT INTO meetings (held_on, title, created_by, created_at) VALUES (?, ?, ?, ?)",
-            (
-                day.isoformat(),
-                one_line(title) or f"{day.isoformat()} 重点问题联审会",
-                actor.id,
-                now,
-            ),
+            (day.isoformat(), title, actor.id, now),
         ).lastrowid
         carried = db.conn.execute(
             "SELECT i.id, i.problem_id FROM meeting_items i WHERE i.status = 'open'"
