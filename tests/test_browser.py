@@ -7,7 +7,10 @@ import pytest
 import seeds
 from tests.browser import chromium, demo_server, private_copy, sign_in, streamlit_server, wait_idle
 
-pytestmark = pytest.mark.browser
+# What this browser test sees (pages, widgets, the session) does not depend on the store: it runs
+# once, on SQLite. Its reads and writes run on PostgreSQL in the in-process tests, and the whole
+# loop and the visit's submit and restart run in the browser on both (test_browser_loop/_visit).
+pytestmark = [pytest.mark.browser, pytest.mark.store_independent]
 
 SIZES = {"tablet": (768, 1024), "laptop": (1366, 768)}
 

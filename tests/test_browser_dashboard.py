@@ -18,7 +18,10 @@ from tests.browser import (
     wait_idle,
 )
 
-pytestmark = pytest.mark.browser
+# What this browser test sees (pages, widgets, the session) does not depend on the store: it runs
+# once, on SQLite. Its reads and writes run on PostgreSQL in the in-process tests, and the whole
+# loop and the visit's submit and restart run in the browser on both (test_browser_loop/_visit).
+pytestmark = [pytest.mark.browser, pytest.mark.store_independent]
 
 PERIOD = ("2025-07", "2026-06")  # the seeded year of the test database
 

@@ -17,7 +17,10 @@ from tests.browser import (
 )
 from tests.helpers import actor_for
 
-pytestmark = pytest.mark.browser
+# What this browser test sees (pages, widgets, the session) does not depend on the store: it runs
+# once, on SQLite. Its reads and writes run on PostgreSQL in the in-process tests, and the whole
+# loop and the visit's submit and restart run in the browser on both (test_browser_loop/_visit).
+pytestmark = [pytest.mark.browser, pytest.mark.store_independent]
 REPLY = "已通知窗口取消重复提交复印件的要求。"
 
 

@@ -8,7 +8,10 @@ import pytest
 
 from tests.browser import chromium, demo_server, fill_visit, sign_in, wait_idle
 
-pytestmark = pytest.mark.browser
+# What this browser test sees (pages, widgets, the session) does not depend on the store: it runs
+# once, on SQLite. Its reads and writes run on PostgreSQL in the in-process tests, and the whole
+# loop and the visit's submit and restart run in the browser on both (test_browser_loop/_visit).
+pytestmark = [pytest.mark.browser, pytest.mark.store_independent]
 
 PHONE = {"width": 390, "height": 844}
 TABLET = {"width": 768, "height": 1024}

@@ -12,7 +12,10 @@ from survey import db as store
 from tests.browser import chromium, demo_server, sign_in, wait_idle
 from tests.xlsform_corpus import FORMS, media, xlsx
 
-pytestmark = pytest.mark.browser
+# What this browser test sees (pages, widgets, the session) does not depend on the store: it runs
+# once, on SQLite. Its reads and writes run on PostgreSQL in the in-process tests, and the whole
+# loop and the visit's submit and restart run in the browser on both (test_browser_loop/_visit).
+pytestmark = [pytest.mark.browser, pytest.mark.store_independent]
 
 
 def shots(tmp_path: Path) -> Path:

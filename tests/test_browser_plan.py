@@ -17,7 +17,10 @@ from tests.browser import (
 )
 from tests.fixtures import plan_files
 
-pytestmark = pytest.mark.browser
+# What this browser test sees (pages, widgets, the session) does not depend on the store: it runs
+# once, on SQLite. Its reads and writes run on PostgreSQL in the in-process tests, and the whole
+# loop and the visit's submit and restart run in the browser on both (test_browser_loop/_visit).
+pytestmark = [pytest.mark.browser, pytest.mark.store_independent]
 
 
 def test_a_department_reports_and_the_supervisor_accepts(template_db, tmp_path):

@@ -16,7 +16,10 @@ from survey.access import auth
 from tests.browser import chromium, demo_server, free_port, wait_idle
 from tests.helpers import wait_until
 
-pytestmark = pytest.mark.browser
+# What this browser test sees (pages, widgets, the session) does not depend on the store: it runs
+# once, on SQLite. Its reads and writes run on PostgreSQL in the in-process tests, and the whole
+# loop and the visit's submit and restart run in the browser on both (test_browser_loop/_visit).
+pytestmark = [pytest.mark.browser, pytest.mark.store_independent]
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@ and a property test over random action sequences."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import date, timedelta
 
@@ -221,6 +222,11 @@ def apply(db, supervisor, step, pid):
         lifecycle.callback(db, supervisor, pid, a, b)
 
 
+# The rules live in Python and run the same on both stores; SQLite walks 2,000 sequences, PostgreSQL
+# 300 (enough for every move against its SQL: a PostgreSQL sequence costs ten times a SQLite one).
+SEQUENCES = 300 if os.environ.get("SURVEY_TEST_STORE") == "postgresql" else 2000
+
+
 @pytest.mark.slow
 def test_random_action_sequences_keep_the_invariants(demo_db):
     with store.opened(demo_db) as db:
@@ -228,7 +234,7 @@ def test_random_action_sequences_keep_the_invariants(demo_db):
         counted = {"sequences": 0, "applied": 0, "refused": 0}
 
         @settings(
-            max_examples=2000,
+            max_examples=SEQUENCES,
             deadline=None,
             database=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
@@ -260,8 +266,8 @@ def test_random_action_sequences_keep_the_invariants(demo_db):
         run()
         # The dashboard summary tables, kept by triggers, still equal a fresh count after every move.
         assert cubes.mismatches(db) == []
-    assert counted["sequences"] >= 2000
-    assert counted["applied"] > 1000 and counted["refused"] > 1000
+    assert counted["sequences"] >= SEQUENCES
+    assert counted["applied"] > SEQUENCES // 2 and counted["refused"] > SEQUENCES // 2
 
 
 def check_invariants(db, pid: int) -> None:
