@@ -47,7 +47,8 @@ for col, (key, label) in zip(cols, tasks.STATE_LABELS.items(), strict=True):
     col.metric(label, int(counts.get(key, 0)))
 
 names = ["总览", "任务", "通报"] + (["审核", "导入"] if managing else ["报送进展"])
-tabs = dict(zip(names, st.tabs(names), strict=True))
+# A key keeps the open tab across the rerun after 报送, 通过/退回 or 保存修改.
+tabs = dict(zip(names, st.tabs(names, key="plan_tab", on_change="rerun"), strict=True))
 
 with tabs["总览"]:
     left, right = st.columns(2)
@@ -97,10 +98,10 @@ with tabs["任务"]:
         st.rerun()
     st.dataframe(
         pd.DataFrame(
-            {
-                "编号": shown["id"],
+            {  # one number per task: the 序号 of the published list, the one departments quote
                 "序号": shown["number"],
                 "重点任务": shown["content"],
+                "目标要求": shown["target"].fillna(""),
                 "牵头单位": shown["lead_name"],
                 "配合单位": shown["co_names"].fillna(""),
                 "完成时限": shown["due_on"],
@@ -147,11 +148,17 @@ else:
             with session.database() as db:
                 task = tasks.get_task(db, actor, task_id)
                 history = reports.reports_of(db, actor, task_id)
+            st.markdown("**目标要求**")
+            st.text(task["target"] or "（未填写）")
             plan_views.report_form(actor, task)
+            if history:
+                st.subheader("报送记录")
             for r in history:
                 status = reports.REPORT_STATUS_LABELS[r["status"]]
                 late = " · 逾期报送" if r["late"] else ""
-                st.markdown(f"**{r['month']}** · {r['percent']}% · {status}{late}")
-                st.text(r["done_text"])
-                if r["review_note"]:
-                    st.caption("退回原因：" + md(r["review_note"]))
+                with st.container(border=True):
+                    st.markdown(f"**{r['month']}** · {r['percent']}% · {status}{late}")
+                    st.text(r["done_text"])
+                    if r["review_note"]:
+                        st.caption("退回原因：" + md(r["review_note"]))
+                    plan_views.photos(actor, r["id"], r["photos"])

@@ -15,6 +15,7 @@ import xlsxwriter
 
 from survey import db as store
 from survey import reference, spreadsheets, workdays
+from survey.attachments import add_photo
 from survey.errors import NotFoundError, PermissionDeniedError, ValidationError
 from survey.notify import messages
 from survey.plans import aliases, deadlines, importing, overview, reports, tasks
@@ -358,6 +359,14 @@ def test_missing_reports_of_a_month(db):
     assert [t["number"] for t in after] == ["1", "2", "4"]
 
 
+def png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), "#1f6feb").save(out, "PNG")
+    return out.getvalue()
+
+
 def test_the_plan_page_for_supervisors_and_departments(demo_db):
     at = open_page(demo_db, "supervisor", "pages/plan_page.py")
     assert sum(int(m.value) for m in at.metric) == 60  # the demo's own plan
@@ -370,14 +379,28 @@ def test_the_plan_page_for_supervisors_and_departments(demo_db):
     assert sum(int(m.value) for m in at.metric) == 2  # its own two tasks
     at.text_area(key=f"done_{task}").input("组织 120 家企业参与交易")
     at.slider(key=f"pct_{task}").set_value(30)
-    at.button(key=f"FormSubmitter:report_{task}-报送").click().run()
+    table = next(d.value for d in at.dataframe if "状态" in d.value.columns)
+    assert "编号" not in table.columns and "目标要求" in table.columns  # one number per task
+    assert any(m.value == "**目标要求**" for m in at.markdown)  # shown to the department
+    at.button(key=f"FormSubmitter:report_{task}_0-报送").click().run()
     assert at.success[0].value == "已报送，等待审核。"
+    # issue 28 item 4: the history lists it at once and the form is empty again
+    assert any(t.value == "组织 120 家企业参与交易" for t in at.text)
+    assert at.text_area(key=f"done_{task}").value == ""
+    with store.opened(demo_db) as db:
+        report = store.scalar(db, "SELECT id FROM task_reports WHERE task_id = ?", (task,))
+        with store.transaction(db):
+            add_photo(db, actor_for(db, "handler"), "现场.png", png(), report_id=report)
+    at.run()
+    assert "佐证照片 1 张" in [c.value for c in at.caption] and at.get("image")  # history
     at = open_page(demo_db, "supervisor", "pages/plan_page.py")
     at.selectbox[0].select(YEAR).run()
     assert sum(int(m.value) for m in at.metric) == 4
+    assert "佐证照片 1 张" in [c.value for c in at.caption] and at.get("image")  # the 审核 card
     [accept] = [b for b in at.button if b.label == "通过"]
     accept.click().run()
     assert at.success[0].value == "已通过。"
+    assert not [b for b in at.button if b.label == "通过"]  # the card is gone without a reload
     with store.opened(demo_db) as db:
         status = store.scalar(db, "SELECT status FROM task_reports WHERE task_id = ?", (task,))
     assert status == "accepted"
@@ -434,6 +457,8 @@ def test_supervisors_edit_a_task_and_filter_by_department_in_the_address(demo_db
     content.input("降低企业用电和用气成本")
     at.button(key=f"FormSubmitter:edit_task_{task}-保存修改").click().run()
     assert at.success[0].value == "已保存。"
+    table = next(d.value for d in at.dataframe if "状态" in d.value.columns)
+    assert "降低企业用电和用气成本" in list(table["重点任务"])  # at once
     with store.opened(demo_db) as db:
         assert (
             store.scalar(db, "SELECT content FROM plan_tasks WHERE id = ?", (task,))

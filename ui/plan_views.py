@@ -185,18 +185,20 @@ def report_form(actor: Actor, task: dict) -> None:
     with session.database() as db:
         due = reports.cutoff(month, reports.cutoff_day(db))
     st.caption(f"{month} 的截止日为 {due.isoformat()}；截止后仍可报送，记为逾期报送。")
-    with st.form(f"report_{task['id']}", enter_to_submit=False):
+    form = session.form_key(f"report_{task['id']}")
+    session.flash(f"report_{task['id']}")
+    with st.form(form, enter_to_submit=False):
         done_text = st.text_area("本月完成情况", key=f"done_{task['id']}")
         percent = st.slider(
             "累计完成进度（%）", 0, 100, int(task["percent"] or 0), key=f"pct_{task['id']}"
         )
         issues = st.text_area("遇到的问题（可留空）", key=f"issues_{task['id']}")
         photos = uploads.file_uploader(
-            "佐证材料（照片）", ["jpg", "jpeg", "png"], f"photos_{task['id']}", multiple=True
+            "佐证材料（照片）", ["jpg", "jpeg", "png"], f"photos_{form}", multiple=True
         )
         if st.form_submit_button("报送", type="primary"):
             files = [(f.name, f.getvalue()) for f in photos or []]
-            session.attempt(
+            sent = session.attempt(
                 lambda db: reports.submit(
                     db,
                     actor,
@@ -207,13 +209,30 @@ def report_form(actor: Actor, task: dict) -> None:
                     issues_text=issues,
                     photos=files,
                 ),
-                "已报送，等待审核。",
+                "",
             )
+            if sent:  # the history below lists it at once; the form is empty again
+                for key in (f"done_{task['id']}", f"pct_{task['id']}", f"issues_{task['id']}"):
+                    st.session_state.pop(key, None)
+                session.done(f"report_{task['id']}", "已报送，等待审核。")
+
+
+def photos(actor: Actor, report_id: int, count: int) -> None:
+    """A report's evidence: how many photos, and each as a thumbnail (shown full size on click
+    of the browser's own image view)."""
+    if not count:
+        st.caption("佐证照片：无")
+        return
+    with session.database() as db:
+        images = reports.report_photos(db, actor, report_id)
+    st.caption(f"佐证照片 {len(images)} 张")
+    st.image(images, width=120)
 
 
 def review_queue(actor: Actor, year: int) -> None:
     with session.database() as db:
         waiting = reports.waiting_review(db, actor, year)
+    session.flash("review")
     if not waiting:
         st.info("没有待审核的进展报告。")
         return
@@ -224,19 +243,25 @@ def review_queue(actor: Actor, year: int) -> None:
                 f"**{md(report['number'])} {md(report['content'])}** · {md(report['lead_name'])} · "
                 f"{report['month']}{late} · 进度 {report['percent']}%"
             )
+            if report["target"]:
+                st.caption("目标要求：" + md(report["target"]))
             st.text(report["done_text"])
             if report["issues_text"]:
                 st.caption("问题：" + md(report["issues_text"]))
+            photos(actor, report["id"], report["photos"])
             note = st.text_input("退回原因", key=f"note_{report['id']}")
             left, right = st.columns(2)
             if left.button("通过", key=f"accept_{report['id']}", type="primary"):
                 session.attempt(
-                    lambda db, r=report["id"]: reports.review(db, actor, r, True), "已通过。"
+                    lambda db, r=report["id"]: reports.review(db, actor, r, True),
+                    "已通过。",
+                    rerun="review",
                 )
             if right.button("退回", key=f"return_{report['id']}"):
                 session.attempt(
                     lambda db, r=report["id"], n=note: reports.review(db, actor, r, False, n),
                     "已退回。",
+                    rerun="review",
                 )
 
 
@@ -278,6 +303,7 @@ def edit_task_form(actor: Actor, data: pd.DataFrame, departments: dict, indicato
         task_id = st.selectbox("任务", list(labels), format_func=labels.get, key="edit_task")
         with session.database() as db:
             task = tasks.get_task(db, actor, task_id)
+        session.flash("edit_task")
         with st.form(f"edit_task_{task_id}", enter_to_submit=False):
             content = st.text_area("重点任务", value=task["content"])
             target = st.text_area("目标要求", value=task["target"])
@@ -311,6 +337,8 @@ def edit_task_form(actor: Actor, data: pd.DataFrame, departments: dict, indicato
                     "due_on": due.isoformat() if due else None,
                     "indicator_code": indicator,
                 }
-                session.attempt(
-                    lambda db: tasks.update_task(db, actor, task_id, values), "已保存。"
+                session.attempt(  # rerun: the task table above shows the change at once
+                    lambda db: tasks.update_task(db, actor, task_id, values),
+                    "已保存。",
+                    rerun="edit_task",
                 )

@@ -22,6 +22,7 @@ def frame(db: Database, actor: Actor, year: int, today: date | None = None) -> p
         "id",
         "number",
         "content",
+        "target",
         "lead_name",
         "due_on",
         "indicator_name",

@@ -174,11 +174,31 @@ def reports_of(db: Database, actor: Actor, task_id: int) -> list[dict]:
     )
 
 
+def report_photos(db: Database, actor: Actor, report_id: int) -> list[bytes]:
+    """The evidence photos of a report (downscaled JPEGs, in upload order), for those who may see
+    its task."""
+    where, params = task_scope(actor)
+    if not store.scalar(
+        db,
+        f"SELECT 1 FROM task_reports r JOIN plan_tasks t ON t.id = r.task_id"
+        f" WHERE r.id = ? AND {where}",
+        [report_id, *params],
+    ):
+        raise NotFoundError(f"没有编号为 {report_id} 的进展报告，或不在您的范围内。")
+    return [
+        r[0]
+        for r in db.conn.execute(
+            "SELECT content FROM attachments WHERE report_id = ? ORDER BY id", (report_id,)
+        )
+    ]
+
+
 def waiting_review(db: Database, actor: Actor, year: int) -> list[dict]:
     require(actor, "plans.manage")
     return store.query(
         db,
         "SELECT r.id, r.month, r.percent, r.done_text, r.issues_text, r.late, t.number, t.content,"
+        " t.target, (SELECT count(*) FROM attachments a WHERE a.report_id = r.id) AS photos,"
         " d.name AS lead_name FROM task_reports r JOIN plan_tasks t ON t.id = r.task_id"
         " JOIN plans p ON p.id = t.plan_id JOIN departments d ON d.code = t.lead_department_code"
         " WHERE p.year = ? AND r.status = 'submitted' ORDER BY r.submitted_at",
