@@ -20,9 +20,24 @@ st.caption(
 )
 
 
+TOKEN = "client_token_once"  # a new or rotated token, shown by the run after the action only
+
+
 def show_token(token: str) -> None:
     st.success("令牌如下，只显示这一次：请立即复制给对方系统的管理员。")
     st.code(token, language=None)
+
+
+def token_made(token: str, name: str) -> None:
+    """After create or rotate: the page reruns, so the table shows the client (and its new token's
+    beginning) at once, and the token is shown once at the top of that run."""
+    st.session_state[TOKEN] = token
+    session.done(name, "")
+
+
+if token := st.session_state.pop(TOKEN, None):
+    show_token(token)
+session.flash("client_revoked")
 
 
 with session.database() as db:
@@ -57,8 +72,8 @@ if known:
         width="stretch",
     )
 
-with st.form("new_client", enter_to_submit=False):
-    st.subheader("新建客户端")
+with st.form(session.form_key("new_client"), enter_to_submit=False):
+    st.header("新建客户端")
     name = st.text_input("名称", placeholder="12345热线平台")
     scopes = st.multiselect("权限", list(SCOPES), format_func=SCOPES.get, placeholder="请选择权限")
     row_kind = st.radio(
@@ -87,13 +102,13 @@ with st.form("new_client", enter_to_submit=False):
                 )
         except SurveyError as exc:
             st.error(md(str(exc)))
-        else:
-            show_token(token)
+        else:  # the form comes back empty; a second tap would find the name taken
+            token_made(token, "new_client")
 
 with session.database() as db:
     hooks = webhooks.all_subscriptions(db, actor)
 if hooks:
-    st.subheader("事件推送订阅")
+    st.header("事件推送订阅")
     st.caption("由客户端通过接口自行订阅；推送失败的记录见“通知记录”。")
     subscribed = pd.DataFrame(hooks)
     st.dataframe(
@@ -112,17 +127,20 @@ if hooks:
 
 active = {c["id"]: c["name"] for c in known if c["active"]}
 if active:
-    st.subheader("更换令牌或停用")
+    st.header("更换令牌或停用")
     chosen = st.selectbox("客户端", list(active), format_func=active.get)
     left, right = st.columns(2)
     if left.button("更换令牌（旧令牌立即失效）", icon=":material/key:"):
         try:
             with session.database() as db:
-                show_token(clients.rotate(db, actor, chosen))
+                rotated = clients.rotate(db, actor, chosen)
         except SurveyError as exc:
             st.error(md(str(exc)))
+        else:
+            token_made(rotated, "client_rotated")
     if right.button("停用", icon=":material/block:"):
         session.attempt(
             lambda db: clients.revoke(db, actor, chosen),
             "已停用：令牌不再有效，事件推送订阅已取消，待推送的事件已搁置、不再发送。",
+            rerun="client_revoked",
         )

@@ -61,16 +61,24 @@ def user_form(prefix: str, current: dict) -> dict:
     return {"display_name": name, "roles": roles, "department_code": department, "phone": phone}
 
 
-create_tab, edit_tab, settings_tab = st.tabs(["新建用户", "修改、停用、重置", "登录有效期"])
-with create_tab, st.form("create_user", enter_to_submit=False):
+# After each action the page reruns (session.attempt rerun=...): the table above shows the change
+# at once; the tabs' key keeps the open tab across that rerun.
+create_tab, edit_tab, settings_tab = st.tabs(
+    ["新建用户", "修改、停用、重置", "登录有效期"], key="users_tab", on_change="rerun"
+)
+with create_tab:
+    session.flash("create_user")
+with create_tab, st.form(session.form_key("create_user"), enter_to_submit=False):
     username = st.text_input("用户名（登录名）")
     values = user_form("new", {})
     password = st.text_input("初始密码（首次登录须修改）", type="password")
-    if st.form_submit_button("创建用户", type="primary"):
-        session.attempt(
-            lambda db: users.create_user(db, actor, username=username, password=password, **values),
-            f"已创建用户 {username}。",
-        )
+    if st.form_submit_button("创建用户", type="primary") and session.attempt(
+        lambda db: users.create_user(db, actor, username=username, password=password, **values),
+        "",
+    ):  # listed above at once; the form empty again (a second tap finds the name taken)
+        for key in ("new_name", "new_roles", "new_dept", "new_phone"):
+            st.session_state.pop(key, None)
+        session.done("create_user", f"已创建用户 {username}。")
 
 with edit_tab:
     by_id = {u["id"]: u for u in everyone}
@@ -83,24 +91,37 @@ with edit_tab:
     with session.database() as db:
         current = users.get_user(db, actor, chosen)
         sessions = auth.list_sessions(db, actor, user_id=chosen)
+    session.flash("edit_user")
     with st.form(f"edit_user_{chosen}", enter_to_submit=False):
         values = user_form(f"edit{chosen}", current)
         if st.form_submit_button("保存修改", type="primary"):
-            session.attempt(lambda db: users.update_user(db, actor, chosen, **values), "已保存。")
+            session.attempt(
+                lambda db: users.update_user(db, actor, chosen, **values),
+                "已保存。",
+                rerun="edit_user",
+            )
     left, mid, right = st.columns(3)
     if current["active"] and left.button("停用账号", key="deactivate"):
         session.attempt(
-            lambda db: users.set_user_active(db, actor, chosen, False), "已停用，其登录已全部结束。"
+            lambda db: users.set_user_active(db, actor, chosen, False),
+            "已停用，其登录已全部结束。",
+            rerun="edit_user",
         )
     if not current["active"] and left.button("重新启用", key="activate"):
-        session.attempt(lambda db: users.set_user_active(db, actor, chosen, True), "已启用。")
+        session.attempt(
+            lambda db: users.set_user_active(db, actor, chosen, True), "已启用。", rerun="edit_user"
+        )
     if current["locked_until"] and mid.button("解除锁定", key="unlock"):
-        session.attempt(lambda db: users.unlock_user(db, actor, chosen), "已解除锁定。")
-    with st.form(f"reset_{chosen}", enter_to_submit=False):
+        session.attempt(
+            lambda db: users.unlock_user(db, actor, chosen), "已解除锁定。", rerun="edit_user"
+        )
+    with st.form(f"reset_{session.form_key('edit_user')}_{chosen}", enter_to_submit=False):
         temporary = st.text_input("临时密码（用户下次登录须修改）", type="password")
         if st.form_submit_button("重置密码"):
             session.attempt(
-                lambda db: users.reset_password(db, actor, chosen, temporary), "密码已重置。"
+                lambda db: users.reset_password(db, actor, chosen, temporary),
+                "密码已重置。",
+                rerun="edit_user",
             )
     st.caption(f"当前登录会话（{len(sessions)}）")
     for s in sessions:
@@ -109,7 +130,9 @@ with edit_tab:
         cols[1].text(s["user_agent"][:60] or "—")
         if cols[2].button("结束", key=f"revoke_{s['id']}"):
             session.attempt(
-                lambda db, sid=s["id"]: auth.revoke_session(db, actor, sid), "会话已结束。"
+                lambda db, sid=s["id"]: auth.revoke_session(db, actor, sid),
+                "会话已结束。",
+                rerun="edit_user",
             )
 
 with settings_tab, st.form("session_hours", enter_to_submit=False):

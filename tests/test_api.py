@@ -337,13 +337,15 @@ def test_the_document_and_its_page_need_nothing_from_outside(api):
 
 def test_the_clients_page_shows_a_new_token_once(demo_db, api):
     at = open_page(demo_db, "admin", "pages/api_clients_page.py")
-    at.button(key="FormSubmitter:new_client-创建并生成令牌").click().run()
+    at.button(key="FormSubmitter:new_client_0-创建并生成令牌").click().run()
     assert "名称" in at.error[0].value or "客户端名称" in at.error[0].value
     at.text_input[0].input("政务服务网")
     at.multiselect[0].set_value(["problems.read"])
-    at.button(key="FormSubmitter:new_client-创建并生成令牌").click().run()
+    at.button(key="FormSubmitter:new_client_0-创建并生成令牌").click().run()
     [shown] = [c.value for c in at.code]
     assert shown.startswith("zhy_")
+    assert at.dataframe[0].value["名称"].tolist() == ["政务服务网"]  # listed at once (issue 28)
+    assert at.text_input[0].value == "" and not at.multiselect[0].value  # the form is empty
     answer = api.get("/problems", params={"limit": 1}, headers={"Authorization": f"Bearer {shown}"})
     assert answer.status_code == 200
     at.run()  # the next run no longer shows it

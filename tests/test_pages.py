@@ -35,7 +35,7 @@ def test_handler_never_sees_another_departments_problem(demo_db):
 
 def test_problem_detail_shows_timeline(demo_db):
     at = open_page(demo_db, "supervisor", "pages/problems_page.py")
-    assert at.subheader[0].value.startswith("问题 #")
+    assert at.header[0].value.startswith("问题 #")
     assert len(at.dataframe) == 2  # the list and the timeline
 
 
@@ -79,11 +79,13 @@ def test_users_page_creates_a_user(demo_db):
     at.multiselect(key="new_roles").set_value(["monitor"])
     password = next(t for t in at.text_input if t.label.startswith("初始密码"))
     password.input("short")
-    at.button(key="FormSubmitter:create_user-创建用户").click().run()
+    at.button(key="FormSubmitter:create_user_0-创建用户").click().run()
     assert "至少 8 位" in at.error[0].value
     next(t for t in at.text_input if t.label.startswith("初始密码")).input("Initial2026")
-    at.button(key="FormSubmitter:create_user-创建用户").click().run()
+    at.button(key="FormSubmitter:create_user_0-创建用户").click().run()
     assert at.success[0].value == "已创建用户 zhou.xin。"
+    assert "zhou.xin" in list(at.dataframe[0].value["用户名"])  # listed at once (issue 28, 4)
+    assert at.text_input(key="new_name").value == "" and not at.multiselect(key="new_roles").value
     with store.opened(demo_db) as db:
         row = store.query(
             db, "SELECT display_name, must_change_password FROM users WHERE username='zhou.xin'"
@@ -124,4 +126,4 @@ def test_my_visits_lists_own_visits(demo_db):
             (officer_id, officer_id, (clock.today() + timedelta(days=1)).isoformat()),
         )
     assert 0 < len(frame) <= own
-    assert at.subheader[0].value.startswith("走访 #")
+    assert at.header[0].value.startswith("走访 #")

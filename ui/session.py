@@ -221,7 +221,8 @@ def done(name: str, success: str, *notes: str) -> None:
     """After a successful write: keep the message (and any warnings) for flash(name), give the
     form `name` a fresh key (its fields empty) and start the run again."""
     st.session_state[f"_form_{name}"] = st.session_state.get(f"_form_{name}", 0) + 1
-    st.session_state[f"_flash_{name}"] = (success, notes)
+    if success or notes:
+        st.session_state[f"_flash_{name}"] = (success, notes)
     st.rerun()
 
 
@@ -234,7 +235,8 @@ def flash(name: str) -> None:
     """The message of the last success of form `name`, once, after the rerun it started."""
     kept = st.session_state.pop(f"_flash_{name}", None)
     if kept:
-        st.success(kept[0])
+        if kept[0]:
+            st.success(kept[0])
         for note in kept[1]:
             st.warning(text.md(note))
 
