@@ -9,7 +9,7 @@ from survey.plans import tasks
 from survey.problems import columns, lifecycle, listing
 from survey.problems.register import STATUS_LABELS
 from ui import params, session
-from ui.text import md
+from ui.text import md, md_table
 
 actor = session.require_actor("problems.read")
 st.title("问题清单")
@@ -46,7 +46,7 @@ else:
     )
 problem = session.load_or_stop(lambda db: listing.get_problem(db, actor, chosen))
 
-st.subheader(f"问题 #{problem['id']} · {STATUS_LABELS[problem['status']]}")
+st.header(f"问题 #{problem['id']} · {STATUS_LABELS[problem['status']]}")
 left, right = st.columns(2)
 left.write(f"企业：{md(problem['company'] or '（未指明）')}")
 if problem["company_id"]:
@@ -79,7 +79,8 @@ if problem["events"]:
     st.caption("办理过程")
     keys = ["at", "actor", "from_status", "to_status", "note"]
     timeline = columns.frame(problem["events"], keys, columns.EVENT_COLUMNS)
-    st.dataframe(timeline, hide_index=True, width="stretch")
+    # A static table wraps 说明 (a meeting's decision, a reply) in full; a dataframe cut it at 1366 px.
+    st.table(md_table(timeline), hide_index=True, border="horizontal")
 
 if permissions.can(actor, "problems.triage"):
     with (

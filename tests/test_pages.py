@@ -36,7 +36,8 @@ def test_handler_never_sees_another_departments_problem(demo_db):
 def test_problem_detail_shows_timeline(demo_db):
     at = open_page(demo_db, "supervisor", "pages/problems_page.py")
     assert at.header[0].value.startswith("问题 #")
-    assert len(at.dataframe) == 2  # the list and the timeline
+    assert len(at.dataframe) == 1 and len(at.table) == 1  # the list; the timeline wraps its text
+    assert "说明" in at.table[0].value.columns
 
 
 def test_company_search_and_edit(demo_db):
