@@ -9,6 +9,7 @@ is streamed with a cap on the bytes it unpacks to, so a zip bomb stops early too
 
 from __future__ import annotations
 
+import contextlib
 import html
 import itertools
 import re
@@ -102,8 +103,7 @@ def _scan(chunks, pattern: re.Pattern, visit) -> None:
 # followed by its value, inline string or formula. `_prefixed` adds the namespace prefix a
 # document uses (<x:c>); cells written otherwise (attributes in another order, no address) are
 # found by the slower _ANY_CELL pass, which runs only when the values outnumber the cells found.
-_CELL_COLUMN = rb'<%sc r="\$?([A-Z]{1,3})\$?\d{1,7}"[^>]*>\s*<%s[vfi]'
-_CELL_ROW = rb'<%sc r="\$?[A-Z]{1,3}\$?(\d{1,7})"[^>]*>\s*<%s[vfi]'
+_CELL = rb'<%sc r="\$?([A-Z]{1,3})\$?(\d{1,7})"[^<>]*(?<!/)>\s*<%s[vfi]'
 _ANY_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]{0,400}?)(?<!/)>\s*<(?:\w+:)?(?:v|is|f)\b")
 _REF = re.compile(rb'\br="\$?([A-Za-z]{1,3})\$?(\d{1,7})"')
 _ROOT = re.compile(rb"<(\w+:)?worksheet\b")
@@ -144,7 +144,8 @@ def check_xlsx(
 ) -> None:
     """Refuse an .xlsx/.xlsm whose sheet holds more than `max_cells` filled cells, spans more
     than `max_area` cells from A1 to its last filled cell, or unpacks past `max_xml_bytes`; stops
-    counting at the limit. A file that is not a zip passes here (the reader says what it is)."""
+    counting at the limit. A file that is not a zip passes here (the reader says what it is); a
+    sheet that cannot be unpacked is refused as damaged."""
     archive = _archive(data_or_archive)
     if archive is None:
         return
@@ -152,54 +153,138 @@ def check_xlsx(
     for info in archive.infolist():
         part = info.filename.lower()
         if part == "xl/sharedstrings.xml":
-            for _ in _stream(archive, info, max_xml_bytes, filename, "共享文本"):
-                pass
+            with _damage_said(filename):
+                for _ in _stream(archive, info, max_xml_bytes, filename, "共享文本"):
+                    pass
             continue
         if not (part.startswith("xl/worksheets/") and part.endswith(".xml")):
             continue
         sheet = names.get(part) or info.filename.rsplit("/", 1)[-1].removesuffix(".xml")
-        _check_xlsx_sheet(archive, info, filename, sheet, max_cells, max_area, max_xml_bytes)
+        with _damage_said(filename, sheet):
+            _check_xlsx_sheet(archive, info, filename, sheet, max_cells, max_area, max_xml_bytes)
+
+
+def damaged(filename: str, sheet: str | None = None) -> ValidationError:
+    where = f"的工作表“{sheet}”" if sheet else ""
+    return ValidationError(
+        f"文件“{filename}”{where}已损坏（其中的数据无法解压），无法读取。"
+        "请用 Excel 或 WPS 打开确认，另存为 .xlsx 后重新上传。",
+        "file",
+    )
+
+
+@contextlib.contextmanager
+def _damage_said(filename: str, sheet: str | None = None):
+    """A member that cannot be unpacked (zipfile's BadZipFile on a wrong CRC, zlib's error on
+    overwritten bytes, an unknown compression method) is refused in our words."""
+    try:
+        yield
+    except ValidationError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError):
+        raise damaged(filename, sheet) from None
 
 
 def _check_xlsx_sheet(archive, info, filename, sheet, max_cells, max_area, max_xml_bytes):
-    """One pass over the streamed XML: filled cells counted and their extent taken per chunk."""
-    cells = values = rows = 0
-    columns: set[bytes] = set()
-    patterns = prefix = None
-    tail = b""
-    try:
-        for chunk in itertools.chain(_stream(archive, info, max_xml_bytes, filename, sheet), [b""]):
-            buffer = tail + chunk
-            if patterns is None:
-                root = _ROOT.search(buffer)
-                prefix = re.escape((root.group(1) or b"") if root else b"")
-                patterns = [re.compile(p % (prefix, prefix)) for p in (_CELL_COLUMN, _CELL_ROW)]
-            cut = buffer.rfind(b"<", 0, max(0, len(buffer) - 1024)) if chunk else -1
-            cut = cut if cut > 0 else len(buffer)
-            values += buffer.count(b"<%sv>" % prefix, 0, cut)
-            values += buffer.count(b"<%sis>" % prefix, 0, cut)
-            if values > max_cells:  # counted at C speed: a filled-cell bomb stops here
-                raise too_many_cells(filename, sheet, values, max_cells)
-            found = patterns[0].findall(buffer, 0, cut)
-            numbers = patterns[1].findall(buffer, 0, cut)
-            tail = buffer[cut:]
-            if found:
-                cells += len(found)
-                if cells > max_cells:
-                    raise too_many_cells(filename, sheet, cells, max_cells)
-                rows = max(rows, max(map(int, numbers)))
-                columns.update(found)
-                check_area(filename, sheet, rows, _last_column(columns), max_area)
-    except (zipfile.BadZipFile, OSError, EOFError, zlib.error):
-        return  # the reader reports a damaged file in its own words
-    if values > max_cells:
-        raise too_many_cells(filename, sheet, values, max_cells)
+    """Two passes over the streamed XML. The first counts values (<v>, <is>) with bytes.count and
+    stops as soon as the count passes the limit, so a filled-cell bomb costs the limit's worth of
+    unpacking and counting, not the file's. The second, for sheets within the limit, takes the
+    extent of the cells that hold something (one regex over each chunk; distinct rows and columns
+    converted once each)."""
+    chunks = _stream(archive, info, max_xml_bytes, filename, sheet)
+    prefix, values = _count_values(chunks, filename, sheet, max_cells)
+    if not values:
+        return
+    chunks = _stream(archive, info, max_xml_bytes, filename, sheet)
+    cells = _check_extent(chunks, prefix, filename, sheet, max_cells, max_area)
     if values > cells:  # some cells are written another way: look at every cell
         _check_any_cells(archive, info, filename, sheet, max_cells, max_area, max_xml_bytes)
 
 
-def _last_column(columns: set[bytes]) -> int:
-    return max((column_number(c.decode()) for c in columns), default=0)
+def _value_markers(head: bytes) -> tuple[bytes, list[bytes]]:
+    root = _ROOT.search(head)
+    prefix = (root.group(1) or b"") if root else b""
+    return prefix, [b"<%s%s" % (prefix, m) for m in (b"v>", b"v ", b"is>", b"is ")]
+
+
+def _count_values(chunks, filename, sheet, max_cells) -> tuple[bytes, int]:
+    """(the document's namespace prefix, b"" or b"x:", how many values it holds); refuses once
+    the count passes `max_cells`."""
+    prefix, markers = b"", None
+    values, tail = 0, b""
+    for chunk in chunks:
+        buffer = tail + chunk
+        if markers is None:
+            if _ROOT.search(buffer) is None and len(buffer) < 65536:
+                tail = buffer  # the root element is not there yet
+                continue
+            prefix, markers = _value_markers(buffer)
+        values += sum(buffer.count(m) for m in markers)
+        if values > max_cells:  # counted at C speed: a filled-cell bomb stops here
+            raise too_many_cells(filename, sheet, values, max_cells)
+        tail = buffer[-(3 + len(prefix)) :]  # shorter than a marker: none counted twice
+    if markers is None:  # the whole sheet was shorter than 64 KB and had no root we know
+        prefix, markers = _value_markers(tail)
+        values = sum(tail.count(m) for m in markers)
+    return prefix, values
+
+
+# A tag longer than this is not written by any spreadsheet program: a cell whose opening tag (or
+# the space before its value) runs past it is refused rather than carried from chunk to chunk.
+_LONGEST_TAG = 65536
+
+
+def _check_extent(chunks, prefix: bytes, filename, sheet, max_cells, max_area) -> int:
+    """The filled cells written <c r="B7" ...><v>: refused past `max_cells` or `max_area`; returns
+    how many. Each chunk is cut at its last <c r=" so no cell is split between two chunks (a
+    cell's match holds no "<" before its value's, so none crosses the cut)."""
+    escaped = re.escape(prefix)
+    pattern = re.compile(_CELL % (escaped, escaped))
+    marker = b'<%sc r="' % prefix
+    cells = last_row = last_column = 0
+    seen_rows: set[bytes] = set()
+    seen_columns: set[bytes] = set()
+    tail = b""
+    for chunk in itertools.chain(chunks, [None]):
+        buffer = tail + (chunk or b"")
+        cut = buffer.rfind(marker) if chunk is not None else len(buffer)
+        if cut < 0:  # no cell starts here; keep what may be the start of one
+            cut = max(0, len(buffer) - len(marker) + 1)
+        found = pattern.findall(buffer, 0, cut)
+        tail = buffer[cut:]
+        if len(tail) > _LONGEST_TAG:  # the cell at the cut is whole by now, or malformed
+            whole = pattern.match(tail)
+            if whole is not None:
+                found.append(whole.groups())
+            else:
+                close = tail.find(b">")
+                if close < 0 or (tail[close - 1 : close] != b"/" and not tail[close + 1 :].strip()):
+                    raise _malformed(filename, sheet)
+            tail = tail[-len(marker) + 1 :]
+        if not found:
+            continue
+        cells += len(found)
+        if cells > max_cells:
+            raise too_many_cells(filename, sheet, cells, max_cells)
+        columns, rows = zip(*found, strict=True)
+        new_columns = set(columns) - seen_columns
+        new_rows = set(rows) - seen_rows
+        if new_columns:
+            seen_columns |= new_columns
+            last_column = max(last_column, max(column_number(c.decode()) for c in new_columns))
+        if new_rows:
+            seen_rows |= new_rows
+            last_row = max(last_row, max(map(int, new_rows)))
+        check_area(filename, sheet, last_row, last_column, max_area)
+    return cells
+
+
+def _malformed(filename: str, sheet: str) -> ValidationError:
+    return ValidationError(
+        f"文件“{filename}”的工作表“{sheet}”格式异常（单元格标记过长），不像是 Excel 或 WPS "
+        "保存的文件，无法读取。请用 Excel 或 WPS 打开后另存为 .xlsx 再上传。",
+        "file",
+    )
 
 
 def _check_any_cells(archive, info, filename, sheet, max_cells, max_area, max_xml_bytes):
@@ -227,7 +312,7 @@ def _archive(data_or_archive) -> zipfile.ZipFile | None:
 
     try:
         return zipfile.ZipFile(io.BytesIO(data_or_archive))
-    except zipfile.BadZipFile:
+    except Exception:  # noqa: BLE001 - BadZipFile, UnicodeDecodeError…: the reader says what it is
         return None
 
 
@@ -290,7 +375,5 @@ def check_ods(
                 current["cells"] += count
                 current["last_col"] = current["col"]
 
-    try:
+    with _damage_said(filename):
         _scan(_stream(archive, info, max_xml_bytes, filename, "content.xml"), _ODS_TAG, visit)
-    except (zipfile.BadZipFile, OSError, EOFError, zlib.error):
-        return

@@ -2,7 +2,10 @@
 format: .xlsx .xlsm .xls .xlsb .ods through calamine, .csv .txt in UTF-8 (with or without BOM),
 GB18030/GBK or UTF-16 (Excel's "Unicode text"), comma, tab or semicolon separated. The format is
 read from the content, so an .xls that is really an .xlsx, or a .csv that is really UTF-16 tab
-text, is read as what it is. Every refusal is a ValidationError in Chinese naming the file."""
+text, is read as what it is. Every refusal is a ValidationError in Chinese naming the file: a
+damaged file too, whatever the library reading it raised (zipfile's BadZipFile, zlib's error, a
+UnicodeDecodeError on a mangled member name, calamine's Rust panic) — read_workbook is the boundary
+where they become our words."""
 
 from __future__ import annotations
 
@@ -23,6 +26,11 @@ TYPES = SPREADSHEET_TYPES + TEXT_TYPES  # what the uploaders offer
 SUPPORTED = "、".join("." + t for t in TYPES)
 
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_END_OF_ZIP = b"PK\x05\x06"  # a zip's directory ends with this record, in its last 64 KB
+# Let through as they are: the process being stopped, not the file being damaged. Everything else
+# a reader raises on a damaged file is caught, including BaseException subclasses such as pyo3's
+# PanicException (calamine's Rust panic), which `except Exception` misses.
+_NOT_THE_FILE = (KeyboardInterrupt, SystemExit, GeneratorExit)
 _SAVE_AS = "请用 Excel 或 WPS 打开后“另存为” .xlsx 再上传。"
 _OTHER_FORMATS = {
     "et": "WPS 表格格式（.et）",
@@ -58,11 +66,12 @@ def extension(filename: str) -> str:
 
 def sniff(data: bytes) -> str:
     """What the content is: 'xlsx', 'xlsb', 'ods', 'zip' (another zip), 'xls', 'encrypted'
-    (an OOXML workbook saved with a password), 'ole' (another compound file), 'text', 'binary'."""
+    (an OOXML workbook saved with a password), 'ole' (another compound file), 'text', 'binary',
+    'damaged' (a zip whose directory cannot be read, a compound file cut short). Never raises."""
     if data.startswith(b"PK\x03\x04"):
         try:
             names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
-        except zipfile.BadZipFile:
+        except Exception:  # noqa: BLE001 - BadZipFile, UnicodeDecodeError, NotImplementedError…
             return "damaged"
         if "xl/workbook.xml" in names:
             return "xlsx"
@@ -77,7 +86,7 @@ def sniff(data: bytes) -> str:
             return "encrypted"
         if "Workbook".encode("utf-16-le") in data or "Book".encode("utf-16-le") in head:
             return "xls"
-        return "ole"
+        return "damaged" if _cut_short(data) else "ole"
     if data.startswith((b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")):
         return "text"
     sample = data[:4096]
@@ -106,8 +115,22 @@ def _utf16_without_bom(sample: bytes) -> str | None:
 
 def read_workbook(data: bytes, filename: str, *, limits: dict | None = None) -> list[Sheet]:
     """Every sheet of the file, hidden ones included (Sheet.visible says which). `limits` lowers
-    bounds.MAX_CELLS / MAX_AREA / MAX_XML_BYTES (max_cells=..., for tests)."""
-    limits = limits or {}
+    bounds.MAX_CELLS / MAX_AREA / MAX_XML_BYTES (max_cells=..., for tests). Raises only
+    ValidationError (a file it cannot read, in Chinese naming the file and what to do)."""
+    try:
+        return _read_workbook(data, filename, limits or {})
+    except (ValidationError, *_NOT_THE_FILE):
+        raise
+    except MemoryError:
+        raise refuse(
+            f"文件“{filename}”内容太多，服务器内存不足，无法读取。请删除不需要导入的行和列，"
+            "或把数据拆成几个文件后再上传。"
+        ) from None
+    except BaseException:  # noqa: BLE001 - a damaged file: the library's text is not for users
+        raise refuse(_damaged(filename, data)) from None
+
+
+def _read_workbook(data: bytes, filename: str, limits: dict) -> list[Sheet]:
     kind, ext = sniff(data), extension(filename)
     if not data:
         raise refuse(f"文件“{filename}”是空的（0 字节）。")
@@ -122,8 +145,8 @@ def read_workbook(data: bytes, filename: str, *, limits: dict | None = None) -> 
             f"文件“{filename}”设置了打开密码，无法读取。请在 Excel 或 WPS 中打开，"
             "在“文件—信息—保护工作簿”（WPS：“文件—文档加密”）中取消密码后另存再上传。"
         )
-    if kind in ("damaged",):
-        raise refuse(_damaged(filename))
+    if kind == "damaged":
+        raise refuse(_damaged(filename, data))
     if kind in ("zip", "ole", "binary"):
         raise refuse(_not_a(filename, ext))
     return _read_calamine(data, filename, kind, limits)
@@ -148,7 +171,30 @@ def _not_a(filename: str, ext: str) -> str:
     return f"文件“{filename}”不是表格文件。支持 {SUPPORTED}；其他格式{_SAVE_AS}"
 
 
-def _damaged(filename: str) -> str:
+def _cut_short(data: bytes) -> bool:
+    """A zip without the directory a zip ends with, or a compound file (.xls) whose directory or
+    allocation table lies past its end: the file was cut short (an upload or download broken off)."""
+    if data.startswith(b"PK\x03\x04"):
+        return _END_OF_ZIP not in data[-(65536 + 22) :]
+    if data.startswith(_OLE) and len(data) >= 512:
+        shift = int.from_bytes(data[30:32], "little")
+        if shift not in (9, 12):  # 512- or 4096-byte sectors; anything else is not one we know
+            return False
+        # the directory's first sector (offset 48) and the allocation table's (offsets 76..511)
+        listed = [int.from_bytes(data[i : i + 4], "little") for i in (48, *range(76, 512, 4))]
+        last = max((n for n in listed if n < 0xFFFFFFFA), default=0)
+        # sector n spans (n + 1) to (n + 2) sector sizes; a whole file is whole sectors
+        return (last + 2) << shift > len(data) and len(data) % (1 << shift) != 0
+    return False
+
+
+def _damaged(filename: str, data: bytes = b"") -> str:
+    if _cut_short(data):
+        return (  # what a file ends with is missing
+            f"文件“{filename}”不完整（只有 {len(data) / 1024:,.0f} KB，文件的结尾缺失），"
+            "可能没有上传完或下载时中断。请从原处重新下载或另存后再上传；"
+            "若仍不行，请用 Excel 或 WPS 打开确认，另存为 .xlsx 后重新上传。"
+        )
     return (
         f"文件“{filename}”已损坏或没有完整上传，无法读取。请用 Excel 或 WPS 打开确认，"
         "另存为 .xlsx 后重新上传。"
@@ -171,8 +217,10 @@ def _read_calamine(data: bytes, filename: str, kind: str, limits: dict) -> list[
         raise refuse(
             f"文件“{filename}”设置了密码，无法读取。请取消密码后另存为 .xlsx 再上传。"
         ) from None
-    except Exception:  # noqa: BLE001 - calamine's own text is English and names its internals
-        raise refuse(_damaged(filename)) from None
+    except _NOT_THE_FILE:
+        raise
+    except BaseException:  # noqa: BLE001 - calamine's text is English; a panic is a BaseException
+        raise refuse(_damaged(filename, data)) from None
     sheets = []
     for meta in workbook.sheets_metadata:
         if str(meta.typ).rsplit(".", 1)[-1] != "WorkSheet":
@@ -184,11 +232,11 @@ def _read_calamine(data: bytes, filename: str, kind: str, limits: dict) -> list[
                 bounds.check_area(filename, meta.name, sheet.height, sheet.width, max_area)
             grid = sheet.to_python(skip_empty_area=False)
             merged = sheet.merged_cell_ranges or []
-        except ValidationError:
+        except (ValidationError, *_NOT_THE_FILE):
             raise
         except PasswordError:
             raise refuse(f"文件“{filename}”设置了密码，无法读取。") from None
-        except Exception:  # noqa: BLE001 - see above
+        except BaseException:  # noqa: BLE001 - see above
             raise refuse(
                 f"文件“{filename}”的工作表“{meta.name}”已损坏，无法读取。"
                 "请用 Excel 或 WPS 打开确认，另存为 .xlsx 后重新上传。"
