@@ -373,6 +373,33 @@ def test_a_round_started_and_closed_on_the_page_shows_at_once(demo_db):
     assert any("已入选" in m.value for m in at.markdown)
 
 
+def test_a_department_finds_its_problem_to_nominate_by_number_or_words(demo_db):
+    """Issue 28 item 5: 推荐 searches the closed problems the department may nominate (no bare
+    number); after 推荐 the form is empty and the same write-up again is refused (item 4)."""
+    with store.opened(demo_db) as db:
+        mine = closed_problem(db, "GXJ")
+        other = closed_problem(db, "JRB")
+        handler = actor_for(db, "handler")
+        words = store.scalar(db, "SELECT description FROM problems WHERE id = ?", (mine["id"],))
+        assert [p["id"] for p in library.nominable(db, handler, str(mine["id"]))] == [mine["id"]]
+        assert library.nominable(db, handler, f"#{other['id']}") == []  # not its own
+        assert mine["id"] in [p["id"] for p in library.nominable(db, handler, words[:15])]
+    at = open_page(demo_db, "handler", "pages/cases_page.py")
+    at.text_input(key="nominate_find").input(str(mine["id"])).run()
+    at.selectbox(key="nominate_problem").select(mine["id"]).run()
+    for key, value in write_up(mine["company"]).items():
+        (at.text_area if key != "figures" else at.text_input)(key=f"case_{key}").input(value)
+    at.button(key="FormSubmitter:nominate_0-推荐").click().run()
+    assert not at.error and at.success[0].value == f"已推荐问题 #{mine['id']}，等待评选。"
+    assert at.text_area(key="case_title").value == ""
+    with store.opened(demo_db) as db:
+        with pytest.raises(ValidationError, match="已以"):
+            library.nominate_problem(db, handler, mine["id"], write_up(mine["company"]))
+        assert (
+            store.scalar(db, "SELECT count(*) FROM cases WHERE problem_id = ?", (mine["id"],)) == 1
+        )
+
+
 def test_an_editor_adds_the_companys_other_names_on_the_case_page(demo_db):
     with store.opened(demo_db) as db:
         case_id, _ = masked_case(db, TIANSHENG, approach="TS公司与自然资源部门对接。")

@@ -22,7 +22,7 @@ def show_case(case: dict) -> None:
     )
     for key, label in (*library.FIELDS.items(), ("figures", "数据")):
         if key != "title" and case[key]:
-            st.subheader(label)
+            st.header(label)
             st.text(case[key])
 
 
@@ -41,27 +41,64 @@ def aliases_form(actor: Actor, case_id: int) -> None:
             session.attempt(lambda db: masking.save_aliases(db, actor, case_id, text), "已保存。")
 
 
+def choose_problem(actor: Actor) -> int | None:
+    """The closed problem to nominate, found by number or words (only those the actor may
+    nominate are offered)."""
+    words = st.text_input(
+        "查找已办结的问题",
+        placeholder="问题编号或关键词，如 61、用地、企业名称",
+        key="nominate_find",
+    )
+    with session.database() as db:
+        found = library.nominable(db, actor, words)
+    labels = {
+        p["id"]: f"#{p['id']} {p['company'] or '（未指明企业）'} · {p['category']} · "
+        f"{p['description']}" + ("（已推荐过）" if p["nominated"] else "")
+        for p in found
+    }
+    if not labels:
+        st.info("没有符合的已办结问题。" if words else "还没有可推荐的已办结问题。")
+        return None
+    return st.selectbox(
+        "问题",
+        list(labels),
+        index=None,
+        format_func=labels.get,
+        placeholder=f"请选择（找到 {len(labels)} 个{'，仅列出最近 30 个' if len(labels) >= 30 else ''}）",
+        key="nominate_problem",
+    )
+
+
 def nominate_form(actor: Actor) -> None:
-    with st.form("nominate", enter_to_submit=False):
-        st.caption("推荐一个已办结的问题为经典案例（部门可推荐本部门牵头办结的问题）。")
-        problem_id = st.number_input("问题编号", min_value=1, step=1, value=None)
+    st.caption("推荐一个已办结的问题为经典案例（部门可推荐本部门牵头办结的问题）。")
+    problem_id = choose_problem(actor)
+    session.flash("nominate")
+    with st.form(session.form_key("nominate"), enter_to_submit=False):
         values = {
             key: st.text_area(label, key=f"case_{key}") for key, label in library.FIELDS.items()
         }
         values["figures"] = st.text_input("成效数据（可留空）", key="case_figures")
         mask = st.checkbox("发布时隐去企业名称（如 江苏某某科技有限公司）")
-        photos = uploads.file_uploader("照片", ["jpg", "jpeg", "png"], "case_photos", multiple=True)
+        photos = uploads.file_uploader(
+            "照片",
+            ["jpg", "jpeg", "png"],
+            f"case_photos_{session.form_key('nominate')}",
+            multiple=True,
+        )
         if st.form_submit_button("推荐", type="primary"):
             if not problem_id:
-                st.error("请填写问题编号。")
+                st.error("请先在上方选择问题。")
                 return
             files = [(f.name, f.getvalue()) for f in photos or []]
-            session.attempt(
+            if session.attempt(
                 lambda db: library.nominate_problem(
                     db, actor, int(problem_id), values, mask_company=mask, photos=files
                 ),
-                "已推荐，等待评选。",
-            )
+                "",
+            ):  # the form empty again; the same write-up sent twice is refused
+                for key in (*(f"case_{k}" for k in library.FIELDS), "case_figures"):
+                    st.session_state.pop(key, None)
+                session.done("nominate", f"已推荐问题 #{problem_id}，等待评选。")
 
 
 def new_round_form(actor: Actor) -> None:
@@ -70,7 +107,7 @@ def new_round_form(actor: Actor) -> None:
         waiting = {c["id"]: c["title"] for c in library.nominated(db, actor)}
     session.flash("new_round")
     with st.form(session.form_key("new_round"), enter_to_submit=False):
-        st.subheader("发起评选")
+        st.header("发起评选")
         year = st.number_input("年度", 2000, 2100, 2026, step=1)
         title = st.text_input("名称（可留空）", placeholder="年度经典案例评选")
         criteria_text = st.text_area(

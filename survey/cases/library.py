@@ -59,9 +59,46 @@ def nominate_problem(
         raise ValidationError(f"问题 #{problem_id} 尚未办结，办结后才能推荐为案例。", "problem_id")
     if not sees_everything(actor) and problem["lead_department_code"] != actor.department_code:
         raise PermissionDeniedError(f"只能推荐本部门牵头办结的问题（#{problem_id} 不是）。")
+    if store.scalar(  # the same write-up twice (a second tap on 推荐) is not a second case
+        db,
+        "SELECT 1 FROM cases WHERE problem_id = ? AND title = ? AND background = ?"
+        " AND approach = ? AND results = ?",
+        (problem_id, *(clean[k] for k in FIELDS)),
+    ):
+        raise ValidationError(f"问题 #{problem_id} 已以“{clean['title']}”推荐过。", "title")
     source = {"problem_id": problem_id, "feedback_id": None}
     facts = {k: problem[k] for k in ("category_code", "sector_code", "company_id")}
     return _insert(db, actor, clean, source | facts, mask_company, photos)
+
+
+def nominable(db: Database, actor: Actor, words: str = "", limit: int = 30) -> list[dict]:
+    """Closed problems the actor may nominate (a department: those it led), newest first: by
+    number (#61 or 61) or by words in the description or the company's name (instr, so two
+    Chinese characters find). Each with its company, category and the start of its description,
+    and whether it is already a case."""
+    require(actor, "cases.nominate")
+    clauses, params = ["p.status = 'closed'"], []
+    if not sees_everything(actor):
+        clauses.append("p.lead_department_code = ?")
+        params.append(actor.department_code)
+    words = (words or "").strip().lstrip("#＃")
+    if words.isdigit():
+        clauses.append("p.id = ?")
+        params.append(int(words))
+    else:
+        for word in words.split()[:5]:
+            clauses.append("(instr(p.description, ?) > 0 OR instr(coalesce(c.name, ''), ?) > 0)")
+            params += [word, word]
+    return store.query(
+        db,
+        "SELECT p.id, coalesce(c.name, '') AS company, pc.name AS category,"
+        " substr(p.description, 1, 40) AS description,"
+        " EXISTS (SELECT 1 FROM cases k WHERE k.problem_id = p.id) AS nominated"
+        " FROM problems p LEFT JOIN companies c ON c.id = p.company_id"
+        " JOIN problem_categories pc ON pc.code = p.category_code"
+        f" WHERE {' AND '.join(clauses)} ORDER BY p.id DESC LIMIT ?",
+        [*params, int(limit)],
+    )
 
 
 def nominate_suggestion(
