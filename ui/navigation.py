@@ -18,6 +18,12 @@ class PageSpec:
     url_path: str
     icon: str
     action: str  # the action of survey.permissions.RULES a user needs to open it
+    group: str  # the navigation section it is listed under (GROUPS)
+
+
+# The navigation's sections, named for the work, in this order; a role sees only the sections
+# that hold a page it may open. Each section lists its pages in PAGES' order.
+GROUPS = ("日常", "问题办理", "走访与企业", "分析报告", "年度抓手", "管理")
 
 
 # A url_path must differ from its file's stem: on a process's first run Streamlit may route in its
@@ -25,31 +31,31 @@ class PageSpec:
 # through to app.py and its gate (and every page also calls session.require_actor(action)).
 # Kept as a table, one page per line (hence fmt: skip): the columns line up and read at a glance.
 PAGES = (
-    PageSpec("pages/home_page.py", "工作台", "home", ":material/home:", "workbench.read"),
-    PageSpec("pages/messages_page.py", "消息", "messages", ":material/notifications:", "messages.read"),
-    PageSpec("pages/visit_page.py", "登记走访", "visit", ":material/add_location_alt:", "visits.create"),
-    PageSpec("pages/triage_page.py", "交办", "triage", ":material/call_split:", "problems.triage"),
-    PageSpec("pages/followup_page.py", "督办回访", "followup", ":material/phone_in_talk:", "problems.triage"),
-    PageSpec("pages/meetings_page.py", "联审会办", "meetings", ":material/groups:", "problems.triage"),
-    PageSpec("pages/department_page.py", "部门办理", "inbox", ":material/inbox:", "problems.handle"),
-    PageSpec("pages/feedback_page.py", "监督反馈", "feedback", ":material/campaign:", "feedback.create"),
-    PageSpec("pages/dashboard_page.py", "统计看板", "dashboard", ":material/monitoring:", "dashboard.read"),
-    PageSpec("pages/report_page.py", "周报", "weekly", ":material/summarize:", "dashboard.read"),
-    PageSpec("pages/plan_page.py", "任务清单", "plan", ":material/checklist:", "plans.read"),
-    PageSpec("pages/cases_page.py", "经典案例", "cases", ":material/auto_stories:", "cases.read"),
-    PageSpec("pages/feedback_review_page.py", "反馈汇总", "monitors", ":material/reviews:", "feedback.review"),
-    PageSpec("pages/my_visits_page.py", "走访记录", "visits", ":material/event_note:", "visits.read"),
-    PageSpec("pages/problems_page.py", "问题清单", "problems", ":material/assignment:", "problems.read"),
-    PageSpec("pages/companies_page.py", "企业名录", "companies", ":material/domain:", "companies.read"),
-    PageSpec("pages/company_page.py", "企业档案", "company", ":material/badge:", "companies.read"),
-    PageSpec("pages/questionnaires_page.py", "问卷管理", "forms", ":material/quiz:", "questionnaires.manage"),
-    PageSpec("pages/users_page.py", "用户管理", "users", ":material/group:", "users.manage"),
-    PageSpec("pages/reference_page.py", "参考列表", "reference", ":material/list:", "reference.edit"),
-    PageSpec("pages/audit_page.py", "操作日志", "audit", ":material/history:", "audit.read"),
-    PageSpec("pages/notify_settings_page.py", "通知设置", "notify-settings", ":material/tune:", "settings.edit"),
-    PageSpec("pages/deliveries_page.py", "通知记录", "deliveries", ":material/outbox:", "settings.edit"),
-    PageSpec("pages/api_clients_page.py", "接口客户端", "api-clients", ":material/api:", "api_clients.manage"),
-    PageSpec("pages/account_page.py", "我的账号", "account", ":material/person:", "account.edit"),
+    PageSpec("pages/home_page.py", "工作台", "home", ":material/home:", "workbench.read", "日常"),
+    PageSpec("pages/messages_page.py", "消息", "messages", ":material/notifications:", "messages.read", "日常"),
+    PageSpec("pages/visit_page.py", "登记走访", "visit", ":material/add_location_alt:", "visits.create", "日常"),
+    PageSpec("pages/triage_page.py", "交办", "triage", ":material/call_split:", "problems.triage", "问题办理"),
+    PageSpec("pages/followup_page.py", "督办回访", "followup", ":material/phone_in_talk:", "problems.triage", "问题办理"),
+    PageSpec("pages/meetings_page.py", "联审会办", "meetings", ":material/groups:", "problems.triage", "问题办理"),
+    PageSpec("pages/department_page.py", "部门办理", "inbox", ":material/inbox:", "problems.handle", "问题办理"),
+    PageSpec("pages/feedback_page.py", "监督反馈", "feedback", ":material/campaign:", "feedback.create", "问题办理"),
+    PageSpec("pages/dashboard_page.py", "统计看板", "dashboard", ":material/monitoring:", "dashboard.read", "分析报告"),
+    PageSpec("pages/report_page.py", "周报", "weekly", ":material/summarize:", "dashboard.read", "分析报告"),
+    PageSpec("pages/plan_page.py", "任务清单", "plan", ":material/checklist:", "plans.read", "年度抓手"),
+    PageSpec("pages/cases_page.py", "经典案例", "cases", ":material/auto_stories:", "cases.read", "年度抓手"),
+    PageSpec("pages/feedback_review_page.py", "反馈汇总", "monitors", ":material/reviews:", "feedback.review", "分析报告"),
+    PageSpec("pages/my_visits_page.py", "走访记录", "visits", ":material/event_note:", "visits.read", "走访与企业"),
+    PageSpec("pages/problems_page.py", "问题清单", "problems", ":material/assignment:", "problems.read", "问题办理"),
+    PageSpec("pages/companies_page.py", "企业名录", "companies", ":material/domain:", "companies.read", "走访与企业"),
+    PageSpec("pages/company_page.py", "企业档案", "company", ":material/badge:", "companies.read", "走访与企业"),
+    PageSpec("pages/questionnaires_page.py", "问卷管理", "forms", ":material/quiz:", "questionnaires.manage", "管理"),
+    PageSpec("pages/users_page.py", "用户管理", "users", ":material/group:", "users.manage", "管理"),
+    PageSpec("pages/reference_page.py", "参考列表", "reference", ":material/list:", "reference.edit", "管理"),
+    PageSpec("pages/audit_page.py", "操作日志", "audit", ":material/history:", "audit.read", "管理"),
+    PageSpec("pages/notify_settings_page.py", "通知设置", "notify-settings", ":material/tune:", "settings.edit", "管理"),
+    PageSpec("pages/deliveries_page.py", "通知记录", "deliveries", ":material/outbox:", "settings.edit", "管理"),
+    PageSpec("pages/api_clients_page.py", "接口客户端", "api-clients", ":material/api:", "api_clients.manage", "管理"),
+    PageSpec("pages/account_page.py", "我的账号", "account", ":material/person:", "account.edit", "日常"),
 )  # fmt: skip
 
 
@@ -80,8 +86,17 @@ def build(actor: Actor | None):
         n = counts.get(spec.url_path)
         return f"{spec.title} {n}" if n else spec.title
 
-    pages = [
-        st.Page(s.path, title=title(s), url_path=s.url_path, icon=s.icon, default=(s is specs[0]))
-        for s in specs
-    ]
-    return st.navigation(pages, position="top")
+    def page(spec: PageSpec):
+        return st.Page(
+            spec.path,
+            title=title(spec),
+            url_path=spec.url_path,
+            icon=spec.icon,
+            default=(spec is specs[0]),
+        )
+
+    sections = {group: [page(s) for s in specs if s.group == group] for group in GROUPS}
+    pages = {group: members for group, members in sections.items() if members}
+    # In the sidebar, fully expanded: the top bar put what did not fit behind an English "N more"
+    # (issue 28, item 1); on a phone the sidebar opens from the 菜单 button (ui/style.py).
+    return st.navigation(pages, position="sidebar", expanded=True)
