@@ -271,6 +271,31 @@ def test_too_many_filled_cells_are_refused_before_reading():
     assert len(sheets.read_table(data, "大表.xlsx").rows) == 4_999
 
 
+def test_no_cell_is_lost_between_chunks(monkeypatch):
+    """The sheet XML is read in chunks (4 KB here, 1 MB in use): every cell holding a value is
+    found by the fast pass, so the slower any-attribute-order pass never runs for a sheet written
+    as Excel, WPS or openpyxl write it (a cell split between chunks used to be lost, and the
+    50,000-row registry took the slow pass)."""
+    from survey.sheets import bounds
+
+    def slow_pass(*args):
+        raise AssertionError("the any-order pass ran")
+
+    monkeypatch.setattr(bounds, "_CHUNK", 4096)
+    monkeypatch.setattr(bounds, "_check_any_cells", slow_pass)
+    sheets.check_xlsx(filled_sheet(300, 7), "整齐.xlsx")
+    with pytest.raises(sheets.SpreadsheetTooLargeError, match="填写的单元格超过 2,000 个"):
+        sheets.check_xlsx(filled_sheet(300, 7), "整齐.xlsx", max_cells=2_000)
+    edge = rewrite_sheet(
+        filled_sheet(300, 7),
+        lambda xml: xml.replace(
+            b"</sheetData>", b'<row r="9000"><c r="ZZ9000"><v>1</v></c></row></sheetData>'
+        ),
+    )
+    with pytest.raises(sheets.SpreadsheetTooLargeError, match=r"ZZ9000（9,000 行 × 702 列）"):
+        sheets.check_xlsx(edge, "远处.xlsx")
+
+
 def test_sheet_xml_past_the_unpacked_limit_is_refused():
     data = filled_sheet(200, 10)
     with pytest.raises(sheets.SpreadsheetTooLargeError, match="解压后超过 0 MB"):

@@ -20,7 +20,9 @@ tuple of alternative names); the sheet: the named one, else the first visible sh
 required columns, else the first visible sheet. Hidden helper sheets are ignored unless named.
 
 Bounds (bounds.py): by content, not by declared size; every refusal is a ValidationError in
-Chinese naming the file, the sheet and what to do."""
+Chinese naming the file, the sheet and what to do. read_workbook and read_table raise nothing else:
+a damaged file (cut short, overwritten) is refused in our words whatever zipfile, zlib, codecs or
+calamine (a Rust panic, a BaseException) raised reading it."""
 
 from survey.sheets.bounds import (
     MAX_AREA,

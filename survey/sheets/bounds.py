@@ -219,13 +219,20 @@ def _count_values(chunks, filename, sheet, max_cells) -> tuple[bytes, int]:
                 tail = buffer  # the root element is not there yet
                 continue
             prefix, markers = _value_markers(buffer)
-        values += sum(buffer.count(m) for m in markers)
+        # Markers that start before `cut` are counted now, the others with the next chunk.
+        cut = len(buffer) - max(map(len, markers)) + 1
+        if cut <= 0:
+            tail = buffer
+            continue
+        values += sum(buffer.count(m, 0, cut + len(m) - 1) for m in markers)
         if values > max_cells:  # counted at C speed: a filled-cell bomb stops here
             raise too_many_cells(filename, sheet, values, max_cells)
-        tail = buffer[-(3 + len(prefix)) :]  # shorter than a marker: none counted twice
+        tail = buffer[cut:]
     if markers is None:  # the whole sheet was shorter than 64 KB and had no root we know
         prefix, markers = _value_markers(tail)
-        values = sum(tail.count(m) for m in markers)
+    values += sum(tail.count(m) for m in markers)
+    if values > max_cells:
+        raise too_many_cells(filename, sheet, values, max_cells)
     return prefix, values
 
 
@@ -242,8 +249,7 @@ def _check_extent(chunks, prefix: bytes, filename, sheet, max_cells, max_area) -
     pattern = re.compile(_CELL % (escaped, escaped))
     marker = b'<%sc r="' % prefix
     cells = last_row = last_column = 0
-    seen_rows: set[bytes] = set()
-    seen_columns: set[bytes] = set()
+    seen_columns: set[bytes] = set()  # at most 16,384; rows are taken per chunk, not kept
     tail = b""
     for chunk in itertools.chain(chunks, [None]):
         buffer = tail + (chunk or b"")
@@ -268,13 +274,10 @@ def _check_extent(chunks, prefix: bytes, filename, sheet, max_cells, max_area) -
             raise too_many_cells(filename, sheet, cells, max_cells)
         columns, rows = zip(*found, strict=True)
         new_columns = set(columns) - seen_columns
-        new_rows = set(rows) - seen_rows
         if new_columns:
             seen_columns |= new_columns
             last_column = max(last_column, max(column_number(c.decode()) for c in new_columns))
-        if new_rows:
-            seen_rows |= new_rows
-            last_row = max(last_row, max(map(int, new_rows)))
+        last_row = max(last_row, max(map(int, set(rows))))
         check_area(filename, sheet, last_row, last_column, max_area)
     return cells
 
