@@ -68,16 +68,15 @@ create_tab, edit_tab, settings_tab = st.tabs(
 )
 with create_tab:
     session.flash("create_user")
-with create_tab, st.form(session.form_key("create_user"), enter_to_submit=False):
+creating = session.form_key("create_user")  # new after each user made: the fields come back empty
+with create_tab, st.form(creating, enter_to_submit=False):
     username = st.text_input("用户名（登录名）")
-    values = user_form("new", {})
+    values = user_form(creating, {})
     password = st.text_input("初始密码（首次登录须修改）", type="password")
     if st.form_submit_button("创建用户", type="primary") and session.attempt(
         lambda db: users.create_user(db, actor, username=username, password=password, **values),
         "",
-    ):  # listed above at once; the form empty again (a second tap finds the name taken)
-        for key in ("new_name", "new_roles", "new_dept", "new_phone"):
-            st.session_state.pop(key, None)
+    ):  # listed above at once (a second tap finds the name taken)
         session.done("create_user", f"已创建用户 {username}。")
 
 with edit_tab:

@@ -388,10 +388,10 @@ def test_a_department_finds_its_problem_to_nominate_by_number_or_words(demo_db):
     at.text_input(key="nominate_find").input(str(mine["id"])).run()
     at.selectbox(key="nominate_problem").select(mine["id"]).run()
     for key, value in write_up(mine["company"]).items():
-        (at.text_area if key != "figures" else at.text_input)(key=f"case_{key}").input(value)
+        (at.text_area if key != "figures" else at.text_input)(key=f"nominate_0_{key}").input(value)
     at.button(key="FormSubmitter:nominate_0-推荐").click().run()
     assert not at.error and at.success[0].value == f"已推荐问题 #{mine['id']}，等待评选。"
-    assert at.text_area(key="case_title").value == ""
+    assert at.text_area(key="nominate_1_title").value == ""
     with store.opened(demo_db) as db:
         with pytest.raises(ValidationError, match="已以"):
             library.nominate_problem(db, handler, mine["id"], write_up(mine["company"]))

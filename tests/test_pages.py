@@ -75,9 +75,9 @@ def test_add_company_names_the_bad_field_and_keeps_input(demo_db):
 
 def test_users_page_creates_a_user(demo_db):
     at = open_page(demo_db, "admin", "pages/users_page.py")
-    at.text_input(key="new_name").input("周新")
+    at.text_input(key="create_user_0_name").input("周新")
     at.text_input[0].input("zhou.xin")
-    at.multiselect(key="new_roles").set_value(["monitor"])
+    at.multiselect(key="create_user_0_roles").set_value(["monitor"])
     password = next(t for t in at.text_input if t.label.startswith("初始密码"))
     password.input("short")
     at.button(key="FormSubmitter:create_user_0-创建用户").click().run()
@@ -86,7 +86,8 @@ def test_users_page_creates_a_user(demo_db):
     at.button(key="FormSubmitter:create_user_0-创建用户").click().run()
     assert at.success[0].value == "已创建用户 zhou.xin。"
     assert "zhou.xin" in list(at.dataframe[0].value["用户名"])  # listed at once (issue 28, 4)
-    assert at.text_input(key="new_name").value == "" and not at.multiselect(key="new_roles").value
+    assert at.text_input(key="create_user_1_name").value == ""  # a fresh, empty form
+    assert not at.multiselect(key="create_user_1_roles").value
     with store.opened(demo_db) as db:
         row = store.query(
             db, "SELECT display_name, must_change_password FROM users WHERE username='zhou.xin'"

@@ -377,8 +377,8 @@ def test_the_plan_page_for_supervisors_and_departments(demo_db):
     at.selectbox[0].select(YEAR).run()
     assert [m.label for m in at.metric] == ["未启动", "推进中", "已完成", "滞后"]
     assert sum(int(m.value) for m in at.metric) == 2  # its own two tasks
-    at.text_area(key=f"done_{task}").input("组织 120 家企业参与交易")
-    at.slider(key=f"pct_{task}").set_value(30)
+    at.text_area(key=f"done_report_{task}_0").input("组织 120 家企业参与交易")
+    at.slider(key=f"pct_report_{task}_0").set_value(30)
     table = next(d.value for d in at.dataframe if "状态" in d.value.columns)
     assert "编号" not in table.columns and "目标要求" in table.columns  # one number per task
     assert any(m.value == "**目标要求**" for m in at.markdown)  # shown to the department
@@ -386,7 +386,7 @@ def test_the_plan_page_for_supervisors_and_departments(demo_db):
     assert at.success[0].value == "已报送，等待审核。"
     # issue 28 item 4: the history lists it at once and the form is empty again
     assert any(t.value == "组织 120 家企业参与交易" for t in at.text)
-    assert at.text_area(key=f"done_{task}").value == ""
+    assert at.text_area(key=f"done_report_{task}_1").value == ""
     with store.opened(demo_db) as db:
         report = store.scalar(db, "SELECT id FROM task_reports WHERE task_id = ?", (task,))
         with store.transaction(db):

@@ -73,16 +73,17 @@ def nominate_form(actor: Actor) -> None:
     st.caption("推荐一个已办结的问题为经典案例（部门可推荐本部门牵头办结的问题）。")
     problem_id = choose_problem(actor)
     session.flash("nominate")
-    with st.form(session.form_key("nominate"), enter_to_submit=False):
+    form = session.form_key("nominate")  # new after each 推荐: its fields come back empty
+    with st.form(form, enter_to_submit=False):
         values = {
-            key: st.text_area(label, key=f"case_{key}") for key, label in library.FIELDS.items()
+            key: st.text_area(label, key=f"{form}_{key}") for key, label in library.FIELDS.items()
         }
-        values["figures"] = st.text_input("成效数据（可留空）", key="case_figures")
+        values["figures"] = st.text_input("成效数据（可留空）", key=f"{form}_figures")
         mask = st.checkbox("发布时隐去企业名称（如 江苏某某科技有限公司）")
         photos = uploads.file_uploader(
             "照片",
             ["jpg", "jpeg", "png"],
-            f"case_photos_{session.form_key('nominate')}",
+            f"{form}_photos",
             multiple=True,
         )
         if st.form_submit_button("推荐", type="primary"):
@@ -95,9 +96,7 @@ def nominate_form(actor: Actor) -> None:
                     db, actor, int(problem_id), values, mask_company=mask, photos=files
                 ),
                 "",
-            ):  # the form empty again; the same write-up sent twice is refused
-                for key in (*(f"case_{k}" for k in library.FIELDS), "case_figures"):
-                    st.session_state.pop(key, None)
+            ):  # the same write-up sent twice is refused
                 session.done("nominate", f"已推荐问题 #{problem_id}，等待评选。")
 
 

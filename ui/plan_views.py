@@ -27,7 +27,7 @@ UNDONE = "alias_undone"  # the alias just undone, said once after the rerun
 
 def import_step(actor: Actor, departments: dict[str, str]) -> None:
     """Step 1 the file, step 2 the department names to map (if any), then the import."""
-    st.subheader("第 1 步：选择文件")
+    st.header("第 1 步：选择文件")
     st.caption(
         "按行动方案发布的格式导入：序号、重点任务、目标要求、牵头单位、配合单位、完成时限"
         "（可选：指标）；表头上方的标题行和合并单元格都可以。"
@@ -57,14 +57,14 @@ def import_step(actor: Actor, departments: dict[str, str]) -> None:
     choices = {}
     step = 2
     if check.unknown:
-        st.subheader(f"第 {step} 步：对应责任部门")
+        st.header(f"第 {step} 步：对应责任部门")
         st.caption(
             "下列名称与部门列表不同：为每个名称选择它所指的部门，导入后以后自动识别。"
             "名称相近的已预选，请核对；没有相近部门的留空待选，部门列表中没有的选“不在列表中”。"
         )
         choices = choose_departments(check.unknown, departments, upload.file_id)
         step += 1
-    st.subheader(f"第 {step} 步：导入")
+    st.header(f"第 {step} 步：导入")
     pending = [name for name, code in choices.items() if code is None]
     not_listed = [name for name, code in choices.items() if code == NOT_LISTED]
     mapping = {n: c for n, c in choices.items() if c not in (None, NOT_LISTED)}
@@ -188,11 +188,11 @@ def report_form(actor: Actor, task: dict) -> None:
     form = session.form_key(f"report_{task['id']}")
     session.flash(f"report_{task['id']}")
     with st.form(form, enter_to_submit=False):
-        done_text = st.text_area("本月完成情况", key=f"done_{task['id']}")
+        done_text = st.text_area("本月完成情况", key=f"done_{form}")
         percent = st.slider(
-            "累计完成进度（%）", 0, 100, int(task["percent"] or 0), key=f"pct_{task['id']}"
+            "累计完成进度（%）", 0, 100, int(task["percent"] or 0), key=f"pct_{form}"
         )
-        issues = st.text_area("遇到的问题（可留空）", key=f"issues_{task['id']}")
+        issues = st.text_area("遇到的问题（可留空）", key=f"issues_{form}")
         photos = uploads.file_uploader(
             "佐证材料（照片）", ["jpg", "jpeg", "png"], f"photos_{form}", multiple=True
         )
@@ -211,9 +211,7 @@ def report_form(actor: Actor, task: dict) -> None:
                 ),
                 "",
             )
-            if sent:  # the history below lists it at once; the form is empty again
-                for key in (f"done_{task['id']}", f"pct_{task['id']}", f"issues_{task['id']}"):
-                    st.session_state.pop(key, None)
+            if sent:  # the history below lists it at once; the form comes back empty (new keys)
                 session.done(f"report_{task['id']}", "已报送，等待审核。")
 
 
