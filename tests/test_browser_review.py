@@ -1,12 +1,14 @@
 """Joint review meetings and the case library in a real browser, at tablet and laptop sizes: the
 supervisor records a meeting's decision on a tablet and prints the agenda; a monitor on a laptop
-finds a published case and reads it with the company masked."""
+finds a published case and reads it with the company masked; a round started and closed, and a
+robot added, each with a double tap, show their result at once and are made once (issue 28)."""
 
 from __future__ import annotations
 
 import pytest
 
 from survey import db as store
+from survey import outbound
 from survey.cases import masking
 from tests.browser import (
     chromium,
@@ -16,6 +18,9 @@ from tests.browser import (
     streamlit_server,
     wait_idle,
 )
+from tests.helpers import actor_for
+
+ROBOT_URL = "http://127.0.0.1:9/cgi-bin/webhook/send?key=abcd1234efgh5678"  # saved, never called
 
 # What this browser test sees (pages, widgets, the session) does not depend on the store: it runs
 # once, on SQLite. Its reads and writes run on PostgreSQL in the in-process tests, and the whole
@@ -37,6 +42,9 @@ def test_minutes_on_a_tablet_and_a_masked_case_on_a_laptop(template_db, tmp_path
             "SELECT k.id, k.title, c.name FROM cases k JOIN companies c ON c.id = k.company_id"
             " WHERE k.mask_company = 1 AND k.status = 'published' LIMIT 1",
         )[0]
+        outbound.save_allow_list(db, actor_for(db, "admin"), "127.0.0.1")  # the robot below
+        judge = store.scalar(db, "SELECT display_name FROM users WHERE username = 'supervisor'")
+        entry = store.scalar(db, "SELECT title FROM cases WHERE status != 'published' LIMIT 1")
     with streamlit_server(path) as url, chromium() as browser:
         tablet = browser.new_context(viewport={"width": 768, "height": 1024}).new_page()
         sign_in(tablet, url, "supervisor")
@@ -74,6 +82,43 @@ def test_minutes_on_a_tablet_and_a_masked_case_on_a_laptop(template_db, tmp_path
         sign_in(admin, url, "supervisor")
         admin.goto(url + "/meetings")
         admin.get_by_text("可列入议题的问题").wait_for(timeout=30_000)
+        # issue 28 item 4: one tap shows the result without a reload, a second makes nothing more
+        admin.goto(url + "/cases")
+        wait_idle(admin)
+        admin.get_by_role("tab", name="评选").click()
+        wait_idle(admin)
+        admin.get_by_role("textbox", name="名称（可留空）").fill("浏览器试评")
+        pick(admin, "评审组成员", judge)
+        pick(admin, "参评案例", entry[:4])
+        admin.get_by_role("button", name="发起", exact=True).dblclick()
+        admin.get_by_text("已发起评选，见下方列表。").wait_for(timeout=30_000)
+        wait_idle(admin)
+        assert admin.get_by_role("tab", selected=True).inner_text() == "评选"
+        assert admin.get_by_role("textbox", name="名称（可留空）").input_value() == ""
+        admin.get_by_text("浏览器试评（进行中）").wait_for(timeout=30_000)
+        admin.get_by_role("button", name="结束评选并公布排名").first.dblclick()
+        admin.get_by_text("评选已结束，排名如下。").wait_for(timeout=30_000)
+        wait_idle(admin)
+        assert admin.get_by_text("浏览器试评（已结束）").count() == 1
+        assert admin.get_by_role("button", name="保存评分").count() == 0
+        assert admin.get_by_role("button", name="发布").count() >= 1
+        settings = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+        sign_in(settings, url, "admin")
+        settings.goto(url + "/notify-settings")
+        wait_idle(settings)
+        settings.get_by_role("tab", name="群机器人").click()
+        wait_idle(settings)
+        field = settings.get_by_role("textbox", name="名称", exact=True)
+        field.fill("工信局工作群")
+        settings.get_by_role("textbox", name="Webhook 地址", exact=True).fill(ROBOT_URL)
+        secret = settings.get_by_role("textbox", name="加签密钥（钉钉，SEC 开头，可留空）")
+        secret.fill("SECabc")
+        settings.get_by_role("button", name="保存机器人").dblclick()
+        settings.get_by_text("已保存。").first.wait_for(timeout=30_000)
+        wait_idle(settings)
+        assert settings.get_by_role("tab", selected=True).inner_text() == "群机器人"
+        assert field.input_value() == "" and secret.input_value() == ""
+        assert settings.locator("[data-testid=stAlertContentError]").count() == 0
     with store.opened(path) as db:
         event = store.scalar(
             db,
@@ -81,3 +126,16 @@ def test_minutes_on_a_tablet_and_a_masked_case_on_a_laptop(template_db, tmp_path
             (open_item["problem_id"],),
         )
     assert "两周内现场办公" in event
+    with store.opened(path) as db:
+        assert store.scalar(db, "SELECT count(*) FROM case_rounds WHERE title = '浏览器试评'") == 1
+        assert store.scalar(db, "SELECT count(*) FROM robots WHERE name = '工信局工作群'") == 1
+
+
+def pick(page, label: str, typed: str) -> None:
+    """Add one option to a multiselect by typing part of it (and close its list)."""
+    box = page.get_by_role("combobox", name=label)
+    box.click()
+    box.press_sequentially(typed, delay=30)
+    page.get_by_role("option").filter(has_text=typed).first.wait_for(timeout=30_000)
+    box.press("Enter")
+    page.keyboard.press("Escape")
