@@ -296,6 +296,42 @@ def test_no_cell_is_lost_between_chunks(monkeypatch):
         sheets.check_xlsx(edge, "远处.xlsx")
 
 
+FAR = b'<row r="1"><c r="A1"><v>1</v></c></row><row r="1048576">%s</row>'
+JUNK = b'j="' + b"x" * 600 + b'"'
+
+
+@pytest.mark.parametrize(
+    ("far_cell", "expected"),
+    [
+        (b'<c t="n" r="XFD1048576"><v>1</v></c>', "XFD1048576"),  # attributes in another order
+        (b'<c t="n" %s r="XFD1048576"><v>1</v></c>' % JUNK, "XFD1048576"),  # 600 bytes before r
+        (b'<c t="inlineStr" %s r="XFD1048576"><is/></c>' % JUNK, "XFD1048576"),  # an empty string
+        (b'<c\nr="XFD1048576"><v>1</v></c>', "XFD1048576"),  # a newline for a space
+        (b"<c/><c><v>1</v></c>", "B1048576"),  # no address: the row's, after the cell before
+        (
+            b'<c j="%s" r="XFD1048576"><v>1</v></c>' % (b"x" * 70_000),
+            "格式异常",
+        ),  # a tag past 64 KB
+    ],
+)
+def test_a_cell_far_away_is_found_however_it_is_written(far_cell, expected):
+    """Calamine allocates the rectangle up to its farthest cell: a 1.6 KB file with one far cell
+    written in an unusual way asked it for 550 GB, and the process died (“memory allocation of
+    549755813888 bytes failed”). The bound reads every cell and row in such a file. Checked with
+    check_xlsx alone, so a regression fails here rather than in calamine."""
+    far = rewrite_sheet(
+        xlsx_bytes(lambda w: w.active.append(["a"])),
+        lambda xml: re.sub(
+            rb"<sheetData>.*</sheetData>|<sheetData/>",
+            lambda m: b"<sheetData>" + FAR % far_cell + b"</sheetData>",
+            xml,
+            flags=re.S,
+        ),
+    )
+    with pytest.raises(ValidationError, match=expected):
+        sheets.check_xlsx(far, "远处.xlsx", max_area=2_000_000)
+
+
 def test_sheet_xml_past_the_unpacked_limit_is_refused():
     data = filled_sheet(200, 10)
     with pytest.raises(sheets.SpreadsheetTooLargeError, match="解压后超过 0 MB"):

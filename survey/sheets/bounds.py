@@ -80,14 +80,15 @@ def _stream(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, filenam
             yield chunk
 
 
-def _scan(chunks, pattern: re.Pattern, visit) -> None:
-    """Run `visit` on every match of `pattern` over a stream of chunks, each match once."""
+def _scan(chunks, pattern: re.Pattern, visit, overlap: int = _OVERLAP) -> None:
+    """Run `visit` on every match of `pattern` over a stream of chunks, each match once (a match
+    longer than `overlap` may be missed where two chunks meet)."""
     tail = b""
     for chunk in chunks:
         buffer = tail + chunk
-        cut = max(0, len(buffer) - _OVERLAP)
+        cut = max(0, len(buffer) - overlap)
         end = 0
-        for match in pattern.finditer(buffer, 0, cut + _OVERLAP):
+        for match in pattern.finditer(buffer):
             if match.start() >= cut:
                 break
             visit(match)
@@ -99,12 +100,22 @@ def _scan(chunks, pattern: re.Pattern, visit) -> None:
 
 # ---- .xlsx / .xlsm -----------------------------------------------------------------------------
 
-# A cell that holds something, as Excel, WPS, openpyxl and xlsxwriter write it: <c r="B7" ...>
-# followed by its value, inline string or formula. `_prefixed` adds the namespace prefix a
-# document uses (<x:c>); cells written otherwise (attributes in another order, no address) are
-# found by the slower _ANY_CELL pass, which runs only when the values outnumber the cells found.
-_CELL = rb'<%sc r="\$?([A-Z]{1,3})\$?(\d{1,7})"[^<>]*(?<!/)>\s*<%s[vfi]'
-_ANY_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]{0,400}?)(?<!/)>\s*<(?:\w+:)?(?:v|is|f)\b")
+# A cell that holds a value, as Excel, WPS, openpyxl and xlsxwriter write it: <c r="B7" ...>
+# followed by its value or inline string, a formula (<f>…</f> or <f …/>) between them or not; the
+# %s are the namespace prefix a document uses (<x:c>). A cell holding only a formula is skipped, as
+# calamine skips it. Each match holds exactly one value marker, so when the matches are as many
+# as the markers (_count_values) every value lies in a cell whose address is known; otherwise the
+# cells are written another way (attributes in another order, no address) and _check_any_cells
+# reads every cell and row.
+_CELL = (
+    rb'<%sc r="\$?([A-Z]{1,3})\$?(\d{1,7})"[^<>]*(?<!/)>\s*'
+    rb"(?:<%sf\b[^<>]*(?:/>|>[^<]*</%sf>)\s*)?<%s(?:v[\s/>]|is)"
+)
+# A row or a cell opening (self-closing when its attributes end with /), a cell's end, a value.
+_ANY_TOKEN = re.compile(
+    rb"<(?:\w+:)?(row|c)\b([^<>]{0,65536})>|</(?:\w+:)?c>|<(?:\w+:)?(?:v[\s/>]|is)"
+)
+_ROW_NUMBER = re.compile(rb'\br="(\d{1,7})"')
 _REF = re.compile(rb'\br="\$?([A-Za-z]{1,3})\$?(\d{1,7})"')
 _ROOT = re.compile(rb"<(\w+:)?worksheet\b")
 _SHEET_ENTRY = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>")
@@ -204,7 +215,7 @@ def _check_xlsx_sheet(archive, info, filename, sheet, max_cells, max_area, max_x
 def _value_markers(head: bytes) -> tuple[bytes, list[bytes]]:
     root = _ROOT.search(head)
     prefix = (root.group(1) or b"") if root else b""
-    return prefix, [b"<%s%s" % (prefix, m) for m in (b"v>", b"v ", b"is>", b"is ")]
+    return prefix, [b"<%s%s" % (prefix, m) for m in (b"v>", b"v ", b"v/", b"is")]
 
 
 def _count_values(chunks, filename, sheet, max_cells) -> tuple[bytes, int]:
@@ -246,7 +257,7 @@ def _check_extent(chunks, prefix: bytes, filename, sheet, max_cells, max_area) -
     how many. Each chunk is cut at its last <c r=" so no cell is split between two chunks (a
     cell's match holds no "<" before its value's, so none crosses the cut)."""
     escaped = re.escape(prefix)
-    pattern = re.compile(_CELL % (escaped, escaped))
+    pattern = re.compile(_CELL % ((escaped,) * 4))
     marker = b'<%sc r="' % prefix
     cells = last_row = last_column = 0
     seen_columns: set[bytes] = set()  # at most 16,384; rows are taken per chunk, not kept
@@ -284,28 +295,49 @@ def _check_extent(chunks, prefix: bytes, filename, sheet, max_cells, max_area) -
 
 def _malformed(filename: str, sheet: str) -> ValidationError:
     return ValidationError(
-        f"文件“{filename}”的工作表“{sheet}”格式异常（单元格标记过长），不像是 Excel 或 WPS "
-        "保存的文件，无法读取。请用 Excel 或 WPS 打开后另存为 .xlsx 再上传。",
+        f"文件“{filename}”的工作表“{sheet}”格式异常（有内容不在可识别的单元格中，或单元格标记过长），"
+        "不像是 Excel 或 WPS 保存的文件，无法读取。请用 Excel 或 WPS 打开后另存为 .xlsx 再上传。",
         "file",
     )
 
 
 def _check_any_cells(archive, info, filename, sheet, max_cells, max_area, max_xml_bytes):
-    state = [0, 0, 0]  # filled cells, last row, last column
+    """Every row and cell, as calamine places them: a cell at its r="B7", or without one in its
+    row (the row's r="7", else the row after the last) after the cell before it. A value outside a
+    cell we could read (an opening tag past 64 KB, say) is refused: its place is unknown."""
+    state = {"row": 0, "column": 0, "open": False, "pending": None}
+    counts = [0, 0, 0]  # filled cells, last row, last column
 
     def visit(match):
-        state[0] += 1
-        if state[0] > max_cells:
-            raise too_many_cells(filename, sheet, state[0], max_cells)
-        ref = _REF.search(match.group(1))
-        if ref is None:
-            return  # bounded by the count
-        row, column = int(ref.group(2)), column_number(ref.group(1).decode())
-        if row > state[1] or column > state[2]:
-            state[1], state[2] = max(row, state[1]), max(column, state[2])
-            check_area(filename, sheet, state[1], state[2], max_area)
+        kind, attrs = match.group(1), match.group(2)
+        if kind == b"row":
+            number = _ROW_NUMBER.search(attrs)
+            state.update(row=int(number.group(1)) if number else state["row"] + 1, column=0)
+        elif kind == b"c":
+            ref = _REF.search(attrs)
+            if ref is not None:
+                row, column = int(ref.group(2)), column_number(ref.group(1).decode())
+            else:
+                row, column = max(state["row"], 1), state["column"] + 1
+            state["column"] = column
+            closed = attrs.endswith(b"/")
+            state.update(open=not closed, pending=None if closed else (row, column))
+        elif match.group(0).startswith(b"</"):
+            state.update(open=False, pending=None)
+        elif state["pending"] is not None:
+            row, column = state["pending"]
+            state["pending"] = None
+            counts[0] += 1
+            if counts[0] > max_cells:
+                raise too_many_cells(filename, sheet, counts[0], max_cells)
+            if row > counts[1] or column > counts[2]:
+                counts[1], counts[2] = max(row, counts[1]), max(column, counts[2])
+                check_area(filename, sheet, counts[1], counts[2], max_area)
+        elif not state["open"]:
+            raise _malformed(filename, sheet)
 
-    _scan(_stream(archive, info, max_xml_bytes, filename, sheet), _ANY_CELL, visit)
+    chunks = _stream(archive, info, max_xml_bytes, filename, sheet)
+    _scan(chunks, _ANY_TOKEN, visit, overlap=_LONGEST_TAG + 1024)
 
 
 def _archive(data_or_archive) -> zipfile.ZipFile | None:
