@@ -411,4 +411,5 @@ def check_ods(
                 current["last_col"] = current["col"]
 
     with _damage_said(filename):
-        _scan(_stream(archive, info, max_xml_bytes, filename, "content.xml"), _ODS_TAG, visit)
+        chunks = _stream(archive, info, max_xml_bytes, filename, "content.xml")
+        _scan(chunks, _ODS_TAG, visit, overlap=_LONGEST_TAG + 1024)  # tags to 64 KB at the seams
