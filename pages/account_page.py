@@ -14,7 +14,7 @@ if actor.must_change_password:
     st.warning("首次登录请先修改初始密码，修改后需重新登录。")
 
 with st.form("change_password", enter_to_submit=False):
-    st.subheader("修改密码")
+    st.header("修改密码")
     old = st.text_input("原密码", type="password", autocomplete="current-password")
     new = st.text_input(
         "新密码", type="password", autocomplete="new-password", help="至少 8 位，含字母和数字"
@@ -38,7 +38,7 @@ if changed:
 with session.database() as db:
     contact = users.own_contact(db, actor)
 with st.form("contact", enter_to_submit=False):
-    st.subheader("联系方式")
+    st.header("联系方式")
     st.caption(
         "填写后，交办、答复、督办和时限提醒也会发到邮箱和手机短信（管理员已开启时）。"
         "站内消息始终保留全部记录。"
@@ -56,7 +56,7 @@ with st.form("contact", enter_to_submit=False):
         )
 
 st.divider()
-st.subheader("我的登录")
+st.header("我的登录")
 with session.database() as db:
     sessions = auth.list_sessions(db, actor)
 current = st.session_state.get(session.SESSION_KEY)

@@ -44,7 +44,7 @@ with tabs["查询"]:
         with session.database() as db:
             company = registry.get_company(db, actor, chosen)
             raised = listing.list_problems(db, actor, company_id=chosen, limit=50)
-        st.subheader(md(company["name"]))
+        st.header(md(company["name"]))
         st.caption(f"统一社会信用代码 {company['uscc']}")
         st.page_link(
             "pages/company_page.py",

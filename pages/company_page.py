@@ -55,7 +55,7 @@ m2.metric("反映问题", len(problems))
 m3.metric("未办结", sum(1 for p in problems if p["status"] != "closed"))
 
 if profile["satisfaction"]:
-    st.subheader("满意度变化")
+    st.header("满意度变化")
     data = pd.DataFrame(profile["satisfaction"])
     chart = (
         alt.Chart(data)
@@ -72,14 +72,14 @@ if profile["satisfaction"]:
     )
     st.altair_chart(chart, width="stretch")
 
-st.subheader("问题")
+st.header("问题")
 if problems:
     keys = ["id", "raised_on", "category", "status", "department", "description"]
     st.dataframe(columns.frame(problems, keys), hide_index=True, width="stretch")
 else:
     st.caption("没有您可查看的问题。")
 if profile["visits"]:
-    st.subheader("走访时间线")
+    st.header("走访时间线")
     frame = pd.DataFrame(profile["visits"])
     st.dataframe(
         pd.DataFrame(

@@ -70,7 +70,7 @@ with visits_tab:
 with common_tab:
     dashboard.common_problems(actor, view, cells)
 
-st.subheader("问题清单")
+st.header("问题清单")
 total = next(k.value for k in kpis if k.key == "raised")
 st.caption(f"共 {total:,} 条" + ("，显示最新 200 条；完整清单请导出 Excel" if total > 200 else ""))
 if problems:
@@ -103,7 +103,7 @@ if problems:
     else:
         st.caption("点选一行，打开问题或企业档案。")
 
-st.subheader("导出")
+st.header("导出")
 if st.button("生成 Excel（当前视图）", icon=":material/table:"):
     bar = st.progress(0.0, "准备导出…")
     target = Path(tempfile.mkstemp(suffix=".xlsx", prefix="dashboard-")[1])

@@ -41,7 +41,7 @@ with mine_tab:
         )
         answered = [r for r in mine if r["reply_text"]][:10]
         if answered:
-            st.subheader("部门答复")
+            st.header("部门答复")
             for r in answered:
                 st.caption(
                     f"线索 #{r['id']} → 问题 #{r['problem_id']} · {STATUS_LABELS[r['problem_status']]}"

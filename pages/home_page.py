@@ -18,7 +18,7 @@ for role in ROLE_LABELS:
     mine = [item for item in items if item.role == role]
     if not mine:
         continue
-    st.subheader(f"{ROLE_LABELS[role]}待办")
+    st.header(f"{ROLE_LABELS[role]}待办")
     columns = st.columns(len(mine))
     for column, item in zip(columns, mine, strict=True):
         column.metric(item.label, f"{item.count:,}", help=item.help or None)

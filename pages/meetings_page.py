@@ -53,7 +53,7 @@ with session.database() as db:
 if printing:
     st.header(md(by_id[chosen]["title"]))
     for number, item in enumerate(items, 1):
-        st.subheader(f"{number}. 问题 #{item['problem_id']} · {md(item['company'])}")
+        st.header(f"{number}. 问题 #{item['problem_id']} · {md(item['company'])}")
         st.write(
             f"{md(item['category'])} · 牵头部门 {md(item['department'] or '—')} · "
             f"列入原因：{item['reason_labels'] or '—'}"
@@ -68,7 +68,7 @@ if printing:
         st.table(md_table(history))
     st.stop()
 
-st.subheader(f"议题（{len(items)}）")
+st.header(f"议题（{len(items)}）")
 session.flash("agenda")
 for item in items:
     state = meetings.ITEM_STATES[item["state"]]
@@ -125,7 +125,7 @@ for item in items:
                     rerun="agenda",
                 )
 
-st.subheader("可列入议题的问题")
+st.header("可列入议题的问题")
 with session.database() as db:
     found = meetings.candidates(db, actor)
 if not found:

@@ -61,7 +61,7 @@ else:
         format_func=lambda i: f"#{i} {by_id[i]['visit_date']} {by_id[i]['company']}",
     )
 visit = session.load_or_stop(lambda db: visits.get_visit(db, actor, chosen))
-st.subheader(f"走访 #{visit['id']} · {md(visit['company'])}")
+st.header(f"走访 #{visit['id']} · {md(visit['company'])}")
 st.page_link(
     "pages/company_page.py",
     label="打开企业档案",

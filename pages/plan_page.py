@@ -61,7 +61,7 @@ with tabs["总览"]:
         width="stretch",
     )
     lagging = data[data["state"] == "lagging"]
-    st.subheader(f"滞后任务（{len(lagging)}）")
+    st.header(f"滞后任务（{len(lagging)}）")
     st.dataframe(
         pd.DataFrame(
             {
@@ -75,7 +75,7 @@ with tabs["总览"]:
         hide_index=True,
         width="stretch",
     )
-    st.subheader(f"{month} 未报送（{len(missing)}）")
+    st.header(f"{month} 未报送（{len(missing)}）")
     st.dataframe(
         pd.DataFrame(missing, columns=["number", "content", "lead_name"]).rename(
             columns={"number": "序号", "content": "重点任务", "lead_name": "牵头单位"}
@@ -152,7 +152,7 @@ else:
             st.text(task["target"] or "（未填写）")
             plan_views.report_form(actor, task)
             if history:
-                st.subheader("报送记录")
+                st.header("报送记录")
             for r in history:
                 status = reports.REPORT_STATUS_LABELS[r["status"]]
                 late = " · 逾期报送" if r["late"] else ""

@@ -119,7 +119,7 @@ for warning in form.warnings:
     if warning not in not_asked:
         st.caption(f"提示：{md(warning)}")
 
-st.subheader("试填")
+st.header("试填")
 key = f"preview{chosen}"
 attempted = st.session_state.get(f"{key}#attempted", False)
 state = form_widgets.render(form, key, today=clock.today(), show_required=attempted)
@@ -136,7 +136,7 @@ if st.session_state.get(f"{key}#result") is not None and state.ok:
     st.success("试填通过，提交的数据如下（试填不会保存）：")
     st.json(st.session_state[f"{key}#result"])
 
-st.subheader("导出答卷")
+st.header("导出答卷")
 form_ids = sorted({v["form_id"] for v in versions})
 export_id = st.selectbox("问卷", form_ids, key="export_form")
 if st.button("生成导出文件", key="export_answers"):

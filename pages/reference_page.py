@@ -67,5 +67,5 @@ with delete_tab, st.form(f"delete_{key}", enter_to_submit=False):
         session.attempt(lambda db: reference.delete_entry(db, actor, key, code), "已删除。")
 
 if key == "departments":
-    st.subheader("学到的部门名称")
+    st.header("学到的部门名称")
     plan_views.learnt_aliases(actor)

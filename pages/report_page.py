@@ -45,7 +45,7 @@ if sectors.empty:
     st.info("本周没有新提出的问题。")
 else:
     dashboard.show_chart(charts.weekly_sectors(sectors), None, f"周报_行业_{monday}")
-st.subheader("部门办理")
+st.header("部门办理")
 st.table(  # a static table prints whole; a dataframe would print its scroll window
     md_table(
         pd.DataFrame(
@@ -59,7 +59,7 @@ st.table(  # a static table prints whole; a dataframe would print its scroll win
         ).set_index("部门")
     ),
 )
-st.subheader("逾期最久的问题")
+st.header("逾期最久的问题")
 if overdue:
     keys = ["id", "company", "category", "department", "deadline_on", "raised_on"]
     st.table(md_table(columns.frame(overdue, keys).set_index("编号")))

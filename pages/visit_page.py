@@ -53,7 +53,7 @@ if not sid:
         state["visit_sid"] = new_sid
         st.rerun()
     if open_drafts:
-        st.subheader("未完成的草稿")
+        st.header("未完成的草稿")
         for d in open_drafts:
             cols = st.columns([4, 1, 1])
             problems = len(d["payload"].get("problems") or [])

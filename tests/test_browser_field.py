@@ -73,13 +73,28 @@ SMALL_CONTROLS = """() => {
 }"""
 
 
+# Buttons inside a field, which SMALL_CONTROLS leaves to their box: the sign-in password's show/hide
+# eye and a filled select's clear × are 44x44 targets of their own (issue 28, item 3).
+INNER_BUTTONS = """(selector) => [...document.querySelectorAll(selector)].map(e => {
+  const r = e.getBoundingClientRect();
+  return [e.getAttribute('aria-label'), Math.round(r.width), Math.round(r.height)];
+})"""
+
+
 def test_officer_and_monitor_controls_are_44_px(server, browser):
     url, _ = server
     page = browser.new_page(viewport=TABLET)
+    page.goto(url)
+    wait_idle(page)
+    eye = page.evaluate(INNER_BUTTONS, "[data-testid=stTextInput] button")
+    assert len(eye) == 1 and all(w >= 44 and h >= 44 for _, w, h in eye), eye
     sign_in(page, url, "officer")
     fill_visit(page, url)
     assert page.locator("[data-testid=stDateInput]").count() >= 1
     assert page.evaluate(SMALL_CONTROLS) == []
+    clear = page.evaluate(INNER_BUTTONS, "[data-testid=stSelectbox] [role=group] button")
+    assert any(label == "Clear value" for label, _, _ in clear), clear  # a filled select
+    assert all(w >= 44 and h >= 44 for _, w, h in clear), clear
     page.goto(url + "/problems")
     wait_idle(page)
     assert page.evaluate(SMALL_CONTROLS) == []

@@ -4,10 +4,16 @@ opens the pages no role before it opened (so every page of every role's navigati
 and a record's detail views, while the browser aborts every request to a host other than loopback
 before it leaves the machine and counts it. What a page asks for does not depend on the store, so
 this runs once, on SQLite. Every Material icon the
-code names is drawn from the font Streamlit bundles."""
+code names is drawn from the font Streamlit bundles.
+
+On each page it opens, axe-core (the npm package's axe.min.js, 4.12, MPL-2.0, as bundled by the
+PyPI package axe-playwright-python) checks the page: no serious or critical violation, and heading
+levels in order (axe's heading-order, itself "moderate"), every target at least 24x24 px (its
+target-size, off by default), for every role (issue 28, items 2 and 3)."""
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import re
 from pathlib import Path
@@ -20,6 +26,19 @@ from survey import db as store
 from tests.browser import chromium, demo_server, sign_in, wait_idle
 from tests.helpers import ROOT, actor_for
 from ui import navigation
+
+AXE_SCRIPT = (
+    Path(importlib.util.find_spec("axe_playwright_python").origin).parent / "axe.min.js"
+).read_text("utf-8")
+# What fails: a serious or critical violation, or a heading level skipped.
+AXE_RUN = """async () => {
+  // target-size (WCAG 2.2's 24x24 px, serious) is off in axe by default: on here
+  const results = await axe.run(document, {
+    resultTypes: ['violations'], rules: {'target-size': {enabled: true}}});
+  return results.violations
+    .filter(v => v.impact === 'serious' || v.impact === 'critical' || v.id === 'heading-order')
+    .flatMap(v => v.nodes.map(n => [v.id, v.impact, n.target.join(' ')]));
+}"""
 
 ROLES = ("supervisor", "officer", "handler", "monitor", "lead", "admin")  # admin last: the rest
 LOOPBACK_WS = re.compile(r"^wss?://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?/")
@@ -101,6 +120,7 @@ def test_every_page_of_every_role_is_opened(demo_db):
 def test_every_page_loads_from_our_own_server_alone(served, browser, role):
     url, addresses = served
     outside: list[tuple[str, str]] = []  # (the page, the URL it asked for)
+    violations: list[tuple[str, ...]] = []  # (the page, the role, axe's rule, impact, the element)
     where = {"page": "/"}
 
     def refuse(route):
@@ -125,9 +145,12 @@ def test_every_page_loads_from_our_own_server_alone(served, browser, role):
             page.goto(url + address)
             wait_idle(page)
             page.wait_for_timeout(300)  # icons and images asked for after the last run
+            page.evaluate(AXE_SCRIPT)
+            violations += [(address, role, *hit) for hit in page.evaluate(AXE_RUN)]
     finally:
         context.close()
     assert outside == [], "\n".join(" ".join(hit) for hit in outside)
+    assert violations == [], "\n".join(" ".join(hit) for hit in violations)
 
 
 def test_every_material_icon_is_in_the_bundled_font():

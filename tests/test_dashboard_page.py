@@ -84,7 +84,7 @@ def test_problem_opens_from_its_address(demo_db):
     at.query_params["id"] = str(pid)
     at.run()
     assert not at.exception, at.exception
-    assert any(f"问题 #{pid}" in s.value for s in at.subheader)
+    assert any(f"问题 #{pid}" in s.value for s in at.header)
 
 
 def test_an_unexpected_error_shows_a_number_that_is_in_the_log(demo_db, monkeypatch, caplog):

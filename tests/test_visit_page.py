@@ -60,7 +60,7 @@ def test_visit_draft_survives_a_new_session_and_submits_once(demo_db):
 
     # A reload: a new session, signed in again, finds the draft and carries on.
     again = open_page(demo_db, "officer", "pages/visit_page.py")
-    assert any("未完成的草稿" in h.value for h in again.subheader)
+    assert any("未完成的草稿" in h.value for h in again.header)
     again.button(key=f"resume_{sid}").click().run()
     assert not again.exception, again.exception
     assert (

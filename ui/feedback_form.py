@@ -113,7 +113,7 @@ def render(sid: str, actor: Actor, qid, form, attempted: bool, slots: dict) -> d
     )
     answers = {}
     if form is not None:
-        st.subheader(md(form.title))
+        st.header(md(form.title))
         answers = form_widgets.to_json(
             form_widgets.render(form, form_key(sid), today=_today(), show_required=attempted).raw
         )

@@ -33,6 +33,8 @@ div[data-testid="stFileUploaderDropzoneInstructions"] span::after { content: "�
    layout). Not on metric cards, whose icons sit next to charts. */
 [data-testid="stWidgetLabel"] span[data-testid="stTooltipHoverTarget"] > button {
   min-height: 44px; min-width: 44px; margin: -14px; }
+/* Where the sidebar opens over the page (phones and tablets, to 768 px): 44 px entries. */
+@media (max-width: 768px) { a[data-testid="stSidebarNavLink"] { min-height: 44px; } }
 /* The phone's menu button is an unlabeled ">>": name it. */
 button[data-testid="stExpandSidebarButton"]::after { content: "菜单"; font-size: 0.95rem; margin-left: 4px; }
 button[kind], div[data-testid="stFormSubmitButton"] button { min-height: 44px; }
@@ -40,19 +42,56 @@ button[data-testid^="stNumberInputStep"] { min-height: 44px; min-width: 44px; }
 /* Radio and checkbox options: a whole 44 px row is the target, not the 16 px circle. */
 div[data-testid="stRadio"] label, div[data-testid="stCheckbox"] label { min-height: 44px; align-items: center; }
 div[data-testid="stMetric"] { background: #f2f4f7; border-radius: 8px; padding: 8px 12px; }
+/* Small buttons inside a field (issue 28, item 3): the sign-in password's show/hide eye (32x16),
+   a filled select's clear × (24 px wide) and its open arrow: each a 44x44 target, the icon centred. */
+div[data-testid="stTextInput"] button, div[data-testid="stSelectbox"] [role="group"] button,
+div[data-testid="stMultiSelect"] [role="group"] > button,
+button[data-testid="stDateInputCalendarButton"], button[data-testid="stNumberInputClearButton"] {
+  min-width: 44px; min-height: 44px; justify-content: center; }
+/* Streamlit's "Press Enter to submit form" / "to apply" under a focused field: English, and drawn
+   over the field's right end beside the password's eye. */
+[data-testid="InputInstructions"] { display: none; }
+/* A date field's month and day (18x20 px each): 24x24 targets, WCAG 2.5.8's minimum. */
+div[data-testid="stDateInput"] [role="spinbutton"] {
+  display: inline-block; min-width: 24px; min-height: 24px; line-height: 24px; text-align: center; }
+/* The 16 px "Link to heading" anchor beside each heading: a target too small, labelled in English,
+   and of no use here (a page's address is its link). */
+[data-testid="stHeaderActionElements"] { display: none; }
+/* Captions: Streamlit draws them in the theme's textColor faded to 60 % (#777c83 on white, 4.2:1),
+   under WCAG 2.1 AA's 4.5:1 (with a custom theme it is faded by opacity 0.6 instead); Streamlit
+   1.67's theme has no caption colour, so this is the one rule: #5f6670 is 5.8:1 on white and
+   5.3:1 on the grey of cards and the sidebar (issue 28, item 2). */
+div[data-testid="stCaptionContainer"], div[data-testid="stCaptionContainer"] p {
+  color: #5f6670; opacity: 1; }
 </style>
 """
 
 
 # On a narrow screen the navigation is a sidebar over the page, and Streamlit leaves it open after a
 # page is chosen (one more tap for every move). Close it after a choice. Static: no user text.
+# Streamlit 1.67 draws the navigation's sections as <div>s (a header and the <li>s) directly in its
+# <ul>, which a screen reader cannot read as lists (axe's "list" and "listitem", serious): the <ul>
+# is marked role=none and each section a list named by its header, again after every redraw.
 CLOSE_NAV_SCRIPT = """
 <script>
 if (!window.__zhyNavCloser) {
   window.__zhyNavCloser = true;
+  const nameSections = () => {
+    for (const ul of document.querySelectorAll('ul[data-testid="stSidebarNavItems"]')) {
+      if (ul.getAttribute("role") !== "none") ul.setAttribute("role", "none");
+      for (const section of ul.children) {
+        if (section.tagName !== "DIV" || section.getAttribute("role") === "list") continue;
+        section.setAttribute("role", "list");
+        const name = section.querySelector('[data-testid="stNavSectionHeader"] p');
+        if (name) section.setAttribute("aria-label", name.textContent);
+      }
+    }
+  };
+  nameSections();
+  new MutationObserver(nameSections).observe(document.body, {childList: true, subtree: true});
   document.addEventListener("click", (event) => {
     const link = event.target.closest('[data-testid="stSidebarNav"] a, [data-testid="stSidebarNavLink"]');
-    if (!link || window.innerWidth >= 768) return;
+    if (!link || window.innerWidth > 768) return;  // Streamlit overlays it up to 768 px
     setTimeout(() => {
       const close = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
       if (close) close.click();

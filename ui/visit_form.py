@@ -111,7 +111,7 @@ def show_errors(errors: dict[str, str]) -> None:
 
 
 def _company_section(sid: str, actor: Actor) -> dict | None:
-    st.subheader("走访企业")
+    st.header("走访企业")
     query = st.text_input("查找企业（名称两字以上或信用代码）", key=k(sid, "company_q"))
     with session.database() as db:
         hits = registry.search_companies(db, actor, query, limit=30) if query.strip() else []
@@ -227,7 +227,7 @@ def render(sid: str, actor: Actor, qid: int | None, form, attempted: bool) -> di
 
     answers = {}
     if form is not None:
-        st.subheader(md(form.title))
+        st.header(md(form.title))
         state = form_widgets.render(form, form_key(sid), today=today, show_required=attempted)
         answers = form_widgets.to_json(state.raw)
 
@@ -235,7 +235,7 @@ def render(sid: str, actor: Actor, qid: int | None, form, attempted: bool) -> di
     if profile and profile["problems"]:
         open_ones = [p for p in profile["problems"] if p["status"] != "closed"]
         if open_ones:
-            st.subheader("该企业尚未办结的问题")
+            st.header("该企业尚未办结的问题")
             st.caption("企业再次提到其中的问题时，请勾选“再次反映”，不要重复登记。")
             for p in open_ones[:20]:
                 text = f"#{p['id']} {p['category']}：{p['description'][:40]}"
@@ -243,7 +243,7 @@ def render(sid: str, actor: Actor, qid: int | None, form, attempted: bool) -> di
                     again.append(p["id"])
             _slot("raised_again")
 
-    st.subheader("企业反映的问题")
+    st.header("企业反映的问题")
     for i in range(_count(sid)):
         _problem(sid, i, categories, natures, deadlines)
     st.button("＋ 添加问题", key=k(sid, "add_problem"), on_click=_add_problem, args=(sid,))
