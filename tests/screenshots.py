@@ -1,8 +1,11 @@
 """Screenshots of every page for each demo role at tablet and laptop sizes, to look at.
 
     .venv/bin/python -m tests.screenshots OUTDIR
+    .venv/bin/python -m tests.screenshots --navigation data/screenshots
 
 Seeds a fresh demo database in a temporary folder, starts the app and saves OUTDIR/<user>-<page>-<size>.png.
+With --navigation: the README's three pictures of the grouped navigation (nav-*.png), the menu
+opened where it is folded away (a tablet or a phone).
 """
 
 from __future__ import annotations
@@ -19,9 +22,27 @@ from ui.navigation import pages_for
 
 SIZES = {"768x1024": (768, 1024), "1366x768": (1366, 768)}
 USERS = ("admin", "supervisor", "officer", "handler", "monitor")
+# (file, user, width, height) of the README's navigation pictures
+NAVIGATION = (
+    ("nav-supervisor-1366x768.png", "supervisor", 1366, 768),
+    ("nav-officer-768x1024.png", "officer", 768, 1024),
+    ("nav-phone-390x844.png", "supervisor", 390, 844),
+)
 
 
-def main(out: str) -> int:
+def navigation(out_dir: Path, url: str, browser) -> None:
+    for name, user, w, h in NAVIGATION:
+        page = browser.new_page(viewport={"width": w, "height": h})
+        sign_in(page, url, user)
+        if w <= 768:  # the sidebar is folded behind 菜单
+            page.locator("[data-testid=stExpandSidebarButton]").click()
+            page.wait_for_timeout(700)  # it slides in
+        page.screenshot(path=str(out_dir / name))
+        print(out_dir / name)
+        page.close()
+
+
+def main(out: str, only_navigation: bool = False) -> int:
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -35,6 +56,9 @@ def main(out: str) -> int:
                 for u in USERS
             }
         with streamlit_server(db_path) as url, chromium() as browser:
+            if only_navigation:
+                navigation(out_dir, url, browser)
+                return 0
             for size, (w, h) in SIZES.items():
                 for user in USERS:
                     page = browser.new_page(viewport={"width": w, "height": h})
@@ -52,4 +76,5 @@ def main(out: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "screenshots"))
+    args = [a for a in sys.argv[1:] if a != "--navigation"]
+    sys.exit(main(args[0] if args else "screenshots", "--navigation" in sys.argv))
