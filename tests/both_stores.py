@@ -1,8 +1,12 @@
-"""`python -m tests.both_stores [pytest args]`: the whole suite on SQLite and, at the same time in a
-second process, every test that touches the store again on PostgreSQL (README's test command). The
-SQLite run prints as it goes; the PostgreSQL run's output follows when both are done. Exit status:
-non-zero when either run failed. Running them side by side, not one after the other, keeps the
-suite near a quarter of an hour on a 2-core machine."""
+"""`python -m tests.both_stores [pytest args]`: the whole suite on SQLite and, at the same time in
+another process, every test that touches the store again on PostgreSQL (README's test command).
+
+With no arguments the SQLite run is itself split in two processes, its browser tests and the rest,
+so three run side by side: a browser test spends much of its time waiting on a server or a page
+(measured: the 2 cores were 45% idle while the SQLite run went on alone), and the other lanes use
+that time. With arguments (a file, -k, -m ...) there are two processes, as a developer expects.
+The SQLite run without browser tests prints as it goes; the others' output follows when all are
+done. Exit status: non-zero when any run failed."""
 
 from __future__ import annotations
 
@@ -16,28 +20,49 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def lanes(argv: list[str]) -> list[tuple[str, dict, list[str]]]:
+    """(title, extra environment, pytest arguments) of each process; the first prints live."""
+    postgres = {"SURVEY_TEST_STORE": "postgresql"}
+    if argv:
+        return [("SQLite", {}, argv), ("PostgreSQL (SURVEY_TEST_STORE=postgresql)", postgres, argv)]
+    return [
+        ("SQLite, all but the browser tests", {}, ["-m", "not browser"]),
+        ("SQLite, the browser tests", {}, ["-m", "browser"]),
+        ("PostgreSQL (SURVEY_TEST_STORE=postgresql)", postgres, []),
+    ]
+
+
 def main(argv: list[str]) -> int:
     started = time.monotonic()
-    with tempfile.NamedTemporaryFile("w+", suffix=".log", prefix="pytest-postgresql-") as log:
-        second = subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *argv],
+    (first_title, first_env, first_args), *others = lanes(argv)
+    running = []
+    for title, env, args in others:
+        log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed below
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
             cwd=ROOT,
-            env={**os.environ, "SURVEY_TEST_STORE": "postgresql"},
+            env={**os.environ, **env},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        print("== SQLite ==", flush=True)
-        first = subprocess.run([sys.executable, "-m", "pytest", *argv], cwd=ROOT).returncode
-        second.wait()
+        running.append((title, process, log))
+    print(f"== {first_title} ==", flush=True)
+    first = subprocess.run(
+        [sys.executable, "-m", "pytest", *first_args], cwd=ROOT, env={**os.environ, **first_env}
+    ).returncode
+    results = [(first_title, first)]
+    for title, process, log in running:
+        process.wait()
         log.seek(0)
-        print("\n== PostgreSQL (SURVEY_TEST_STORE=postgresql) ==", flush=True)
+        print(f"\n== {title} ==", flush=True)
         sys.stdout.write(log.read())
-    print(
-        f"\nSQLite: {'passed' if first == 0 else f'FAILED ({first})'}; PostgreSQL: "
-        f"{'passed' if second.returncode == 0 else f'FAILED ({second.returncode})'};"
-        f" {time.monotonic() - started:.0f} s in all"
+        log.close()
+        results.append((title, process.returncode))
+    summary = "; ".join(
+        f"{title}: {'passed' if code == 0 else f'FAILED ({code})'}" for title, code in results
     )
-    return first or second.returncode
+    print(f"\n{summary}; {time.monotonic() - started:.0f} s in all")
+    return next((code for _, code in results if code), 0)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,14 @@ def test_a_form_with_its_csv_is_uploaded_tried_and_a_bad_one_is_explained(templa
         f"g{i:03d},镇江{i:03d}号测试企业有限公司,{('jk', 'rz', 'dt')[i % 3]}\n" for i in range(300)
     )
     (tmp_path / "companies.csv").write_bytes(media(form)["companies.csv"] + many.encode())
-    (tmp_path / "followup.xlsx").write_bytes(xlsx(FORMS / "pulldata_followup.md"))
+    # A form we refuse: the corpus's pulldata follow-up (accepted since issue 27) with its
+    # calculation cut short, a mistake typed in Excel that only the upload can catch.
+    broken = (FORMS / "pulldata_followup.md").read_text(encoding="utf-8")
+    broken = broken.replace(
+        "pulldata('households', 'head_name', 'hh_id', ${hh_id})", "concat(${hh_id},"
+    )
+    (tmp_path / "followup.md").write_text(broken, encoding="utf-8")
+    (tmp_path / "followup.xlsx").write_bytes(xlsx(tmp_path / "followup.md"))
     with demo_server(template_db, tmp_path) as (url, path), chromium() as browser:
         page = browser.new_context(viewport={"width": 768, "height": 1024}).new_page()
         sign_in(page, url, "supervisor")
@@ -79,7 +86,7 @@ def test_a_form_with_its_csv_is_uploaded_tried_and_a_bad_one_is_explained(templa
         wait_idle(laptop)
         laptop.get_by_role("button", name="检查并保存为新版本").click()
         laptop.get_by_text("问卷有 1 处问题，未保存").wait_for(timeout=30_000)
-        said = laptop.get_by_text("请改用 select_one_from_file")
+        said = laptop.get_by_text("表达式不完整")
         said.scroll_into_view_if_needed()
         assert "survey 表第 3 行“calculation”列" in said.inner_text()
         laptop.screenshot(path=str(shots(tmp_path) / "form-refused-1366.png"))

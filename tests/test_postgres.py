@@ -498,9 +498,10 @@ def _recording_shims(folder, log):
         shim = folder / name
         shim.write_text(
             "#!/bin/sh\n"
-            f'{{ printf "argv:%s" "{name}"; for a in "$@"; do printf " %s" "$a"; done; echo; }}'
-            f' >> "{log}"\n'
-            f'tr "\\0" "\\n" < /proc/$$/environ | sed "s/^/env:{name}:/" >> "{log}"\n'
+            # One file per process: pg_restore and psql run at once, and their lines, appended
+            # to one file in several writes, interleaved ("argv:psqlargv:pg_restore").
+            f'{{ printf "argv:%s" "{name}"; for a in "$@"; do printf " %s" "$a"; done; echo;'
+            f' tr "\\0" "\\n" < /proc/$$/environ | sed "s/^/env:{name}:/"; }} > "{log}.$$"\n'
             f'exec "{maintenance._pg_tool(name)}" "$@"\n'
         )
         shim.chmod(0o755)
@@ -562,7 +563,11 @@ def test_backup_and_restore_keep_the_password_off_command_lines(template_db, tmp
         store.release(url)
         survey("restore", archive, "--yes")
 
-        lines = log.read_text().splitlines()
+        lines = [
+            line
+            for record in log.parent.glob(f"{log.name}.*")
+            for line in record.read_text().splitlines()
+        ]
         started = {line.split()[0] for line in lines if line.startswith("argv:")}
         assert started == {"argv:pg_dump", "argv:pg_restore", "argv:psql"}, started
         leaks = [line for line in lines if PASSWORD in line or quote(PASSWORD, safe="") in line]

@@ -214,6 +214,7 @@ def fill(at, form: Form, key: str, answers: dict) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.store_independent  # the preview's answers never reach the store: once, on SQLite
 @pytest.mark.parametrize("path", [p for p in FORMS if p.stem not in REFUSED], ids=lambda p: p.stem)
 def test_every_accepted_form_works_in_the_preview(demo_db, path):
     form = read(path)
