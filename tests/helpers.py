@@ -3,6 +3,8 @@ of the small demo database, users by name, a valid visit payload, and pages open
 
 from __future__ import annotations
 
+import io
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -150,3 +152,15 @@ def whole_load_visits(db) -> int:
     assert torn == 0
     assert cubes.mismatches(db) == []
     return store.scalar(db, "SELECT count(*) FROM visits WHERE submission_id LIKE 'load-%'")
+
+
+def rewrite_sheet(data: bytes, change) -> bytes:
+    """The same workbook with sheet1's XML passed through `change`."""
+    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                content = change(content)
+            target.writestr(info, content)
+    return out.getvalue()

