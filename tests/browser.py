@@ -141,8 +141,16 @@ def demo_server(template_db, folder: Path):
     or, on PostgreSQL, its URL)."""
     require_chromium()
     path = private_copy(template_db, folder / "demo.db")
-    with streamlit_server(path) as url:
-        yield url, path
+    try:
+        with streamlit_server(path) as url:
+            yield url, path
+    finally:
+        if str(path).startswith("postgresql://"):
+            from survey import db as store
+            from tests.pgserver import drop_database
+
+            store.release(path)
+            drop_database(str(path))
 
 
 def wait_idle(page, timeout: float = 30_000) -> None:

@@ -80,6 +80,13 @@ def template_db(tmp_path_factory, request):
     return path
 
 
+def _drop(url: str) -> None:
+    from tests.pgserver import drop_database
+
+    store.release(url)
+    drop_database(url)
+
+
 @pytest.fixture
 def demo_db(template_db, tmp_path, monkeypatch, request):
     """A private copy of the small seeded database; SURVEY_DB points at it."""
@@ -88,7 +95,7 @@ def demo_db(template_db, tmp_path, monkeypatch, request):
 
         url = copy_database(request.getfixturevalue("pg_server"), "template_demo")
         monkeypatch.setenv("SURVEY_DB", url)
-        request.addfinalizer(lambda: store.release(url))
+        request.addfinalizer(lambda: _drop(url))
         return url
     path = tmp_path / "demo.db"
     shutil.copy(template_db, path)
@@ -103,7 +110,7 @@ def empty_db(tmp_path, monkeypatch, request):
         from tests.pgserver import fresh_database
 
         target = fresh_database(request.getfixturevalue("pg_server"), f"e{next(_names)}")
-        request.addfinalizer(lambda: store.release(target))
+        request.addfinalizer(lambda: _drop(target))
     else:
         target = tmp_path / "empty.db"
     bootstrap.init_db(target)
