@@ -90,7 +90,11 @@ for item in items:
                 f"{item['deadline_on']}，主持 {md(item['chair'])}）"
             )
         if item["status"] == "open":
-            with st.form(f"minutes_{item['id']}", enter_to_submit=False):
+            # a new form after each success (its fields keep their keys, so the values stay for
+            # an edit): a late second tap then finds no submit button; an identical decision is
+            # refused in survey/ in any case
+            minutes = f"minutes_{item['id']}_{session.form_key('agenda')}"
+            with st.form(minutes, enter_to_submit=False):
                 decision = st.text_area("会议决定", value=item["decision"], key=f"dec_{item['id']}")
                 responsible = st.multiselect(
                     "责任单位",

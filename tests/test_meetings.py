@@ -59,6 +59,10 @@ def test_a_decision_enters_the_timeline_and_sets_the_deadline(db):
             meetings.record_decision(db, supervisor, item, **(values | changes))
         assert refused.value.field == field
     meetings.record_decision(db, supervisor, item, **values)
+    with pytest.raises(ValidationError, match="已记录"):  # a second tap: one event, not two
+        meetings.record_decision(
+            db, supervisor, item, **(values | {"departments": ["ZRZY", "GXJ"]})
+        )
     problem = store.query(db, "SELECT deadline_on FROM problems WHERE id = ?", (pid,))[0]
     assert problem["deadline_on"] == "2026-07-10"
     event = store.query(
@@ -67,6 +71,14 @@ def test_a_decision_enters_the_timeline_and_sets_the_deadline(db):
         (pid,),
     )[0]
     assert event["action"] == "joint_review" and "两周内完成用地预审" in event["note"]
+    assert (
+        store.scalar(
+            db,
+            "SELECT count(*) FROM problem_events WHERE problem_id = ? AND action = 'joint_review'",
+            (pid,),
+        )
+        == 1
+    )
     assert "市自然资源和规划局" in event["note"] and "王副市长" in event["note"]
     told = messages.list_messages(db, actor_for(db, "handler"))
     assert any(m["kind"] == "joint_review" and m["problem_id"] == pid for m in told)
@@ -139,7 +151,7 @@ def test_the_meetings_page_records_minutes_and_prints(demo_db):
     at.text_area(key=f"dec_{item}").input("由工信局牵头，两周内完成")
     at.multiselect(key=f"resp_{item}").set_value(["GXJ"])
     at.text_input(key=f"chair_{item}").input("王副市长")
-    at.button(key=f"FormSubmitter:minutes_{item}-记录决定").click().run()
+    at.button(key=f"FormSubmitter:minutes_{item}_agenda_1-记录决定").click().run()
     assert at.success[0].value.startswith("已记录")
     assert any("决定：由工信局牵头" in m.value for m in at.markdown)  # without a reload
     at.toggle[0].set_value(True).run()

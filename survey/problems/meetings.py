@@ -155,6 +155,21 @@ def record_decision(
         unknown = [d for d in departments if d not in names]
         if unknown:
             raise ValidationError(f"责任单位代码无效：{unknown[0]}", "departments")
+        recorded = {
+            row[0]
+            for row in db.conn.execute(
+                "SELECT department_code FROM meeting_item_departments WHERE item_id = ?",
+                (item_id,),
+            )
+        }
+        item = rows[0]
+        if (item["decision"], item["chair"], item["deadline_on"], recorded) == (
+            decision,
+            chair,
+            deadline,
+            set(departments),
+        ):  # a second tap on 记录决定 does not write the decision into the timeline again
+            raise ValidationError("这项决定已记录，未重复写入办理过程。", "decision")
         db.execute(
             "UPDATE meeting_items SET decision = ?, chair = ?, deadline_on = ?, decided_at = ?"
             " WHERE id = ?",

@@ -1,0 +1,159 @@
+"""After an action the screen shows its result at once, and a second tap makes nothing more
+(issue 28, item 4), in a real browser for the flows test_browser_review does not walk: a joint
+review meeting and its minutes, a month's progress report and its review, a user and an API
+client. One server, two sign-ins (a department on a tablet, the admin on a laptop)."""
+
+from __future__ import annotations
+
+import pytest
+
+from survey import clock
+from survey import db as store
+from tests.browser import (
+    chromium,
+    private_copy,
+    require_chromium,
+    sign_in,
+    streamlit_server,
+    wait_idle,
+)
+
+# What a double tap does is decided in the session (one script run at a time) and refused in
+# survey/, whose refusals run on both stores in the in-process tests: this runs once, on SQLite.
+pytestmark = [pytest.mark.browser, pytest.mark.store_independent]
+
+DECISION = "由牵头部门会同供电公司十个工作日内现场办公解决"
+
+
+def test_one_tap_shows_the_result_and_a_second_makes_nothing(template_db, tmp_path):
+    require_chromium()
+    path = private_copy(template_db, tmp_path / "stale.db")
+    month = clock.today().isoformat()[:7]
+    with streamlit_server(path) as url, chromium() as browser:
+        # 任务清单 → 报送进展: a double tap reports once, the history lists it, the form is empty
+        handler = browser.new_context(viewport={"width": 768, "height": 1024}).new_page()
+        sign_in(handler, url, "handler")
+        handler.goto(url + "/plan")
+        wait_idle(handler)
+        handler.get_by_role("tab", name="报送进展").click()
+        wait_idle(handler)
+        done = handler.get_by_label("本月完成情况")
+        done.fill("走访重点企业 30 家，协调解决用电增容 2 项。")
+        handler.get_by_role("button", name="报送", exact=True).dblclick()
+        handler.get_by_text("已报送，等待审核。").wait_for(timeout=30_000)
+        wait_idle(handler)
+        assert handler.get_by_role("tab", selected=True).inner_text() == "报送进展"
+        handler.get_by_text("走访重点企业 30 家").wait_for(timeout=30_000)  # in 报送记录
+        assert handler.get_by_label("本月完成情况").input_value() == ""
+        assert handler.locator("[data-testid=stAlertContentError]").count() == 0
+
+        admin = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+        sign_in(admin, url, "admin")
+
+        # 任务清单 → 审核: a double tap on 通过 accepts once and the report leaves the queue
+        admin.goto(url + "/plan")
+        wait_idle(admin)
+        admin.get_by_role("tab", name="审核").click()
+        wait_idle(admin)
+        with store.opened(path) as db:
+            report = store.scalar(db, "SELECT max(id) FROM task_reports")
+        accept = admin.locator(f".st-key-accept_{report} button")  # keyed: its own class
+        waiting = admin.get_by_role("button", name="通过").count()
+        accept.dblclick()
+        admin.get_by_text("已通过。").wait_for(timeout=30_000)
+        wait_idle(admin)
+        assert admin.get_by_role("tab", selected=True).inner_text() == "审核"
+        assert accept.count() == 0
+        assert admin.get_by_role("button", name="通过").count() == waiting - 1
+        assert admin.locator("[data-testid=stAlertContentError]").count() == 0
+
+        # 联审会办: a double tap on 新建会议 makes one meeting, shown at once with its agenda
+        admin.goto(url + "/meetings")
+        wait_idle(admin)
+        admin.get_by_text("新建会议（上次会议未办结的议题自动列入）").click()
+        title = admin.get_by_role("textbox", name="会议名称（可留空）")
+        title.fill("浏览器联审会")
+        admin.get_by_role("button", name="新建会议").dblclick()
+        admin.get_by_text("已新建会议。").wait_for(timeout=30_000)
+        wait_idle(admin)
+        assert "浏览器联审会" in admin.get_by_role("combobox", name="会议").input_value()
+        assert admin.locator("[data-testid=stAlertContentError]").count() == 0
+        # its minutes: a double tap, then one more tap, write the decision into the timeline once
+        form = admin.locator("[data-testid=stForm]").filter(has=admin.get_by_label("会议决定"))
+        minutes = form.first
+        minutes.get_by_label("会议决定").fill(DECISION)
+        minutes.get_by_label("主持人").fill("分管副市长")
+        pick(minutes, "责任单位", "市工业和信息化局")
+        minutes.get_by_role("button", name="记录决定").dblclick()
+        admin.get_by_text("已记录，决定已写入问题的办理过程，时限已更新。").wait_for(timeout=30_000)
+        wait_idle(admin)
+        admin.get_by_text("决定：" + DECISION).wait_for(timeout=30_000)
+        assert admin.locator("[data-testid=stAlertContentError]").count() == 0
+        minutes.get_by_role("button", name="记录决定").click()  # the same decision again
+        admin.get_by_text("这项决定已记录，未重复写入办理过程。").wait_for(timeout=30_000)
+
+        # 用户管理: a double tap on 创建用户 makes one user, listed at once, the form empty
+        admin.goto(url + "/users")
+        wait_idle(admin)
+        admin.get_by_role("textbox", name="用户名（登录名）").fill("browser_new")
+        admin.get_by_role("textbox", name="姓名").fill("浏览器新用户")
+        pick(admin, "角色", "监督员")
+        admin.get_by_role("textbox", name="初始密码（首次登录须修改）").fill("Browser2026")
+        admin.get_by_role("button", name="创建用户").dblclick()
+        admin.get_by_text("已创建用户 browser_new。").wait_for(timeout=30_000)
+        wait_idle(admin)
+        assert admin.get_by_role("tab", selected=True).inner_text() == "新建用户"
+        assert admin.get_by_role("textbox", name="用户名（登录名）").input_value() == ""
+        assert admin.locator("[data-testid=stAlertContentError]").count() == 0
+        admin.get_by_role("tab", name="修改、停用、重置").click()
+        wait_idle(admin)
+        listed(admin, "用户", "browser_new · 浏览器新用户")
+
+        # 接口客户端: a double tap makes one client and one token, both shown at once
+        admin.goto(url + "/api-clients")
+        wait_idle(admin)
+        admin.get_by_role("textbox", name="名称").fill("浏览器测试平台")
+        pick(admin, "权限", "报送问题")
+        admin.get_by_role("button", name="创建并生成令牌").dblclick()
+        admin.get_by_text("令牌如下，只显示这一次").wait_for(timeout=30_000)
+        wait_idle(admin)
+        token = admin.locator("[data-testid=stCode]").inner_text().strip()
+        assert admin.get_by_role("textbox", name="名称").input_value() == ""
+        assert admin.locator("[data-testid=stAlertContentError]").count() == 0
+        listed(admin, "客户端", "浏览器测试平台")
+    with store.opened(path) as db:
+        reports = store.query(
+            db,
+            "SELECT status FROM task_reports WHERE month = ? AND done_text LIKE '走访重点企业 30 家%'",
+            (month,),
+        )
+        meetings = store.scalar(db, "SELECT count(*) FROM meetings WHERE title = '浏览器联审会'")
+        decisions = store.scalar(
+            db, "SELECT count(*) FROM problem_events WHERE note LIKE ?", (f"%{DECISION}%",)
+        )
+        made = store.scalar(db, "SELECT count(*) FROM users WHERE username = 'browser_new'")
+        clients = store.query(
+            db, "SELECT token_hint FROM api_clients WHERE name = '浏览器测试平台'"
+        )
+    assert [r["status"] for r in reports] == ["accepted"]
+    assert meetings == 1 and decisions == 1 and made == 1
+    assert len(clients) == 1 and token.startswith(clients[0]["token_hint"])
+
+
+def pick(scope, label: str, typed: str) -> None:
+    """Add one option to a multiselect (in `scope`, a page or a form) by typing it."""
+    box = scope.get_by_role("combobox", name=label)
+    box.click()
+    box.press_sequentially(typed, delay=30)
+    box.page.get_by_role("option").filter(has_text=typed).first.wait_for(timeout=30_000)
+    box.press("Enter")
+    box.page.keyboard.press("Escape")
+
+
+def listed(page, label: str, option: str) -> None:
+    """The select box `label` offers `option` (typed in to find it, then left unchosen)."""
+    box = page.get_by_role("combobox", name=label, exact=True)
+    box.click()
+    box.press_sequentially(option[:6], delay=30)
+    page.get_by_role("option", name=option).wait_for(timeout=30_000)
+    page.keyboard.press("Escape")
