@@ -108,6 +108,8 @@ def test_minutes_on_a_tablet_and_a_masked_case_on_a_laptop(template_db, tmp_path
         wait_idle(settings)
         settings.get_by_role("tab", name="群机器人").click()
         wait_idle(settings)
+        # a field's help icon is named in Chinese (Streamlit says "Help for Webhook 地址")
+        settings.get_by_role("button", name="说明：Webhook 地址").wait_for(timeout=30_000)
         field = settings.get_by_role("textbox", name="名称", exact=True)
         field.fill("工信局工作群")
         settings.get_by_role("textbox", name="Webhook 地址", exact=True).fill(ROBOT_URL)

@@ -71,7 +71,9 @@ div[data-testid="stCaptionContainer"], div[data-testid="stCaptionContainer"] p {
 # page is chosen (one more tap for every move). Close it after a choice. Static: no user text.
 # Streamlit 1.67 draws the navigation's sections as <div>s (a header and the <li>s) directly in its
 # <ul>, which a screen reader cannot read as lists (axe's "list" and "listitem", serious): the <ul>
-# is marked role=none and each section a list named by its header, again after every redraw.
+# is marked role=none and each section a list named by its header, again after every redraw; the
+# help icons' English names ("Help for …") become Chinese the same way. Keep anything that looks
+# like a tag out of the script, comments included: with one, Streamlit did not run it at all.
 CLOSE_NAV_SCRIPT = """
 <script>
 if (!window.__zhyNavCloser) {
@@ -87,8 +89,19 @@ if (!window.__zhyNavCloser) {
       }
     }
   };
-  nameSections();
-  new MutationObserver(nameSections).observe(document.body, {childList: true, subtree: true});
+  // A field's help icon is named "Help for " and the field's label by Streamlit's frontend ("Help"
+  // without a label), which no app setting changes: a screen reader hears Chinese instead.
+  const nameHelp = () => {
+    for (const button of document.querySelectorAll('[data-testid="stTooltipIcon"] button[aria-label^="Help"]')) {
+      const said = button.getAttribute("aria-label");
+      const field = said.startsWith("Help for ") ? said.slice(9).trim() : "";
+      if (said === "Help" || field) button.setAttribute("aria-label", field ? `说明：${field}` : "说明");
+    }
+  };
+  const redraw = () => { nameSections(); nameHelp(); };
+  redraw();
+  new MutationObserver(redraw).observe(document.body, {
+    childList: true, subtree: true, attributes: true, attributeFilter: ["aria-label"]});
   document.addEventListener("click", (event) => {
     const link = event.target.closest('[data-testid="stSidebarNav"] a, [data-testid="stSidebarNavLink"]');
     if (!link || window.innerWidth > 768) return;  // Streamlit overlays it up to 768 px
