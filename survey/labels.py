@@ -39,6 +39,7 @@ SOURCE_LABELS = {
     "hotline": "12345热线",
     "portal": "政务服务",
     "platform": "其他平台",
+    "company": "企业自报",
 }
 
 VISIT_MODES = ("实地", "电话", "座谈", "线上")

@@ -398,3 +398,58 @@ def _statements(script: str) -> list[str]:
     migration's transaction; executescript would commit it."""
     lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+@migrations()
+def m021_company_view(db: Database) -> None:
+    """The company's own view (企业端, issue 30): links that belong to one company (only the
+    token's SHA-256 is kept), the short sessions they open, failed openings (for the rate limit),
+    the company's rating of each answer, a company e-mail address, deliveries that carry a link
+    (minted when sent), and problems the company raised itself (source 'company', 企业自报)."""
+    db.execute("ALTER TABLE companies ADD COLUMN contact_email TEXT NOT NULL DEFAULT ''")
+    db.execute(
+        "CREATE TABLE company_links (id INTEGER PRIMARY KEY,"
+        " company_id INTEGER NOT NULL REFERENCES companies(id), token_hash TEXT NOT NULL UNIQUE,"
+        " via TEXT NOT NULL CHECK (via IN ('sms', 'email', 'qr')),"
+        " problem_id INTEGER REFERENCES problems(id), issued_by INTEGER REFERENCES users(id),"
+        " issued_at TEXT NOT NULL, expires_at TEXT NOT NULL, revoked_at TEXT, last_used_at TEXT)"
+    )
+    db.execute("CREATE INDEX idx_company_links_company ON company_links(company_id, revoked_at)")
+    db.execute(
+        "CREATE TABLE company_sessions (id INTEGER PRIMARY KEY,"
+        " company_id INTEGER NOT NULL REFERENCES companies(id),"
+        " link_id INTEGER NOT NULL REFERENCES company_links(id), token_hash TEXT NOT NULL UNIQUE,"
+        " created_at TEXT NOT NULL, expires_at TEXT NOT NULL, revoked_at TEXT)"
+    )
+    db.execute("CREATE INDEX idx_company_sessions_company ON company_sessions(company_id)")
+    db.execute(
+        "CREATE TABLE company_link_failures (id INTEGER PRIMARY KEY, at TEXT NOT NULL,"
+        " address TEXT NOT NULL)"
+    )
+    db.execute("CREATE INDEX idx_company_link_failures ON company_link_failures(address, at)")
+    db.execute(
+        "CREATE TABLE company_ratings (id INTEGER PRIMARY KEY,"
+        " problem_id INTEGER NOT NULL REFERENCES problems(id),"
+        " reply_event_id INTEGER NOT NULL UNIQUE REFERENCES problem_events(id),"
+        " company_id INTEGER NOT NULL REFERENCES companies(id),"
+        " level INTEGER NOT NULL REFERENCES satisfaction_levels(level),"
+        " comment TEXT NOT NULL DEFAULT '', rated_at TEXT NOT NULL)"
+    )
+    db.execute("CREATE INDEX idx_company_ratings_problem ON company_ratings(problem_id)")
+    db.execute("CREATE INDEX idx_company_ratings_at ON company_ratings(rated_at)")
+    db.execute("ALTER TABLE deliveries ADD COLUMN company_id INTEGER REFERENCES companies(id)")
+    _loosen(
+        db,
+        "problems",
+        "CHECK (source IN ('visit', 'monitor', 'hotline', 'portal', 'platform'))",
+        "CHECK (source IN ('visit', 'monitor', 'hotline', 'portal', 'platform', 'company'))",
+    )
+
+
+@migrations()
+def m020_data_version(db: Database) -> None:
+    """A counter every write to what the dashboards and the navigation's counts read moves on, in
+    the write's own transaction (survey.dataversion), so their results can be cached under it."""
+    from survey import dataversion
+
+    dataversion.install(db)

@@ -18,6 +18,8 @@ from survey.access.permissions import require
 from survey.cases import library, selection
 from survey.companies import exchange as company_exchange
 from survey.companies import registry, transfer
+from survey.companyview import links as company_links
+from survey.companyview import view as company_view
 from survey.errors import NotFoundError, PermissionDeniedError
 from survey.notify import messages, webhooks
 from survey.plans import aliases as plan_aliases
@@ -26,7 +28,7 @@ from survey.plans import reports as plan_reports
 from survey.problems import inbox, lifecycle, listing, register
 from survey.reports import common, exports, overview, periods, problem_list, scorecard, weekly
 from survey.xlsform.writer import build_xlsform
-from tests.helpers import actor_for
+from tests.helpers import actor_for, linked_company
 from tests.helpers import payload as visit_payload
 
 _VIEW = periods.Filters("2026-01", "2026-06")
@@ -312,6 +314,17 @@ CASES = {
     "webhooks.list_webhooks": (set(), lambda db, a: webhooks.list_webhooks(db, a)),  # clients only
     # who reads a company's contact person and phone in the API's answers (exchange._shape)
     "permissions.personal": ({"supervisor", "admin"}, lambda db, a: require(a, "personal.read")),
+    # the company's own view (企业端): the company role alone, which no user holds
+    "company_view.my_problems": (set(), lambda db, a: company_view.my_problems(db, a)),
+    "company_view.rate": (set(), lambda db, a: company_view.rate(db, a, 1, "满意")),
+    "company_links.issue_qr": (
+        {"officer", "supervisor", "admin"},
+        lambda db, a: company_links.issue_qr(db, a, linked_company(db, actor_for(db, "officer"))),
+    ),
+    "company_links.revoke_all": (
+        {"supervisor", "admin"},
+        lambda db, a: company_links.revoke_all(db, a, 1),
+    ),
 }
 
 
@@ -365,6 +378,10 @@ RULE_OF_CASE = {
     "exchange.company_by_code": "companies.sync",
     "webhooks.list_webhooks": "webhooks.manage",
     "permissions.personal": "personal.read",
+    "company_view.my_problems": "company_view.read",
+    "company_view.rate": "company_view.rate",
+    "company_links.issue_qr": "company_links.issue",
+    "company_links.revoke_all": "company_links.revoke",
 }
 
 
@@ -458,3 +475,33 @@ def test_supervisor_sees_everything(db):
     assert listing.count_problems(db, supervisor) == store.scalar(
         db, "SELECT count(*) FROM problems"
     )
+
+
+def _company_actor(db):
+    """A company's own view (企业端): the role a link's session holds, for one company."""
+    with store.transaction(db):
+        user = company_links.service_user(db)
+    company = store.scalar(db, "SELECT company_id FROM problems WHERE source = 'visit' LIMIT 1")
+    return company_links.company_actor(user, company)
+
+
+# Its own view; and one's own sign-in sessions, which the company's user row never has.
+OWN_VIEW = {"company_view.my_problems", "company_view.rate", "auth.list_sessions(own)"}
+
+
+def test_the_company_role_reaches_its_own_view_and_nothing_else(db):
+    """Every staff function refuses a company's session; its own view takes it. (company_view.rate
+    on problem 1, not necessarily the company's, reads as not found: tests/test_company_view.py.)"""
+    actor = _company_actor(db)
+    for name, (_, call) in CASES.items():
+        if name in OWN_VIEW:
+            continue
+        with pytest.raises(PermissionDeniedError):
+            call(db, actor)
+    assert company_view.my_problems(db, actor)
+    for scope_of in (permissions.problem_scope, permissions.company_scope, permissions.visit_scope):
+        with pytest.raises(PermissionDeniedError):
+            scope_of(actor)
+    lead = _lead(db)  # a monitor's lead raised by a company session: refused
+    with pytest.raises(PermissionDeniedError, match="本企业"):
+        register.raise_problem(db, actor, lead)

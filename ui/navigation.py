@@ -56,7 +56,11 @@ PAGES = (
     PageSpec("pages/deliveries_page.py", "通知记录", "deliveries", ":material/outbox:", "settings.edit", "管理"),
     PageSpec("pages/api_clients_page.py", "接口客户端", "api-clients", ":material/api:", "api_clients.manage", "管理"),
     PageSpec("pages/account_page.py", "我的账号", "account", ":material/person:", "account.edit", "日常"),
+    PageSpec("pages/company_view_page.py", "我的诉求", "company-view", ":material/storefront:", "company_view.read", "日常"),
 )  # fmt: skip
+
+
+COMPANY_VIEW = "company-view"  # the company's own page (企业端), opened from its link
 
 
 def pages_for(actor: Actor) -> list[PageSpec]:
@@ -72,11 +76,21 @@ def build(actor: Actor | None):
         from ui import signin
 
         pages = [
-            st.Page(signin.render, title="登录", url_path=s.url_path, default=(i == 0))
+            # The company view's address says its own one message, never asks to sign in.
+            st.Page(s.path, title=s.title, url_path=s.url_path, default=(i == 0))
+            if s.url_path == COMPANY_VIEW
+            else st.Page(signin.render, title="登录", url_path=s.url_path, default=(i == 0))
             for i, s in enumerate(PAGES)
         ]
         return st.navigation(pages, position="hidden")
     specs = pages_for(actor)
+    if actor.has_role("company"):  # a company's link: its one page, no menu
+        [spec] = specs
+        view = st.Page(spec.path, title=spec.title, url_path=spec.url_path)
+        # The default page lives at "/", so the view is not the default (at /company-view it
+        # would say "Page not found"); "/" sends the company on to it.
+        start = st.Page(lambda: st.switch_page(view), title=spec.title, url_path="start")
+        return st.navigation([start, view], position="hidden")
     from ui import session  # navigation is built per run; the counts are fresh each time
 
     with session.database() as db:

@@ -23,6 +23,7 @@ from streamlit.runtime.pages_manager import PagesManager  # noqa: E402
 from api.app import ApiMount  # noqa: E402
 from survey import db as store  # noqa: E402
 from survey.access import auth  # noqa: E402
+from ui.company_link import CompanyLinkMiddleware  # noqa: E402
 
 COOKIE = "zhy_session"
 
@@ -134,5 +135,6 @@ app = st.App(
         Route("/auth/signout", clear_cookie, methods=["POST"]),
         ApiMount("/api/v1"),  # the API for other systems (api/)
     ],
-    middleware=[Middleware(AntiFramingMiddleware)],
+    # A company's link (/company-view?t=…) becomes its session cookie before Streamlit sees it.
+    middleware=[Middleware(AntiFramingMiddleware), Middleware(CompanyLinkMiddleware)],
 )

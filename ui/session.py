@@ -20,6 +20,7 @@ from survey import bootstrap
 from survey import db as store
 from survey.access import auth, permissions, settings
 from survey.access.actor import Actor
+from survey.companyview import links as company_links
 from survey.errors import SurveyError
 from ui import text
 
@@ -91,7 +92,8 @@ def _user_agent() -> str:
 
 
 def current_actor() -> Actor | None:
-    """The signed-in user: this session's row, else the browser's cookie, else a trusted header."""
+    """The signed-in user: this session's row, else the browser's cookie, else a company's link
+    session (its own cookie, ui/company_link.py), else a trusted header."""
     session_id = st.session_state.get(SESSION_KEY)
     with database() as db:
         if session_id:
@@ -104,6 +106,11 @@ def current_actor() -> Actor | None:
         if found:
             st.session_state[SESSION_KEY] = found[1]
             return found[0]
+        company = company_links.actor_for_cookie(
+            db, (st.context.cookies or {}).get(company_links.COOKIE)
+        )
+        if company:  # a company's own view (企业端), opened from its link
+            return company
         header = os.environ.get(TRUSTED_HEADER_ENV)
         username = (st.context.headers or {}).get(header) if header else None
         if username:
@@ -190,7 +197,10 @@ def require_actor(action: str) -> Actor:
     """
     actor = current_actor()
     if actor is None:
-        st.warning("请先登录。")
+        if action == "company_view.read":  # a company without a live link: one message for all
+            st.warning(company_links.INVALID_MESSAGE)
+        else:
+            st.warning("请先登录。")
         st.stop()
     if not permissions.can(actor, action):
         st.error("您的角色无权打开此页面。")

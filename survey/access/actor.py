@@ -21,6 +21,7 @@ class Actor:
     department_code: str | None = None
     must_change_password: bool = False
     district_code: str | None = None
+    company_id: int | None = None  # a company's own view (role 'company'): that company alone
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))

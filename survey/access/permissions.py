@@ -15,6 +15,9 @@ from survey.labels import ROLE_LABELS
 ALL_ROLES = frozenset(ROLE_LABELS)
 SUPERVISING = frozenset({"supervisor", "admin"})
 ADMIN = frozenset({"admin"})
+# A company following its own problems from a link (企业端): no account, not a user role, so no
+# rule that names ALL_ROLES reaches it; it holds only the rules that name it.
+COMPANY = frozenset({"company"})
 # The scopes an admin grants another system's API client (its Actor holds 'scope:<name>' roles).
 SCOPES = {
     "problems.read": "读取问题和变更记录",
@@ -63,7 +66,7 @@ RULES: dict[str, Rule] = {
     "companies.export": Rule(SUPERVISING, "导出企业名录"),
     "problems.read": Rule(ALL_ROLES | scope("problems.read"), "查看问题"),
     "problems.raise": Rule(
-        frozenset({"officer", "monitor"}) | scope("problems.create"), "登记问题"
+        frozenset({"officer", "monitor"}) | COMPANY | scope("problems.create"), "登记问题"
     ),
     "problems.triage": Rule(SUPERVISING, "交办、督办和回访问题（营商办职责）"),
     "problems.handle": Rule(frozenset({"handler"}), "办理问题", rows="lead_department"),
@@ -86,6 +89,10 @@ RULES: dict[str, Rule] = {
     "personal.read": Rule(SUPERVISING | scope("personal"), "读取个人信息"),
     "webhooks.manage": Rule(scope("webhooks"), "订阅事件推送"),
     "api_clients.manage": Rule(ADMIN, "管理接口客户端"),
+    "company_view.read": Rule(COMPANY, "查看本企业的问题"),
+    "company_view.rate": Rule(COMPANY, "评价问题的办理"),
+    "company_links.issue": Rule(frozenset({"officer", "supervisor", "admin"}), "出示企业查看码"),
+    "company_links.revoke": Rule(SUPERVISING, "撤销企业的查看链接"),
 }
 
 
@@ -149,6 +156,15 @@ def problem_scope(actor: Actor, alias: str = "p") -> tuple[str, list]:
         )
         params.append(actor.id)
     return ("(" + " OR ".join(parts) + ")" if parts else "0 = 1"), params
+
+
+def company_problems(actor: Actor, alias: str = "p") -> tuple[str, list]:
+    """The problems a company sees of itself: raised in a visit, from another system (12345,
+    the portal) or by itself; never a monitor's lead about it, never another company's."""
+    require(actor, "company_view.read")
+    if actor.company_id is None:
+        return "0 = 1", []
+    return f"({alias}.company_id = ? AND {alias}.source <> 'monitor')", [actor.company_id]
 
 
 def department_problems(department_code: str, alias: str = "p") -> tuple[str, list]:

@@ -41,6 +41,7 @@ class Delivery:
     link: str
     kind: str
     event_id: int | None = None  # a webhook delivery carries an event, not a message
+    company_id: int | None = None  # a company's SMS or e-mail: its link is minted when sent
 
 
 def enqueue(db: Database, rows: list[tuple[int, str, str]]) -> int:
@@ -64,7 +65,7 @@ def claim(db: Database, owner: str, limit: int = 50, lane: str | None = None) ->
             db,
             "SELECT d.id, d.channel, d.target, d.attempts, coalesce(m.title, '') AS title,"
             " coalesce(m.body, '') AS body, coalesce(m.link, '') AS link,"
-            " coalesce(m.kind, d.channel) AS kind, d.event_id"
+            " coalesce(m.kind, d.channel) AS kind, d.event_id, d.company_id"
             " FROM deliveries d LEFT JOIN messages m ON m.id = d.message_id"
             " WHERE d.status = 'pending' AND d.next_at <= ?"
             f" AND (d.lease_until IS NULL OR d.lease_until < ?){only}"

@@ -19,6 +19,7 @@ from sqlite_utils import Database
 
 from survey import clock, outbound
 from survey import db as store
+from survey.companyview import links as company_links
 from survey.notify import config, mail, outbox, robots, sms, webhooks
 from survey.notify.failures import explain
 from survey.notify.outbox import Delivery
@@ -78,13 +79,12 @@ class Run:
             elif delivery.channel == "email":
                 if not self.mail.enabled:
                     raise RuntimeError("邮件未配置（SMTP 服务器或发件地址为空）")
-                self.connection.send(
-                    delivery.target, delivery.title, delivery.body, delivery.link, delivery.id
-                )
+                title, body, link = self.words(delivery)
+                self.connection.send(delivery.target, title, body, link, delivery.id)
             elif delivery.channel == "sms":
                 if not self.sms.enabled:
                     raise RuntimeError("短信未开启")
-                text = sms.text_of(delivery.title, delivery.body, delivery.link)
+                text = sms.text_of(*self.words(delivery))
                 sms.send(self.sms, delivery.target, text, self.guard)
             else:
                 raise RuntimeError(f"未知渠道 {delivery.channel}")
@@ -95,6 +95,13 @@ class Run:
             where["webhook"] = "订阅地址"
             return explain(exc, where.get(delivery.channel, delivery.channel))
         return None
+
+    def words(self, delivery: Delivery) -> tuple[str, str, str]:
+        """Title, body and link: the message's, or for a company's delivery (企业端) its own
+        words with a link minted now (no token waits in the outbox)."""
+        if delivery.company_id is not None:
+            return company_links.compose(self.db, delivery)
+        return delivery.title, delivery.body, delivery.link
 
     def post(self, robot_id: int, items: list[Delivery], now: datetime) -> None:
         """One robot's due messages: as many posts as its minute allows, batched when needed;

@@ -27,7 +27,8 @@ from survey import db as store
 from survey.access import audit
 from survey.access.actor import Actor
 from survey.access.permissions import require, require_on
-from survey.errors import NotFoundError, SurveyError, ValidationError
+from survey.companyview import links as company_links
+from survey.errors import NotFoundError, PermissionDeniedError, SurveyError, ValidationError
 from survey.notify import routing, webhooks
 
 STATUS_LABELS = {
@@ -39,6 +40,15 @@ STATUS_LABELS = {
     "closed": "已办结",
 }
 STATUSES = tuple(STATUS_LABELS)
+# The statuses in the company's own words (企业端); {department} is the lead department's name.
+STATUS_FOR_COMPANY = {
+    "new": "已收到，正在分派给责任部门",
+    "assigned": "已交{department}办理",
+    "in_progress": "{department}正在办理",
+    "replied": "{department}已答复，请您评价",
+    "called_back": "已回访",
+    "closed": "已办结",
+}
 WITH_DEPARTMENT = ("assigned", "in_progress")  # a department holds it; its deadline runs
 UNRESOLVED = tuple(s for s in STATUSES if s != "closed")
 
@@ -82,6 +92,8 @@ TRANSITIONS: dict[str, Transition] = {
         Transition("escalate", WITH_DEPARTMENT, None, "problems.triage", "督办"),
         Transition("joint_review", WITH_DEPARTMENT, None, "problems.triage", "联审会办"),
         Transition("callback", ("replied",), "called_back", "problems.triage", "回访"),
+        # The company's own rating of an answer (企业端): the callback move, from its link.
+        Transition("rate", ("replied",), "called_back", "company_view.rate", "评价"),
         Transition("reopen", ("called_back",), "in_progress", "problems.triage", "重办"),
         Transition("close", ("called_back",), "closed", "problems.triage", "办结"),
         Transition("raised_again", UNRESOLVED, None, "visits.create", "记录再次反映"),
@@ -135,9 +147,10 @@ def unlisten(listener: Listener) -> None:
 
 def _announce(db: Database, event: Event) -> None:
     """Notifications first (who hears of it, in survey.notify.routing), the subscribed systems'
-    webhooks, then any listener."""
+    webhooks, the company's own link (survey.companyview.links), then any listener."""
     routing.on_event(db, event)
     webhooks.on_event(db, event)
+    company_links.on_event(db, event)  # the company's SMS and e-mail with its link (企业端)
     for listener in list(_listeners):
         listener(db, event)
 
@@ -359,9 +372,13 @@ def raise_problem(db: Database, actor: Actor, new: NewProblem) -> int:
     """Enter a problem as 待交办 with its 'raise' event and audit row (then close it at once when
     it was solved on the spot). Returns its id."""
     require(actor, TRANSITIONS["raise"].permission)
+    company = new.company or {}
+    if actor.has_role("company") and (
+        new.source != "company" or company.get("id") != actor.company_id
+    ):  # a company (企业端) raises only its own requests
+        raise PermissionDeniedError("企业只能为本企业提出诉求。")
     with store.transaction(db, savepoint=False):
         now = clock.now_iso()
-        company = new.company or {}
         values = (
             new.submission_id,
             new.source,

@@ -1,0 +1,289 @@
+"""The company's own view (企业端, issue 30), in process: links (random, stored hashed, expiring,
+revoked all at once by a supervisor, one message for every refusal, rate-limited and audited), the
+SMS on 登记/答复/办结 with a link minted when sent, what a company sees (its own problems only),
+its rating as the callback move (不满意 reopens and tells the department; one rating per answer;
+a phone callback after it is refused), and a new request arriving in 交办 as 企业自报."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from datetime import datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from PIL import Image
+
+from survey import clock
+from survey import db as store
+from survey.access import audit
+from survey.access.actor import SYSTEM
+from survey.access.settings import set_setting
+from survey.companyview import links, view
+from survey.errors import PermissionDeniedError, SurveyError, ValidationError
+from survey.notify import sms, worker
+from survey.problems import inbox, lifecycle, listing, register
+from tests.helpers import actor_for
+from tests.robotserver import robot_server
+
+MOBILE = "13900001111"
+BASE = "https://zhy.example.gov.cn"
+
+
+@pytest.fixture
+def gateway():
+    with robot_server() as server:
+        yield server
+
+
+def _configure(db, gateway) -> None:
+    sms.save(
+        db,
+        actor_for(db, "admin"),
+        enabled=True,
+        url=f"http://127.0.0.1:{gateway.port}/sms",
+        method="POST",
+        format="json",
+        headers="",
+        template='{"phone": "${mobile}", "content": "${text}"}',
+        secret=None,
+        success='"code": 0',
+    )
+    set_setting(db, SYSTEM, "public_base_url", BASE)
+
+
+def _company_with_visit_problem(db) -> tuple[int, int]:
+    """A company with a visit-raised problem waiting for triage, its contact a mobile number."""
+    pid, company = db.conn.execute(
+        "SELECT id, company_id FROM problems WHERE status = 'new' AND source = 'visit'"
+        " ORDER BY id LIMIT 1"
+    ).fetchone()
+    db.execute("UPDATE companies SET contact_phone = ? WHERE id = ?", (MOBILE, company))
+    db.conn.commit()
+    return company, pid
+
+
+def _token(text: str) -> str:
+    url = re.search(r"https?://\S+", text).group(0)
+    assert urlsplit(url).path == links.PATH
+    return parse_qs(urlsplit(url).query)["t"][0]
+
+
+def _answered(db, pid: int) -> None:
+    supervisor, handler = actor_for(db, "supervisor"), actor_for(db, "handler")
+    lifecycle.assign(db, supervisor, pid, "GXJ", "short")
+    lifecycle.accept(db, handler, pid)
+    lifecycle.reply(db, handler, pid, "resolved", "已协调供电公司完成线路改造。")
+
+
+def _company(db, company_id: int):
+    with store.transaction(db):
+        user = links.service_user(db)
+    return links.company_actor(user, company_id)
+
+
+def test_sms_link_opens_a_session_for_that_company_alone(db, gateway):
+    _configure(db, gateway)
+    company, pid = _company_with_visit_problem(db)
+    _answered(db, pid)
+    queued = store.query(
+        db,
+        "SELECT d.channel, d.target, e.action FROM deliveries d JOIN problem_events e"
+        " ON e.id = d.event_id WHERE d.company_id = ? ORDER BY d.id",
+        (company,),
+    )
+    assert [(q["channel"], q["target"], q["action"]) for q in queued] == [("sms", MOBILE, "reply")]
+    # No token waits in the outbox: it is minted when the worker sends the SMS.
+    assert store.scalar(db, "SELECT count(*) FROM company_links") == 0
+    assert worker.deliver(db)["parked"] == 0
+    sent = [json.loads(s["body"]) for s in gateway.sms if json.loads(s["body"])["phone"] == MOBILE]
+    assert len(sent) == 1
+    text = sent[0]["content"]
+    assert f"问题 #{pid}" in text and "已答复" in text and "张" not in text
+    token = _token(text)
+    assert len(token) >= 32  # 24 random bytes, 192 bits
+    row = store.query(db, "SELECT * FROM company_links")[0]
+    assert row["token_hash"] == links.token_hash(token) and token not in json.dumps(row)
+    assert row["company_id"] == company and row["via"] == "sms" and row["problem_id"] == pid
+    days = (
+        datetime.fromisoformat(row["expires_at"]) - datetime.fromisoformat(row["issued_at"])
+    ).days
+    assert days == links.DEFAULT_LINK_DAYS
+
+    cookie, max_age = links.open_link(db, token, "10.0.0.5")
+    assert max_age == links.SESSION_MINUTES * 60 and cookie != token
+    actor = links.actor_for_cookie(db, cookie)
+    assert actor.company_id == company and actor.roles == {"company"}
+    # A forwarded link opens the same company's page from another phone, until revoked.
+    other_cookie, _ = links.open_link(db, token, "10.0.0.6")
+    assert links.actor_for_cookie(db, other_cookie).company_id == company
+
+    with pytest.raises(PermissionDeniedError):
+        links.revoke_all(db, actor_for(db, "handler"), company)
+    assert links.revoke_all(db, actor_for(db, "supervisor"), company, "号码变更") == 1
+    assert links.actor_for_cookie(db, cookie) is None  # its sessions end too
+    assert links.open_link(db, token, "10.0.0.5") is None
+    revoked = audit.list_entries(db, actor_for(db, "admin"), table="company_links")
+    assert (
+        revoked[1]["note"].startswith("撤销企业全部查看链接")
+        and revoked[1]["actor_name"] == "supervisor"
+    )
+    assert json.loads(revoked[0]["after"])["reason"] == "revoked"
+
+
+def test_wrong_expired_and_revoked_links_fail_alike_and_are_throttled(db):
+    company = store.scalar(db, "SELECT id FROM companies ORDER BY id LIMIT 1")
+    with store.transaction(db):
+        fresh = links._mint(db, company, "qr")
+        old = links._mint(db, company, "qr")
+        db.execute(
+            "UPDATE company_links SET expires_at = ? WHERE token_hash = ?",
+            (clock.iso(clock.now() - timedelta(seconds=1)), links.token_hash(old)),
+        )
+    assert links.open_link(db, "x" * 32, "10.1.1.1") is None
+    assert links.open_link(db, old, "10.1.1.1") is None
+    assert links.open_link(db, "", "10.1.1.1") is None
+    reasons = [
+        json.loads(r["after"])["reason"]
+        for r in audit.list_entries(db, actor_for(db, "admin"), table="company_links")
+    ]
+    assert reasons == ["malformed", "expired", "unknown"]
+    # FAILURE_LIMIT failures from one address: even a good link is refused there, not elsewhere.
+    for _ in range(links.FAILURE_LIMIT - 3):
+        links.open_link(db, "y" * 32, "10.1.1.1")
+    assert links.open_link(db, fresh, "10.1.1.1") is None
+    assert links.open_link(db, fresh, "10.1.1.2") is not None
+
+
+def test_a_company_sees_its_own_problems_and_nothing_else(db):
+    company = store.scalar(
+        db,
+        "SELECT company_id FROM problems WHERE source = 'visit' GROUP BY company_id"
+        " ORDER BY count(*) DESC LIMIT 1",
+    )
+    actor = _company(db, company)
+    # A monitor's lead about the company, which it must never see.
+    lead = register.raise_problem(
+        db,
+        actor_for(db, "monitor"),
+        register.NewProblem(
+            source="monitor",
+            submission_id="cv-lead-1",
+            category_code="A1",
+            nature_code="report",
+            description="监督员反映：该企业周边道路破损。",
+            raised_on="2026-06-01",
+            feedback_id=store.scalar(db, "SELECT id FROM feedback LIMIT 1"),
+            company=store.query(db, "SELECT * FROM companies WHERE id = ?", (company,))[0],
+        ),
+    )
+    mine = view.my_problems(db, actor)
+    expected = store.scalar(
+        db,
+        "SELECT count(*) FROM problems WHERE company_id = ? AND source <> 'monitor'",
+        (company,),
+    )
+    assert len(mine) == expected > 0 and lead not in {p["id"] for p in mine}
+    assert all(p["status_words"] for p in mine)
+    assert not {"created_by", "officer", "display_name"} & set(mine[0])
+    other = store.scalar(db, "SELECT id FROM problems WHERE company_id <> ? LIMIT 1", (company,))
+    assert view.my_problems(db, actor, other) == [] and view.my_problems(db, actor, lead) == []
+    assert view.my_problems(db, actor, mine[0]["id"])[0]["id"] == mine[0]["id"]
+    with pytest.raises(ValidationError, match="没有找到"):
+        view.rate(db, actor, other, "满意")
+    # The company role reaches nothing else of the app.
+    with pytest.raises(PermissionDeniedError):
+        inbox.waiting_items(db, actor)
+
+
+def test_rating_is_the_callback_move(db, gateway):
+    _configure(db, gateway)
+    company, pid = _company_with_visit_problem(db)
+    _answered(db, pid)
+    actor = _company(db, company)
+    [shown] = view.my_problems(db, actor, pid)
+    assert shown["may_rate"] and shown["status_words"].endswith("请您评价")
+    assert view.rate(db, actor, pid, "不满意", "电压仍不稳定") == "in_progress"
+    problem = register.load(db, pid)
+    assert problem["deadline_on"] == register.reopen_deadline(clock.today())
+    assert problem["reopen_count"] == 1 and problem["satisfaction_level"] == 2
+    told = store.query(
+        db,
+        "SELECT m.kind, m.urgent FROM messages m JOIN users u ON u.id = m.user_id"
+        " WHERE m.problem_id = ? AND u.department_code = 'GXJ' AND m.kind = 'reopened'",
+        (pid,),
+    )
+    assert told and all(m["urgent"] for m in told)
+    actions = [
+        r[0]
+        for r in db.conn.execute(
+            "SELECT action FROM problem_events WHERE problem_id = ? ORDER BY id", (pid,)
+        )
+    ]
+    assert actions[-2:] == ["rate", "reopen"]
+    with pytest.raises(ValidationError, match="已经评价过"):
+        view.rate(db, actor, pid, "满意")  # a second tap
+    # The department answers again: a new answer, a new rating; a phone callback after it asks
+    # nothing more (the move is no longer open).
+    handler = actor_for(db, "handler")
+    lifecycle.reply(db, handler, pid, "resolved", "已更换变压器，电压恢复稳定。")
+    assert view.rate(db, actor, pid, "满意") == "closed"
+    with pytest.raises(register.IllegalTransitionError):
+        lifecycle.callback(db, actor_for(db, "supervisor"), pid, 5, True)
+    assert [r["rating"] for r in view.my_problems(db, actor, pid)] == ["满意"]
+    assert (
+        store.scalar(db, "SELECT count(*) FROM company_ratings WHERE problem_id = ?", (pid,)) == 2
+    )
+    with pytest.raises(ValidationError):
+        view.rate(db, actor, pid, "很好")
+
+
+def _photo() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), "red").save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_a_new_request_arrives_in_triage_marked_as_the_companys_own(db):
+    company = store.scalar(db, "SELECT id FROM companies ORDER BY id LIMIT 1")
+    actor = _company(db, company)
+    request = view.Request(
+        "req-0001-abc", "A2", "厂区三月以来频繁停电，影响生产。", ((("a.jpg", _photo())),)
+    )
+    pid, again = view.raise_request(db, actor, request)
+    assert not again and view.raise_request(db, actor, request) == (pid, True)  # a double tap
+    problem = register.load(db, pid)
+    assert (problem["source"], problem["status"], problem["company_id"]) == (
+        "company",
+        "new",
+        company,
+    )
+    assert store.scalar(db, "SELECT count(*) FROM attachments WHERE problem_id = ?", (pid,)) == 1
+    waiting = listing.list_problems(db, actor_for(db, "supervisor"), statuses=["new"], limit=10_000)
+    assert pid in {p["id"] for p in waiting}
+    assert view.my_problems(db, actor, pid)[0]["status_words"].startswith("已收到")
+    with pytest.raises(ValidationError, match="照片最多"):
+        view.raise_request(
+            db,
+            actor,
+            view.Request("req-x-0002", "A2", "描述足够长的问题内容。", (("a.jpg", b"x"),) * 6),
+        )
+    with pytest.raises(ValidationError, match="个字"):
+        view.raise_request(db, actor, view.Request("req-x-0003", "A2", "太短"))
+    with pytest.raises(SurveyError):
+        view.raise_request(
+            db,
+            actor,
+            view.Request(
+                "req-x-0004", "A2", "描述足够长的问题内容。", (("a.jpg", b"not a photo"),)
+            ),
+        )
+    for n in range(view.MAX_REQUESTS_PER_DAY - 1):
+        view.raise_request(
+            db, actor, view.Request(f"req-more-{n:04d}", "A2", "描述足够长的问题内容。")
+        )
+    with pytest.raises(ValidationError, match="每天最多"):
+        view.raise_request(db, actor, view.Request("req-more-last", "A2", "描述足够长的问题内容。"))
+    # Another company's self-report never shows here, and a company SMS is not sent for its own.
+    assert store.scalar(db, "SELECT count(*) FROM deliveries WHERE company_id = ?", (company,)) == 0
