@@ -15,7 +15,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m seeds", description="生成镇江演示数据（确定性）"
     )
-    parser.add_argument("--db", help="数据库文件（默认 $SURVEY_DB 或 data/survey.db）")
+    parser.add_argument(
+        "--db",
+        help="数据库文件或 postgresql:// 连接串（PostgreSQL 用 COPY 写入；默认 $SURVEY_DB 或 data/survey.db）",
+    )
     parser.add_argument("--seed", type=int, default=2025, help="随机种子（默认 2025）")
     parser.add_argument("--companies", type=int, default=2000, help="企业数（默认 2000）")
     parser.add_argument("--problems", type=int, default=5000, help="问题数（默认 5000）")
@@ -42,11 +45,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n错误：{exc}", file=sys.stderr)
         return 2
     elapsed = time.perf_counter() - started
-    path = store.db_path(args.db)
-    size_mb = path.stat().st_size / 1e6
+    if store.is_url(store.target(args.db)):  # PostgreSQL: loaded by COPY; the database's size
+        with store.opened(args.db) as db:
+            size_mb = store.scalar(db, "SELECT pg_database_size(current_database())") / 1e6
+        where, what = store.shown(args.db), "数据库"
+    else:
+        where = store.db_path(args.db)
+        size_mb, what = where.stat().st_size / 1e6, "文件"
     print(file=sys.stderr)
-    print(f"已生成演示数据 {path}：" + "，".join(f"{k} {v:,}" for k, v in stats.items()))
-    print(f"用时 {elapsed:.1f} 秒，文件 {size_mb:.1f} MB")
+    print(f"已生成演示数据 {where}：" + "，".join(f"{k} {v:,}" for k, v in stats.items()))
+    print(f"用时 {elapsed:.1f} 秒，{what} {size_mb:.1f} MB")
     return 0
 
 

@@ -587,14 +587,45 @@ class Generator:
             )
             bulk.insert_rows(self.db, "visit_participants", ("visit_id", "user_id"), parts)
             bulk.insert_rows(self.db, "problems", self.PROBLEM_COLUMNS, probs)
-            register.insert_events(self.db, events)
+            bulk.insert_rows(self.db, "problem_events", register.EVENT_COLUMNS, events)
             state["events"] += len(events)
 
         # Monitor feedback: leads become problems; the rest are suggestions, reports, ratings.
+        # Written in batches as the visits are (ten million problems hold 1.6 million feedback).
         n_feedback = max(n_leads * 2, min(60, self.n_problems))
         feedback, ratings, probs, events = [], [], [], []
         indicators = list(reference.options(self.db, "indicators"))
         dimensions = list(reference.options(self.db, "rating_dimensions"))
+
+        def write_feedback() -> None:
+            bulk.insert_rows(
+                self.db,
+                "feedback",
+                (
+                    "id",
+                    "submission_id",
+                    "monitor_id",
+                    "kind",
+                    "department_code",
+                    "service_window",
+                    "indicator_code",
+                    "company_id",
+                    "body",
+                    "anonymous",
+                    "submitted_at",
+                    "created_at",
+                ),
+                feedback,
+            )
+            bulk.insert_rows(
+                self.db, "feedback_ratings", ("feedback_id", "dimension", "score"), ratings
+            )
+            bulk.insert_rows(self.db, "problems", self.PROBLEM_COLUMNS, probs)
+            bulk.insert_rows(self.db, "problem_events", register.EVENT_COLUMNS, events)
+            state["events"] += len(events)
+            for rows in (feedback, ratings, probs, events):
+                rows.clear()
+
         for i in range(n_feedback):
             state["fid"] += 1
             fid = state["fid"]
@@ -636,31 +667,9 @@ class Generator:
                 )
                 probs.append(row)
                 events += evs
-        bulk.insert_rows(
-            self.db,
-            "feedback",
-            (
-                "id",
-                "submission_id",
-                "monitor_id",
-                "kind",
-                "department_code",
-                "service_window",
-                "indicator_code",
-                "company_id",
-                "body",
-                "anonymous",
-                "submitted_at",
-                "created_at",
-            ),
-            feedback,
-        )
-        bulk.insert_rows(
-            self.db, "feedback_ratings", ("feedback_id", "dimension", "score"), ratings
-        )
-        bulk.insert_rows(self.db, "problems", self.PROBLEM_COLUMNS, probs)
-        register.insert_events(self.db, events)
-        state["events"] += len(events)
+            if len(feedback) >= BATCH:
+                write_feedback()
+        write_feedback()
         self.stats.update(
             visits=state["vid"],
             feedback=state["fid"],
@@ -691,13 +700,26 @@ def generate(
                 f"数据库 {store.db_path(path)} 已有企业或用户数据，演示数据只写入新库。"
             )
         gen = Generator(db, seed=seed, companies=companies, problems=problems, today=today)
-        big = problems >= 50_000
+        # PostgreSQL loads by COPY (survey.bulk) with the indexes and foreign keys of the big
+        # tables set aside and rebuilt once: a load of any size takes that path there.
+        big = problems >= 50_000 or store.dialect(db) == "postgresql"
+        loaded = (
+            "problems",
+            "problem_events",
+            "visits",
+            "visit_participants",
+            "feedback",
+            "feedback_ratings",
+        )
         with bulk.fast_load(db), store.transaction(db):
             gen.users()
             gen.companies()
             with cubes.suspended(db):
                 if big:
-                    with bulk.deferred_indexes(db, ("problems", "problem_events", "visits")):
+                    with (
+                        bulk.deferred_indexes(db, (*loaded[:3], "feedback")),
+                        bulk.deferred_foreign_keys(db, loaded),
+                    ):
                         gen.activity(progress)
                 else:
                     gen.activity(progress)
