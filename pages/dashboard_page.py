@@ -8,7 +8,7 @@ import streamlit as st
 
 from survey.problems import columns
 from survey.reports import chart_data, charts, exports, overview
-from ui import dashboard, session
+from ui import company_ratings, dashboard, session
 from ui.text import md
 
 actor = session.require_actor("dashboard.read")
@@ -121,3 +121,5 @@ if exported := st.session_state.get("dash_export"):
             f"统计看板_{stem}.xlsx",
             icon=":material/download:",
         )
+# 企业自评与电话回访 (issue 30): the companies' own ratings beside the phone callbacks.
+company_ratings.for_months(actor, filters.start, filters.end)

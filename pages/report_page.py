@@ -10,7 +10,7 @@ from survey import clock
 from survey.problems import columns
 from survey.reports import charts, periods, weekly
 from survey.reports.weekly import Week
-from ui import dashboard, params, session, style
+from ui import company_ratings, dashboard, params, session, style
 from ui.text import md_table
 
 actor = session.require_actor("dashboard.read")
@@ -59,6 +59,7 @@ st.table(  # a static table prints whole; a dataframe would print its scroll win
         ).set_index("部门")
     ),
 )
+company_ratings.section(actor, monday.isoformat(), (week.sunday + timedelta(days=1)).isoformat())
 st.header("逾期最久的问题")
 if overdue:
     keys = ["id", "company", "category", "department", "deadline_on", "raised_on"]

@@ -7,7 +7,7 @@ import streamlit as st
 
 from survey import clock, drafts, visits
 from survey.errors import SurveyError
-from ui import session, visit_form
+from ui import company_qr, session, visit_form
 from ui.text import md
 
 actor = session.require_actor("visits.create")
@@ -35,6 +35,8 @@ if receipt:
                 query_params={"id": p},
                 label=f"问题 #{p}" + ("（现场已解决）" if p in receipt["closed"] else ""),
             )
+    if receipt.get("company_id"):  # 企业端: the company follows its problems from its phone
+        company_qr.show(actor, receipt["company_id"], f"company_qr_{receipt['visit_id']}")
     if st.button("再登记一次走访", type="primary"):
         state.pop("visit_receipt")
         st.rerun()
@@ -106,6 +108,7 @@ if left.button("提交走访", type="primary", width="stretch"):
             "problems": result.problem_ids,
             "closed": result.closed_on_spot,
             "already": result.already_submitted,
+            "company_id": payload.get("company_id"),
         }
         st.rerun()
 if attempted and errors:

@@ -438,6 +438,7 @@ def m021_company_view(db: Database) -> None:
     db.execute("CREATE INDEX idx_company_ratings_problem ON company_ratings(problem_id)")
     db.execute("CREATE INDEX idx_company_ratings_at ON company_ratings(rated_at)")
     db.execute("ALTER TABLE deliveries ADD COLUMN company_id INTEGER REFERENCES companies(id)")
+    db.execute("CREATE INDEX idx_deliveries_company ON deliveries(company_id, event_id)")
     _loosen(
         db,
         "problems",

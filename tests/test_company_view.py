@@ -20,11 +20,11 @@ from survey import db as store
 from survey.access import audit
 from survey.access.actor import SYSTEM
 from survey.access.settings import set_setting
-from survey.companyview import links, view
+from survey.companyview import links, satisfaction, view
 from survey.errors import PermissionDeniedError, SurveyError, ValidationError
 from survey.notify import sms, worker
 from survey.problems import inbox, lifecycle, listing, register
-from tests.helpers import actor_for
+from tests.helpers import actor_for, linked_company, open_page
 from tests.robotserver import robot_server
 
 MOBILE = "13900001111"
@@ -59,8 +59,8 @@ def _company_with_visit_problem(db) -> tuple[int, int]:
         "SELECT id, company_id FROM problems WHERE status = 'new' AND source = 'visit'"
         " ORDER BY id LIMIT 1"
     ).fetchone()
-    db.execute("UPDATE companies SET contact_phone = ? WHERE id = ?", (MOBILE, company))
-    db.conn.commit()
+    with store.transaction(db):
+        db.execute("UPDATE companies SET contact_phone = ? WHERE id = ?", (MOBILE, company))
     return company, pid
 
 
@@ -237,6 +237,17 @@ def test_rating_is_the_callback_move(db, gateway):
     )
     with pytest.raises(ValidationError):
         view.rate(db, actor, pid, "很好")
+    # 企业自评与电话回访: both answers were sent a link and rated, one of two satisfied.
+    supervisor = actor_for(db, "supervisor")
+    rows = satisfaction.comparison(db, supervisor, "2000-01-01", "2100-01-01", "department")
+    gxj = next(r for r in rows if r["code"] == "GXJ")
+    assert (gxj["company_asked"], gxj["company_answered"], gxj["company_satisfied"]) == (2, 2, 1)
+    assert gxj["company_share"] == 50.0 and rows[-1]["name"] == "合计"
+    assert rows[-1]["company_answered"] == 2 and rows[-1]["phone_asked"] >= gxj["phone_asked"]
+    phone = gxj["phone_share"]
+    assert gxj["gap"] == (None if phone is None else round(50.0 - phone, 1))
+    with pytest.raises(PermissionDeniedError):
+        satisfaction.comparison(db, actor_for(db, "handler"), "2000-01-01", "2100-01-01", "sector")
 
 
 def _photo() -> bytes:
@@ -287,3 +298,42 @@ def test_a_new_request_arrives_in_triage_marked_as_the_companys_own(db):
         view.raise_request(db, actor, view.Request("req-more-last", "A2", "描述足够长的问题内容。"))
     # Another company's self-report never shows here, and a company SMS is not sent for its own.
     assert store.scalar(db, "SELECT count(*) FROM deliveries WHERE company_id = ?", (company,)) == 0
+
+
+def test_the_visit_receipt_shows_the_companys_qr_code(demo_db, monkeypatch):
+    """After a visit the officer taps once and the receipt shows a QR code of a link minted for that
+    company (audited); a rerun shows the same code and mints no other."""
+    from ui import company_qr
+
+    drawn = []
+    real_png = company_qr.png
+    monkeypatch.setattr(company_qr, "png", lambda url: drawn.append(url) or real_png(url))
+    with store.opened(demo_db) as db:
+        officer = actor_for(db, "officer")
+        company = linked_company(db, officer)
+        set_setting(db, SYSTEM, "public_base_url", BASE)  # else the page's own address
+    at = open_page(demo_db, "officer", "pages/visit_page.py")
+    at.session_state["visit_receipt"] = {
+        "visit_id": 1,
+        "problems": [],
+        "closed": [],
+        "already": False,
+        "company_id": company,
+    }
+    at.run()
+    [tap] = [b for b in at.button if b.label.startswith("出示企业查看码")]
+    tap.click().run()
+    assert not at.exception and len(drawn) == 1
+    at.run()
+    assert len(drawn) == 1 and not [b for b in at.button if b.label.startswith("出示企业查看码")]
+    assert drawn[0].startswith(f"{BASE}/company-view?t=")
+    assert real_png(drawn[0]).startswith(b"\x89PNG")
+    token = parse_qs(urlsplit(drawn[0]).query)["t"][0]
+    with store.opened(demo_db) as db:
+        row = store.query(db, "SELECT * FROM company_links")[0]
+        assert (row["company_id"], row["via"], row["issued_by"]) == (company, "qr", officer.id)
+        assert row["token_hash"] == links.token_hash(token)
+        assert (
+            links.actor_for_cookie(db, links.open_link(db, token, "10.2.2.2")[0]).company_id
+            == company
+        )

@@ -1,0 +1,50 @@
+"""企业自评与电话回访 (企业端, issue 30 item 6): the companies' own ratings next to the phone
+callbacks, per sector and per department, for the dashboard and the weekly report (static tables,
+so they print whole)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from survey.access.actor import Actor
+from survey.companyview import satisfaction
+from ui import session
+from ui.text import md_table
+
+COLUMNS = {
+    "phone_asked": "应回访",
+    "phone_answered": "电话回访",
+    "phone_share": "电话满意率%",
+    "company_asked": "发送评价链接",
+    "company_answered": "企业自评",
+    "company_share": "自评满意率%",
+    "gap": "差距（百分点）",
+}
+
+
+def frame(rows: list[dict], label: str) -> pd.DataFrame:
+    shown = pd.DataFrame(rows, columns=["name", *COLUMNS]).rename(columns=COLUMNS)
+    shown = shown.rename(columns={"name": label}).set_index(label)
+    return shown.astype(object).where(shown.notna(), "—")
+
+
+def section(actor: Actor, since: str, until: str) -> None:
+    """The header and both tables for answers given in [since, until)."""
+    st.header("企业自评与电话回访")
+    with session.database() as db:
+        found = satisfaction.overview(db, actor, since, until)
+    if not found["sector"]:
+        st.info("本期没有答复的问题。")
+        return
+    st.caption(
+        "满意率：满意和基本满意（电话回访为非差评）占已评价的比例；差距 = 自评满意率 − 电话满意率。"
+        "企业自评来自短信、邮件或走访二维码中的链接。"
+    )
+    for by, label in (("sector", "行业"), ("department", "牵头部门")):
+        st.table(md_table(frame(found[by], label)))
+
+
+def for_months(actor: Actor, start: str, end: str) -> None:
+    """The section for the months [start, end] (YYYY-MM), as the dashboard's filter bar sets."""
+    section(actor, *satisfaction.month_range(start, end))
