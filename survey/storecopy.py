@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable
 
-from survey import clock, schema
+from survey import clock, dataversion, schema
 from survey import db as store
 from survey.migrations import migrations
 from survey.reports import cubes
@@ -29,10 +29,12 @@ class StoreCopyError(Exception):
 
 
 def _not_copied() -> set[str]:
-    """Tables the target makes itself: the migrations record, the summary tables, our record."""
+    """Tables the target makes itself: the migrations record, the summary tables, our record, the
+    data version (the copy's own writes move it)."""
     return {
         migrations.migrations_table,
         COPY_TABLE,
+        dataversion.TABLE,
         cubes.COMPANY_TABLE,
         *(c.table for c in cubes.CUBES),
     }
