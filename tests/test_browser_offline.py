@@ -23,6 +23,7 @@ import pytest
 import streamlit
 
 from survey import db as store
+from survey.companyview import links as company_links
 from tests.browser import chromium, demo_server, sign_in, wait_idle
 from tests.helpers import ROOT, actor_for
 from ui import navigation
@@ -92,6 +93,10 @@ def served(template_db, tmp_path_factory):
     with demo_server(template_db, tmp_path_factory.mktemp("offline")) as (url, path):
         with store.opened(path) as db:
             addresses = addresses_for(db)
+            # A company's own view (企业端), opened from a link as the company would.
+            company = store.scalar(db, "SELECT company_id FROM problems WHERE source = 'visit'")
+            token = company_links.issue_qr(db, actor_for(db, "supervisor"), company)
+            addresses["company"] = [f"/company-view?t={token}"]
         yield url, addresses
 
 
@@ -116,7 +121,7 @@ def test_every_page_of_every_role_is_opened(demo_db):
 
 @pytest.mark.browser
 @pytest.mark.store_independent
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", (*ROLES, "company"))
 def test_every_page_loads_from_our_own_server_alone(served, browser, role):
     url, addresses = served
     outside: list[tuple[str, str]] = []  # (the page, the URL it asked for)
@@ -139,7 +144,8 @@ def test_every_page_loads_from_our_own_server_alone(served, browser, role):
         context.route("**/*", refuse)
         context.route_web_socket(lambda u: not LOOPBACK_WS.match(u), refuse_socket)
         page = context.new_page()
-        sign_in(page, url, role)
+        if role != "company":  # a company has no account: its link is its address
+            sign_in(page, url, role)
         for address in addresses[role]:
             where["page"] = address
             page.goto(url + address)

@@ -10,6 +10,7 @@ from survey import clock, visits
 from survey import db as store
 from survey.access import clients
 from survey.cases import library, selection
+from survey.companyview import links as company_links
 from survey.plans import importing, reports, tasks
 from survey.problems import lifecycle, meetings
 from tests.browser import (
@@ -74,6 +75,21 @@ def test_html_in_user_text_never_runs(template_db, tmp_path):
                 page.locator("img[src=x], img[src*='127.0.0.1:9'], strong:has-text('粗体')").count()
                 == 0
             )
+        # The company's own view (企业端), opened from its link on a phone: its name, the problem.
+        with store.opened(path) as db:
+            token = company_links.issue_qr(db, actor_for(db, "supervisor"), company_id)
+        phone = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        phone.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        phone.goto(f"{url}/company-view?t={token}")
+        wait_idle(phone)
+        phone.wait_for_timeout(500)
+        assert phone.evaluate("window.__xss") is None
+        text = phone.locator("[data-testid=stMain]").inner_text().replace("\u2060", "")
+        assert "用地问题<script>" in text and "![追踪](http://127.0.0.1:9/t.png)**粗体**" in text
+        assert (
+            phone.locator("img[src=x], img[src*='127.0.0.1:9'], strong:has-text('粗体')").count()
+            == 0
+        )
     assert dialogs == []
 
 
