@@ -5,9 +5,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from survey.access import permissions
 from survey.companies import profiles, registry
 from survey.problems import columns
-from ui import params, session
+from ui import company_qr, params, session
 from ui.text import md
 
 actor = session.require_actor("companies.read")
@@ -94,3 +95,5 @@ if profile["visits"]:
         hide_index=True,
         width="stretch",
     )
+if permissions.can(actor, "company_links.revoke"):  # 企业端: the company's own links
+    company_qr.manage(actor, company_id)

@@ -5,6 +5,7 @@ after saving, and a changed server asks for its secret again."""
 
 import streamlit as st
 
+from survey.companyview import links as company_links
 from survey.notify import config, mail
 from ui import channel_forms, session
 
@@ -53,6 +54,19 @@ with general, st.form(session.form_key("notify_settings"), enter_to_submit=False
             ),
             "已保存。",
             rerun="notify_settings",
+        )
+
+with general:  # 企业端: how long a link sent to a company (SMS, e-mail, QR code) opens its page
+    session.flash("company_link_days")
+with general, st.form(session.form_key("company_link_days"), enter_to_submit=False):
+    with session.database() as db:
+        days = company_links.link_days(db)
+    chosen = st.number_input("企业查看链接有效期（天）", min_value=1, max_value=366, value=days)
+    if st.form_submit_button("保存有效期"):
+        session.attempt(
+            lambda db: company_links.set_link_days(db, actor, int(chosen)),
+            "已保存，此后发出的链接按新的有效期计算。",
+            rerun="company_link_days",
         )
 
 with email:

@@ -300,6 +300,7 @@ def test_a_new_request_arrives_in_triage_marked_as_the_companys_own(db):
     assert store.scalar(db, "SELECT count(*) FROM deliveries WHERE company_id = ?", (company,)) == 0
 
 
+@pytest.mark.store_independent  # the page around survey/ calls tested above on both
 def test_the_visit_receipt_shows_the_companys_qr_code(demo_db, monkeypatch):
     """After a visit the officer taps once and the receipt shows a QR code of a link minted for that
     company (audited); a rerun shows the same code and mints no other."""
@@ -337,3 +338,58 @@ def test_the_visit_receipt_shows_the_companys_qr_code(demo_db, monkeypatch):
             links.actor_for_cookie(db, links.open_link(db, token, "10.2.2.2")[0]).company_id
             == company
         )
+
+
+@pytest.mark.store_independent  # the page around survey/ calls tested above on both
+def test_a_supervisor_revokes_a_companys_links_on_its_profile(demo_db):
+    """企业档案 (supervisors): the live links counted, all revoked at once, the e-mail kept."""
+    with store.opened(demo_db) as db:
+        company = store.scalar(db, "SELECT id FROM companies ORDER BY id LIMIT 1")
+        token = links.issue_qr(db, actor_for(db, "supervisor"), company)
+    at = open_page(demo_db, "supervisor", "pages/company_page.py")
+    at.query_params["id"] = str(company)
+    at.run()
+    assert any("有效链接 1 个" in m.value for m in at.markdown)
+    at.text_input[-1].input("office@example")
+    [save] = [b for b in at.button if b.label == "保存邮箱"]
+    save.click().run()
+    assert "有效的邮箱地址" in at.error[0].value
+    at.text_input[-1].input("office@example.com")
+    [save] = [b for b in at.button if b.label == "保存邮箱"]
+    save.click().run()
+    at.text_input[-2].input("号码已变更")
+    [revoke] = [b for b in at.button if b.label == "撤销该企业的全部链接"]
+    revoke.click().run()
+    assert not at.exception
+    assert any("已撤销" in s.value for s in at.success)
+    assert any("有效链接 0 个" in m.value for m in at.markdown)
+    with store.opened(demo_db) as db:
+        assert links.open_link(db, token, "10.3.3.3") is None
+        assert (
+            store.scalar(db, "SELECT contact_email FROM companies WHERE id = ?", (company,))
+            == "office@example.com"
+        )
+    with store.opened(demo_db) as db, pytest.raises(PermissionDeniedError):
+        links.set_contact_email(db, actor_for(db, "handler"), company, "a@b.cn")
+
+
+@pytest.mark.store_independent  # the page around survey/ calls tested above on both
+def test_an_admin_sets_how_long_links_open(demo_db):
+    at = open_page(demo_db, "admin", "pages/notify_settings_page.py")
+    [days] = [n for n in at.number_input if n.label.startswith("企业查看链接有效期")]
+    assert days.value == links.DEFAULT_LINK_DAYS
+    days.set_value(30)
+    [save] = [b for b in at.button if b.label == "保存有效期"]
+    save.click().run()
+    assert not at.exception
+    with store.opened(demo_db) as db:
+        assert links.link_days(db) == 30
+        company = store.scalar(db, "SELECT id FROM companies ORDER BY id LIMIT 1")
+        links.issue_qr(db, actor_for(db, "supervisor"), company)
+        row = store.query(db, "SELECT issued_at, expires_at FROM company_links")[0]
+        issued, expires = (datetime.fromisoformat(row[k]) for k in ("issued_at", "expires_at"))
+        assert (expires - issued).days == 30
+        with pytest.raises(ValidationError):
+            links.set_link_days(db, actor_for(db, "admin"), 0)
+        with pytest.raises(PermissionDeniedError):
+            links.set_link_days(db, actor_for(db, "supervisor"), 10)

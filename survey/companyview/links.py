@@ -378,3 +378,35 @@ def live_links(db: Database, actor: Actor, company_id: int) -> int:
             (company_id, clock.now_iso()),
         )
     )
+
+
+def contact_email(db: Database, actor: Actor, company_id: int) -> str:
+    require(actor, "company_links.revoke")
+    return store.scalar(db, "SELECT contact_email FROM companies WHERE id = ?", (company_id,)) or ""
+
+
+def set_contact_email(db: Database, actor: Actor, company_id: int, email: str) -> None:
+    """The address the company's e-mails go to ('' for none); supervisors, audited."""
+    require(actor, "companies.edit")
+    from survey.notify.mail import valid_address
+
+    email = (email or "").strip()
+    if email and (len(email) > 200 or not valid_address(email)):
+        raise ValidationError("请填写有效的邮箱地址，例如 office@example.com。", "email")
+    with store.transaction(db):
+        before = store.scalar(db, "SELECT contact_email FROM companies WHERE id = ?", (company_id,))
+        if before is None:
+            raise NotFoundError(f"没有编号为 {company_id} 的企业。")
+        db.execute(
+            "UPDATE companies SET contact_email = ?, updated_at = ? WHERE id = ?",
+            (email, clock.now_iso(), company_id),
+        )
+        audit.record(
+            db,
+            actor,
+            "update",
+            "companies",
+            company_id,
+            before={"contact_email": before},
+            after={"contact_email": email},
+        )
