@@ -454,3 +454,21 @@ def m020_data_version(db: Database) -> None:
     from survey import dataversion
 
     dataversion.install(db)
+
+
+@migrations()
+def m022_dashboard_indexes(db: Database) -> None:
+    """Two dashboard statements that grew with the problems on PostgreSQL (issue 29, 10 million
+    problems): the 督办回访 count reads the few problems whose extension is asked through a small
+    partial index instead of every held problem's row; and PostgreSQL reads "raised by N companies"
+    in key order from an index that also holds the month bits, as SQLite reads its clustered
+    (WITHOUT ROWID) table, instead of sorting the whole table."""
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS idx_problems_extension_asked ON problems (status, deadline_on)"
+        " WHERE extension_requested_days IS NOT NULL"
+    )
+    if store.dialect(db) == "postgresql":
+        db.native(
+            "CREATE INDEX IF NOT EXISTS idx_cube_company_category_months ON cube_company_category"
+            " (sector, category, company_id, year, area, source, department) INCLUDE (months)"
+        )

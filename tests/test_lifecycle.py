@@ -329,3 +329,29 @@ def test_page_counts_follow_the_queues(db):
     waiting = inbox.page_counts(db, handler)["inbox"]
     lifecycle.assign(db, supervisor, pid, "GXJ", "short")
     assert inbox.page_counts(db, handler)["inbox"] == waiting + 1
+
+
+def test_the_followup_count_is_the_followup_queue(db):
+    """督办回访's count (replied, overdue, or an extension asked), now three disjoint index counts
+    (issue 29), equals the one condition it stands for, and an extension asked on a problem
+    within its deadline adds one."""
+    from survey.problems import inbox
+
+    supervisor = actor_for(db, "supervisor")
+    today = clock.today().isoformat()
+
+    def queue() -> int:
+        return store.scalar(
+            db,
+            "SELECT count(*) FROM problems WHERE status = 'replied' OR (status IN"
+            " ('assigned', 'in_progress') AND (deadline_on < ? OR extension_requested_days"
+            " IS NOT NULL))",
+            (today,),
+        )
+
+    before = inbox.page_counts(db, supervisor)["followup"]
+    assert before == queue() > 0
+    pid = new_problem(db, actor_for(db, "officer"))
+    lifecycle.assign(db, supervisor, pid, "JRB", "short")
+    lifecycle.request_extension(db, handler_for(db, "JRB"), pid, 3, "需银行总行审批")
+    assert inbox.page_counts(db, supervisor)["followup"] == queue() == before + 1

@@ -171,11 +171,16 @@ def page_counts(db: Database, actor: Actor) -> dict[str, int]:
         counts["messages"] = unread_count(db, actor)
     if can(actor, "problems.triage"):
         counts["triage"] = _count(db, "SELECT count(*) FROM problems WHERE status = 'new'")
+        # Three disjoint counts, each an index range (status, deadline_on; the partial index of
+        # m022 for the extensions asked): one OR over them read every held problem's row, 0.5 s
+        # at a million problems on PostgreSQL.
         counts["followup"] = _count(
             db,
-            f"SELECT count(*) FROM problems WHERE status = 'replied' OR (status IN {HELD_SQL}"
-            " AND (deadline_on < ? OR extension_requested_days IS NOT NULL))",
-            (clock.today().isoformat(),),
+            "SELECT (SELECT count(*) FROM problems WHERE status = 'replied')"
+            f" + (SELECT count(*) FROM problems WHERE status IN {HELD_SQL} AND deadline_on < ?)"
+            f" + (SELECT count(*) FROM problems WHERE status IN {HELD_SQL}"
+            " AND extension_requested_days IS NOT NULL AND (deadline_on >= ? OR deadline_on IS NULL))",
+            (clock.today().isoformat(),) * 2,
         )
     if can(actor, "problems.handle") and actor.department_code:
         counts["inbox"] = _count(
