@@ -4,7 +4,9 @@ another process, every test that touches the store again on PostgreSQL (README's
 With no arguments the SQLite run is itself split in two processes, its browser tests and the rest,
 so three run side by side: a browser test spends much of its time waiting on a server or a page
 (measured: the 2 cores were 45% idle while the SQLite run went on alone), and the other lanes use
-that time. With arguments (a file, -k, -m ...) there are two processes, as a developer expects.
+that time. With arguments (a file, -k, -m ...) there are two processes, as a developer expects. A test
+marked `pg_lane` (store-free and long) runs in the PostgreSQL process only, to even the lanes;
+`postgres_only` tests (two app hosts sharing one PostgreSQL) run there too.
 The SQLite run without browser tests prints as it goes; the others' output follows when all are
 done. Exit status: non-zero when any run failed."""
 
@@ -23,11 +25,15 @@ ROOT = Path(__file__).resolve().parent.parent
 def lanes(argv: list[str]) -> list[tuple[str, dict, list[str]]]:
     """(title, extra environment, pytest arguments) of each process; the first prints live."""
     postgres = {"SURVEY_TEST_STORE": "postgresql"}
+    sqlite = {"SURVEY_TEST_PG_LANE": "1"}  # its pg_lane tests run in the PostgreSQL process
     if argv:
-        return [("SQLite", {}, argv), ("PostgreSQL (SURVEY_TEST_STORE=postgresql)", postgres, argv)]
+        return [
+            ("SQLite", sqlite, argv),
+            ("PostgreSQL (SURVEY_TEST_STORE=postgresql)", postgres, argv),
+        ]
     return [
-        ("SQLite, all but the browser tests", {}, ["-m", "not browser"]),
-        ("SQLite, the browser tests", {}, ["-m", "browser"]),
+        ("SQLite, all but the browser tests", sqlite, ["-m", "not browser"]),
+        ("SQLite, the browser tests", sqlite, ["-m", "browser"]),
         ("PostgreSQL (SURVEY_TEST_STORE=postgresql)", postgres, []),
     ]
 

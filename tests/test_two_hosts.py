@@ -9,7 +9,6 @@ import signal
 import pytest
 
 from survey import db as store
-from survey import storecopy
 from tests.browser import (
     assert_restored,
     chromium,
@@ -21,12 +20,10 @@ from tests.browser import (
     streamlit_server,
     wait_idle,
 )
-from tests.pgserver import fresh_database, postgres_server
 from tests.proxy import nginx, require_nginx, upstream_of
 
-# Runs once, in the SQLite pass: it starts its own PostgreSQL server and fills it from the SQLite
-# template with migrate-store (the PostgreSQL pass has no SQLite template to move).
-pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]
+# Runs once, in the PostgreSQL pass, on its own copy of the seeded template (demo_db).
+pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
 
 
 def draft_of(url: str, username: str) -> str:
@@ -54,78 +51,76 @@ def visits_of(url: str, submission_id: str) -> int:
         )
 
 
-def test_a_host_killed_mid_session_loses_no_tablet_and_no_visit(template_db):
+def test_a_host_killed_mid_session_loses_no_tablet_and_no_visit(demo_db):
     require_chromium()
     require_nginx()
-    with postgres_server() as server:
-        database = fresh_database(server, "two_hosts")
-        storecopy.migrate_store(template_db, database)
-        with store.opened(database) as db:
-            visits_before = store.scalar(db, "SELECT count(*) FROM visits")
-        hosts, ports = [], [free_port(), free_port()]
-        with (
-            streamlit_server(database, port=ports[0], processes=hosts),
-            streamlit_server(database, port=ports[1], processes=hosts),
-            nginx(ports) as front,
-            chromium() as browser,
-        ):
-            serving = upstream_of(front)
-            victim = hosts[ports.index(serving)]
-            tablets = []
-            for officer in ("officer", "officer.fgw", "officer.swj"):
-                context = browser.new_context(viewport={"width": 768, "height": 1024})
-                page = context.new_page()
-                sign_in(page, front, officer)
-                fill_visit(page, front)
-                tablets.append(page)
-            drafting, submitting, submitted = tablets
-            first_draft = draft_of(database, "officer")
-            second_draft = draft_of(database, "officer.fgw")
-            third_draft = draft_of(database, "officer.swj")
+    database = str(demo_db)
+    with store.opened(database) as db:
+        visits_before = store.scalar(db, "SELECT count(*) FROM visits")
+    hosts, ports = [], [free_port(), free_port()]
+    with (
+        streamlit_server(database, port=ports[0], processes=hosts),
+        streamlit_server(database, port=ports[1], processes=hosts),
+        nginx(ports) as front,
+        chromium() as browser,
+    ):
+        serving = upstream_of(front)
+        victim = hosts[ports.index(serving)]
+        tablets = []
+        for officer in ("officer", "officer.fgw", "officer.swj"):
+            context = browser.new_context(viewport={"width": 768, "height": 1024})
+            page = context.new_page()
+            sign_in(page, front, officer)
+            fill_visit(page, front)
+            tablets.append(page)
+        drafting, submitting, submitted = tablets
+        first_draft = draft_of(database, "officer")
+        second_draft = draft_of(database, "officer.fgw")
+        third_draft = draft_of(database, "officer.swj")
 
-            # The third officer's visit is saved; then the second officer taps 提交走访 and the
-            # host dies right under the tap.
-            submitted.get_by_role("button", name="提交走访").click()
-            for _ in range(150):
-                if visits_of(database, third_draft):
-                    break
-                submitted.wait_for_timeout(200)
+        # The third officer's visit is saved; then the second officer taps 提交走访 and the
+        # host dies right under the tap.
+        submitted.get_by_role("button", name="提交走访").click()
+        for _ in range(150):
+            if visits_of(database, third_draft):
+                break
+            submitted.wait_for_timeout(200)
+        submitting.get_by_role("button", name="提交走访").click()
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+        assert upstream_of(front) == ports[1 - ports.index(serving)]  # nginx moved on
+
+        # The first officer was mid-draft: the other host knows the tablet and its draft.
+        signed_in_as_before(drafting, front)
+        resume(drafting, front)
+        assert_restored(drafting)
+        drafting.get_by_role("button", name="提交走访").click()
+        drafting.get_by_text("走访已提交").wait_for(timeout=30_000)
+
+        # The second officer: the visit either committed before the host died (its draft is
+        # gone) or it did not (the draft is still there, and submitting it again saves it).
+        signed_in_as_before(submitting, front)
+        committed_before_kill = visits_of(database, second_draft) == 1
+        if not committed_before_kill:
+            resume(submitting, front)
             submitting.get_by_role("button", name="提交走访").click()
-            victim.send_signal(signal.SIGKILL)
-            victim.wait(10)
-            assert upstream_of(front) == ports[1 - ports.index(serving)]  # nginx moved on
+            submitting.get_by_text("走访已提交").wait_for(timeout=30_000)
+        print(f"the tapped visit had committed before the kill: {committed_before_kill}")
 
-            # The first officer was mid-draft: the other host knows the tablet and its draft.
-            signed_in_as_before(drafting, front)
-            resume(drafting, front)
-            assert_restored(drafting)
-            drafting.get_by_role("button", name="提交走访").click()
-            drafting.get_by_text("走访已提交").wait_for(timeout=30_000)
-
-            # The second officer: the visit either committed before the host died (its draft is
-            # gone) or it did not (the draft is still there, and submitting it again saves it).
-            signed_in_as_before(submitting, front)
-            committed_before_kill = visits_of(database, second_draft) == 1
-            if not committed_before_kill:
-                resume(submitting, front)
-                submitting.get_by_role("button", name="提交走访").click()
-                submitting.get_by_text("走访已提交").wait_for(timeout=30_000)
-            print(f"the tapped visit had committed before the kill: {committed_before_kill}")
-
-            # The third officer's visit was saved before the kill: nothing is left to send again.
-            signed_in_as_before(submitted, front)
-            assert submitted.get_by_role("button", name="继续").count() == 0
-        assert visits_of(database, first_draft) == 1
-        assert visits_of(database, second_draft) == 1
-        assert visits_of(database, third_draft) == 1
-        with store.opened(database) as db:
-            assert store.scalar(db, "SELECT count(*) FROM visits") == visits_before + 3
-            assert (
-                store.scalar(
-                    db,
-                    "SELECT count(*) FROM drafts WHERE submission_id IN (?, ?) AND submitted_at IS NULL",
-                    (first_draft, second_draft),
-                )
-                == 0
+        # The third officer's visit was saved before the kill: nothing is left to send again.
+        signed_in_as_before(submitted, front)
+        assert submitted.get_by_role("button", name="继续").count() == 0
+    assert visits_of(database, first_draft) == 1
+    assert visits_of(database, second_draft) == 1
+    assert visits_of(database, third_draft) == 1
+    with store.opened(database) as db:
+        assert store.scalar(db, "SELECT count(*) FROM visits") == visits_before + 3
+        assert (
+            store.scalar(
+                db,
+                "SELECT count(*) FROM drafts WHERE submission_id IN (?, ?) AND submitted_at IS NULL",
+                (first_draft, second_draft),
             )
-        store.release(database)
+            == 0
+        )
+    store.release(database)
