@@ -42,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
         "--pg",
         help="postgres: a server's URL (its databases are created here), else a throwaway one",
     )
+    parser.add_argument(
+        "--copy",
+        action="store_true",
+        help="postgres: seed --problems straight into PostgreSQL by COPY, time its dashboard there",
+    )
     parser.add_argument("--seconds", type=float, default=180, help="concurrency: how long to run")
     args = parser.parse_args(argv)
     if args.name == "dashboard":
@@ -56,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         plans_bench.bench_cases()
     elif args.name == "api":
         api_bench.bench_api(args.problems, args.db)
+    elif args.name == "postgres" and args.copy:
+        postgres_bench.bench_postgres_copy(args.problems, args.pg)
     elif args.name == "postgres":
         postgres_bench.bench_postgres(args.problems, args.db, args.pg)
     elif args.name == "concurrency":

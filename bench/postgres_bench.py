@@ -8,19 +8,29 @@
 
 PostgreSQL: --pg URL (an empty database), else a throwaway durable server started here from
 Debian's binaries (every commit flushed, as in production).
+
+`python -m bench postgres --copy --problems 10000000`: no SQLite at all. The demo is seeded straight
+into PostgreSQL by COPY (`python -m seeds --db URL`: time, rows a second, peak memory, the database's
+size), then every statement of one dashboard rerun with Streamlit's caches emptied (as after a write)
+is traced, re-run three times and the slowest EXPLAINed, and the page's render timed, cold and cached.
 """
 
 from __future__ import annotations
 
+import os
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import seeds
 from bench import dashboard_bench, visits_bench
+from survey import bulk
 from survey import db as store
 from survey.access.auth import load_actor
 
@@ -164,6 +174,163 @@ def bench_writers(server: str) -> None:
             print(f" {name}:")
             visits_bench.print_load(load)
             store.release(target)
+
+
+# ---- `python -m bench postgres --copy`: seeded straight into PostgreSQL (10 million problems) ----
+
+
+def seed_by_copy(url: str, problems: int) -> None:
+    """`python -m seeds --db URL --problems N` in a child process (COPY; its own peak memory)."""
+    print(f"\n1. 演示数据直接写入 PostgreSQL（COPY，{problems:,} 个问题）", flush=True)
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "seeds", "--db", url, "--problems", str(problems)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,  # its progress line and summary: the figures are printed below
+    )
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    with store.opened(url) as db:
+        rows = sum(bulk.table_counts(db).values())
+        size = store.scalar(db, "SELECT pg_database_size(current_database())")
+    print(
+        f"  共 {rows:,} 行，{seconds:.0f} s（{rows / seconds:,.0f} 行/秒），进程内存峰值 {peak:.0f} MB；"
+        f"库大小 {size / 1e9:.2f} GB（pg_database_size，不含 WAL）",
+        flush=True,
+    )
+
+
+@contextmanager
+def traced() -> Iterator[list[tuple[str, tuple]]]:
+    """Every statement this process sends through the store to PostgreSQL, as written (SQLite's
+    dialect) with its parameters: AppTest runs the page in this process."""
+    from survey.postgres import connection
+
+    seen: list[tuple[str, tuple]] = []
+    real = connection.Connection.execute
+
+    def execute(self, sql, params=()):
+        seen.append((sql, params))
+        return real(self, sql, params)
+
+    connection.Connection.execute = execute
+    try:
+        yield seen
+    finally:
+        connection.Connection.execute = real
+
+
+def _dashboard_app(url: str):
+    """AppTest on the dashboard page, a supervisor signed in, after a first render."""
+    os.environ["SURVEY_DB"] = url
+    from streamlit.testing.v1 import AppTest
+
+    from survey.access import auth
+
+    with store.opened(url) as db:
+        signed = auth.sign_in(db, "supervisor", seeds.DEMO_PASSWORD)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    app.session_state["auth_session_id"] = signed.session_id
+    app.run()
+    app.switch_page("pages/dashboard_page.py").run()
+    return app
+
+
+def _cold_run(app) -> float:
+    """One rerun with Streamlit's caches emptied, as after a write (a new data version): every
+    statement of the page runs. Seconds."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    started = time.perf_counter()
+    app.run()
+    if app.exception:
+        raise RuntimeError(app.exception)
+    return time.perf_counter() - started
+
+
+def page_statements(url: str) -> tuple[list[tuple[str, tuple]], list[float], list[float]]:
+    """The statements of one rerun of the dashboard page (navigation and badges included) with
+    the caches empty, and the cold and cached rerun times (s)."""
+    app = _dashboard_app(url)
+    with traced() as seen:
+        _cold_run(app)
+    cold = [_cold_run(app) for _ in range(3)]
+    warm = []
+    for _ in range(3):
+        started = time.perf_counter()
+        app.run()
+        warm.append(time.perf_counter() - started)
+    return seen, cold, warm
+
+
+def _explain(db, sql: str, params) -> list[str]:
+    from survey.postgres.connection import storable
+
+    plan = db.native(
+        "EXPLAIN (ANALYZE, BUFFERS) " + store.in_dialect(db, sql), storable(params)
+    ).fetchall()
+    return [r[0] for r in plan]
+
+
+def bench_statements(url: str, explain: bool = True) -> None:
+    print(
+        "\n2. 看板页一次重跑（督办员）的全部 SQL，在 PostgreSQL 上逐条重跑三次取中位数", flush=True
+    )
+    seen, cold, warm = page_statements(url)
+    unique: dict[str, tuple[str, object]] = {}
+    for sql, params in seen:
+        if sql.lstrip().upper().startswith(("SELECT", "WITH")):
+            unique.setdefault(repr((sql, params)), (sql, params))
+    reads = list(unique.values())
+    rows = []
+    with store.opened(url) as db:
+        for sql, params in reads:
+            rows.append(
+                (
+                    dashboard_bench._median_ms(
+                        lambda sql=sql, params=params: db.execute(sql, params).fetchall()
+                    ),
+                    sql,
+                    params,
+                )
+            )
+        rows.sort(key=lambda r: r[0], reverse=True)
+        for ms, sql, _ in rows[:10]:
+            print(f"  {ms:7.1f} ms  {' '.join(sql.split())[:100]}")
+        limit = dashboard_bench.QUERY_LIMIT_MS
+        slowest = rows[0][0]
+        print(
+            f"  共 {len(seen)} 条（读 {len(reads)} 条不同的）；最慢一条 {slowest:.1f} ms（上限 {limit} ms）："
+            f"{'通过' if slowest <= limit else '超出'}；读合计 {sum(r[0] for r in rows):.0f} ms",
+            flush=True,
+        )
+        for ms, sql, params in rows:
+            if explain and ms > limit:
+                print(f"\n  EXPLAIN ANALYZE（{ms:.0f} ms）：{' '.join(sql.split())[:200]}")
+                print("\n".join("    " + line for line in _explain(db, sql, params)))
+    limit = dashboard_bench.RENDER_LIMIT_S
+    slow = statistics.median(cold)
+    print(
+        f"\n3. 页面服务端渲染（AppTest，三次中位数）：缓存清空（如一次写入之后）{slow:.2f} s"
+        f"（上限 {limit} s）：{'通过' if slow <= limit else '超出'}；"
+        f"缓存命中的重跑 {statistics.median(warm):.2f} s"
+    )
+
+
+def bench_postgres_copy(problems: int = 10_000_000, pg: str | None = None) -> None:
+    """Seed N problems straight into PostgreSQL by COPY (no SQLite file, no migrate-store), then
+    time every statement of a dashboard rerun there and the page's render."""
+    print(f"负载（uptime）：{os.getloadavg()}", flush=True)
+    started = time.perf_counter()
+    with ExitStack() as stack:
+        server = _server(stack, pg)
+        target = _database(server, f"bench_copy_{problems}")
+        seed_by_copy(target, problems)
+        bench_statements(target)
+        store.release(target)
+    print(f"\n全部用时 {time.perf_counter() - started:.0f} s；负载（uptime）：{os.getloadavg()}")
 
 
 def bench_postgres(
