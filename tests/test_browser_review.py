@@ -80,6 +80,9 @@ def test_minutes_on_a_tablet_and_a_masked_case_on_a_laptop(template_db, tmp_path
         tablet.get_by_role("heading", name=masked["title"]).wait_for(timeout=30_000)
         admin = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
         sign_in(admin, url, "supervisor")
+        # a supervisor's whole menu, 管理 included, fits 1366x768 without a scroll
+        last = admin.locator("[data-testid=stSidebarNavLink]").last.bounding_box()
+        assert last["y"] + last["height"] <= 768
         admin.goto(url + "/meetings")
         admin.get_by_text("可列入议题的问题").wait_for(timeout=30_000)
         # issue 28 item 4: one tap shows the result without a reload, a second makes nothing more

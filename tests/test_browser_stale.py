@@ -49,6 +49,10 @@ def test_one_tap_shows_the_result_and_a_second_makes_nothing(template_db, tmp_pa
 
         admin = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
         sign_in(admin, url, "admin")
+        # an admin's 管理 comes under 日常, in sight at 1366x768 without a scroll
+        tools = admin.locator('[data-testid=stSidebarNav] [role=list][aria-label="管理"] a')
+        box = tools.last.bounding_box()
+        assert tools.count() > 1 and box["y"] + box["height"] <= 768
 
         # 任务清单 → 审核: a double tap on 通过 accepts once and the report leaves the queue
         admin.goto(url + "/plan")
