@@ -1,5 +1,5 @@
 """`python -m bench NAME`: run one benchmark (search, import, visits, dashboard, concurrency, notify,
-api, plans, postgres, files)."""
+api, plans, postgres, files, company-view)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from bench import (
     api_bench,
     companies_bench,
+    company_view_bench,
     concurrency_bench,
     dashboard_bench,
     files_bench,
@@ -29,6 +30,7 @@ BENCHES = {
     "plans": None,  # builds its own ten years
     "postgres": None,  # both stores: migrate-store, the dashboard, 8 writers
     "files": files_bench.bench_files,
+    "company-view": None,  # builds its own databases: 10,000 events' links, a 500-problem page
 }
 
 
@@ -56,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         notify_bench.bench_mail()
         notify_bench.bench_lane()
         notify_bench.bench_scan(args.db)
+    elif args.name == "company-view":
+        company_view_bench.bench_company_view()
     elif args.name == "plans":
         plans_bench.bench_plans()
         plans_bench.bench_cases()

@@ -34,7 +34,9 @@ if focus is not None and not problems:
     st.info("没有可显示的问题。")
 elif not problems:
     st.info("贵企业目前没有登记的问题。")
-for p in problems:
+# Twenty at a time (answers to rate first): a company with hundreds of problems gets a quick page.
+limit = st.session_state.get("company_view_limit", view.PAGE_SIZE)
+for p in problems[:limit]:
     with st.container(border=True, key=f"problem_{p['id']}"):
         st.subheader(f"问题 #{p['id']} · {md(p['category'])}")
         st.markdown(f"**{md(p['status_words'])}**")
@@ -75,6 +77,12 @@ for p in problems:
                             "已收到您的评价，谢谢。选择“不满意”的问题已转回部门重新办理。",
                             rerun="company_rate",
                         )
+
+if len(problems) > limit:
+    more = min(view.PAGE_SIZE, len(problems) - limit)
+    if st.button(f"再显示 {more} 条（共 {len(problems)} 条）", width="stretch"):
+        st.session_state["company_view_limit"] = limit + view.PAGE_SIZE
+        st.rerun()
 
 st.header("提出新诉求")
 key = session.form_key("company_request")

@@ -21,7 +21,7 @@ st.caption(f"待交办 {len(waiting)} 条")
 if not waiting:
     st.success("没有待交办的问题。")
     st.stop()
-problem_views.table(waiting, with_deadline=False)
+problem_views.table(waiting, with_deadline=False, with_source=True)
 by_id = {r["id"]: r for r in waiting}
 chosen = st.multiselect(
     "选择要交办的问题（可多选，批量交办给同一部门）",

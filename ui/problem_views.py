@@ -13,8 +13,10 @@ from ui import session
 from ui.text import md
 
 
-def table(rows: list[dict], *, with_deadline: bool = True) -> None:
+def table(rows: list[dict], *, with_deadline: bool = True, with_source: bool = False) -> None:
     keys = ["id", "raised_on", "company", "sector", "category", "status", "summary"]
+    if with_source:  # 交办: where it came from (走访, 监督员, 12345热线, 企业自报...)
+        keys.insert(4, "source")
     if "return_count" in rows[0]:
         keys.append("return_count")
     if with_deadline:

@@ -207,27 +207,55 @@ def on_event(db: Database, event) -> int:
 
 
 def compose(db: Database, delivery) -> tuple[str, str, str]:
-    """(title, body, link) of a company's delivery, with a link minted now: the SMS says what
-    happened to which of its problems (number and category, nothing else) and links its page."""
+    """(title, body, link) of one company delivery, its link minted now (compose_all)."""
+    found = compose_all(db, [delivery])
+    if delivery.id not in found:
+        raise RuntimeError("该问题已不存在")
+    return found[delivery.id]
+
+
+def compose_all(db: Database, deliveries: list) -> dict[int, tuple[str, str, str]]:
+    """Words and a freshly minted link for each company delivery the worker is about to send,
+    in one transaction (committed before anything leaves, so every link sent opens): the SMS says
+    what happened to which of its problems (number and category, nothing else) and links its
+    page. Keyed by delivery id; a delivery whose problem is gone is left out."""
+    if not deliveries:
+        return {}
     base = get_setting(db, BASE_URL_SETTING) or ""
     if not base.startswith("http"):
         raise RuntimeError("未设置本系统的对外地址（通知设置 → 常规），企业查看链接无法发出")
-    facts = store.query(
-        db,
-        "SELECT e.action, p.id, pc.name AS category FROM problem_events e"
-        " JOIN problems p ON p.id = e.problem_id"
-        " JOIN problem_categories pc ON pc.code = p.category_code WHERE e.id = ?",
-        (delivery.event_id,),
-    )
-    if not facts:
-        raise RuntimeError("该问题已不存在")
-    fact = facts[0]
+    events = sorted({d.event_id for d in deliveries})
+    marks = ", ".join("?" for _ in events)
+    facts = {
+        r[0]: r[1:]
+        for r in db.conn.execute(
+            "SELECT e.id, e.action, p.id, pc.name FROM problem_events e"
+            " JOIN problems p ON p.id = e.problem_id"
+            f" JOIN problem_categories pc ON pc.code = p.category_code WHERE e.id IN ({marks})",
+            events,
+        )
+    }
+    now = clock.now()
+    issued, expires = clock.iso(now), clock.iso(now + timedelta(days=link_days(db)))
+    words, rows = {}, []
+    for delivery in deliveries:
+        if delivery.event_id not in facts:
+            continue
+        action, problem_id, category = facts[delivery.event_id]
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        rows.append(
+            (delivery.company_id, token_hash(token), delivery.channel, problem_id, issued, expires)
+        )
+        title = f"贵企业反映的问题{NOTIFIED.get(action, '有新进展')}"
+        body = f"问题 #{problem_id} · {one_line(category)}，请点击查看"
+        words[delivery.id] = (title, body, url_for(token, base))
     with store.transaction(db):
-        token = _mint(db, delivery.company_id, delivery.channel, problem_id=fact["id"])
-    what = NOTIFIED.get(fact["action"], "有新进展")
-    title = f"贵企业反映的问题{what}"
-    body = f"问题 #{fact['id']} · {one_line(fact['category'])}，请点击查看"
-    return title, body, url_for(token, base)
+        db.conn.executemany(
+            "INSERT INTO company_links (company_id, token_hash, via, problem_id, issued_at,"
+            " expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    return words
 
 
 # ---- opening -------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from survey.problems import register
 # 不满意 is a bad review, so it reopens the problem (重办) as a phone callback's would.
 RATINGS = {"满意": 4, "基本满意": 3, "不满意": 2}
 MAX_COMMENT = 500
+PAGE_SIZE = 20  # problems the page draws at a time
 MAX_PHOTOS = 5
 MAX_REQUESTS_PER_DAY = 5
 MIN_DESCRIPTION, MAX_DESCRIPTION = 10, 2000
@@ -48,7 +49,8 @@ _COLUMNS = (
 
 
 def my_problems(db: Database, actor: Actor, problem_id: int | None = None) -> list[dict]:
-    """The company's problems, open ones first, newest first (or the one asked for, when it is the
+    """The company's problems, answers awaiting its rating first, then open ones, newest first
+    (or the one asked for, when it is the
     company's: else none). Each with `status_words`, the outcome's label, whether it awaits the
     company's rating and the rating it gave the current answer."""
     where, params = company_problems(actor)
@@ -61,7 +63,7 @@ def my_problems(db: Database, actor: Actor, problem_id: int | None = None) -> li
         " AND e.action = 'reply') AS reply_event_id"
         " FROM problems p JOIN problem_categories pc ON pc.code = p.category_code"
         f" LEFT JOIN departments d ON d.code = p.lead_department_code WHERE {where}"
-        " ORDER BY p.status = 'closed', p.raised_on DESC, p.id DESC",
+        " ORDER BY p.status = 'replied' DESC, p.status = 'closed', p.raised_on DESC, p.id DESC",
         params,
     )
     if not rows:

@@ -53,6 +53,7 @@ class Run:
     def send(self, batch: list[Delivery]) -> None:
         now = clock.now()
         posts: dict[int, list[Delivery]] = defaultdict(list)
+        self.minted = self.mint(batch, now)
         for delivery in batch:
             if delivery.channel in config.QUIET_CHANNELS:
                 until = config.quiet_until(self.quiet, now, delivery.kind)
@@ -96,11 +97,29 @@ class Run:
             return explain(exc, where.get(delivery.channel, delivery.channel))
         return None
 
+    def mint(self, batch: list[Delivery], now: datetime) -> dict[int, tuple[str, str, str]]:
+        """The links of the batch's company deliveries that go now (企业端), minted in one
+        transaction; a failure leaves each to mint its own (and fail with its own reason)."""
+        going = [
+            d
+            for d in batch
+            if d.company_id is not None
+            and (
+                d.channel not in config.QUIET_CHANNELS
+                or config.quiet_until(self.quiet, now, d.kind) is None
+            )
+        ]
+        try:
+            return company_links.compose_all(self.db, going)
+        except Exception:  # noqa: BLE001 - each delivery then records the reason itself
+            return {}
+
     def words(self, delivery: Delivery) -> tuple[str, str, str]:
         """Title, body and link: the message's, or for a company's delivery (企业端) its own
         words with a link minted now (no token waits in the outbox)."""
         if delivery.company_id is not None:
-            return company_links.compose(self.db, delivery)
+            minted = getattr(self, "minted", {}).get(delivery.id)
+            return minted or company_links.compose(self.db, delivery)
         return delivery.title, delivery.body, delivery.link
 
     def post(self, robot_id: int, items: list[Delivery], now: datetime) -> None:
