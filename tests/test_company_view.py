@@ -393,3 +393,43 @@ def test_an_admin_sets_how_long_links_open(demo_db):
             links.set_link_days(db, actor_for(db, "admin"), 0)
         with pytest.raises(PermissionDeniedError):
             links.set_link_days(db, actor_for(db, "supervisor"), 10)
+
+
+def test_an_email_goes_with_its_own_link(db, gateway):
+    """With e-mail set up and an address on file, the company also gets an e-mail; each channel
+    carries a link of its own, minted when sent."""
+    from survey.notify import mail
+    from tests.mailserver import smtp_server
+
+    _configure(db, gateway)
+    company, pid = _company_with_visit_problem(db)
+    links.set_contact_email(db, actor_for(db, "supervisor"), company, "office@example.com")
+    with smtp_server() as (inbox, port):
+        mail.save(
+            db,
+            actor_for(db, "admin"),
+            host="127.0.0.1",
+            port=port,
+            security="none",
+            sender="notify@zhy.gov.cn",
+        )
+        _answered(db, pid)
+        channels = [
+            r[0]
+            for r in db.conn.execute(
+                "SELECT channel FROM deliveries WHERE company_id = ? ORDER BY id", (company,)
+            )
+        ]
+        assert channels == ["sms", "email"]
+        worker.deliver(db)
+        [received] = [m for m in inbox.received if m["To"] == "office@example.com"]
+    body = received.get_body(("plain",)).get_content()
+    assert f"问题 #{pid}" in body and "已答复" in received["Subject"]
+    token = _token(body)
+    via = store.scalar(
+        db, "SELECT via FROM company_links WHERE token_hash = ?", (links.token_hash(token),)
+    )
+    assert via == "email" and store.scalar(db, "SELECT count(*) FROM company_links") == 2
+    assert (
+        links.actor_for_cookie(db, links.open_link(db, token, "10.4.4.4")[0]).company_id == company
+    )
