@@ -63,8 +63,9 @@ def open_response(request: Request, token: str) -> RedirectResponse:
 
 
 class CompanyLinkMiddleware:
-    """Pure ASGI: only GET and HEAD on the company view's path are looked at; everything else, the
-    websocket included, passes through untouched."""
+    """Pure ASGI: a GET of the company view's path with a token is answered here; the page and
+    the static files get the referrer policy; everything else, the websocket included, passes
+    through untouched."""
 
     def __init__(self, app):
         self.app = app
@@ -75,7 +76,8 @@ class CompanyLinkMiddleware:
         if not (is_company_view(path) or "/static/" in path):
             return await self.app(scope, receive, send)
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        if is_company_view(path) and scope.get("method") in ("GET", "HEAD") and "t" in query:
+        # GET only: a HEAD (a link checker, a preview) opens no session and counts no failure.
+        if is_company_view(path) and scope.get("method") == "GET" and "t" in query:
             response = open_response(Request(scope), query["t"][0])
             response.headers.update({k.decode(): v.decode() for k, v in NO_REFERRER})
             return await response(scope, receive, send)
