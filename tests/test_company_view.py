@@ -433,3 +433,43 @@ def test_an_email_goes_with_its_own_link(db, gateway):
     assert (
         links.actor_for_cookie(db, links.open_link(db, token, "10.4.4.4")[0]).company_id == company
     )
+
+
+def test_a_visit_problem_tells_its_company_a_monitors_lead_does_not(db, gateway):
+    """登记 from a visit sends the company its SMS; a monitor's lead about the same company sends
+    nothing to the company."""
+    from survey import visits
+    from tests.helpers import payload
+
+    _configure(db, gateway)
+    officer = actor_for(db, "officer")
+    body = payload(db, officer)
+    company = body["company_id"]
+    with store.transaction(db):
+        db.execute("UPDATE companies SET contact_phone = ? WHERE id = ?", (MOBILE, company))
+    receipt = visits.submit_visit(db, officer, "cv-visit-0001", body)
+    told = store.query(
+        db,
+        "SELECT e.problem_id, e.action FROM deliveries d JOIN problem_events e ON e.id = d.event_id"
+        " WHERE d.company_id = ? ORDER BY d.id",
+        (company,),
+    )
+    raised = {(pid, "raise") for pid in receipt.problem_ids}
+    assert {(t["problem_id"], t["action"]) for t in told} >= raised and len(told) >= len(raised)
+    before = len(told)
+    register.raise_problem(
+        db,
+        actor_for(db, "monitor"),
+        register.NewProblem(
+            source="monitor",
+            submission_id="cv-lead-2",
+            category_code="A1",
+            nature_code="report",
+            description="监督员反映：该企业周边道路破损。",
+            raised_on="2026-06-01",
+            feedback_id=store.scalar(db, "SELECT id FROM feedback LIMIT 1"),
+            company=store.query(db, "SELECT * FROM companies WHERE id = ?", (company,))[0],
+        ),
+    )
+    after = store.scalar(db, "SELECT count(*) FROM deliveries WHERE company_id = ?", (company,))
+    assert after == before
