@@ -1,5 +1,5 @@
-"""`python -m bench NAME`: run one benchmark (search, import, visits, dashboard, concurrency, notify,
-api, plans, postgres, files, company-view)."""
+"""`python -m bench NAME`: run one benchmark (search, import, visits, dashboard,
+dashboard-browser, concurrency, notify, api, plans, postgres, files, company-view)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from bench import (
     company_view_bench,
     concurrency_bench,
     dashboard_bench,
+    dashboard_browser_bench,
     files_bench,
     notify_bench,
     plans_bench,
@@ -24,6 +25,7 @@ BENCHES = {
     "import": companies_bench.bench_import,
     "visits": visits_bench.bench_visits,
     "dashboard": None,  # takes a database instead of a company count
+    "dashboard-browser": None,  # a database and an optional baseline checkout
     "concurrency": None,  # takes a duration
     "notify": None,  # the scan reads --db or the dashboard's database
     "api": None,  # reads --db or the dashboard's database
@@ -50,9 +52,18 @@ def main(argv: list[str] | None = None) -> int:
         help="postgres: seed --problems straight into PostgreSQL by COPY, time its dashboard there",
     )
     parser.add_argument("--seconds", type=float, default=180, help="concurrency: how long to run")
+    parser.add_argument(
+        "--baseline", help="dashboard-browser: a checkout of older code to run beside ours"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="dashboard-browser: rounds")
+    parser.add_argument("--checkout", help="dashboard-browser: run this checkout's code as ours")
     args = parser.parse_args(argv)
     if args.name == "dashboard":
         dashboard_bench.bench_dashboard(args.problems, args.db)
+    elif args.name == "dashboard-browser":
+        dashboard_browser_bench.bench_dashboard_browser(
+            args.problems, args.db, args.baseline, args.rounds, args.checkout
+        )
     elif args.name == "notify":
         notify_bench.bench_moves()
         notify_bench.bench_mail()

@@ -3,6 +3,7 @@ filters the KPIs and the problem list below to that sector and category; a chart
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
@@ -44,6 +45,8 @@ def count(path, sector_name: str, category_name: str) -> int:
 
 def test_heatmap_click_filters_the_list(template_db, tmp_path):
     require_chromium()
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     path = private_copy(template_db, tmp_path / "dash.db")
     with streamlit_server(path) as url, chromium() as browser:
         page = browser.new_context(viewport={"width": 1366, "height": 2400}).new_page()
@@ -59,9 +62,13 @@ def test_heatmap_click_filters_the_list(template_db, tmp_path):
         note = page.get_by_text(re.compile("^图表筛选"))
         for fx, fy in ((0.3, 0.2), (0.25, 0.35), (0.4, 0.3), (0.2, 0.45), (0.35, 0.5)):
             page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
-            wait_idle(page)
+            # The chart's rerun may begin a second or more after the click on a loaded machine,
+            # later than wait_idle looks for it: wait for the filter it sets instead.
+            with contextlib.suppress(PlaywrightTimeout):
+                note.first.wait_for(timeout=10_000)
             if note.count():
                 break
+        wait_idle(page)  # the note shows as the rerun begins: let it draw the KPIs and the list
         text = note.first.inner_text()
         sector = re.search(r"行业 ([^；]+)", text).group(1)
         category = re.search(r"问题类别 ([^；]+)", text).group(1).strip()

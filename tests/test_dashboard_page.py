@@ -8,9 +8,10 @@ import re
 import pytest
 
 from survey import db as store
+from survey.problems import lifecycle
 from survey.reports import overview, scorecard, weekly
 from survey.reports.periods import Filters
-from tests.helpers import actor_for, open_page, signed_in
+from tests.helpers import actor_for, new_problems, open_page, signed_in
 from ui.dashboard import format_value
 
 
@@ -110,3 +111,59 @@ def test_similar_descriptions_on_request(demo_db):
     assert not at.exception, at.exception
     assert any(re.match(r"^\d+ 组$", c.value) for c in at.caption)
     assert at.expander and "家企业" in at.expander[0].label
+
+
+def badges(at) -> dict[str, str]:
+    """The navigation's titles with their counts, by address."""
+    return {p["url_pathname"]: p["page_name"] for p in at._registered_pages.values()}
+
+
+def test_a_write_shows_at_once_in_the_kpis_and_the_badges(demo_db):
+    """The dashboard's figures and the menu's counts are kept between runs under the data version:
+    a rerun with no write shows the same, and each write (a problem submitted, assigned, closed)
+    shows on the very next run, with no timer to wait out."""
+    at = open_page(demo_db, "supervisor", "pages/dashboard_page.py")
+    first = metrics(at)
+    at.run()
+    assert metrics(at) == first
+
+    def after(write) -> dict:
+        with store.opened(demo_db) as db:
+            write(db)
+        at.run()
+        assert not at.exception, at.exception
+        return metrics(at)
+
+    def shown(page: str) -> int:
+        title = badges(at)[page]
+        return int(title.rsplit(" ", 1)[1]) if title[-1].isdigit() else 0
+
+    def waiting(sql: str) -> int:
+        with store.opened(demo_db) as db:
+            return store.scalar(db, f"SELECT count(*) FROM problems WHERE {sql}")
+
+    new, replied = "status = 'new'", "status = 'replied'"
+    assert shown("triage") == waiting(new)
+    submitted = after(lambda db: new_problems(db, waiting(new) + 1))  # an officer's visit
+    assert submitted["提出问题"] != first["提出问题"]
+    assert shown("triage") == waiting(new)
+
+    def assign(db):
+        department = store.scalar(db, "SELECT code FROM departments WHERE active = 1 LIMIT 1")
+        problem = new_problems(db, 1)[0]
+        lifecycle.assign(db, actor_for(db, "supervisor"), problem, department, "standard")
+
+    before = shown("triage")
+    after(assign)
+    assert shown("triage") == before - 1 == waiting(new)
+
+    def close(db):
+        problem = store.scalar(
+            db, f"SELECT id FROM problems WHERE {replied} ORDER BY raised_month DESC LIMIT 1"
+        )
+        assert lifecycle.callback(db, actor_for(db, "supervisor"), problem, 5, True) == "closed"
+
+    before, rate = shown("followup"), metrics(at)["办结率"]
+    closed = after(close)
+    assert closed["办结率"] != rate
+    assert shown("followup") == before - 1

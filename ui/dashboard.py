@@ -8,10 +8,10 @@ from collections.abc import Callable
 import altair as alt
 import streamlit as st
 
-from survey import clock, reference
+from survey import clock, dataversion, reference
 from survey.errors import SurveyError
 from survey.labels import SOURCE_LABELS
-from survey.reports import charts, cubes, periods, scorecard, visit_coverage
+from survey.reports import charts, common, cubes, overview, periods, scorecard, visit_coverage
 from survey.reports.periods import Filters
 from ui import params
 from ui.text import md
@@ -236,6 +236,44 @@ def narrowed(filters: Filters, exclude: str | None = None) -> Filters:
     return filters.narrowed(**values) if values else filters
 
 
+# ---- results kept between runs -------------------------------------------------------------------
+# Keyed on the data version (survey.dataversion): a write moves it in its own transaction, so the
+# next run after a submit, an assignment or a close reads afresh; a click or a filter that comes
+# back to a view already seen reads nothing.
+
+
+def dashboard_data(db, actor, filters: Filters, *, min_volume: int) -> dict:
+    """overview.dashboard_data for the view the filter bar and the chart clicks make, kept under
+    (data version, today, the actor's scope, the view of every chart, min_volume)."""
+    views = {name: narrowed(filters, name) for name in charts.SELECTIONS}
+    view = narrowed(filters)
+    key = dataversion.key(db, actor, "dashboard", view, tuple(views.items()), min_volume)
+    return {**_dashboard_data(key, actor, view, views, min_volume), "key": key}
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _dashboard_data(key: tuple, _actor, _view: Filters, _views: dict, _min_volume: int) -> dict:
+    from ui import session
+
+    with session.database() as db:
+        return overview.dashboard_data(db, _actor, _view, _views.get, min_volume=_min_volume)
+
+
+def common_categories(db, actor, view: Filters, min_companies: int, cells):
+    key = dataversion.key(db, actor, "common", view, min_companies)
+    return _common_categories(key, actor, view, min_companies, cells)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _common_categories(key: tuple, _actor, _view: Filters, _min_companies: int, _cells):
+    from ui import session
+
+    with session.database() as db:
+        return common.common_categories(
+            db, _actor, _view, min_companies=_min_companies, counts=_cells
+        )
+
+
 def clear_selections() -> None:
     for name in charts.SELECTIONS:
         st.session_state.pop(chart_key(name), None)
@@ -247,10 +285,37 @@ def show_chart(chart: alt.Chart, name: str | None, file_stem: str) -> None:
         st.altair_chart(chart, key=chart_key(name), on_select="rerun", width="stretch")
     else:
         st.altair_chart(chart, width="stretch")
+    _downloads(chart.to_dict, file_stem)
+
+
+def show_kept_chart(data: dict, build, frame_name: str, name: str, file_stem: str) -> None:
+    """show_chart for a chart of dashboard_data: its Vega-Lite spec (Altair's build and conversion,
+    about a tenth of a second for the seven) is kept under the data's key with the rest."""
+    frame = data[frame_name]
+    spec = _chart_spec(data["key"], file_stem, build, frame) if _to_spec else None
+    if spec is None:
+        show_chart(build(frame), name, file_stem)
+        return
+    st.vega_lite_chart(spec, key=chart_key(name), on_select="rerun", width="stretch")
+    _downloads(lambda: build(frame).to_dict(), file_stem)
+
+
+try:  # what st.altair_chart does to a chart (Streamlit's theme, data as Arrow datasets)
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec as _to_spec
+except ImportError:  # another Streamlit: the charts are built on every run, as before
+    _to_spec = None
+
+
+@st.cache_data(max_entries=1024, show_spinner=False)
+def _chart_spec(key: tuple, file_stem: str, _build, _frame) -> dict:
+    return _to_spec(_build(_frame))
+
+
+def _downloads(spec: Callable[[], dict], file_stem: str) -> None:
     left, right, _ = st.columns([1, 1, 4])
     left.download_button(
         "PNG",
-        _image(chart, "png"),
+        lambda: charts.to_image(spec(), "png"),
         f"{file_stem}.png",
         "image/png",
         key=f"png_{file_stem}",
@@ -258,17 +323,12 @@ def show_chart(chart: alt.Chart, name: str | None, file_stem: str) -> None:
     )
     right.download_button(
         "SVG",
-        _image(chart, "svg"),
+        lambda: charts.to_image(spec(), "svg"),
         f"{file_stem}.svg",
         "image/svg+xml",
         key=f"svg_{file_stem}",
         icon=":material/draw:",
     )
-
-
-def _image(chart: alt.Chart, fmt: str) -> Callable[[], bytes | str]:
-    """Rendered only when the button is pressed (a PNG takes ~0.3 s)."""
-    return lambda: charts.to_image(chart.to_dict(), fmt)
 
 
 def describe_narrowing(db, filters: Filters, view: Filters) -> str:
@@ -299,7 +359,6 @@ def league_table(frame):
 
 def common_problems(actor, view: Filters, cells) -> None:
     """共性问题: widespread sub-categories per sector, and on request groups of similar descriptions."""
-    from survey.reports import common
     from ui import session
 
     left, right = st.columns(2)
@@ -307,9 +366,7 @@ def common_problems(actor, view: Filters, cells) -> None:
         "至少有几家企业反映", 2, 500, common.DEFAULT_MIN_COMPANIES, key="dash_min_companies"
     )
     with session.database() as db:
-        frame = common.common_categories(
-            db, actor, view, min_companies=int(min_companies), counts=cells
-        )
+        frame = common_categories(db, actor, view, int(min_companies), cells)
     st.caption(f"同一行业中至少 {min_companies} 家企业反映的同一问题类别：{len(frame)} 项")
     if not frame.empty:
         st.dataframe(

@@ -51,8 +51,14 @@ def error_number(session: str) -> str:
 
 def run_page(page, actor) -> None:
     """Run the page; an unexpected exception is logged with a number the user can quote."""
+    guarded(page.run, actor, getattr(page, "url_path", "?"))
+
+
+def guarded(run, actor, where: str) -> None:
+    """`run()`, its unexpected exception logged with a number and the number shown. Pages call it
+    inside an st.fragment: a fragment's own rerun does not pass through run_page."""
     try:
-        page.run()
+        run()
     except Exception:  # Streamlit's stop/rerun signals are BaseException and pass through
         session = session_id()
         number = error_number(session)
@@ -61,7 +67,7 @@ def run_page(page, actor) -> None:
             number,
             session,
             actor.username if actor else "-",
-            getattr(page, "url_path", "?"),
+            where,
         )
         st.error(
             f"系统出错了，刚才的操作没有完成。请把错误编号 {number} 告诉管理员。已填写的草稿不会丢失。"

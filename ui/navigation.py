@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from survey import dataversion
 from survey.access import permissions
 from survey.access.actor import Actor
 from survey.problems import inbox
@@ -63,6 +64,16 @@ PAGES = (
 COMPANY_VIEW = "company-view"  # the company's own page (企业端), opened from its link
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def _problem_counts(key: tuple, _actor: Actor) -> dict[str, int]:
+    """The counts read from `problems` (督办回访's alone took 115 ms at a million problems, on every
+    run of every page), kept under the data version: a write shows in them on the next run."""
+    from ui import session
+
+    with session.database() as db:
+        return inbox.problem_counts(db, _actor)
+
+
 def pages_for(actor: Actor) -> list[PageSpec]:
     if actor.must_change_password:
         return [p for p in PAGES if p.url_path == "account"]
@@ -94,7 +105,8 @@ def build(actor: Actor | None):
     from ui import session  # navigation is built per run; the counts are fresh each time
 
     with session.database() as db:
-        counts = inbox.page_counts(db, actor)
+        kept = _problem_counts(dataversion.key(db, actor, "navigation"), actor)
+        counts = inbox.page_counts(db, actor, problems=kept)
 
     def title(spec: PageSpec) -> str:
         n = counts.get(spec.url_path)

@@ -164,11 +164,29 @@ def waiting_items(db: Database, actor: Actor) -> list[WaitingItem]:
     return items
 
 
-def page_counts(db: Database, actor: Actor) -> dict[str, int]:
-    """Items waiting on each work page, shown in the navigation next to its title."""
+def page_counts(db: Database, actor: Actor, *, problems: dict | None = None) -> dict[str, int]:
+    """Items waiting on each work page, shown in the navigation next to its title. `problems`: the
+    counts `problem_counts` gives, when the caller kept them (the navigation does, under the data
+    version: they read the problems table on every run of every page)."""
     counts: dict[str, int] = {}
     if can(actor, "messages.read"):
         counts["messages"] = unread_count(db, actor)
+    counts.update(problem_counts(db, actor) if problems is None else problems)
+    if can(actor, "visits.create"):
+        counts["visit"] = _count(
+            db,
+            "SELECT count(*) FROM drafts WHERE user_id = ? AND kind = 'visit' AND submitted_at IS NULL"
+            " AND discarded_at IS NULL",
+            (actor.id,),
+        )
+    return counts
+
+
+def problem_counts(db: Database, actor: Actor) -> dict[str, int]:
+    """The navigation's counts that come from `problems`: 交办 (new), 督办回访 (replied, overdue or
+    asking for more time) and 部门办理 (the department's held problems). They change with a write
+    to `problems` or with the date, so survey.dataversion.key(db, actor) keys them."""
+    counts: dict[str, int] = {}
     if can(actor, "problems.triage"):
         counts["triage"] = _count(db, "SELECT count(*) FROM problems WHERE status = 'new'")
         # Three disjoint counts, each an index range (status, deadline_on; the partial index of
@@ -187,12 +205,5 @@ def page_counts(db: Database, actor: Actor) -> dict[str, int]:
             db,
             f"SELECT count(*) FROM problems WHERE lead_department_code = ? AND status IN {HELD_SQL}",
             (actor.department_code,),
-        )
-    if can(actor, "visits.create"):
-        counts["visit"] = _count(
-            db,
-            "SELECT count(*) FROM drafts WHERE user_id = ? AND kind = 'visit' AND submitted_at IS NULL"
-            " AND discarded_at IS NULL",
-            (actor.id,),
         )
     return counts

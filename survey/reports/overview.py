@@ -33,10 +33,13 @@ def dashboard_data(
     """Everything the dashboard page draws. `per_chart(name)` gives the filters of one chart (the view
     narrowed by the other charts' clicks); by default every chart shows the view."""
     chart = per_chart or (lambda name: view)
+    cells = sector_category(db, actor, chart("cell"))
+    # The top categories read the same sector x category sums: once, unless a click narrowed one.
+    same = chart("topcat") == chart("cell")
     return {
         "kpis": kpis(db, actor, view, today=today),
-        "cells": sector_category(db, actor, chart("cell")),
-        "top": top_categories(sector_category(db, actor, chart("topcat"))),
+        "cells": cells,
+        "top": top_categories(cells if same else sector_category(db, actor, chart("topcat"))),
         "months": monthly(db, actor, chart("month")),
         "days": reply_days(db, actor, chart("replysector")),
         "departments": league(db, actor, chart("dept"), min_volume=min_volume, today=today),

@@ -1,0 +1,266 @@
+"""`python -m bench dashboard-browser`: 统计看板 as a supervisor sees it, in Debian's Chromium at 1366x768.
+
+Starts a real Streamlit server of this checkout (or `--checkout DIR`) on the database (`--db`, else the
+dashboard bench's million-problem demo) and, with `--baseline DIR` (a checkout of older code, e.g.
+`git worktree add /tmp/zhy-base <commit>`), a second one running that code on the same file. Each round, alternating which code goes first, a fresh
+browser context signs the supervisor in and times, until the page has settled (the script run over,
+no stale element or skeleton, every visible chart drawn):
+the dashboard opened by signing in at its address, a reload, a click on a heatmap cell until the KPIs and
+charts are redrawn, 清除图表筛选, a change of the 来源 filter box, and every other page of the menu.
+Next to each time is the server's share: how long the browser saw the script running
+(`data-test-script-state`), which is the same measure for old and new code.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import seeds
+from bench.concurrency_bench import ARGS, CHROMIUM, _free_port
+from bench.dashboard_bench import _database
+
+ROOT = Path(__file__).resolve().parent.parent
+VIEWPORT = {"width": 1366, "height": 768}
+TIMEOUT_MS = 60_000
+
+# Every change of the app's script state, with the browser's clock (installed before any page script).
+RECORD_RUNS = """
+window.__runs = [];
+new MutationObserver((changes) => {
+  for (const c of changes) {
+    window.__runs.push([performance.now(), c.target.getAttribute('data-test-script-state')]);
+  }
+}).observe(document, {attributes: true, subtree: true, attributeFilter: ['data-test-script-state']});
+"""
+
+# A run began after `since` and the page has settled since; `metrics`: that many KPI cards shown.
+SETTLED = """
+([since, metrics]) => {
+  const runs = window.__runs || [];
+  if (!runs.some(([t, s]) => t >= since && s === 'running')) return false;
+  const app = document.querySelector('[data-testid=stApp]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  if (document.querySelector('[data-testid=stSkeleton], [data-stale=true]')) return false;
+  if (document.querySelectorAll('[data-testid=stMetric]').length < metrics) return false;
+  for (const chart of document.querySelectorAll('[data-testid=stVegaLiteChart]')) {
+    if (chart.offsetParent !== null && !chart.querySelector('canvas, svg.marks')) return false;
+  }
+  return true;
+}
+"""
+
+# Seconds the script ran (running -> notRunning) after `since`.
+SERVER_SECONDS = """
+(since) => {
+  let total = 0, began = null;
+  for (const [t, s] of (window.__runs || [])) {
+    if (t < since) continue;
+    if (s === 'running' && began === null) began = t;
+    if (s !== 'running' && began !== null) { total += t - began; began = null; }
+  }
+  return total / 1000;
+}
+"""
+
+
+class Server:
+    """`streamlit run ui/server.py` of one checkout on the database."""
+
+    def __init__(self, checkout: Path, db_path: Path, label: str):
+        self.checkout, self.db_path, self.label = checkout, db_path, label
+        self.url = f"http://127.0.0.1:{_free_port()}"
+
+    def __enter__(self) -> Server:
+        env = {**os.environ, "SURVEY_DB": str(self.db_path)}
+        log_path = self.db_path.parent / f"server-{self.label}.log"
+        self.log = open(log_path, "w")  # noqa: SIM115 - closed in __exit__
+        self.proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "streamlit"), "run", "ui/server.py"]
+            + ["--server.port", self.url.rsplit(":", 1)[1], "--server.address", "127.0.0.1"]
+            + ["--server.headless", "true"],
+            cwd=self.checkout,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
+                    if r.read() == b"ok":
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"{self.label}: server did not start, see {log_path}")
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=15)
+        self.log.close()
+
+
+def _now(page) -> float:
+    return page.evaluate("performance.now()")
+
+
+def timed(
+    page, action, *, metrics: int = 0, navigates: bool = False, timeout: float = TIMEOUT_MS
+) -> tuple[float, float]:
+    """(wall seconds, server seconds) from `action()` until the page has settled."""
+    since = 0.0 if navigates else _now(page)
+    start = time.perf_counter()
+    action()
+    page.wait_for_function(SETTLED, arg=[since, metrics], polling="raf", timeout=timeout)
+    wall = time.perf_counter() - start
+    return wall, page.evaluate(SERVER_SECONDS, since)
+
+
+def _point(page, fraction: tuple[float, float]) -> tuple[float, float]:
+    heatmap = page.locator("[data-testid=stVegaLiteChart]").first
+    heatmap.scroll_into_view_if_needed()
+    box = heatmap.bounding_box()
+    return box["x"] + box["width"] * fraction[0], box["y"] + box["height"] * fraction[1]
+
+
+def find_cell(browser, url: str) -> tuple[float, float]:
+    """Where on the heatmap a click selects a cell, as fractions of its box, found in a session of
+    its own before the timing (both checkouts read the same database, so one place works for both;
+    a click on the same cell again in a session would change nothing)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page = _signed_in(browser, url)
+    note = page.get_by_text("图表筛选：")
+    try:
+        for fraction in ((0.3, 0.2), (0.25, 0.35), (0.4, 0.3), (0.2, 0.45), (0.35, 0.5)):
+            point = _point(page, fraction)
+            try:
+                timed(page, lambda point=point: page.mouse.click(*point), metrics=9, timeout=15_000)
+            except PlaywrightTimeout:
+                continue
+            if note.count():
+                return fraction
+    finally:
+        page.context.close()
+    raise RuntimeError("no heatmap cell found to click")
+
+
+def _signed_in(browser, url: str, result: dict | None = None):
+    """A new browser context signed in as the supervisor at the dashboard's address; `result`
+    gets the time from the 登录 click until the dashboard has settled."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.add_init_script(RECORD_RUNS)
+    page = context.new_page()
+    page.goto(f"{url}/dashboard")
+    page.get_by_label("用户名").fill("supervisor")
+    page.get_by_label("密码").fill(seeds.DEMO_PASSWORD)
+    opened = timed(page, page.get_by_role("button", name="登录").click, metrics=9)
+    if result is not None:
+        result["打开看板（登录后）"] = opened
+    return page
+
+
+def one_round(browser, url: str, cell: tuple[float, float]) -> dict:
+    """Every step of a supervisor's visit, timed: {step: (wall, server)}."""
+    result: dict[str, tuple[float, float]] = {}
+    page = _signed_in(browser, url, result)
+    try:
+        result["重新载入"] = timed(page, page.reload, metrics=9, navigates=True)
+        point = _point(page, cell)
+        result["点击热力图单元格"] = timed(page, lambda: page.mouse.click(*point), metrics=9)
+        if not page.get_by_text("图表筛选：").count():
+            raise RuntimeError("the heatmap click did not filter")
+        result["清除图表筛选"] = timed(
+            page, page.get_by_role("button", name="清除图表筛选").click, metrics=9
+        )
+        page.mouse.wheel(0, -5000)
+        page.get_by_test_id("stSelectbox").filter(has_text="来源").locator(
+            "[role=combobox], input"
+        ).first.click()
+        option = page.get_by_role("option").nth(1)
+        result["改筛选框（来源）"] = timed(page, option.click, metrics=9)
+        links = page.locator("[data-testid=stSidebarNav] a")
+        entries = [
+            (links.nth(i).get_attribute("href"), links.nth(i).inner_text().strip())
+            for i in range(links.count())
+        ]
+        for href, text in entries:
+            if href.rstrip("/").endswith("/dashboard"):
+                continue
+            name = text.split("\n")[-1].rstrip("0123456789 ")
+            link = page.locator(f"[data-testid=stSidebarNav] a[href='{href}']")
+            result[f"页面：{name}"] = timed(page, link.click)
+    finally:
+        page.context.close()
+    return result
+
+
+def _fmt(pairs: list[tuple[float, float]]) -> str:
+    wall = statistics.median(p[0] for p in pairs)
+    server = statistics.median(p[1] for p in pairs)
+    return f"{wall:6.2f} s（服务端 {server:5.2f} s）"
+
+
+def bench_dashboard_browser(
+    problems: int = 1_000_000,
+    path: str | None = None,
+    baseline: str | None = None,
+    rounds: int = 3,
+    checkout: str | None = None,
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    target = _database(path, problems)
+    checkouts = [("ours", Path(checkout).resolve() if checkout else ROOT)]
+    if baseline:
+        checkouts.insert(0, ("baseline", Path(baseline).resolve()))
+    load = os.getloadavg()
+    print(f"数据库 {target}；Chromium {VIEWPORT['width']}x{VIEWPORT['height']}；{rounds} 轮")
+    print(f"开始时负载 {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}（{os.cpu_count()} 核）")
+    # Our code first: a migration it brings is applied before the older code opens the file.
+    servers = {}
+    for label, checkout in reversed(checkouts):
+        servers[label] = Server(checkout, target, label).__enter__()
+    times: dict[str, dict[str, list]] = {label: {} for label, _ in checkouts}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            cell = find_cell(browser, servers[checkouts[0][0]].url)
+            for n in range(rounds):
+                order = checkouts if n % 2 == 0 else list(reversed(checkouts))
+                for label, _ in order:
+                    result = one_round(browser, servers[label].url, cell)
+                    for step, pair in result.items():
+                        times[label].setdefault(step, []).append(pair)
+                    first = result["打开看板（登录后）"]
+                    print(
+                        f"  第 {n + 1} 轮 {label}：打开 {first[0]:.2f} s，"
+                        f"点击 {result['点击热力图单元格'][0]:.2f} s",
+                        flush=True,
+                    )
+            browser.close()
+    finally:
+        for server in servers.values():
+            server.__exit__()
+    load = os.getloadavg()
+    print(f"结束时负载 {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
+    print("\n各步中位数（墙钟，括号内为服务端脚本运行时间）；首轮为各进程冷启动后第一次：")
+    labels = [label for label, _ in checkouts]
+    header = "".join(f"{label:>32}" for label in labels)
+    print(f"{'步骤':<24}{header}{'  倍数' if baseline else ''}")
+    for step in times["ours"]:
+        cells = "".join(f"{_fmt(times[label].get(step, [(0, 0)])):>32}" for label in labels)
+        ratio = ""
+        if baseline and step in times["baseline"]:
+            base = statistics.median(p[0] for p in times["baseline"][step])
+            ours = statistics.median(p[0] for p in times["ours"][step])
+            ratio = f"  {base / ours:.1f}x"
+        print(f"{step:<24}{cells}{ratio}")
+    for label in labels:
+        first = times[label]["打开看板（登录后）"][0]
+        print(f"{label} 首轮打开（冷）：{first[0]:.2f} s（服务端 {first[1]:.2f} s）")
