@@ -9,7 +9,7 @@ import pytest
 
 from survey import db as store
 from survey.problems import lifecycle
-from survey.reports import overview, scorecard, weekly
+from survey.reports import overview, periods, scorecard, weekly
 from survey.reports.periods import Filters
 from tests.helpers import actor_for, new_problems, open_page, signed_in
 from ui.dashboard import format_value
@@ -167,3 +167,28 @@ def test_a_write_shows_at_once_in_the_kpis_and_the_badges(demo_db):
     closed = after(close)
     assert closed["办结率"] != rate
     assert shown("followup") == before - 1
+
+
+@pytest.mark.store_independent  # SQLite's trace callback counts the statements
+def test_a_render_keeps_to_28_statements_and_150_kb_of_chart_data(demo_db):
+    """The budget of one dashboard render when nothing is kept yet (the first after a write), as
+    `python -m bench dashboard` counts it at a million problems: at most 28 distinct statements
+    for the page's data and 共性问题, and at most 150 KB of chart data sent."""
+    from survey.reports import common
+
+    with store.opened(demo_db) as db:
+        actor = actor_for(db, "supervisor")
+        end = store.scalar(db, "SELECT max(raised_month) FROM problems")
+        view = Filters(periods.month_add(end, -11), end)
+        statements: list[str] = []
+        db.conn.set_trace_callback(statements.append)
+        data = overview.dashboard_data(db, actor, view)
+        common.common_categories(db, actor, view, counts=data["cells"])
+        db.conn.set_trace_callback(None)
+    selects = {s for s in statements if s.lstrip().upper().startswith("SELECT")}
+    assert len(selects) <= 28, len(selects)
+
+    at = open_page(demo_db, "supervisor", "pages/dashboard_page.py")
+    charts = at.get("vega_lite_chart")
+    sent = sum(len(c.proto.spec) + sum(len(d.data.data) for d in c.proto.datasets) for c in charts)
+    assert len(charts) == 7 and sent <= 150_000, (len(charts), sent)
