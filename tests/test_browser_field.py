@@ -93,7 +93,7 @@ def test_officer_and_monitor_controls_are_44_px(server, browser):
     assert page.locator("[data-testid=stDateInput]").count() >= 1
     assert page.evaluate(SMALL_CONTROLS) == []
     clear = page.evaluate(INNER_BUTTONS, "[data-testid=stSelectbox] [role=group] button")
-    assert any(label == "Clear value" for label, _, _ in clear), clear  # a filled select
+    assert any(label == "清除" for label, _, _ in clear), clear  # a filled select (Clear value)
     assert all(w >= 44 and h >= 44 for _, w, h in clear), clear
     page.goto(url + "/problems")
     wait_idle(page)

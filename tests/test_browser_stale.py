@@ -22,6 +22,9 @@ from tests.browser import (
 # survey/, whose refusals run on both stores in the in-process tests: this runs once, on SQLite.
 pytestmark = [pytest.mark.browser, pytest.mark.store_independent]
 
+# aria-labels with an English word in them (a file format's name aside)
+ENGLISH_NAMES = """() => [...document.querySelectorAll('[aria-label]')]
+  .map(e => e.getAttribute('aria-label')).filter(s => /[A-Za-z]{3}/.test(s.replace('CSV', '')))"""
 DECISION = "由牵头部门会同供电公司十个工作日内现场办公解决"
 
 
@@ -95,6 +98,13 @@ def test_one_tap_shows_the_result_and_a_second_makes_nothing(template_db, tmp_pa
         assert admin.locator("[data-testid=stAlertContentError]").count() == 0
         minutes.get_by_role("button", name="记录决定").click()  # the same decision again
         admin.get_by_text("这项决定已记录，未重复写入办理过程。").wait_for(timeout=30_000)
+        # a multiselect's "Select 3 matches" (and "Select all") reads Chinese
+        problems = admin.get_by_role("combobox", name="选择问题")
+        problems.click()
+        problems.press_sequentially("#", delay=30)
+        bulk = admin.locator('[role=option][data-key="__select_matches__"]')
+        assert bulk.inner_text().startswith("全选") and "Select" not in bulk.inner_text()
+        admin.keyboard.press("Escape")
 
         # 用户管理: a double tap on 创建用户 makes one user, listed at once, the form empty
         admin.goto(url + "/users")
@@ -102,6 +112,8 @@ def test_one_tap_shows_the_result_and_a_second_makes_nothing(template_db, tmp_pa
         admin.get_by_role("textbox", name="用户名（登录名）").fill("browser_new")
         admin.get_by_role("textbox", name="姓名").fill("浏览器新用户")
         pick(admin, "角色", "监督员")
+        # Streamlit's own English names ("Show password", "Clear value", "Select all"...) are Chinese
+        assert admin.evaluate(ENGLISH_NAMES) == []
         admin.get_by_role("textbox", name="初始密码（首次登录须修改）").fill("Browser2026")
         admin.get_by_role("button", name="创建用户").dblclick()
         admin.get_by_text("已创建用户 browser_new。").wait_for(timeout=30_000)

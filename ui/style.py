@@ -79,8 +79,9 @@ div[data-testid="stCaptionContainer"], div[data-testid="stCaptionContainer"] p {
 # Streamlit 1.67 draws the navigation's sections as <div>s (a header and the <li>s) directly in its
 # <ul>, which a screen reader cannot read as lists (axe's "list" and "listitem", serious): the <ul>
 # is marked role=none and each section a list named by its header, again after every redraw; the
-# help icons' English names ("Help for …") become Chinese the same way. Keep anything that looks
-# like a tag out of the script, comments included: with one, Streamlit did not run it at all.
+# English names Streamlit gives its own controls ("Help for …", "Clear value") become Chinese the
+# same way. Keep anything that looks like a tag out of the script, comments included: with one,
+# Streamlit did not run it at all.
 CLOSE_NAV_SCRIPT = """
 <script>
 if (!window.__zhyNavCloser) {
@@ -96,19 +97,37 @@ if (!window.__zhyNavCloser) {
       }
     }
   };
-  // A field's help icon is named "Help for " and the field's label by Streamlit's frontend ("Help"
-  // without a label), which no app setting changes: a screen reader hears Chinese instead.
-  const nameHelp = () => {
-    for (const button of document.querySelectorAll('[data-testid="stTooltipIcon"] button[aria-label^="Help"]')) {
-      const said = button.getAttribute("aria-label");
-      const field = said.startsWith("Help for ") ? said.slice(9).trim() : "";
-      if (said === "Help" || field) button.setAttribute("aria-label", field ? `说明：${field}` : "说明");
+  // Streamlit's own controls are named in English by its frontend, which no app setting changes
+  // ("Help for " and a field's label, "Clear value", "Show password", "Open", "Remove " and a chosen
+  // option...), and a multiselect offers "Select all" / "Select 3 matches": Chinese instead.
+  const NAMES = {
+    "Help": "说明", "Clear value": "清除", "Clear all": "全部清除", "Open": "展开选项",
+    "Close": "关闭", "Dismiss": "关闭", "Show password": "显示明文", "Hide password": "隐藏明文",
+    "Selected values": "已选项", "Sidebar": "侧栏", "App pages": "页面", "Collapse sidebar": "收起菜单",
+    "Expand sidebar": "展开菜单", "Show/hide columns": "显示或隐藏列", "Download as CSV": "下载为 CSV",
+    "Search": "查找表格内容", "Fullscreen": "全屏", "Close fullscreen": "退出全屏", "Link to heading": "本节链接"};
+  const chinese = (said) => NAMES[said]
+    ?? (said.startsWith("Help for ") ? `说明：${said.slice(9).trim()}` : null)
+    ?? (said.startsWith("Remove ") ? `移除 ${said.slice(7)}` : null);
+  const nameControls = () => {
+    for (const element of document.querySelectorAll("[aria-label]")) {
+      const name = chinese(element.getAttribute("aria-label"));
+      if (name) element.setAttribute("aria-label", name);
+    }
+    // the text node itself, which the frontend keeps and updates (a new node would go stale)
+    for (const item of document.querySelectorAll('[role="option"][data-key^="__select_"] [data-item-hl]')) {
+      const text = item.firstChild;
+      if (!text || text.nodeType !== Node.TEXT_NODE) continue;
+      const matches = text.nodeValue.match(/^Select ([0-9]+) matches?$/);
+      if (matches) text.nodeValue = `全选 ${matches[1]} 个匹配项`;
+      else if (text.nodeValue === "Select all") text.nodeValue = "全选";
     }
   };
-  const redraw = () => { nameSections(); nameHelp(); };
+  const redraw = () => { nameSections(); nameControls(); };
   redraw();
   new MutationObserver(redraw).observe(document.body, {
-    childList: true, subtree: true, attributes: true, attributeFilter: ["aria-label"]});
+    childList: true, subtree: true, characterData: true, attributes: true,
+    attributeFilter: ["aria-label"]});
   document.addEventListener("click", (event) => {
     const link = event.target.closest('[data-testid="stSidebarNav"] a, [data-testid="stSidebarNavLink"]');
     if (!link || window.innerWidth > 768) return;  // Streamlit overlays it up to 768 px
