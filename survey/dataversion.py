@@ -78,6 +78,27 @@ def scope(actor: Actor) -> tuple:
     )
 
 
+def last_known(path=None) -> int:
+    """The version of the database at `path` (or the configured one), 0 when there is none yet."""
+    try:
+        if not store.exists(path):
+            return 0
+        with store.opened(path) as db:
+            return current(db) if TABLE in store.table_names(db) else 0
+    except Exception:  # a damaged file is what a restore replaces: nothing kept can match it
+        return 0
+
+
+def advance_past(db: Database, version: int) -> None:
+    """After a restore: the restored file's counter may be behind the one it replaced, and a new
+    write would then reuse a version some process kept other results under. Move it past both."""
+    db.execute(
+        f"UPDATE {TABLE} SET version = CASE WHEN version > ? THEN version ELSE ? END + 1"
+        " WHERE id = 1",
+        (int(version), int(version)),
+    )
+
+
 def where(db: Database) -> str:
     """Which database: its URL, or the SQLite file (one process may open several: the tests do)."""
     url = getattr(db, "url", None)

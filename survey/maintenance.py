@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from survey import clock, schema
+from survey import clock, dataversion, schema
 from survey import db as store
 from survey.access import audit
 from survey.migrations import migrations
@@ -261,6 +261,7 @@ def restore(source: str | os.PathLike, db_file: str | os.PathLike | None) -> dic
     PostgreSQL, beside the backup being restored). Then the migrations a newer release brings
     run on it, and the restore is audited."""
     source = Path(source)
+    live = dataversion.last_known(db_file)
     if store.is_url(store.target(db_file)):
         saved = _pg_restore(source, store.target(db_file))
     else:
@@ -268,6 +269,8 @@ def restore(source: str | os.PathLike, db_file: str | os.PathLike | None) -> dic
     with store.opened(db_file) as db:
         schema.migrate(db)
         with store.transaction(db):
+            # Past any version a running process may have kept results under before the restore.
+            dataversion.advance_past(db, live)
             audit.record(db, None, "restore", "database", note=f"从 {source} 恢复")
     return {"saved_copy": str(saved) if saved else None}
 
