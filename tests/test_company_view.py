@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -246,6 +246,11 @@ def test_rating_is_the_callback_move(db, gateway):
     assert rows[-1]["company_answered"] == 2 and rows[-1]["phone_asked"] >= gxj["phone_asked"]
     phone = gxj["phone_share"]
     assert gxj["gap"] == (None if phone is None else round(50.0 - phone, 1))
+    # The dashboard's months read the phone side from the summary tables: the same figures.
+    month = register.load(db, pid)["raised_month"]
+    last = (date.fromisoformat(f"{month}-01") + timedelta(days=31)).replace(day=1) - timedelta(1)
+    by_days = satisfaction.for_days(db, supervisor, f"{month}-01", last.isoformat(), "sector")
+    assert satisfaction.for_months(db, supervisor, month, month, "sector") == by_days
     with pytest.raises(PermissionDeniedError):
         satisfaction.comparison(db, actor_for(db, "handler"), "2000-01-01", "2100-01-01", "sector")
 

@@ -4,6 +4,8 @@ so they print whole)."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pandas as pd
 import streamlit as st
 
@@ -29,22 +31,28 @@ def frame(rows: list[dict], label: str) -> pd.DataFrame:
     return shown.astype(object).where(shown.notna(), "—")
 
 
-def section(actor: Actor, since: str, until: str) -> None:
-    """The header and both tables for answers given in [since, until)."""
+def _show(found: dict[str, list[dict]]) -> None:
     st.header("企业自评与电话回访")
-    with session.database() as db:
-        found = satisfaction.overview(db, actor, since, until)
     if not found["sector"]:
-        st.info("本期没有答复的问题。")
+        st.info("本期提出的问题还没有答复。")
         return
     st.caption(
-        "满意率：满意和基本满意（电话回访为非差评）占已评价的比例；差距 = 自评满意率 − 电话满意率。"
-        "企业自评来自短信、邮件或走访二维码中的链接。"
+        "本期提出的问题：满意率为满意和基本满意（电话回访为非差评）占已评价的比例；"
+        "差距 = 自评满意率 − 电话满意率。企业自评来自短信、邮件或走访二维码中的链接。"
     )
     for by, label in (("sector", "行业"), ("department", "牵头部门")):
         st.table(md_table(frame(found[by], label)))
 
 
+def section(actor: Actor, since: str, until: str) -> None:
+    """The section for problems raised on the days [since, until) (the weekly report)."""
+    last = (date.fromisoformat(until) - timedelta(days=1)).isoformat()
+    with session.database() as db:
+        _show(satisfaction.overview_days(db, actor, since, last))
+
+
 def for_months(actor: Actor, start: str, end: str) -> None:
-    """The section for the months [start, end] (YYYY-MM), as the dashboard's filter bar sets."""
-    section(actor, *satisfaction.month_range(start, end))
+    """The section for problems raised in the months [start, end] (YYYY-MM), as the dashboard's
+    filter bar sets them: the phone side from the summary tables."""
+    with session.database() as db:
+        _show(satisfaction.overview_months(db, actor, start, end))

@@ -1,22 +1,24 @@
 """The companies' own ratings next to the supervisors' phone callbacks (企业端, issue 30 item 6),
 per sector or lead department, for the dashboard and the weekly report.
 
-Both sides count the answers given in the period (problems.replied_at, indexed; a problem reopened
-and answered again counts once, with its latest answer):
-- phone (电话回访): asked = every answer (each is due a callback), answered = those called back
-  by a supervisor (a callback that is not the company's own rating), satisfied = not a bad review;
+Both sides count the problems raised in the period, as the dashboard's other figures do (a
+problem answered, reopened and answered again counts once, with its latest rating):
+- phone (电话回访): asked = problems answered (each answer is due a callback), answered = those
+  whose latest rating is a supervisor's callback, satisfied = not a bad review (基本满意 or better);
 - company (企业自评): asked = answers whose company was sent its link (an SMS or e-mail queued for
   the reply), answered = those it rated, satisfied = 满意 or 基本满意.
 The gap is the company's share satisfied minus the phone's, in percentage points: negative when
-companies say, unasked by a person, that they are less satisfied than the calls recorded.
+companies, asked by no person, say they are less satisfied than the calls recorded.
+
+For whole months (the dashboard) the phone side comes from the summary tables (a million problems
+cost milliseconds); the company side reads only its own small tables and the problems they name.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 from sqlite_utils import Database
 
+from survey import db as store
 from survey.access.actor import Actor
 from survey.access.permissions import require
 
@@ -34,65 +36,166 @@ FIELDS = (
 )
 
 
-def month_range(start: str, end: str) -> tuple[str, str]:
-    """[first day of `start`, first day after `end`) for YYYY-MM months."""
-    last = date.fromisoformat(f"{end}-01")
-    after = (last.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return f"{start}-01", after.isoformat()
-
-
 def _share(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
-def comparison(db: Database, actor: Actor, since: str, until: str, by: str) -> list[dict]:
-    """One row per sector or department with answers in [since, until), then a 合计 row: the six
-    counts, each side's share satisfied (%) and the gap (company minus phone, points)."""
-    require(actor, "dashboard.read")
-    key, table = KEYS[by]
-    phone = db.conn.execute(
-        f"SELECT {key}, count(*),"
-        " sum(CASE WHEN p.called_back_at IS NOT NULL AND r.id IS NULL THEN 1 ELSE 0 END),"
-        " sum(CASE WHEN p.called_back_at IS NOT NULL AND r.id IS NULL AND s.is_bad_review = 0"
-        " THEN 1 ELSE 0 END)"
-        " FROM problems p LEFT JOIN company_ratings r ON r.problem_id = p.id"
-        " AND r.rated_at = p.called_back_at"
-        " LEFT JOIN satisfaction_levels s ON s.level = p.satisfaction_level"
-        f" WHERE p.replied_at >= ? AND p.replied_at < ? GROUP BY {key}",
-        (since, until),
+def _good_levels(db: Database) -> list[int]:
+    return [
+        r[0]
+        for r in db.conn.execute("SELECT level FROM satisfaction_levels WHERE is_bad_review = 0")
+    ]
+
+
+def _add(counts: dict, rows, offset: int, sign: int = 1) -> None:
+    for code, *values in rows:
+        entry = counts.setdefault(code or "", [0] * 6)
+        for i, value in enumerate(values):
+            entry[offset + i] += sign * int(value or 0)
+
+
+def _chunks(values: list, size: int = 500):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _company_side(db: Database, column: str, inside, counts: dict) -> None:
+    """The company's links and ratings for problems raised in the period (`inside(problem)`): read
+    from its own small tables and the rows they name, by key (never a scan of `problems`); and,
+    taken off the phone side, the problems whose latest rating is the company's."""
+    sent = [
+        r[0]
+        for r in db.conn.execute(
+            "SELECT DISTINCT event_id FROM deliveries WHERE company_id IS NOT NULL"
+        )
+    ]
+    replies: dict[int, int] = {}  # reply event -> problem
+    for chunk in _chunks(sent):
+        marks = ", ".join("?" for _ in chunk)
+        replies |= dict(
+            db.conn.execute(
+                f"SELECT id, problem_id FROM problem_events WHERE id IN ({marks})"
+                " AND action = 'reply'",
+                chunk,
+            ).fetchall()
+        )
+    ratings = db.conn.execute(
+        "SELECT r.reply_event_id, r.problem_id, r.rated_at, s.is_bad_review FROM company_ratings r"
+        " JOIN satisfaction_levels s ON s.level = r.level"
     ).fetchall()
-    company = db.conn.execute(
-        f"SELECT {key}, count(*), count(r.id),"
-        " sum(CASE WHEN s.is_bad_review = 0 THEN 1 ELSE 0 END)"
-        " FROM (SELECT DISTINCT event_id FROM deliveries WHERE company_id IS NOT NULL) d"
-        " JOIN problem_events e ON e.id = d.event_id AND e.action = 'reply'"
-        " JOIN problems p ON p.id = e.problem_id"
-        " LEFT JOIN company_ratings r ON r.reply_event_id = e.id"
-        " LEFT JOIN satisfaction_levels s ON s.level = r.level"
-        f" WHERE e.at >= ? AND e.at < ? GROUP BY {key}",
-        (since, until),
-    ).fetchall()
-    counts: dict = {}
-    for rows, offset in ((phone, 0), (company, 3)):
-        for code, *values in rows:
-            entry = counts.setdefault(code, [0] * 6)
-            for i, value in enumerate(values):
-                entry[offset + i] = int(value or 0)
+    wanted = sorted(set(replies.values()) | {r[1] for r in ratings})
+    problems: dict[int, dict] = {}
+    for chunk in _chunks(wanted):
+        marks = ", ".join("?" for _ in chunk)
+        for row in store.query(
+            db,
+            f"SELECT id, {column} AS code, raised_on, raised_month, called_back_at FROM problems"
+            f" WHERE id IN ({marks})",
+            chunk,
+        ):
+            problems[row["id"]] = row
+    rated = {r[0]: r for r in ratings}
+    for event_id, problem_id in replies.items():
+        problem = problems.get(problem_id)
+        if problem is None or not inside(problem):
+            continue
+        entry = counts.setdefault(problem["code"] or "", [0] * 6)
+        entry[3] += 1
+        if event_id in rated:
+            entry[4] += 1
+            entry[5] += 0 if rated[event_id][3] else 1
+    for _, problem_id, rated_at, bad in ratings:  # the latest rating is the company's
+        problem = problems.get(problem_id)
+        if problem is None or not inside(problem) or problem["called_back_at"] != rated_at:
+            continue
+        entry = counts.setdefault(problem["code"] or "", [0] * 6)
+        entry[1] -= 1
+        entry[2] -= 0 if bad else 1
+
+
+def _rows(db: Database, by: str, counts: dict) -> list[dict]:
+    table = KEYS[by][1]
     names = dict(db.conn.execute(f"SELECT code, name FROM {table}"))
     rows = [
         {"code": code, "name": names.get(code, "（未交办）") if code else "（未交办）"}
         | dict(zip(FIELDS, values, strict=True))
         for code, values in sorted(counts.items(), key=lambda kv: (-kv[1][0], str(kv[0])))
+        if any(values)
     ]
+    if not rows:
+        return []
     total = {"code": "", "name": "合计"} | {f: sum(r[f] for r in rows) for f in FIELDS}
     for row in [*rows, total]:
         row["phone_share"] = _share(row["phone_satisfied"], row["phone_answered"])
         row["company_share"] = _share(row["company_satisfied"], row["company_answered"])
         both = row["phone_share"] is not None and row["company_share"] is not None
         row["gap"] = round(row["company_share"] - row["phone_share"], 1) if both else None
-    return [*rows, total] if rows else []
+    return [*rows, total]
 
 
-def overview(db: Database, actor: Actor, since: str, until: str) -> dict[str, list[dict]]:
-    """Both breakdowns: {'sector': rows, 'department': rows}."""
-    return {by: comparison(db, actor, since, until, by) for by in KEYS}
+def for_days(db: Database, actor: Actor, first: str, last: str, by: str) -> list[dict]:
+    """Problems raised from `first` to `last` (ISO days, both included: the weekly report), one row
+    per sector or department, then 合计: the six counts, each side's share satisfied (%) and the
+    gap (company minus phone, points)."""
+    require(actor, "dashboard.read")
+    key = KEYS[by][0]
+    period, params = "p.raised_on BETWEEN ? AND ?", [first, last]
+    counts: dict = {}
+    good = ", ".join(str(level) for level in _good_levels(db)) or "NULL"
+    _add(
+        counts,
+        db.conn.execute(
+            f"SELECT {key}, sum(CASE WHEN p.replied_at IS NOT NULL THEN 1 ELSE 0 END),"
+            " sum(CASE WHEN p.satisfaction_level IS NOT NULL THEN 1 ELSE 0 END),"
+            f" sum(CASE WHEN p.satisfaction_level IN ({good}) THEN 1 ELSE 0 END)"
+            f" FROM problems p WHERE {period} GROUP BY {key}",
+            params,
+        ),
+        0,
+    )
+    _company_side(db, key[2:], lambda p: first <= p["raised_on"] <= last, counts)
+    return _rows(db, by, counts)
+
+
+def for_months(db: Database, actor: Actor, start: str, end: str, by: str) -> list[dict]:
+    """As for_days, for problems raised in the months `start` to `end` (YYYY-MM, the dashboard's
+    period): the phone side from the summary tables."""
+    from survey.reports import aggregates, cubes, periods
+
+    require(actor, "dashboard.read")
+    key = KEYS[by][0]
+    good = [f"sat_{level}" for level in _good_levels(db)]
+    frame = aggregates.measure_sums(
+        db,
+        actor,
+        periods.Filters(start, end),
+        (by,),
+        measures=("replied", *cubes.SATISFACTION_COLUMNS),
+    )
+    counts: dict = {}
+    _add(
+        counts,
+        zip(
+            frame[by],
+            frame["replied"],
+            frame[cubes.SATISFACTION_COLUMNS].sum(axis=1),
+            frame[good].sum(axis=1) if good else [0] * len(frame),
+            strict=True,
+        ),
+        0,
+    )
+    _company_side(db, key[2:], lambda p: start <= p["raised_month"] <= end, counts)
+    return _rows(db, by, counts)
+
+
+def overview_days(db: Database, actor: Actor, first: str, last: str) -> dict[str, list[dict]]:
+    return {by: for_days(db, actor, first, last, by) for by in KEYS}
+
+
+def overview_months(db: Database, actor: Actor, start: str, end: str) -> dict[str, list[dict]]:
+    return {by: for_months(db, actor, start, end, by) for by in KEYS}
+
+
+def comparison(db: Database, actor: Actor, first: str, last: str, by: str) -> list[dict]:
+    """for_days (kept for callers that name a range of days)."""
+    return for_days(db, actor, first, last, by)
