@@ -72,6 +72,7 @@ if known:
         width="stretch",
     )
 
+request = session.request_id("new_client")  # a repeat of the same tap makes no second client
 with st.form(session.form_key("new_client"), enter_to_submit=False):
     st.header("新建客户端")
     name = st.text_input("名称", placeholder="12345热线平台")
@@ -99,6 +100,7 @@ with st.form(session.form_key("new_client"), enter_to_submit=False):
                     row_kind=row_kind,
                     row_value=value,
                     per_minute=int(per_minute),
+                    request_id=request,
                 )
         except SurveyError as exc:
             st.error(md(str(exc)))
@@ -130,10 +132,17 @@ if active:
     st.header("更换令牌或停用")
     chosen = st.selectbox("客户端", list(active), format_func=active.get)
     left, right = st.columns(2)
-    if left.button("更换令牌（旧令牌立即失效）", icon=":material/key:"):
+    # a new button after each rotation (a late second tap finds none) and one request id until
+    # then (a tap that cut the first run off before its token showed gets one working token)
+    rotating = session.request_id("client_rotated")
+    if left.button(
+        "更换令牌（旧令牌立即失效）",
+        icon=":material/key:",
+        key=f"rotate_{session.form_key('client_rotated')}",
+    ):
         try:
             with session.database() as db:
-                rotated = clients.rotate(db, actor, chosen)
+                rotated = clients.rotate(db, actor, chosen, request_id=rotating)
         except SurveyError as exc:
             st.error(md(str(exc)))
         else:

@@ -18,6 +18,7 @@ with session.database() as db:
     departments = reference.options(db, "departments")
 
 session.flash("new_meeting")
+request = session.request_id("new_meeting")  # a repeat of the same tap finds its first meeting
 with (
     st.expander("新建会议（上次会议未办结的议题自动列入）", expanded=not known),
     st.form(session.form_key("new_meeting"), enter_to_submit=False),
@@ -28,7 +29,9 @@ with (
 if created:
     made: list[int] = []
     if session.attempt(
-        lambda db: made.append(meetings.create_meeting(db, actor, held_on.isoformat(), title)),
+        lambda db: made.append(
+            meetings.create_meeting(db, actor, held_on.isoformat(), title, request_id=request)
+        ),
         "",
     ):
         st.session_state["meeting_choice"] = made[0]  # the new meeting is the one shown
@@ -70,6 +73,7 @@ if printing:
 
 st.header(f"议题（{len(items)}）")
 session.flash("agenda")
+agenda_request = session.request_id("agenda")  # one per success: a repeat writes nothing
 for item in items:
     state = meetings.ITEM_STATES[item["state"]]
     with st.container(border=True):
@@ -117,6 +121,7 @@ for item in items:
                                 departments=r,
                                 deadline_on=t.isoformat(),
                                 chair=c,
+                                request_id=f"{agenda_request}-{i}",
                             )
                         ),
                         "已记录，决定已写入问题的办理过程，时限已更新。",

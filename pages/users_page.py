@@ -69,14 +69,17 @@ create_tab, edit_tab, settings_tab = st.tabs(
 with create_tab:
     session.flash("create_user")
 creating = session.form_key("create_user")  # new after each user made: the fields come back empty
+request = session.request_id("create_user")  # a repeat of the same tap finds its first user
 with create_tab, st.form(creating, enter_to_submit=False):
     username = st.text_input("用户名（登录名）")
     values = user_form(creating, {})
     password = st.text_input("初始密码（首次登录须修改）", type="password")
     if st.form_submit_button("创建用户", type="primary") and session.attempt(
-        lambda db: users.create_user(db, actor, username=username, password=password, **values),
+        lambda db: users.create_user(
+            db, actor, username=username, password=password, request_id=request, **values
+        ),
         "",
-    ):  # listed above at once (a second tap finds the name taken)
+    ):  # listed above at once (a later second tap finds the name taken)
         session.done("create_user", f"已创建用户 {username}。")
 
 with edit_tab:

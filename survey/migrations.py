@@ -472,3 +472,16 @@ def m022_dashboard_indexes(db: Database) -> None:
             "CREATE INDEX IF NOT EXISTS idx_cube_company_category_months ON cube_company_category"
             " (sector, category, company_id, year, area, source, department) INCLUDE (months)"
         )
+
+
+@migrations()
+def m023_form_requests(db: Database) -> None:
+    """The request id of a form's submission (survey.repeats): a double tap that interrupted the
+    run before the page showed its success is sent again with the same id, and finds here the
+    first result instead of writing twice (or being refused as a duplicate)."""
+    db.execute(
+        "CREATE TABLE form_requests (request_id TEXT PRIMARY KEY,"
+        " actor_id INTEGER NOT NULL REFERENCES users(id), kind TEXT NOT NULL,"
+        " result TEXT NOT NULL, created_at TEXT NOT NULL)"
+    )
+    db.execute("CREATE INDEX idx_form_requests_created ON form_requests(created_at)")

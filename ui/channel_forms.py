@@ -98,6 +98,7 @@ def robots_form(actor) -> None:
     )
     current = by_id.get(chosen, {})
     session.flash("robot")  # after a save: the table shows it, the form is empty again
+    request = session.request_id("robot")  # a repeat of this save answers 已保存 (survey.repeats)
     with st.form(f"{session.form_key('robot')}_{chosen}", enter_to_submit=False):
         name = st.text_input("名称", value=current.get("name", ""), placeholder="工信局工作群")
         platforms = list(robots.PLATFORMS)
@@ -142,6 +143,7 @@ def robots_form(actor) -> None:
                     url=url or None,
                     secret=secret or None,
                     active=active,
+                    request_id=request,
                 ),
                 "已保存。",
                 rerun="robot",

@@ -187,6 +187,7 @@ def report_form(actor: Actor, task: dict) -> None:
     st.caption(f"{month} 的截止日为 {due.isoformat()}；截止后仍可报送，记为逾期报送。")
     form = session.form_key(f"report_{task['id']}")
     session.flash(f"report_{task['id']}")
+    request = session.request_id(f"report_{task['id']}")  # a repeat finds its first report
     with st.form(form, enter_to_submit=False):
         done_text = st.text_area("本月完成情况", key=f"done_{form}")
         percent = st.slider(
@@ -208,6 +209,7 @@ def report_form(actor: Actor, task: dict) -> None:
                     percent=int(percent),
                     issues_text=issues,
                     photos=files,
+                    request_id=request,
                 ),
                 "",
             )
@@ -231,6 +233,7 @@ def review_queue(actor: Actor, year: int) -> None:
     with session.database() as db:
         waiting = reports.waiting_review(db, actor, year)
     session.flash("review")
+    request = session.request_id("review")  # one per success; per report below
     if not waiting:
         st.info("没有待审核的进展报告。")
         return
@@ -251,13 +254,17 @@ def review_queue(actor: Actor, year: int) -> None:
             left, right = st.columns(2)
             if left.button("通过", key=f"accept_{report['id']}", type="primary"):
                 session.attempt(
-                    lambda db, r=report["id"]: reports.review(db, actor, r, True),
+                    lambda db, r=report["id"]: reports.review(
+                        db, actor, r, True, request_id=f"{request}-a{r}"
+                    ),
                     "已通过。",
                     rerun="review",
                 )
             if right.button("退回", key=f"return_{report['id']}"):
                 session.attempt(
-                    lambda db, r=report["id"], n=note: reports.review(db, actor, r, False, n),
+                    lambda db, r=report["id"], n=note: reports.review(
+                        db, actor, r, False, n, request_id=f"{request}-r{r}"
+                    ),
                     "已退回。",
                     rerun="review",
                 )

@@ -8,6 +8,7 @@ or through a trusted proxy header when single sign-on is configured.
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -229,16 +230,31 @@ def attempt(action, success: str, *, rerun: str | None = None) -> bool:
 
 def done(name: str, success: str, *notes: str) -> None:
     """After a successful write: keep the message (and any warnings) for flash(name), give the
-    form `name` a fresh key (its fields empty) and start the run again."""
-    st.session_state[f"_form_{name}"] = st.session_state.get(f"_form_{name}", 0) + 1
+    form `name` a fresh key (its fields empty, a new request_id) and start the run again. The
+    message is kept first: a tap that cuts this run off after it sends the old request id again,
+    whose write survey/ answers with the first result, and the message shows."""
     if success or notes:
         st.session_state[f"_flash_{name}"] = (success, notes)
+    old = f"_request_{form_key(name)}"
+    st.session_state[f"_form_{name}"] = st.session_state.get(f"_form_{name}", 0) + 1
+    st.session_state.pop(old, None)
     st.rerun()
 
 
 def form_key(name: str) -> str:
     """The key of form `name`: a new one after each success through attempt(rerun=name)."""
     return f"{name}_{st.session_state.get(f'_form_{name}', 0)}"
+
+
+def request_id(name: str) -> str:
+    """The request id of form (or button) `name`, for its survey/ write (survey.repeats): the same
+    in every run until done(name) has recorded a success, so a double tap that cut the first run
+    off after its write sends the same id again and gets the first result, not an error or a
+    second record; a new one after done(name). Take it before the write, never inside it."""
+    key = f"_request_{form_key(name)}"
+    if key not in st.session_state:
+        st.session_state[key] = secrets.token_urlsafe(18)
+    return st.session_state[key]
 
 
 def flash(name: str) -> None:

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from survey import clock
+from survey import clock, repeats
 from survey import db as store
 from survey.access import audit
 from survey.access.actor import Actor
@@ -82,14 +82,19 @@ def create_client(
     row_kind: str = "all",
     row_value: str = "",
     per_minute: int = DEFAULT_PER_MINUTE,
+    request_id: str | None = None,
 ) -> tuple[int, str]:
-    """A new client; returns its id and its token, which is never shown again."""
+    """A new client; returns its id and its token, which is never shown again. A repeat of
+    `request_id` (survey.repeats: the first run was cut off before its token was shown) makes no
+    second client: that client gets a new token (audited as a repeat), as only its hash is kept."""
     require(actor, "api_clients.manage")
     name = one_line(name)
     row_value = row_value if row_kind != "all" else ""
     _check(db, name, scopes, row_kind, row_value, per_minute)
     token, now = _new_token(), clock.now_iso()
     with store.transaction(db):
+        if repeat := repeats.first(db, actor, request_id, "create_client"):
+            return repeat.result, _reissue(db, actor, repeat.result, "重复提交：重新生成令牌")
         if store.scalar(db, "SELECT 1 FROM api_clients WHERE name = ?", (name,)):
             raise ValidationError(f"已有名为“{name}”的客户端。", "name")
         user_id = db.execute(
@@ -115,22 +120,34 @@ def create_client(
         ).lastrowid
         after = {"name": name, "scopes": sorted(scopes), "rows": [row_kind, row_value]}
         audit.record(db, actor, "insert", "api_clients", client_id, after=after)
+        repeats.record(db, actor, request_id, "create_client", client_id)
     return client_id, token
 
 
-def rotate(db: Database, actor: Actor, client_id: int) -> str:
-    """A new token for the client; the old one stops working at once. Returns the new one."""
+def rotate(db: Database, actor: Actor, client_id: int, *, request_id: str | None = None) -> str:
+    """A new token for the client; the old one stops working at once. Returns the new one. A
+    repeat of `request_id` (the run cut off before the token was shown) replaces that unseen
+    token once more, audited as a repeat: the token shown is always the one that works."""
     require(actor, "api_clients.manage")
-    token = _new_token()
     with store.transaction(db):
-        changed = db.execute(
-            "UPDATE api_clients SET token_hash = ?, token_hint = ?, rotated_at = ?"
-            " WHERE id = ? AND active = 1",
-            (_hash(token), token[:10], clock.now_iso(), client_id),
-        ).rowcount
-        if not changed:
-            raise ValidationError("没有这个客户端，或它已停用。", "client")
-        audit.record(db, actor, "update", "api_clients", client_id, note="更换令牌")
+        if repeat := repeats.first(db, actor, request_id, "rotate_client"):
+            return _reissue(db, actor, repeat.result, "重复提交：更换令牌")
+        token = _reissue(db, actor, client_id, "更换令牌")
+        repeats.record(db, actor, request_id, "rotate_client", client_id)
+    return token
+
+
+def _reissue(db: Database, actor: Actor, client_id: int, note: str) -> str:
+    """A new token for an active client, in the caller's transaction (never kept in clear)."""
+    token = _new_token()
+    changed = db.execute(
+        "UPDATE api_clients SET token_hash = ?, token_hint = ?, rotated_at = ?"
+        " WHERE id = ? AND active = 1",
+        (_hash(token), token[:10], clock.now_iso(), client_id),
+    ).rowcount
+    if not changed:
+        raise ValidationError("没有这个客户端，或它已停用。", "client")
+    audit.record(db, actor, "update", "api_clients", client_id, note=note)
     return token
 
 

@@ -6,7 +6,7 @@ import re
 
 from sqlite_utils import Database
 
-from survey import clock
+from survey import clock, repeats
 from survey import db as store
 from survey.access import audit
 from survey.access.actor import Actor
@@ -43,8 +43,9 @@ def create_user(
     department_code: str | None = None,
     must_change_password: bool = True,
     phone: str = "",
+    request_id: str | None = None,
 ) -> int:
-    """Create a user with roles; returns the new id."""
+    """Create a user with roles; returns the new id (a repeat of `request_id`: the first one's)."""
     require(actor, "users.manage")
     username, display_name = username.strip(), one_line(display_name)
     if not re.fullmatch(r"[A-Za-z0-9_.-]{3,32}", username):
@@ -56,6 +57,8 @@ def create_user(
     password_hash = hash_password(password)
     now = clock.now_iso()
     with store.transaction(db):
+        if repeat := repeats.first(db, actor, request_id, "create_user"):
+            return repeat.result
         if store.scalar(db, "SELECT 1 FROM users WHERE username = ?", (username,)):
             raise ValidationError(f"用户名“{username}”已存在。", "username")
         cursor = db.execute(
@@ -90,7 +93,7 @@ def create_user(
                 "department_code": department_code,
             },
         )
-    return user_id
+        return repeats.record(db, actor, request_id, "create_user", user_id)
 
 
 def get_user(db: Database, actor: Actor, user_id: int) -> dict:

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, quote, quote_plus, urlsplit
 
 from sqlite_utils import Database
 
-from survey import clock, outbound
+from survey import clock, outbound, repeats
 from survey import db as store
 from survey.access import audit
 from survey.access.actor import Actor
@@ -101,9 +101,11 @@ def save_robot(
     url: str | None,
     secret: str | None = None,
     active: bool = True,
+    request_id: str | None = None,
 ) -> int:
     """Add a robot (robot_id None) or change one. `url=None` / `secret=None` keep the saved ones;
-    a bad value names its field and nothing is saved. Audited without the address or secret."""
+    a bad value names its field and nothing is saved. Audited without the address or secret.
+    A repeat of `request_id` (survey.repeats) returns the first save's robot, writing nothing."""
     require(actor, "settings.edit")
     name, url = one_line(name), (url.strip() if url else None)
     secret = secret.strip() if secret else None
@@ -121,6 +123,8 @@ def save_robot(
     if secret is not None:
         values["secret"], shown["secret"] = secret, "（已隐藏）"
     with store.transaction(db):
+        if repeat := repeats.first(db, actor, request_id, "robot"):
+            return repeat.result
         if url and store.scalar(
             db, "SELECT 1 FROM robots WHERE url = ? AND id IS NOT ?", (url, robot_id)
         ):
@@ -141,7 +145,7 @@ def save_robot(
             sets = ", ".join(f"{k} = ?" for k in values)
             db.execute(f"UPDATE robots SET {sets} WHERE id = ?", [*values.values(), robot_id])
             audit.record(db, actor, "update", "robots", robot_id, before=before[0], after=shown)
-    return int(robot_id)
+        return repeats.record(db, actor, request_id, "robot", int(robot_id))
 
 
 def list_robots(db: Database, actor: Actor) -> list[dict]:

@@ -9,7 +9,7 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from survey import clock, workdays
+from survey import clock, repeats, workdays
 from survey import db as store
 from survey.access import audit
 from survey.access.actor import Actor
@@ -66,9 +66,11 @@ def submit(
     issues_text: str = "",
     photos: list[tuple[str, bytes]] = (),
     today: date | None = None,
+    request_id: str | None = None,
 ) -> int:
     """The lead department's report for `month` (YYYY-MM); again after a return, it replaces the
-    returned one. Late when sent after the month's cut-off. Returns the report's id."""
+    returned one. Late when sent after the month's cut-off. Returns the report's id (a repeat of
+    `request_id`, survey.repeats: the first one's, nothing written)."""
     task = _task_for_report(db, actor, task_id)
     if len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit():
         raise ValidationError("月份应为 YYYY-MM。", "month")
@@ -84,6 +86,8 @@ def submit(
     late = int(today > cutoff(month, cutoff_day(db)))
     now = clock.now_iso()
     with store.transaction(db):
+        if repeat := repeats.first(db, actor, request_id, "plan_report"):
+            return repeat.result
         old = store.query(
             db,
             "SELECT id, status FROM task_reports WHERE task_id = ? AND month = ?",
@@ -120,15 +124,26 @@ def submit(
             report_id,
             after={"task": task["number"], "month": month, "percent": percent, "late": late},
         )
-    return int(report_id)
+        return repeats.record(db, actor, request_id, "plan_report", int(report_id))
 
 
-def review(db: Database, actor: Actor, report_id: int, accept: bool, note: str = "") -> None:
-    """Accept a report, or return it with a reason (which the department reads)."""
+def review(
+    db: Database,
+    actor: Actor,
+    report_id: int,
+    accept: bool,
+    note: str = "",
+    *,
+    request_id: str | None = None,
+) -> None:
+    """Accept a report, or return it with a reason (which the department reads). A repeat of
+    `request_id` (survey.repeats) writes nothing."""
     require(actor, "plans.manage")
     if not accept and not str(note or "").strip():
         raise ValidationError("退回须写明原因。", "review_note")
     with store.transaction(db):
+        if repeats.first(db, actor, request_id, "plan_review"):
+            return
         rows = store.query(
             db,
             "SELECT r.status, r.month, t.number, t.content, t.lead_department_code"
@@ -155,6 +170,7 @@ def review(db: Database, actor: Actor, report_id: int, accept: bool, note: str =
             )
             handlers = handlers_of(db, [row["lead_department_code"]])
             send(db, handlers, Message("plan_returned", "任务进展被退回", body, urgent=True))
+        repeats.record(db, actor, request_id, "plan_review", report_id)
 
 
 def reports_of(db: Database, actor: Actor, task_id: int) -> list[dict]:

@@ -11,7 +11,7 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from survey import clock
+from survey import clock, repeats
 from survey import db as store
 from survey.access import audit
 from survey.access.actor import Actor
@@ -59,8 +59,11 @@ def candidates(db: Database, actor: Actor, today: date | None = None) -> list[di
     return found
 
 
-def create_meeting(db: Database, actor: Actor, held_on: str, title: str = "") -> int:
-    """A new meeting; the open items of earlier meetings are carried onto its agenda."""
+def create_meeting(
+    db: Database, actor: Actor, held_on: str, title: str = "", *, request_id: str | None = None
+) -> int:
+    """A new meeting; the open items of earlier meetings are carried onto its agenda. A repeat
+    of `request_id` (survey.repeats) returns the first one's id."""
     require(actor, "problems.triage")
     try:
         day = date.fromisoformat(str(held_on))
@@ -69,6 +72,8 @@ def create_meeting(db: Database, actor: Actor, held_on: str, title: str = "") ->
     now = clock.now_iso()
     title = one_line(title) or f"{day.isoformat()} 重点问题联审会"
     with store.transaction(db):
+        if repeat := repeats.first(db, actor, request_id, "create_meeting"):
+            return repeat.result
         if store.scalar(
             db, "SELECT 1 FROM meetings WHERE held_on = ? AND title = ?", (day.isoformat(), title)
         ):  # a second tap on 新建会议 does not make a second meeting
@@ -94,7 +99,7 @@ def create_meeting(db: Database, actor: Actor, held_on: str, title: str = "") ->
             meeting_id,
             after={"held_on": day.isoformat(), "carried": len(carried)},
         )
-    return int(meeting_id)
+        return repeats.record(db, actor, request_id, "create_meeting", int(meeting_id))
 
 
 def add_item(
@@ -133,8 +138,10 @@ def record_decision(
     departments: list[str],
     deadline_on: str,
     chair: str,
+    request_id: str | None = None,
 ) -> None:
-    """The minutes of one item: it enters the problem's timeline and sets its new deadline."""
+    """The minutes of one item: it enters the problem's timeline and sets its new deadline. A
+    repeat of `request_id` (survey.repeats) writes nothing."""
     require(actor, "problems.triage")
     decision, chair = (decision or "").strip(), one_line(chair)
     if len(decision) < 4:
@@ -148,6 +155,8 @@ def record_decision(
     except ValueError:
         raise ValidationError("办理时限应为日期 YYYY-MM-DD。", "deadline_on") from None
     with store.transaction(db):
+        if repeats.first(db, actor, request_id, "record_decision"):
+            return
         rows = store.query(db, "SELECT * FROM meeting_items WHERE id = ?", (item_id,))
         if not rows:
             raise NotFoundError(f"没有编号为 {item_id} 的议题。")
@@ -192,6 +201,7 @@ def record_decision(
             note=note,
             changes={"deadline_on": deadline},
         )
+        repeats.record(db, actor, request_id, "record_decision", item_id)
 
 
 def mark_done(db: Database, actor: Actor, item_id: int) -> None:

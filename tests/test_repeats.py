@@ -1,0 +1,201 @@
+"""A form's request id (survey.repeats): a repeat of the same id writes nothing and returns the
+first result, for every flow that takes one; and the race itself (a second tap that cut the first
+run off after its write, before the page recorded its success) ends in the success, not an error."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+
+from survey import db as store
+from survey.access import clients, users
+from survey.errors import ValidationError
+from survey.notify import robots
+from survey.plans import reports
+from survey.problems import meetings
+from tests.helpers import actor_for, open_page
+
+URL = "http://127.0.0.1:9/cgi-bin/webhook/send?key=repeat-key-12345678"
+TABLES = (
+    "robots",
+    "users",
+    "api_clients",
+    "meetings",
+    "meeting_items",
+    "problem_events",
+    "task_reports",
+    "audit_log",
+    "form_requests",
+)
+
+
+def counts(db) -> dict:
+    return {t: store.scalar(db, f"SELECT count(*) FROM {t}") for t in TABLES}
+
+
+def twice(db, call):
+    """`call(request_id)` twice with one id: the second returns the first result, writes nothing."""
+    request = f"req-{next(_ids)}-abcdefgh"
+    first = call(request)
+    after_first = counts(db)
+    assert call(request) == first
+    assert counts(db) == after_first
+    return first
+
+
+_ids = iter(range(10_000))
+# robot added and changed, user, meeting, agenda item, decision (its event's row), report, review
+AUDITED = 8
+
+
+def test_a_repeat_returns_the_first_result_and_writes_nothing(db):
+    admin, supervisor = actor_for(db, "admin"), actor_for(db, "supervisor")
+    handler = actor_for(db, "handler")
+    before = counts(db)
+
+    robot = twice(
+        db,
+        lambda r: robots.save_robot(
+            db, admin, name="工信局工作群", platform="wecom", audience="GXJ", url=URL, request_id=r
+        ),
+    )
+    with pytest.raises(ValidationError, match="已经登记过"):  # a new request is still refused
+        robots.save_robot(db, admin, name="又一个", platform="wecom", audience="GXJ", url=URL)
+    twice(  # a change (url kept) the same way
+        db,
+        lambda r: robots.save_robot(
+            db,
+            admin,
+            robot_id=robot,
+            name="工信局群",
+            platform="wecom",
+            audience="GXJ",
+            url=None,
+            request_id=r,
+        ),
+    )
+    twice(
+        db,
+        lambda r: users.create_user(
+            db,
+            admin,
+            username="repeat.user",
+            display_name="重复",
+            password="Zhy-repeat-2026!",
+            roles=["supervisor"],
+            request_id=r,
+        ),
+    )
+    meeting = twice(
+        db, lambda r: meetings.create_meeting(db, supervisor, "2026-07-01", "重复", request_id=r)
+    )
+    pid = store.scalar(
+        db, "SELECT id FROM problems WHERE status IN ('assigned', 'in_progress') LIMIT 1"
+    )
+    item = meetings.add_item(db, supervisor, meeting, pid, ["overdue"])
+    twice(
+        db,
+        lambda r: meetings.record_decision(
+            db,
+            supervisor,
+            item,
+            decision="两周内现场办公解决",
+            departments=["GXJ"],
+            deadline_on="2026-07-20",
+            chair="王副市长",
+            request_id=r,
+        ),
+    )
+    task = store.scalar(
+        db,
+        "SELECT id FROM plan_tasks WHERE lead_department_code = ? ORDER BY id LIMIT 1",
+        (handler.department_code,),
+    )
+    report = twice(
+        db,
+        lambda r: reports.submit(
+            db, handler, task, "2025-01", done_text="完成", percent=10, request_id=r
+        ),
+    )
+    twice(db, lambda r: reports.review(db, supervisor, report, True, request_id=r))
+    assert store.scalar(db, "SELECT status FROM task_reports WHERE id = ?", (report,)) == "accepted"
+    after = counts(db)
+    assert {t: after[t] - before[t] for t in TABLES if t != "meeting_items"} == {
+        "robots": 1,
+        "users": 1,
+        "api_clients": 0,
+        "meetings": 1,
+        "problem_events": 1,  # the decision, once
+        "task_reports": 1,
+        "audit_log": AUDITED,  # one row per write, none per repeat
+        "form_requests": 7,
+    }
+
+
+def test_a_repeated_token_request_makes_one_client_and_one_working_token(db):
+    """Only a token's hash is kept, so a repeat cannot give the first token back: it was never
+    shown (the run was cut off), so the repeat replaces it, audited as a repeat."""
+    admin = actor_for(db, "admin")
+    request = "client-request-0001"
+    client, first = clients.create_client(
+        db, admin, name="12345热线", scopes=["problems.read"], request_id=request
+    )
+    again, second = clients.create_client(
+        db, admin, name="12345热线", scopes=["problems.read"], request_id=request
+    )
+    assert again == client and second != first
+    assert store.scalar(db, "SELECT count(*) FROM api_clients WHERE name = '12345热线'") == 1
+    assert clients.authenticate(db, second) and not clients.authenticate(db, first)
+    rotated = clients.rotate(db, admin, client, request_id="rotate-request-0001")
+    repeated = clients.rotate(db, admin, client, request_id="rotate-request-0001")
+    assert clients.authenticate(db, repeated) and not clients.authenticate(db, rotated)
+    notes = [
+        r[0]
+        for r in db.conn.execute(
+            "SELECT note FROM audit_log WHERE table_name = 'api_clients' AND row_id = ?"
+            " ORDER BY id",
+            (str(client),),
+        )
+    ]
+    assert notes[1:] == ["重复提交：重新生成令牌", "更换令牌", "重复提交：更换令牌"]
+    with pytest.raises(ValidationError, match="提交编号"):  # another user's id, or another kind
+        users.create_user(
+            db,
+            admin,
+            username="other.user",
+            display_name="别人",
+            password="Zhy-repeat-2026!",
+            roles=["supervisor"],
+            request_id=request,
+        )
+
+
+def test_a_tap_that_cut_off_the_first_run_after_its_write_shows_the_success(demo_db, monkeypatch):
+    """The race in AppTest: the first run saves the robot and is stopped before done() records
+    the success (as a new tap interrupts it); the tap's run presses the button again with the
+    same fields and the same request id, and shows 已保存, not 这个地址已经登记过."""
+    from ui import session
+
+    real_done, calls = session.done, []
+
+    def cut_off(name, success, *notes):
+        calls.append(name)
+        if len(calls) == 1:
+            st.stop()  # the write committed, the success never recorded
+        real_done(name, success, *notes)
+
+    monkeypatch.setattr(session, "done", cut_off)
+    at = open_page(demo_db, "admin", "pages/notify_settings_page.py")
+    field = {t.label: t for t in at.text_input}
+    field["名称"].input("工信局工作群")
+    field["Webhook 地址"].input(URL)
+    at.button(key="FormSubmitter:robot_0_None-保存机器人").click().run()
+    assert not at.success and not at.error  # cut off after the write
+    at.button(key="FormSubmitter:robot_0_None-保存机器人").click().run()  # the second tap
+    assert not at.exception, at.exception
+    assert not at.error, at.error[0].value
+    assert [s.value for s in at.success] == ["已保存。"]
+    assert at.button(key="FormSubmitter:robot_1_None-保存机器人")  # the next form: a new id
+    with store.opened(demo_db) as db:
+        assert store.scalar(db, "SELECT count(*) FROM robots WHERE name = '工信局工作群'") == 1
+        assert store.scalar(db, "SELECT count(*) FROM form_requests WHERE kind = 'robot'") == 1
