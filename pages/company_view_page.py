@@ -43,8 +43,8 @@ for p in problems[:limit]:
         facts = [f"提出日期：{p['raised_on']}"]
         if p["department"]:
             facts.append(f"牵头部门：{md(p['department'])}")
-        if p["deadline_on"] and p["status"] in ("assigned", "in_progress"):
-            facts.append(f"办理时限：{p['deadline_on']}")
+        if p["deadline_shown"]:
+            facts.append(f"办理时限：{p['deadline_shown']}")
         st.markdown("  \n".join(facts))
         st.markdown(f"问题描述：{md(p['description'])}")
         if p["solved_on_spot"] and p["spot_solution"]:

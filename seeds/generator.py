@@ -587,7 +587,7 @@ class Generator:
             )
             bulk.insert_rows(self.db, "visit_participants", ("visit_id", "user_id"), parts)
             bulk.insert_rows(self.db, "problems", self.PROBLEM_COLUMNS, probs)
-            bulk.insert_rows(self.db, "problem_events", register.EVENT_COLUMNS, events)
+            register.insert_events(self.db, events)
             state["events"] += len(events)
 
         # Monitor feedback: leads become problems; the rest are suggestions, reports, ratings.
@@ -621,7 +621,7 @@ class Generator:
                 self.db, "feedback_ratings", ("feedback_id", "dimension", "score"), ratings
             )
             bulk.insert_rows(self.db, "problems", self.PROBLEM_COLUMNS, probs)
-            bulk.insert_rows(self.db, "problem_events", register.EVENT_COLUMNS, events)
+            register.insert_events(self.db, events)
             state["events"] += len(events)
             for rows in (feedback, ratings, probs, events):
                 rows.clear()

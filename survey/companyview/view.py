@@ -71,6 +71,10 @@ def my_problems(db: Database, actor: Actor, problem_id: int | None = None) -> li
     rated = _ratings(db, [r["reply_event_id"] for r in rows if r["reply_event_id"]])
     for row in rows:
         row["status_words"] = status_words(row)
+        # the deadline runs while a department holds it; otherwise it says nothing to the company
+        row["deadline_shown"] = (
+            row["deadline_on"] if row["status"] in register.WITH_DEPARTMENT else None
+        )
         row["outcome_label"] = OUTCOME_LABELS.get(row["outcome"] or "", "")
         row["rating"] = rated.get(row["reply_event_id"])
         row["may_rate"] = row["status"] == "replied" and row["rating"] is None

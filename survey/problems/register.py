@@ -263,9 +263,11 @@ def event_row(
 
 
 def insert_events(db: Database, rows: list[tuple]) -> int:
-    """Write event rows built by `event_row` (bulk loads; the caller holds the transaction)."""
-    db.conn.executemany(_INSERT_EVENT, rows)
-    return len(rows)
+    """Write event rows built by `event_row` (bulk loads; the caller holds the transaction): by
+    COPY on PostgreSQL, as survey.bulk writes every big table."""
+    from survey import bulk
+
+    return bulk.insert_rows(db, "problem_events", EVENT_COLUMNS, rows)
 
 
 def _write_event(
