@@ -7,8 +7,9 @@ browser context signs the supervisor in and times, until the page has settled (t
 no stale element or skeleton, every visible chart drawn):
 the dashboard opened by signing in at its address, a reload, a click on a heatmap cell until the KPIs and
 charts are redrawn, 清除图表筛选, a change of the 来源 filter box, and every other page of the menu.
-Next to each time is the server's share: how long the browser saw the script running
-(`data-test-script-state`), which is the same measure for old and new code.
+Next to each time is the server's share: the seconds its script runs (pages and fragments) took
+within the step, which bench/runtimer/sitecustomize.py records in the server process the same way
+for old and new code (the rest is the browser: the websocket, Vega drawing the charts).
 """
 
 from __future__ import annotations
@@ -55,19 +56,6 @@ SETTLED = """
 }
 """
 
-# Seconds the script ran (running -> notRunning) after `since`.
-SERVER_SECONDS = """
-(since) => {
-  let total = 0, began = null;
-  for (const [t, s] of (window.__runs || [])) {
-    if (t < since) continue;
-    if (s === 'running' && began === null) began = t;
-    if (s !== 'running' && began !== null) { total += t - began; began = null; }
-  }
-  return total / 1000;
-}
-"""
-
 
 class Server:
     """`streamlit run ui/server.py` of one checkout on the database."""
@@ -77,7 +65,12 @@ class Server:
         self.url = f"http://127.0.0.1:{_free_port()}"
 
     def __enter__(self) -> Server:
-        env = {**os.environ, "SURVEY_DB": str(self.db_path)}
+        self.runs = self.db_path.parent / f"runs-{self.label}.txt"
+        self.runs.unlink(missing_ok=True)
+        timer = str(Path(__file__).resolve().parent / "runtimer")
+        path = os.pathsep.join(p for p in (timer, os.environ.get("PYTHONPATH")) if p)
+        env = {**os.environ, "SURVEY_DB": str(self.db_path), "ZHY_RUN_LOG": str(self.runs)}
+        env["PYTHONPATH"] = path
         log_path = self.db_path.parent / f"server-{self.label}.log"
         self.log = open(log_path, "w")  # noqa: SIM115 - closed in __exit__
         self.proc = subprocess.Popen(
@@ -99,6 +92,16 @@ class Server:
                 time.sleep(0.2)
         raise RuntimeError(f"{self.label}: server did not start, see {log_path}")
 
+    def script_seconds(self, start: float, end: float) -> float:
+        """Seconds the server ran scripts (pages and fragments) between two time.time()s."""
+        if not self.runs.exists():
+            return float("nan")
+        total = 0.0
+        for line in self.runs.read_text().splitlines():
+            began, ended, _fragment = line.split()
+            total += max(0.0, min(float(ended), end) - max(float(began), start))
+        return total
+
     def __exit__(self, *exc) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=15)
@@ -110,15 +113,22 @@ def _now(page) -> float:
 
 
 def timed(
-    page, action, *, metrics: int = 0, navigates: bool = False, timeout: float = TIMEOUT_MS
+    page,
+    action,
+    server: Server,
+    *,
+    metrics: int = 0,
+    navigates: bool = False,
+    timeout: float = TIMEOUT_MS,
 ) -> tuple[float, float]:
-    """(wall seconds, server seconds) from `action()` until the page has settled."""
+    """(wall seconds, the server's script seconds) from `action()` until the page has settled."""
     since = 0.0 if navigates else _now(page)
-    start = time.perf_counter()
+    began, start = time.time(), time.perf_counter()
     action()
     page.wait_for_function(SETTLED, arg=[since, metrics], polling="raf", timeout=timeout)
     wall = time.perf_counter() - start
-    return wall, page.evaluate(SERVER_SECONDS, since)
+    time.sleep(0.05)  # the run's end is written as it returns
+    return wall, server.script_seconds(began, time.time())
 
 
 def _point(page, fraction: tuple[float, float]) -> tuple[float, float]:
@@ -128,19 +138,20 @@ def _point(page, fraction: tuple[float, float]) -> tuple[float, float]:
     return box["x"] + box["width"] * fraction[0], box["y"] + box["height"] * fraction[1]
 
 
-def find_cell(browser, url: str) -> tuple[float, float]:
+def find_cell(browser, server: Server) -> tuple[float, float]:
     """Where on the heatmap a click selects a cell, as fractions of its box, found in a session of
     its own before the timing (both checkouts read the same database, so one place works for both;
     a click on the same cell again in a session would change nothing)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    page = _signed_in(browser, url)
+    page = _signed_in(browser, server)
     note = page.get_by_text("图表筛选：")
     try:
         for fraction in ((0.3, 0.2), (0.25, 0.35), (0.4, 0.3), (0.2, 0.45), (0.35, 0.5)):
             point = _point(page, fraction)
             try:
-                timed(page, lambda point=point: page.mouse.click(*point), metrics=9, timeout=15_000)
+                click = lambda point=point: page.mouse.click(*point)  # noqa: E731
+                timed(page, click, server, metrics=9, timeout=15_000)
             except PlaywrightTimeout:
                 continue
             if note.count():
@@ -150,40 +161,41 @@ def find_cell(browser, url: str) -> tuple[float, float]:
     raise RuntimeError("no heatmap cell found to click")
 
 
-def _signed_in(browser, url: str, result: dict | None = None):
+def _signed_in(browser, server: Server, result: dict | None = None):
     """A new browser context signed in as the supervisor at the dashboard's address; `result`
     gets the time from the 登录 click until the dashboard has settled."""
     context = browser.new_context(viewport=VIEWPORT)
     context.add_init_script(RECORD_RUNS)
     page = context.new_page()
-    page.goto(f"{url}/dashboard")
+    page.goto(f"{server.url}/dashboard")
     page.get_by_label("用户名").fill("supervisor")
     page.get_by_label("密码").fill(seeds.DEMO_PASSWORD)
-    opened = timed(page, page.get_by_role("button", name="登录").click, metrics=9)
+    opened = timed(page, page.get_by_role("button", name="登录").click, server, metrics=9)
     if result is not None:
         result["打开看板（登录后）"] = opened
     return page
 
 
-def one_round(browser, url: str, cell: tuple[float, float]) -> dict:
+def one_round(browser, server: Server, cell: tuple[float, float]) -> dict:
     """Every step of a supervisor's visit, timed: {step: (wall, server)}."""
     result: dict[str, tuple[float, float]] = {}
-    page = _signed_in(browser, url, result)
+    page = _signed_in(browser, server, result)
     try:
-        result["重新载入"] = timed(page, page.reload, metrics=9, navigates=True)
+        result["重新载入"] = timed(page, page.reload, server, metrics=9, navigates=True)
         point = _point(page, cell)
-        result["点击热力图单元格"] = timed(page, lambda: page.mouse.click(*point), metrics=9)
+        result["点击热力图单元格"] = timed(
+            page, lambda: page.mouse.click(*point), server, metrics=9
+        )
         if not page.get_by_text("图表筛选：").count():
             raise RuntimeError("the heatmap click did not filter")
-        result["清除图表筛选"] = timed(
-            page, page.get_by_role("button", name="清除图表筛选").click, metrics=9
-        )
+        clear = page.get_by_role("button", name="清除图表筛选").click
+        result["清除图表筛选"] = timed(page, clear, server, metrics=9)
         page.mouse.wheel(0, -5000)
         page.get_by_test_id("stSelectbox").filter(has_text="来源").locator(
             "[role=combobox], input"
         ).first.click()
         option = page.get_by_role("option").nth(1)
-        result["改筛选框（来源）"] = timed(page, option.click, metrics=9)
+        result["改筛选框（来源）"] = timed(page, option.click, server, metrics=9)
         links = page.locator("[data-testid=stSidebarNav] a")
         entries = [
             (links.nth(i).get_attribute("href"), links.nth(i).inner_text().strip())
@@ -194,7 +206,7 @@ def one_round(browser, url: str, cell: tuple[float, float]) -> dict:
                 continue
             name = text.split("\n")[-1].rstrip("0123456789 ")
             link = page.locator(f"[data-testid=stSidebarNav] a[href='{href}']")
-            result[f"页面：{name}"] = timed(page, link.click)
+            result[f"页面：{name}"] = timed(page, link.click, server)
     finally:
         page.context.close()
     return result
@@ -230,11 +242,11 @@ def bench_dashboard_browser(
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            cell = find_cell(browser, servers[checkouts[0][0]].url)
+            cell = find_cell(browser, servers[checkouts[0][0]])
             for n in range(rounds):
                 order = checkouts if n % 2 == 0 else list(reversed(checkouts))
                 for label, _ in order:
-                    result = one_round(browser, servers[label].url, cell)
+                    result = one_round(browser, servers[label], cell)
                     for step, pair in result.items():
                         times[label].setdefault(step, []).append(pair)
                     first = result["打开看板（登录后）"]
