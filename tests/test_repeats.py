@@ -9,6 +9,7 @@ import streamlit as st
 
 from survey import db as store
 from survey.access import clients, users
+from survey.cases import library
 from survey.errors import ValidationError
 from survey.notify import robots
 from survey.plans import reports
@@ -24,6 +25,7 @@ TABLES = (
     "meeting_items",
     "problem_events",
     "task_reports",
+    "cases",
     "audit_log",
     "form_requests",
 )
@@ -44,8 +46,9 @@ def twice(db, call):
 
 
 _ids = iter(range(10_000))
-# robot added and changed, user, meeting, agenda item, decision (its event's row), report, review
-AUDITED = 8
+# robot added and changed, user, meeting, agenda item, decision (its event's row), report, review,
+# case
+AUDITED = 9
 
 
 def test_a_repeat_returns_the_first_result_and_writes_nothing(db):
@@ -119,6 +122,14 @@ def test_a_repeat_returns_the_first_result_and_writes_nothing(db):
     )
     twice(db, lambda r: reports.review(db, supervisor, report, True, request_id=r))
     assert store.scalar(db, "SELECT status FROM task_reports WHERE id = ?", (report,)) == "accepted"
+    closed = store.scalar(db, "SELECT id FROM problems WHERE status = 'closed' LIMIT 1")
+    write_up = {
+        "title": "一日办结",
+        "background": "企业急需",
+        "approach": "并联审批",
+        "results": "3天",
+    }
+    twice(db, lambda r: library.nominate_problem(db, supervisor, closed, write_up, request_id=r))
     after = counts(db)
     assert {t: after[t] - before[t] for t in TABLES if t != "meeting_items"} == {
         "robots": 1,
@@ -127,8 +138,9 @@ def test_a_repeat_returns_the_first_result_and_writes_nothing(db):
         "meetings": 1,
         "problem_events": 1,  # the decision, once
         "task_reports": 1,
+        "cases": 1,
         "audit_log": AUDITED,  # one row per write, none per repeat
-        "form_requests": 7,
+        "form_requests": 8,
     }
 
 

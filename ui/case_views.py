@@ -91,9 +91,16 @@ def nominate_form(actor: Actor) -> None:
                 st.error("请先在上方选择问题。")
                 return
             files = [(f.name, f.getvalue()) for f in photos or []]
+            request = session.request_id("nominate")  # a repeat finds its first case
             if session.attempt(
                 lambda db: library.nominate_problem(
-                    db, actor, int(problem_id), values, mask_company=mask, photos=files
+                    db,
+                    actor,
+                    int(problem_id),
+                    values,
+                    mask_company=mask,
+                    photos=files,
+                    request_id=request,
                 ),
                 "",
             ):  # the same write-up sent twice is refused

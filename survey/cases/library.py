@@ -9,7 +9,7 @@ import re
 
 from sqlite_utils import Database
 
-from survey import clock
+from survey import clock, repeats
 from survey import db as store
 from survey.access import audit
 from survey.access.actor import Actor
@@ -42,8 +42,10 @@ def nominate_problem(
     *,
     mask_company: bool = False,
     photos: list[tuple[str, bytes]] = (),
+    request_id: str | None = None,
 ) -> int:
-    """A closed problem as a case; a department nominates only problems it led."""
+    """A closed problem as a case; a department nominates only problems it led. A repeat of
+    `request_id` (survey.repeats) returns the first case, writing nothing."""
     require(actor, "cases.nominate")
     clean = _check_fields(fields)
     rows = store.query(
@@ -59,16 +61,20 @@ def nominate_problem(
         raise ValidationError(f"问题 #{problem_id} 尚未办结，办结后才能推荐为案例。", "problem_id")
     if not sees_everything(actor) and problem["lead_department_code"] != actor.department_code:
         raise PermissionDeniedError(f"只能推荐本部门牵头办结的问题（#{problem_id} 不是）。")
-    if store.scalar(  # the same write-up twice (a second tap on 推荐) is not a second case
-        db,
-        "SELECT 1 FROM cases WHERE problem_id = ? AND title = ? AND background = ?"
-        " AND approach = ? AND results = ?",
-        (problem_id, *(clean[k] for k in FIELDS)),
-    ):
-        raise ValidationError(f"问题 #{problem_id} 已以“{clean['title']}”推荐过。", "title")
     source = {"problem_id": problem_id, "feedback_id": None}
     facts = {k: problem[k] for k in ("category_code", "sector_code", "company_id")}
-    return _insert(db, actor, clean, source | facts, mask_company, photos)
+    with store.transaction(db):
+        if repeat := repeats.first(db, actor, request_id, "nominate"):
+            return repeat.result
+        if store.scalar(  # the same write-up twice (a second tap on 推荐) is not a second case
+            db,
+            "SELECT 1 FROM cases WHERE problem_id = ? AND title = ? AND background = ?"
+            " AND approach = ? AND results = ?",
+            (problem_id, *(clean[k] for k in FIELDS)),
+        ):
+            raise ValidationError(f"问题 #{problem_id} 已以“{clean['title']}”推荐过。", "title")
+        case_id = _insert(db, actor, clean, source | facts, mask_company, photos)
+        return repeats.record(db, actor, request_id, "nominate", case_id)
 
 
 def nominable(db: Database, actor: Actor, words: str = "", limit: int = 30) -> list[dict]:
