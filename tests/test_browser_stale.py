@@ -137,6 +137,23 @@ def test_one_tap_shows_the_result_and_a_second_makes_nothing(template_db, tmp_pa
         assert admin.get_by_role("textbox", name="名称").input_value() == ""
         assert admin.locator("[data-testid=stAlertContentError]").count() == 0
         listed(admin, "客户端", "浏览器测试平台")
+        with store.opened(path) as db:
+            made_hint = store.scalar(
+                db, "SELECT token_hint FROM api_clients WHERE name = '浏览器测试平台'"
+            )
+        # 更换令牌: a double tap rotates once (a late tap finds a new button; one that cut the
+        # first run off gets the first's request id back), and the token shown is the one that works
+        box = admin.get_by_role("combobox", name="客户端", exact=True)
+        box.click()
+        box.press_sequentially("浏览器测试", delay=30)
+        admin.get_by_role("option", name="浏览器测试平台").click()
+        wait_idle(admin)
+        admin.get_by_role("button", name="更换令牌（旧令牌立即失效）").dblclick()
+        shown = admin.locator("[data-testid=stCode]").filter(has_not_text=token)
+        shown.wait_for(timeout=30_000)
+        wait_idle(admin)
+        rotated = admin.locator("[data-testid=stCode]").inner_text().strip()
+        assert admin.locator("[data-testid=stAlertContentError]").count() == 0
     with store.opened(path) as db:
         reports = store.query(
             db,
@@ -149,11 +166,18 @@ def test_one_tap_shows_the_result_and_a_second_makes_nothing(template_db, tmp_pa
         )
         made = store.scalar(db, "SELECT count(*) FROM users WHERE username = 'browser_new'")
         clients = store.query(
-            db, "SELECT token_hint FROM api_clients WHERE name = '浏览器测试平台'"
+            db, "SELECT id, token_hint FROM api_clients WHERE name = '浏览器测试平台'"
+        )
+        rotations = store.scalar(
+            db,
+            "SELECT count(*) FROM audit_log WHERE table_name = 'api_clients' AND row_id = ?"
+            " AND note = '更换令牌'",
+            (str(clients[0]["id"]),),
         )
     assert [r["status"] for r in reports] == ["accepted"]
     assert meetings == 1 and decisions == 1 and made == 1
-    assert len(clients) == 1 and token.startswith(clients[0]["token_hint"])
+    assert len(clients) == 1 and token.startswith(made_hint)
+    assert rotations == 1 and rotated != token and rotated.startswith(clients[0]["token_hint"])
 
 
 def pick(scope, label: str, typed: str) -> None:
