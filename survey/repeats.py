@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlite_utils import Database
@@ -16,6 +17,7 @@ from survey.access.actor import Actor
 from survey.errors import ValidationError
 
 MAX_LENGTH = 80
+KEPT = timedelta(days=1)  # a repeat comes within seconds; a day covers a tablet back from sleep
 
 
 @dataclass(frozen=True)
@@ -49,11 +51,13 @@ def first(db: Database, actor: Actor, request_id: str | None, kind: str) -> Repe
 
 def record(db: Database, actor: Actor, request_id: str | None, kind: str, result: Any) -> Any:
     """Keep `result` (JSON: ids and flags, never a secret) as the answer to this request, in the
-    transaction that wrote it; returns it."""
+    transaction that wrote it; returns it. Requests older than KEPT go (the table stays small)."""
     if request_id is not None:
+        now = clock.now()
+        db.execute("DELETE FROM form_requests WHERE created_at < ?", (clock.iso(now - KEPT),))
         db.execute(
             "INSERT INTO form_requests (request_id, actor_id, kind, result, created_at)"
             " VALUES (?, ?, ?, ?, ?)",
-            (request_id, actor.id, kind, json.dumps(result), clock.now_iso()),
+            (request_id, actor.id, kind, json.dumps(result), clock.iso(now)),
         )
     return result

@@ -4,9 +4,12 @@ run off after its write, before the page recorded its success) ends in the succe
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import streamlit as st
 
+from survey import clock, repeats
 from survey import db as store
 from survey.access import clients, users
 from survey.cases import library
@@ -170,6 +173,13 @@ def test_a_repeated_token_request_makes_one_client_and_one_working_token(db):
         )
     ]
     assert notes[1:] == ["重复提交：重新生成令牌", "更换令牌", "重复提交：更换令牌"]
+    old = clock.iso(clock.now() - repeats.KEPT - timedelta(minutes=1))
+    db.execute("UPDATE form_requests SET created_at = ? WHERE request_id = ?", (old, request))
+    clients.rotate(db, admin, client, request_id="rotate-request-0002")
+    assert not store.scalar(  # a day later it is gone (the table stays small)
+        db, "SELECT 1 FROM form_requests WHERE request_id = ?", (request,)
+    )
+    clients.rotate(db, admin, client, request_id="rotate-request-0003")
     with pytest.raises(ValidationError, match="提交编号"):  # another user's id, or another kind
         users.create_user(
             db,
@@ -178,7 +188,11 @@ def test_a_repeated_token_request_makes_one_client_and_one_working_token(db):
             display_name="别人",
             password="Zhy-repeat-2026!",
             roles=["supervisor"],
-            request_id=request,
+            request_id="rotate-request-0003",
+        )
+    with pytest.raises(ValidationError, match="提交编号"):
+        meetings.create_meeting(
+            db, actor_for(db, "supervisor"), "2026-07-02", request_id="rotate-request-0003"
         )
 
 
