@@ -251,7 +251,9 @@ def dashboard_data(db, actor, filters: Filters, *, min_volume: int) -> dict:
     return {**_dashboard_data(key, actor, view, views, min_volume), "key": key}
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+# Bounded: an entry is ~0.1-0.2 MB at a million problems (the 200-row list, the chart frames), and
+# after a write the older versions' entries are only waiting to be pushed out.
+@st.cache_data(max_entries=64, show_spinner=False)
 def _dashboard_data(key: tuple, _actor, _view: Filters, _views: dict, _min_volume: int) -> dict:
     from ui import session
 
@@ -264,7 +266,7 @@ def common_categories(db, actor, view: Filters, min_companies: int, cells):
     return _common_categories(key, actor, view, min_companies, cells)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@st.cache_data(max_entries=64, show_spinner=False)
 def _common_categories(key: tuple, _actor, _view: Filters, _min_companies: int, _cells):
     from ui import session
 
@@ -306,7 +308,7 @@ except ImportError:  # another Streamlit: the charts are built on every run, as 
     _to_spec = None
 
 
-@st.cache_data(max_entries=1024, show_spinner=False)
+@st.cache_data(max_entries=7 * 64, show_spinner=False)  # the seven charts of 64 views
 def _chart_spec(key: tuple, file_stem: str, _build, _frame) -> dict:
     return _to_spec(_build(_frame))
 
