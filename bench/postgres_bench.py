@@ -205,20 +205,19 @@ def seed_by_copy(url: str, problems: int) -> None:
 def traced() -> Iterator[list[tuple[str, tuple]]]:
     """Every statement this process sends through the store to PostgreSQL, as written (SQLite's
     dialect) with its parameters: AppTest runs the page in this process."""
-    from survey.postgres import connection
-
+    connection_class = store.postgres_connection_class()
     seen: list[tuple[str, tuple]] = []
-    real = connection.Connection.execute
+    real = connection_class.execute
 
     def execute(self, sql, params=()):
         seen.append((sql, params))
         return real(self, sql, params)
 
-    connection.Connection.execute = execute
+    connection_class.execute = execute
     try:
         yield seen
     finally:
-        connection.Connection.execute = real
+        connection_class.execute = real
 
 
 def _dashboard_app(url: str):
@@ -266,10 +265,8 @@ def page_statements(url: str) -> tuple[list[tuple[str, tuple]], list[float], lis
 
 
 def _explain(db, sql: str, params) -> list[str]:
-    from survey.postgres.connection import storable
-
     plan = db.native(
-        "EXPLAIN (ANALYZE, BUFFERS) " + store.in_dialect(db, sql), storable(params)
+        "EXPLAIN (ANALYZE, BUFFERS) " + store.in_dialect(db, sql), store.storable_params(params)
     ).fetchall()
     return [r[0] for r in plan]
 

@@ -42,6 +42,20 @@ def release(path: str | os.PathLike | None = None) -> None:
         connection.release(where)
 
 
+def postgres_connection_class():
+    """The PostgreSQL store's connection class (a benchmark traces its statements through it)."""
+    from survey.postgres import connection
+
+    return connection.Connection
+
+
+def storable_params(params):
+    """Parameters as the PostgreSQL store sends them (for EXPLAIN of a traced statement)."""
+    from survey.postgres import connection
+
+    return connection.storable(params)
+
+
 def split_password(url: str) -> tuple[str, str | None]:
     """A PostgreSQL URL as a connection string without its password, and the password: for
     pg_dump and psql, whose command line every local user can read."""
