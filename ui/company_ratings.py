@@ -25,10 +25,18 @@ COLUMNS = {
 }
 
 
+def _cell(value) -> str:
+    """A count or a share as text, "—" where there is none: a column of numbers and dashes is
+    text to Arrow (mixed, it logged a conversion traceback on every render and was retried)."""
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{value:.1f}" if isinstance(value, float) and not value.is_integer() else f"{value:.0f}"
+
+
 def frame(rows: list[dict], label: str) -> pd.DataFrame:
     shown = pd.DataFrame(rows, columns=["name", *COLUMNS]).rename(columns=COLUMNS)
     shown = shown.rename(columns={"name": label}).set_index(label)
-    return shown.astype(object).where(shown.notna(), "—")
+    return shown.map(_cell)
 
 
 def _show(found: dict[str, list[dict]]) -> None:
