@@ -153,6 +153,20 @@ def demo_server(template_db, folder: Path):
             drop_database(str(path))
 
 
+def settled_after_double_tap(page, message: str) -> bool:
+    """After a real double click: wait for the runs to settle; True when the success message is on
+    screen. The message is shown once, so the second tap's run can cut off the run that showed it
+    (a known race, README's Adding a page): what the tap made is checked by the caller, from the
+    page's lists and the database, not from the message."""
+    try:
+        page.get_by_text(message).first.wait_for(timeout=15_000)
+        shown = True
+    except Exception:  # playwright's TimeoutError
+        shown = False
+    wait_idle(page)
+    return shown
+
+
 def wait_idle(page, timeout: float = 30_000) -> None:
     """Wait until the script run the last action started has finished and no skeleton is left.
     A run begins within a moment of the action: wait up to 250 ms to see it begin (a fixed 250 ms

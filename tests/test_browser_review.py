@@ -14,6 +14,7 @@ from tests.browser import (
     chromium,
     private_copy,
     require_chromium,
+    settled_after_double_tap,
     sign_in,
     streamlit_server,
     wait_idle,
@@ -121,7 +122,7 @@ def test_minutes_on_a_tablet_and_a_masked_case_on_a_laptop(template_db, tmp_path
         secret = settings.get_by_role("textbox", name="加签密钥（钉钉，SEC 开头，可留空）")
         secret.fill("SECabc")
         settings.get_by_role("button", name="保存机器人").dblclick()
-        settings.get_by_text("已保存。").first.wait_for(timeout=30_000)
+        settled_after_double_tap(settings, "已保存。")
         wait_idle(settings)
         assert settings.get_by_role("tab", selected=True).inner_text() == "群机器人"
         assert field.input_value() == "" and secret.input_value() == ""

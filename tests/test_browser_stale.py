@@ -13,6 +13,7 @@ from tests.browser import (
     chromium,
     private_copy,
     require_chromium,
+    settled_after_double_tap,
     sign_in,
     streamlit_server,
     wait_idle,
@@ -43,7 +44,7 @@ def test_one_tap_shows_the_result_and_a_second_makes_nothing(template_db, tmp_pa
         done = handler.get_by_label("本月完成情况")
         done.fill("走访重点企业 30 家，协调解决用电增容 2 项。")
         handler.get_by_role("button", name="报送", exact=True).dblclick()
-        handler.get_by_text("已报送，等待审核。").wait_for(timeout=30_000)
+        settled_after_double_tap(handler, "已报送，等待审核。")
         wait_idle(handler)
         assert handler.get_by_role("tab", selected=True).inner_text() == "报送进展"
         handler.get_by_text("走访重点企业 30 家").wait_for(timeout=30_000)  # in 报送记录
@@ -67,7 +68,7 @@ def test_one_tap_shows_the_result_and_a_second_makes_nothing(template_db, tmp_pa
         accept = admin.locator(f".st-key-accept_{report} button")  # keyed: its own class
         waiting = admin.get_by_role("button", name="通过").count()
         accept.dblclick()
-        admin.get_by_text("已通过。").wait_for(timeout=30_000)
+        settled_after_double_tap(admin, "已通过。")
         wait_idle(admin)
         assert admin.get_by_role("tab", selected=True).inner_text() == "审核"
         assert accept.count() == 0
@@ -81,7 +82,7 @@ def test_one_tap_shows_the_result_and_a_second_makes_nothing(template_db, tmp_pa
         title = admin.get_by_role("textbox", name="会议名称（可留空）")
         title.fill("浏览器联审会")
         admin.get_by_role("button", name="新建会议").dblclick()
-        admin.get_by_text("已新建会议。").wait_for(timeout=30_000)
+        settled_after_double_tap(admin, "已新建会议。")
         wait_idle(admin)
         meeting = admin.get_by_role("combobox", name="会议")
         if "浏览器联审会" not in meeting.input_value():
@@ -100,7 +101,7 @@ def test_one_tap_shows_the_result_and_a_second_makes_nothing(template_db, tmp_pa
         minutes.get_by_label("主持人").fill("分管副市长")
         pick(minutes, "责任单位", "市工业和信息化局")
         minutes.get_by_role("button", name="记录决定").dblclick()
-        admin.get_by_text("已记录，决定已写入问题的办理过程，时限已更新。").wait_for(timeout=30_000)
+        settled_after_double_tap(admin, "已记录，决定已写入问题的办理过程，时限已更新。")
         wait_idle(admin)
         admin.get_by_text("决定：" + DECISION).wait_for(timeout=30_000)
         assert admin.locator("[data-testid=stAlertContentError]").count() == 0
@@ -124,7 +125,7 @@ def test_one_tap_shows_the_result_and_a_second_makes_nothing(template_db, tmp_pa
         assert admin.evaluate(ENGLISH_NAMES) == []
         admin.get_by_role("textbox", name="初始密码（首次登录须修改）").fill("Browser2026")
         admin.get_by_role("button", name="创建用户").dblclick()
-        admin.get_by_text("已创建用户 browser_new。").wait_for(timeout=30_000)
+        settled_after_double_tap(admin, "已创建用户 browser_new。")
         wait_idle(admin)
         assert admin.get_by_role("tab", selected=True).inner_text() == "新建用户"
         assert admin.get_by_role("textbox", name="用户名（登录名）").input_value() == ""
