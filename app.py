@@ -13,4 +13,5 @@ page = navigation.build(actor)
 session.sync_cookie()
 if session.is_demo():
     st.caption("演示数据：本库中的企业、人员和问题均为生成的示例，不是真实记录。")
-failures.run_page(page, actor)
+with session.one_time_values():  # a success message stays until a run showing it completes
+    failures.run_page(page, actor)

@@ -20,7 +20,7 @@ st.caption(
 )
 
 
-TOKEN = "client_token_once"  # a new or rotated token, shown by the run after the action only
+TOKEN = "client_token_once"  # a new or rotated token: in the session's memory, not the database
 
 
 def show_token(token: str) -> None:
@@ -30,12 +30,13 @@ def show_token(token: str) -> None:
 
 def token_made(token: str, name: str) -> None:
     """After create or rotate: the page reruns, so the table shows the client (and its new token's
-    beginning) at once, and the token is shown once at the top of that run."""
-    st.session_state[TOKEN] = token
+    beginning) at once, and the token is shown at the top of that run; it stays until a run that
+    showed it has completed (a second tap that cuts that run off shows it again)."""
+    session.keep(TOKEN, token)
     session.done(name, "")
 
 
-if token := st.session_state.pop(TOKEN, None):
+if token := session.kept(TOKEN):
     show_token(token)
 session.flash("client_revoked")
 

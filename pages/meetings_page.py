@@ -10,6 +10,8 @@ from survey.problems import columns, meetings
 from ui import session
 from ui.text import md, md_table
 
+MADE = "meeting_made"  # the meeting 新建会议 made last: the select's first choice after it
+
 actor = session.require_actor("problems.triage")
 st.title("联审会办")
 
@@ -34,20 +36,25 @@ if created:
         ),
         "",
     ):
-        st.session_state["meeting_choice"] = made[0]  # the new meeting is the one shown
+        st.session_state[MADE] = made[0]  # the new meeting is the one shown
         session.done("new_meeting", "已新建会议。")
 if not known:
     st.stop()
 
 by_id = {m["id"]: m for m in known}
+shown = st.session_state.get(MADE)
 chosen = st.selectbox(
     "会议",
     list(by_id),
+    index=list(by_id).index(shown) if shown in by_id else 0,
     format_func=lambda i: (
         f"{by_id[i]['held_on']} {by_id[i]['title']}（{by_id[i]['items']} 项，"
         f"未办结 {by_id[i]['open_items'] or 0} 项）"
     ),
-    key="meeting_choice",  # kept when its counts change after an action
+    # kept when its counts change after an action; a new key after each new meeting, which it
+    # then shows: a second tap of 新建会议 sent the select's old value, and with the old key it
+    # would win over the new meeting
+    key=f"meeting_choice_{session.form_key('new_meeting')}",
 )
 printing = st.toggle("打印视图（含每个问题的办理过程，用浏览器打印）")
 with session.database() as db:

@@ -130,7 +130,7 @@ def test_the_meetings_page_records_minutes_and_prints(demo_db):
         newest = store.query(db, "SELECT id, held_on, title FROM meetings ORDER BY id DESC")[0]
         with pytest.raises(ValidationError, match="不能重复新建"):  # a second tap
             meetings.create_meeting(db, supervisor, newest["held_on"], newest["title"])
-    assert at.selectbox(key="meeting_choice").value == newest["id"]
+    assert at.selectbox(key="meeting_choice_new_meeting_1").value == newest["id"]
     assert at.button(key="FormSubmitter:new_meeting_1-新建会议")  # a fresh form
     assert any(
         f"#{pid} " in option for option in at.multiselect(key="candidates").options

@@ -225,3 +225,110 @@ def test_a_tap_that_cut_off_the_first_run_after_its_write_shows_the_success(demo
     with store.opened(demo_db) as db:
         assert store.scalar(db, "SELECT count(*) FROM robots WHERE name = '工信局工作群'") == 1
         assert store.scalar(db, "SELECT count(*) FROM form_requests WHERE kind = 'robot'") == 1
+
+
+def tap_while_it_shows(monkeypatch, name: str, screen) -> list:
+    """A second tap that arrives while the run after a success is under way: the first time
+    flash(name) has run after session.done(), a rerun request is queued carrying `screen`'s
+    widget states (the screen the user tapped on, before the first run), as the browser's request
+    for the second tap does; Streamlit cuts the run off at its next call and runs that request.
+    Returns a list that holds True once the tap has arrived."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+
+    from ui import session
+
+    real_done, real_flash, armed, arrived = session.done, session.flash, [], []
+
+    def done(form, success, *notes):
+        armed.append(form)
+        real_done(form, success, *notes)
+
+    def flash(form):
+        real_flash(form)
+        if form == name and armed and not arrived:
+            arrived.append(True)
+            ctx = get_script_run_ctx()
+            ctx.script_requests.request_rerun(
+                RerunData(
+                    query_string=ctx.query_string,
+                    widget_states=screen,
+                    page_script_hash=ctx.page_script_hash,
+                )
+            )
+
+    monkeypatch.setattr(session, "done", done)
+    monkeypatch.setattr(session, "flash", flash)
+    return arrived
+
+
+def test_a_tap_that_cuts_off_the_run_showing_the_success_leaves_it_shown(demo_db, monkeypatch):
+    """Race 1 (issue 28 item 4): the run that shows 已保存 is cut off by the second tap's request;
+    the run of that request shows it again (it was not dropped: its run never completed), the
+    one after it does not (one tap, one message)."""
+    at = open_page(demo_db, "admin", "pages/notify_settings_page.py")
+    field = {t.label: t for t in at.text_input}
+    field["名称"].input("工信局工作群")
+    field["Webhook 地址"].input(URL)
+    at.button(key="FormSubmitter:robot_0_None-保存机器人").click()
+    arrived = tap_while_it_shows(monkeypatch, "robot", at._tree.get_widget_states())
+    at.run()
+    assert arrived and not at.exception, at.exception
+    assert not at.error
+    assert [s.value for s in at.success] == ["已保存。"]  # shown by the second tap's run
+    assert at.button(key="FormSubmitter:robot_1_None-保存机器人")
+    at.run()  # the next interaction: the message has gone
+    assert not at.success and not at.error
+    with store.opened(demo_db) as db:
+        assert store.scalar(db, "SELECT count(*) FROM robots WHERE name = '工信局工作群'") == 1
+
+
+def test_a_tap_carrying_the_old_selection_leaves_the_new_meeting_chosen(demo_db, monkeypatch):
+    """Race 2: the second tap's request carries the 会议 select's old value; the select after
+    新建会议 has a new key, so the old value is ignored and the new meeting stays chosen, with its
+    message, and one meeting is made."""
+    at = open_page(demo_db, "supervisor", "pages/meetings_page.py")
+    [box] = [s for s in at.selectbox if s.label == "会议"]
+    older = box.options[-1]
+    box.select(older).run()
+    [box] = [s for s in at.selectbox if s.label == "会议"]
+    assert box.value != box.options[0] or len(box.options) == 1
+    [title] = [t for t in at.text_input if t.label == "会议名称（可留空）"]
+    title.input("双击联审会")
+    at.button(key="FormSubmitter:new_meeting_0-新建会议").click()
+    arrived = tap_while_it_shows(monkeypatch, "new_meeting", at._tree.get_widget_states())
+    at.run()
+    assert arrived and not at.exception, at.exception
+    assert not at.error
+    with store.opened(demo_db) as db:
+        made = store.query(db, "SELECT id FROM meetings WHERE title = '双击联审会'")
+    assert len(made) == 1
+    [box] = [s for s in at.selectbox if s.label == "会议"]
+    assert box.value == made[0]["id"]
+    assert [s.value for s in at.success] == ["已新建会议。"]
+    at.run()
+    [box] = [s for s in at.selectbox if s.label == "会议"]
+    assert box.value == made[0]["id"] and not at.success
+
+
+def test_a_tap_that_cuts_off_the_run_showing_a_new_token_shows_it_again(demo_db, monkeypatch):
+    """Race 3: the new API token is shown by the second tap's run too, and works; the database
+    keeps only its hash and its first characters; the run after that no longer shows it."""
+    at = open_page(demo_db, "admin", "pages/api_clients_page.py")
+    at.text_input[0].input("双击平台")
+    at.multiselect[0].set_value(["problems.read"])
+    at.button(key="FormSubmitter:new_client_0-创建并生成令牌").click()
+    arrived = tap_while_it_shows(monkeypatch, "client_revoked", at._tree.get_widget_states())
+    at.run()
+    assert arrived and not at.exception, at.exception
+    assert not at.error
+    [token] = [c.value for c in at.code]
+    assert token.startswith("zhy_")
+    with store.opened(demo_db) as db:
+        assert clients.authenticate(db, token)
+        rows = store.query(db, "SELECT * FROM api_clients WHERE name = '双击平台'")
+        audit = store.query(db, "SELECT * FROM audit_log WHERE table_name = 'api_clients'")
+    assert len(rows) == 1
+    assert token not in repr(rows) and token not in repr(audit)  # never in plain text
+    at.run()
+    assert not at.code

@@ -108,9 +108,10 @@ def import_step(actor: Actor, departments: dict[str, str]) -> None:
             if done.skipped
             else ""
         )
-        st.session_state[IMPORTED] = (
+        session.keep(
+            IMPORTED,
             f"已导入 {year} 年度任务清单：新增 {done.inserted} 项，更新 {done.updated} 项，"
-            f"未变 {done.unchanged} 项{skipped}。"
+            f"未变 {done.unchanged} 项{skipped}。",
         )
         st.session_state["plan_upload_n"] = picked + 1  # a fresh picker: the steps close
         st.query_params["year"] = str(year)
@@ -119,7 +120,7 @@ def import_step(actor: Actor, departments: dict[str, str]) -> None:
 
 def show_imported() -> None:
     """The last import's result, once (the page reruns after it to show the imported year)."""
-    said = st.session_state.pop(IMPORTED, None)
+    said = session.kept(IMPORTED)  # until a run that showed it has completed
     if said:
         st.success(said)
 
@@ -150,7 +151,7 @@ def choose_departments(unknown: dict, departments: dict[str, str], file_key: str
 
 def learnt_aliases(actor: Actor) -> None:
     """The department names learnt at import, each with who confirmed it, when, and 撤销."""
-    said = st.session_state.pop(UNDONE, None)
+    said = session.kept(UNDONE)  # until a run that showed it has completed
     if said:
         st.success(said)
     with session.database() as db:
@@ -176,7 +177,7 @@ def learnt_aliases(actor: Actor) -> None:
             except SurveyError as exc:
                 st.error(md(str(exc)))
             else:
-                st.session_state[UNDONE] = f"已撤销“{md(entry['alias'])}”，下次导入时会再询问。"
+                session.keep(UNDONE, f"已撤销“{md(entry['alias'])}”，下次导入时会再询问。")
                 st.rerun()
 
 

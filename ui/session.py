@@ -16,6 +16,7 @@ from pathlib import Path
 
 import streamlit as st
 from sqlite_utils import Database
+from streamlit.runtime.scriptrunner import StopException
 
 from survey import bootstrap
 from survey import db as store
@@ -234,7 +235,7 @@ def done(name: str, success: str, *notes: str) -> None:
     message is kept first: a tap that cuts this run off after it sends the old request id again,
     whose write survey/ answers with the first result, and the message shows."""
     if success or notes:
-        st.session_state[f"_flash_{name}"] = (success, notes)
+        keep(f"_flash_{name}", (success, notes))
     old = f"_request_{form_key(name)}"
     st.session_state[f"_form_{name}"] = st.session_state.get(f"_form_{name}", 0) + 1
     st.session_state.pop(old, None)
@@ -258,13 +259,61 @@ def request_id(name: str) -> str:
 
 
 def flash(name: str) -> None:
-    """The message of the last success of form `name`, once, after the rerun it started."""
-    kept = st.session_state.pop(f"_flash_{name}", None)
-    if kept:
-        if kept[0]:
-            st.success(kept[0])
-        for note in kept[1]:
+    """The message of the last success of form `name`, after the rerun it started: shown in
+    every run until one that showed it has completed (see kept)."""
+    shown = kept(f"_flash_{name}")
+    if shown:
+        if shown[0]:
+            st.success(shown[0])
+        for note in shown[1]:
             st.warning(text.md(note))
+
+
+_SHOWN = "_kept_shown"  # the kept keys shown in this run, dropped when it completes
+
+
+def keep(key: str, value) -> None:
+    """Keep `value` (a one-time message, a new token) for kept(key) in the runs that follow."""
+    st.session_state[key] = value
+
+
+def kept(key: str):
+    """The value keep(key) kept, or None; it stays until a run that showed it has completed.
+
+    A tap that arrives while the run showing it is under way cuts that run off (Streamlit raises
+    its RerunException at the next widget or session-state call) and starts a run of its own:
+    that run shows the value again, and the value goes when a run that showed it ends
+    (one_time_values: a run that returns, or stops with st.stop). So the screen keeps it after a
+    double tap, and the next interaction's run no longer shows it."""
+    value = st.session_state.get(key)
+    if value is not None:
+        shown = st.session_state.get(_SHOWN)
+        if shown is None:
+            shown = st.session_state[_SHOWN] = set()
+        shown.add(key)
+    return value
+
+
+@contextmanager
+def one_time_values() -> Iterator[None]:
+    """Around the page's run (app.py): what kept() showed goes when the run completes, whether
+    it returns or ends with st.stop(). A run cut off by a new tap (RerunException) keeps it, as
+    does a page's own st.rerun(): the next run shows it again."""
+    st.session_state[_SHOWN] = set()
+    try:
+        yield
+    except StopException:
+        _drop_shown()
+        raise
+    _drop_shown()
+
+
+def _drop_shown() -> None:
+    # Each session_state call may raise RerunException for a tap that is waiting: then what is
+    # left stays, and the next run shows it again.
+    for key in st.session_state.get(_SHOWN, set()):
+        st.session_state.pop(key, None)
+    st.session_state.pop(_SHOWN, None)
 
 
 def load_or_stop(read):
