@@ -10,16 +10,35 @@ from ui.text import md
 
 actor = session.require_actor("problems.triage")
 st.title("督办回访")
+search = st.text_input(
+    "查找问题",
+    placeholder="编号或企业名称",
+    key="followup_search",
+    on_change=lambda: [  # each list then shows the first it found
+        st.session_state.pop(k, None) for k in ("callback_pick", "overdue_pick", "extension_pick")
+    ],
+)
+queues, captions = {}, {}
 with session.database() as db:
-    replied = listing.list_waiting(db, actor, "replied")
-    overdue = listing.list_waiting(db, actor, "overdue")
-    extensions = listing.list_waiting(db, actor, "extension")
+    for kind in ("replied", "overdue", "extension"):
+        total = listing.count_waiting(db, actor, kind)
+        queues[kind] = listing.list_waiting(
+            db, actor, kind, limit=problem_views.PAGE, search=search
+        )
+        found = listing.count_waiting(db, actor, kind, search=search) if search.strip() else total
+        captions[kind] = (total, problem_views.shown_of(total, found, len(queues[kind]), "共"))
     levels = {r["level"]: r["name"] for r in reference.list_entries(db, "satisfaction_levels")}
+replied, overdue, extensions = queues["replied"], queues["overdue"], queues["extension"]
 tabs = st.tabs(
-    [f"待回访 {len(replied)}", f"逾期督办 {len(overdue)}", f"延期申请 {len(extensions)}"]
+    [
+        f"待回访 {captions['replied'][0]}",
+        f"逾期督办 {captions['overdue'][0]}",
+        f"延期申请 {captions['extension'][0]}",
+    ]
 )
 
 with tabs[0]:
+    st.caption(captions["replied"][1])
     if replied:
         problem_views.table(replied)
         pid = problem_views.pick(replied, "callback_pick")
@@ -43,9 +62,10 @@ with tabs[0]:
                         "回访已记录：差评（1–2 级）转为重办，其余办结。",
                     )
     else:
-        st.success("没有待回访的问题。")
+        st.success("没有找到这个问题。" if search.strip() else "没有待回访的问题。")
 
 with tabs[1]:
+    st.caption(captions["overdue"][1])
     if overdue:
         problem_views.table(overdue)
         pid = problem_views.pick(overdue, "overdue_pick")
@@ -54,9 +74,10 @@ with tabs[1]:
             if st.form_submit_button("督办", type="primary"):
                 session.attempt(lambda db: lifecycle.escalate(db, actor, pid, note), "已督办。")
     else:
-        st.success("没有逾期的问题。")
+        st.success("没有找到这个问题。" if search.strip() else "没有逾期的问题。")
 
 with tabs[2]:
+    st.caption(captions["extension"][1])
     if extensions:
         problem_views.table(extensions)
         pid = problem_views.pick(extensions, "extension_pick")
@@ -74,4 +95,4 @@ with tabs[2]:
                 lambda db: lifecycle.decide_extension(db, actor, pid, False), "已不同意延期。"
             )
     else:
-        st.success("没有待处理的延期申请。")
+        st.success("没有找到这个问题。" if search.strip() else "没有待处理的延期申请。")

@@ -29,11 +29,9 @@ week = Week(monday)
 city = periods.Filters(monday.isoformat()[:7], week.sunday.isoformat()[:7])
 
 with session.database() as db:
-    kpis = weekly.kpis(db, actor, week, city)
-    sectors = weekly.by_sector(db, actor, week, city)
-    trend = weekly.trend(db, actor, week, city)
-    departments = weekly.departments(db, actor, week, city)
-    overdue = weekly.oldest_overdue(db, actor, city)
+    kept = dashboard.weekly_data(db, actor, week, city)
+kpis, sectors, trend = kept["kpis"], kept["sectors"], kept["trend"]
+departments, overdue = kept["departments"], kept["overdue"]
 
 st.title(f"惠企走访周报 · {week.label}")
 st.caption(

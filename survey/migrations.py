@@ -504,3 +504,27 @@ def m024_dashboard_indexes_10m(db: Database) -> None:
         "CREATE INDEX IF NOT EXISTS idx_problems_sector_category_id ON problems"
         " (sector_code, category_code, id)"
     )
+
+
+@migrations()
+def m026_list_indexes(db: Database) -> None:
+    """The supervisors' lists at a million problems (issue 29: 交办 7.3 s, 督办回访 4.4 s, 走访记录
+    1.6 s, 反馈汇总 2.1 s): each reads its first page in its own order from an index and stops,
+    instead of walking the date index through every problem for the few of one status, or sorting
+    a quarter's visits or feedback; the department ratings' chart reads two covering indexes.
+    Plain SQL on both stores; the id after the date makes the order exact on PostgreSQL too.
+    SQLite's planner takes an index it has no statistics for as a perfect one (it then read the
+    extension requests through the status index, 0.5 s, instead of their partial index): the new
+    ones are measured at once (well under a second at a million problems)."""
+    indexes = {
+        "idx_problems_status_raised": "problems (status, raised_on, id)",
+        "idx_visits_date_id": "visits (visit_date, id)",
+        "idx_feedback_submitted_id": "feedback (submitted_at, id)",
+        "idx_feedback_kind_department": "feedback (kind, department_code, submitted_at)",
+        "idx_feedback_ratings_scores": "feedback_ratings (feedback_id, dimension, score)",
+    }
+    for name, columns in indexes.items():
+        db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {columns}")
+    if store.dialect(db) == "sqlite":
+        for name in indexes:
+            db.execute(f"ANALYZE {name}")

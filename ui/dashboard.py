@@ -11,7 +11,16 @@ import streamlit as st
 from survey import clock, dataversion, reference
 from survey.errors import SurveyError
 from survey.labels import SOURCE_LABELS
-from survey.reports import charts, common, cubes, overview, periods, scorecard, visit_coverage
+from survey.reports import (
+    charts,
+    common,
+    cubes,
+    overview,
+    periods,
+    scorecard,
+    visit_coverage,
+    weekly,
+)
 from survey.reports.periods import Filters
 from ui import params
 from ui.text import md
@@ -274,6 +283,28 @@ def _common_categories(key: tuple, _actor, _view: Filters, _min_companies: int, 
         return common.common_categories(
             db, _actor, _view, min_companies=_min_companies, counts=_cells
         )
+
+
+def weekly_data(db, actor, week, city: Filters) -> dict:
+    """周报's figures (survey.reports.weekly) for a week, kept under the data version like the
+    dashboard's: at a million problems they are a dozen reads of the week's rows (1-3 s), and a
+    reload, another supervisor or the print view reads none of them again until a write."""
+    key = dataversion.key(db, actor, "weekly", week.monday.isoformat(), city)
+    return _weekly_data(key, actor, week, city)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _weekly_data(key: tuple, _actor, _week, _city: Filters) -> dict:
+    from ui import session
+
+    with session.database() as db:
+        return {
+            "kpis": weekly.kpis(db, _actor, _week, _city),
+            "sectors": weekly.by_sector(db, _actor, _week, _city),
+            "trend": weekly.trend(db, _actor, _week, _city),
+            "departments": weekly.departments(db, _actor, _week, _city),
+            "overdue": weekly.oldest_overdue(db, _actor, _city),
+        }
 
 
 def clear_selections() -> None:

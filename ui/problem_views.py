@@ -12,6 +12,18 @@ from survey.problems.register import STATUS_LABELS
 from ui import session
 from ui.text import md
 
+PAGE = 100  # a queue's first page; the rest by a search (编号 or company), not 100k rows sent
+
+
+def shown_of(total: int, found: int, shown: int, what: str) -> str:
+    """The caption above a queue's first page: how many in all, how many a search found, shown."""
+    line = f"{what} {total} 条"
+    if found < total:
+        line += f"，查找到 {found} 条"
+    if shown < found:
+        line += f"，按提出日期列出最早的 {shown} 条；其余请按编号或企业名称查找"
+    return line
+
 
 def table(rows: list[dict], *, with_deadline: bool = True, with_source: bool = False) -> None:
     keys = ["id", "raised_on", "company", "sector", "category", "status", "summary"]

@@ -117,21 +117,51 @@ def list_for_department(db: Database, actor: Actor, *, limit: int = 500) -> list
     )
 
 
-def list_waiting(db: Database, actor: Actor, kind: str, *, limit: int = 500) -> list[dict]:
-    """Supervisor queues: 'new' (triage), 'replied' (callback), 'overdue', 'extension' requests."""
+WAITING = {
+    "new": "p.status = 'new'",
+    "replied": "p.status = 'replied'",
+    "overdue": f"p.status IN {HELD_SQL} AND p.deadline_on < ?",
+    "extension": f"p.status IN {HELD_SQL} AND p.extension_requested_days IS NOT NULL",
+}
+
+
+def _waiting(actor: Actor, kind: str, search: str | None) -> tuple[str, list, bool]:
+    """(WHERE, params, whether it names the company) of a supervisor queue, narrowed by `search`:
+    a problem's number (编号, with or without #) or a part of its company's name."""
     where, params = problem_scope(actor)
-    condition = {
-        "new": "p.status = 'new'",
-        "replied": "p.status = 'replied'",
-        "overdue": f"p.status IN {HELD_SQL} AND p.deadline_on < ?",
-        "extension": f"p.status IN {HELD_SQL} AND p.extension_requested_days IS NOT NULL",
-    }[kind]
+    clauses = [where, WAITING[kind]]
     if kind == "overdue":
         params = [*params, clock.today().isoformat()]
+    text = (search or "").strip()
+    if text:
+        number = text.removeprefix("#").strip()
+        if number.isdigit():
+            clauses.append("(p.id = ? OR instr(c.name, ?) > 0)")
+            params = [*params, int(number), text]
+        else:
+            clauses.append("instr(c.name, ?) > 0")
+            params = [*params, text]
+    return " AND ".join(clauses), params, bool(text)
+
+
+def list_waiting(
+    db: Database, actor: Actor, kind: str, *, limit: int = 500, search: str | None = None
+) -> list[dict]:
+    """Supervisor queues: 'new' (triage), 'replied' (callback), 'overdue', 'extension' requests;
+    the first `limit` by date raised (an index range in that order at a million problems), or
+    those that `search` finds among all of them."""
+    where, params, _ = _waiting(actor, kind, search)
     return store.query(
         db,
         f"SELECT {_LIST_COLUMNS}, p.escalated_at, p.extension_requested_days, p.extension_reason, p.reply_text,"
-        f" p.return_count FROM problems p {PROBLEM_JOINS} WHERE {where} AND {condition}"
+        f" p.return_count FROM problems p {PROBLEM_JOINS} WHERE {where}"
         f" ORDER BY p.raised_on, p.id LIMIT {int(limit)}",
         params,
     )
+
+
+def count_waiting(db: Database, actor: Actor, kind: str, *, search: str | None = None) -> int:
+    """How many a queue holds in all (what `search` finds, when given): the page lists a first page."""
+    where, params, named = _waiting(actor, kind, search)
+    joins = "LEFT JOIN companies c ON c.id = p.company_id" if named else ""
+    return store.scalar(db, f"SELECT count(*) FROM problems p {joins} WHERE {where}", params)

@@ -1,0 +1,98 @@
+"""The supervisors' queues list a first page and find the rest (issue 29: at a million problems 交办
+read 5,000 waiting problems whole, 督办回访 12,000, 联审会办 46,000): the page says how many in all,
+lists the oldest first, and a search by number or company name reaches one beyond the page."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from survey import db as store
+from survey.problems import lifecycle, listing, meetings
+from tests.helpers import actor_for, new_problems, open_page
+
+
+def _by_date(db, ids: list[int]) -> list[int]:
+    marks = ", ".join("?" for _ in ids)
+    return [
+        r[0]
+        for r in db.conn.execute(
+            f"SELECT id FROM problems WHERE id IN ({marks}) ORDER BY raised_on, id", ids
+        )
+    ]
+
+
+def test_a_queue_lists_its_oldest_and_a_search_finds_one_beyond(db):
+    supervisor = actor_for(db, "supervisor")
+    new_problems(db, 4)
+    total = store.scalar(db, "SELECT count(*) FROM problems WHERE status = 'new'")
+    every = [r["id"] for r in listing.list_waiting(db, supervisor, "new", limit=total + 1)]
+    assert len(every) == total and every == _by_date(db, every)  # the whole queue, oldest first
+    assert listing.count_waiting(db, supervisor, "new") == total
+    first = listing.list_waiting(db, supervisor, "new", limit=2)
+    assert [r["id"] for r in first] == every[:2]
+    beyond = every[-1]  # not on the first page
+    for search in (str(beyond), f"#{beyond}"):
+        found = listing.list_waiting(db, supervisor, "new", limit=2, search=search)
+        assert beyond in [r["id"] for r in found], search
+    company = store.scalar(
+        db,
+        "SELECT c.name FROM problems p JOIN companies c ON c.id = p.company_id WHERE p.id = ?",
+        (beyond,),
+    )
+    if company:  # a part of its company's name finds it too, and counts what it finds
+        part = company[1:4]
+        named = listing.list_waiting(db, supervisor, "new", limit=total + 1, search=part)
+        assert beyond in [r["id"] for r in named]
+        assert all(part in (r["company"] or "") for r in named)
+        assert listing.count_waiting(db, supervisor, "new", search=part) == len(named)
+    assert listing.list_waiting(db, supervisor, "new", search="没有这家企业XYZ") == []
+    assert listing.count_waiting(db, supervisor, "new", search="没有这家企业XYZ") == 0
+
+
+def test_the_triage_page_says_how_many_and_finds_one_beyond_its_page(demo_db, monkeypatch):
+    from ui import problem_views
+
+    monkeypatch.setattr(problem_views, "PAGE", 2)  # the page size, small enough for the demo
+    with store.opened(demo_db) as db:
+        new_problems(db, 3)
+        total = store.scalar(db, "SELECT count(*) FROM problems WHERE status = 'new'")
+        beyond = store.scalar(
+            db, "SELECT id FROM problems WHERE status = 'new' ORDER BY raised_on DESC, id DESC"
+        )
+    at = open_page(demo_db, "supervisor", "pages/triage_page.py")
+    caption = next(c.value for c in at.caption if c.value.startswith("待交办"))
+    assert caption.startswith(f"待交办 {total} 条") and "列出最早的 2 条" in caption
+    assert len(at.dataframe[0].value) == 2
+    assert not any(o.startswith(f"#{beyond} ") for o in at.multiselect(key="triage_pick").options)
+    at.text_input(key="triage_search").input(str(beyond)).run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key="triage_pick").value == [beyond]
+    assert any(c.value.startswith(f"待交办 {total} 条，查找到 1 条") for c in at.caption)
+
+
+def test_meeting_candidates_are_the_first_by_deadline_and_carry_their_reasons(db):
+    supervisor = actor_for(db, "supervisor")
+    late = date(2030, 1, 1)  # everything held is overdue then
+    held = store.scalar(
+        db, "SELECT count(*) FROM problems WHERE status IN ('assigned', 'in_progress')"
+    )
+    every = meetings.candidates(db, supervisor, late, limit=held + 1)
+    dated = [c["deadline_on"] for c in every if c["deadline_on"]]
+    assert dated == sorted(dated) and len(dated) >= 2
+    assert all(c["deadline_on"] for c in every[: len(dated)])  # those with none come last
+    assert all(c["reasons"] for c in every)
+    first = meetings.candidates(db, supervisor, late, limit=2)
+    assert [c["id"] for c in first] == [c["id"] for c in every[:2]]
+    # Before its deadline and with no other reason, a held problem is no candidate; escalated it is.
+    early = date(2000, 1, 1)
+    quiet = store.scalar(
+        db,
+        "SELECT id FROM problems WHERE status IN ('assigned', 'in_progress')"
+        " AND escalated_at IS NULL AND reopen_count = 0 AND deadline_on IS NOT NULL"
+        " AND NOT EXISTS (SELECT 1 FROM problem_links l WHERE l.problem_id = problems.id)"
+        " ORDER BY id",
+    )
+    assert quiet not in [c["id"] for c in meetings.candidates(db, supervisor, early, limit=held)]
+    lifecycle.escalate(db, supervisor, quiet, "请本周内答复企业")
+    found = {c["id"]: c["reasons"] for c in meetings.candidates(db, supervisor, early, limit=held)}
+    assert found[quiet] == ["escalated"]
