@@ -57,12 +57,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rounds", type=int, default=3, help="dashboard-browser: rounds")
     parser.add_argument("--checkout", help="dashboard-browser: run this checkout's code as ours")
+    parser.add_argument(
+        "--baseline-db",
+        help="dashboard-browser: the baseline's own copy of the database (without our migrations)",
+    )
     args = parser.parse_args(argv)
     if args.name == "dashboard":
         dashboard_bench.bench_dashboard(args.problems, args.db)
     elif args.name == "dashboard-browser":
         dashboard_browser_bench.bench_dashboard_browser(
-            args.problems, args.db, args.baseline, args.rounds, args.checkout
+            args.problems, args.db, args.baseline, args.rounds, args.checkout, args.baseline_db
         )
     elif args.name == "notify":
         notify_bench.bench_moves()

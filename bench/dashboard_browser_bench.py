@@ -2,7 +2,9 @@
 
 Starts a real Streamlit server of this checkout (or `--checkout DIR`) on the database (`--db`, else the
 dashboard bench's million-problem demo) and, with `--baseline DIR` (a checkout of older code, e.g.
-`git worktree add /tmp/zhy-base <commit>`), a second one running that code on the same file. Each round, alternating which code goes first, a fresh
+`git worktree add /tmp/zhy-base <commit>`), a second one running that code on the same file, or on
+`--baseline-db` (a copy of the file from before our migrations, so the older code runs without the
+indexes ours adds). Each round, alternating which code goes first, a fresh
 browser context signs the supervisor in and times, until the page has settled (the script run over,
 no stale element or skeleton, every visible chart drawn):
 the dashboard opened by signing in at its address, a reload, a click on a heatmap cell until the KPIs and
@@ -224,6 +226,7 @@ def bench_dashboard_browser(
     baseline: str | None = None,
     rounds: int = 3,
     checkout: str | None = None,
+    baseline_db: str | None = None,
 ) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -232,12 +235,17 @@ def bench_dashboard_browser(
     if baseline:
         checkouts.insert(0, ("baseline", Path(baseline).resolve()))
     load = os.getloadavg()
+    if baseline_db:
+        print(f"基线用数据库副本 {baseline_db}")
     print(f"数据库 {target}；Chromium {VIEWPORT['width']}x{VIEWPORT['height']}；{rounds} 轮")
     print(f"开始时负载 {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}（{os.cpu_count()} 核）")
     # Our code first: a migration it brings is applied before the older code opens the file.
     servers = {}
+    # `baseline_db`: a copy of the file before our migrations, so the older code runs without the
+    # indexes ours brings (else it gains from them too and the ratio hides what they did).
+    files = {"ours": target, "baseline": Path(baseline_db) if baseline_db else target}
     for label, checkout in reversed(checkouts):
-        servers[label] = Server(checkout, target, label).__enter__()
+        servers[label] = Server(checkout, files[label], label).__enter__()
     times: dict[str, dict[str, list]] = {label: {} for label, _ in checkouts}
     try:
         with sync_playwright() as p:

@@ -96,3 +96,23 @@ def test_meeting_candidates_are_the_first_by_deadline_and_carry_their_reasons(db
     lifecycle.escalate(db, supervisor, quiet, "请本周内答复企业")
     found = {c["id"]: c["reasons"] for c in meetings.candidates(db, supervisor, early, limit=held)}
     assert found[quiet] == ["escalated"]
+
+
+def _kept_by_department(db, category: str) -> list[tuple[str, int]]:
+    rows = db.conn.execute(
+        "SELECT lead_department_code, count(*) FROM problems WHERE category_code = ?"
+        " AND lead_department_code IS NOT NULL AND return_count = 0 GROUP BY 1",
+        (category,),
+    ).fetchall()
+    return sorted(((d, n) for d, n in rows), key=lambda r: (-r[1], r[0]))[:3]
+
+
+def test_triage_suggests_the_departments_a_category_went_to_from_the_summary_table(db):
+    supervisor = actor_for(db, "supervisor")
+    [pid] = new_problems(db, 1)
+    category = store.scalar(db, "SELECT category_code FROM problems WHERE id = ?", (pid,))
+    before = lifecycle.suggest_departments(db, category)
+    assert before == _kept_by_department(db, category)
+    lifecycle.assign(db, supervisor, pid, "GXJ", "standard")
+    after = lifecycle.suggest_departments(db, category)
+    assert after == _kept_by_department(db, category)  # the assignment counted at once
