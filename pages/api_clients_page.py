@@ -32,7 +32,7 @@ def token_made(token: str, name: str) -> None:
     """After create or rotate: the page reruns, so the table shows the client (and its new token's
     beginning) at once, and the token is shown at the top of that run; it stays until a run that
     showed it has completed (a second tap that cuts that run off shows it again)."""
-    session.keep(TOKEN, token)
+    session.keep(TOKEN, token, made_by=session.form_key(name))
     session.done(name, "")
 
 

@@ -5,11 +5,14 @@ client. One server, two sign-ins (a department on a tablet, the admin on a lapto
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from survey import clock
 from survey import db as store
 from tests.browser import (
+    choose,
     chromium,
     private_copy,
     require_chromium,
@@ -181,6 +184,59 @@ def test_one_tap_shows_the_result_and_a_second_makes_nothing(template_db, tmp_pa
     assert meetings == 1 and decisions == 1 and made == 1
     assert len(clients) == 1 and token.startswith(made_hint)
     assert rotations == 1 and rotated != token and rotated.startswith(clients[0]["token_hint"])
+
+
+def test_a_second_tap_that_cuts_off_the_run_showing_the_result_leaves_it_shown(
+    template_db, tmp_path
+):
+    """The race itself, made certain: the second tap's request of a double click on 新建会议 is held
+    until the server has sent the success message (the run after the write is under way), then
+    let go, so it cuts that run off and carries the screen the user tapped on, with the 会议
+    select's old value. The message stays on screen and the new meeting stays chosen."""
+    require_chromium()
+    path = private_copy(template_db, tmp_path / "race.db")
+    message = "已新建会议。".encode()
+    wire = {"state": "idle", "held": None}
+
+    def relay(ws) -> None:  # between the page and Streamlit's socket
+        server = ws.connect_to_server()
+
+        def from_page(frame) -> None:
+            if wire["state"] == "armed":
+                wire["state"] = "holding"  # the first tap's request goes on
+            elif wire["state"] == "holding" and wire["held"] is None:
+                wire["held"] = frame  # the second tap's waits
+                return
+            server.send(frame)
+
+        def from_server(frame) -> None:
+            ws.send(frame)
+            data = frame.encode() if isinstance(frame, str) else frame
+            if wire["state"] == "holding" and wire["held"] is not None and message in data:
+                wire["state"] = "let go"  # the message is out, the run goes on: now it comes
+                server.send(wire["held"])
+
+        ws.on_message(from_page)
+        server.on_message(from_server)
+
+    with streamlit_server(path) as url, chromium() as browser:
+        admin = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+        admin.route_web_socket(re.compile(r".*/_stcore/stream"), relay)
+        sign_in(admin, url, "admin")
+        admin.goto(url + "/meetings")
+        wait_idle(admin)
+        choose(admin, "会议", "2026年2月")  # an older meeting is the select's value
+        admin.get_by_text("新建会议（上次会议未办结的议题自动列入）").click()
+        admin.get_by_role("textbox", name="会议名称（可留空）").fill("浏览器双击联审会")
+        wire["state"] = "armed"
+        admin.get_by_role("button", name="新建会议").dblclick()
+        settled_after_double_tap(admin, "已新建会议。")
+        assert wire["state"] == "let go", wire["state"]  # the race happened
+        assert "浏览器双击联审会" in admin.get_by_role("combobox", name="会议").input_value()
+        assert admin.locator("[data-testid=stAlertContentError]").count() == 0
+    with store.opened(path) as db:
+        made = store.scalar(db, "SELECT count(*) FROM meetings WHERE title = '浏览器双击联审会'")
+    assert made == 1
 
 
 def pick(scope, label: str, typed: str) -> None:

@@ -262,6 +262,7 @@ def tap_while_it_shows(monkeypatch, name: str, screen) -> list:
     return arrived
 
 
+@pytest.mark.store_independent
 def test_a_tap_that_cuts_off_the_run_showing_the_success_leaves_it_shown(demo_db, monkeypatch):
     """Race 1 (issue 28 item 4): the run that shows 已保存 is cut off by the second tap's request;
     the run of that request shows it again (it was not dropped: its run never completed), the
@@ -283,6 +284,7 @@ def test_a_tap_that_cuts_off_the_run_showing_the_success_leaves_it_shown(demo_db
         assert store.scalar(db, "SELECT count(*) FROM robots WHERE name = '工信局工作群'") == 1
 
 
+@pytest.mark.store_independent
 def test_a_tap_carrying_the_old_selection_leaves_the_new_meeting_chosen(demo_db, monkeypatch):
     """Race 2: the second tap's request carries the 会议 select's old value; the select after
     新建会议 has a new key, so the old value is ignored and the new meeting stays chosen, with its
@@ -311,6 +313,7 @@ def test_a_tap_carrying_the_old_selection_leaves_the_new_meeting_chosen(demo_db,
     assert box.value == made[0]["id"] and not at.success
 
 
+@pytest.mark.store_independent
 def test_a_tap_that_cuts_off_the_run_showing_a_new_token_shows_it_again(demo_db, monkeypatch):
     """Race 3: the new API token is shown by the second tap's run too, and works; the database
     keeps only its hash and its first characters; the run after that no longer shows it."""
@@ -332,3 +335,41 @@ def test_a_tap_that_cuts_off_the_run_showing_a_new_token_shows_it_again(demo_db,
     assert token not in repr(rows) and token not in repr(audit)  # never in plain text
     at.run()
     assert not at.code
+
+
+@pytest.mark.store_independent
+def test_a_tap_arriving_after_the_run_that_showed_the_result_shows_it_again(demo_db):
+    """The second tap's request left the browser before the success reached it, and arrives when
+    the run that showed it has completed: it presses the old form's button, so its run shows
+    the message (and a new token) again, with the new meeting chosen; the next interaction's run
+    shows neither."""
+    at = open_page(demo_db, "supervisor", "pages/meetings_page.py")
+    [box] = [s for s in at.selectbox if s.label == "会议"]
+    box.select(box.options[-1]).run()
+    [title] = [t for t in at.text_input if t.label == "会议名称（可留空）"]
+    title.input("迟到的双击")
+    at.button(key="FormSubmitter:new_meeting_0-新建会议").click()
+    screen = at._tree.get_widget_states()
+    at.run()  # the first tap, its success shown by a completed run
+    assert [s.value for s in at.success] == ["已新建会议。"]
+    at._run(screen)  # the second tap's request, from the screen before the success
+    assert not at.exception and not at.error
+    assert [s.value for s in at.success] == ["已新建会议。"]
+    with store.opened(demo_db) as db:
+        made = store.query(db, "SELECT id FROM meetings WHERE title = '迟到的双击'")
+    [box] = [s for s in at.selectbox if s.label == "会议"]
+    assert len(made) == 1 and box.value == made[0]["id"]
+    at.run()
+    assert not at.success
+
+    page = open_page(demo_db, "admin", "pages/api_clients_page.py")
+    page.text_input[0].input("迟到平台")
+    page.multiselect[0].set_value(["problems.read"])
+    page.button(key="FormSubmitter:new_client_0-创建并生成令牌").click()
+    screen = page._tree.get_widget_states()
+    page.run()
+    [token] = [c.value for c in page.code]
+    page._run(screen)
+    assert [c.value for c in page.code] == [token] and not page.error
+    page.run()
+    assert not page.code

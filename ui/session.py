@@ -8,6 +8,7 @@ or through a trusted proxy header when single sign-on is configured.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import threading
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 from sqlite_utils import Database
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.runtime.scriptrunner import StopException
 
 from survey import bootstrap
@@ -235,7 +237,7 @@ def done(name: str, success: str, *notes: str) -> None:
     message is kept first: a tap that cuts this run off after it sends the old request id again,
     whose write survey/ answers with the first result, and the message shows."""
     if success or notes:
-        keep(f"_flash_{name}", (success, notes))
+        keep(f"_flash_{name}", (success, notes), made_by=form_key(name))
     old = f"_request_{form_key(name)}"
     st.session_state[f"_form_{name}"] = st.session_state.get(f"_form_{name}", 0) + 1
     st.session_state.pop(old, None)
@@ -269,22 +271,28 @@ def flash(name: str) -> None:
             st.warning(text.md(note))
 
 
-_SHOWN = "_kept_shown"  # the kept keys shown in this run, dropped when it completes
+_SHOWN = "_kept_shown"  # the kept keys shown in this run
+_SEEN = "_kept_seen"  # the kept keys a completed run showed: they go when the next run starts
+_FROM = "_kept_from"  # kept key -> the form key of the screen whose button made it
 
 
-def keep(key: str, value) -> None:
-    """Keep `value` (a one-time message, a new token) for kept(key) in the runs that follow."""
+def keep(key: str, value, made_by: str | None = None) -> None:
+    """Keep `value` (a one-time message, a new token) for kept(key) in the runs that follow;
+    `made_by` is the form key (session.form_key before done) of the screen whose tap made it."""
     st.session_state[key] = value
+    if made_by:
+        st.session_state.setdefault(_FROM, {})[key] = made_by
 
 
 def kept(key: str):
-    """The value keep(key) kept, or None; it stays until a run that showed it has completed.
+    """The value keep(key) kept, or None. It stays until a run that showed it has completed, and
+    the run after that no longer shows it, unless that run's request came from the screen
+    before the success (see one_time_values).
 
-    A tap that arrives while the run showing it is under way cuts that run off (Streamlit raises
-    its RerunException at the next widget or session-state call) and starts a run of its own:
-    that run shows the value again, and the value goes when a run that showed it ends
-    (one_time_values: a run that returns, or stops with st.stop). So the screen keeps it after a
-    double tap, and the next interaction's run no longer shows it."""
+    A second tap can cut off the run that shows it (Streamlit raises its RerunException at the
+    next widget or session-state call): that tap's run shows it again. Or its request can
+    arrive just after that run completed: it still carries the old form's pressed button, so it
+    is that tap's run and shows it again. The run of the next interaction no longer shows it."""
     value = st.session_state.get(key)
     if value is not None:
         shown = st.session_state.get(_SHOWN)
@@ -296,24 +304,53 @@ def kept(key: str):
 
 @contextmanager
 def one_time_values() -> Iterator[None]:
-    """Around the page's run (app.py): what kept() showed goes when the run completes, whether
-    it returns or ends with st.stop(). A run cut off by a new tap (RerunException) keeps it, as
-    does a page's own st.rerun(): the next run shows it again."""
+    """Around the page's run (app.py). First, what a completed run showed goes, unless this run's
+    request presses a button of the form that made it (a second tap sent from the screen before
+    the success, after the run that showed it had completed). Then the page runs; when it
+    completes (returns, or ends with st.stop()) what it showed is marked to go at the next
+    run. A run cut off by a new tap (RerunException) marks nothing: the next run shows it again."""
+    made_by = st.session_state.get(_FROM, {})
+    for key in st.session_state.get(_SEEN, ()):
+        if not _pressed_on(made_by.get(key)):
+            st.session_state.pop(key, None)
+            made_by.pop(key, None)
+    st.session_state[_SEEN] = set()
     st.session_state[_SHOWN] = set()
     try:
         yield
     except StopException:
-        _drop_shown()
+        st.session_state[_SEEN] = st.session_state.get(_SHOWN, set())
         raise
-    _drop_shown()
+    st.session_state[_SEEN] = st.session_state.get(_SHOWN, set())
 
 
-def _drop_shown() -> None:
-    # Each session_state call may raise RerunException for a tap that is waiting: then what is
-    # left stays, and the next run shows it again.
-    for key in st.session_state.get(_SHOWN, set()):
-        st.session_state.pop(key, None)
-    st.session_state.pop(_SHOWN, None)
+def _pressed_on(form: str | None) -> bool:
+    """Does this run's request press a button of form `form` (its submit button, or a button whose
+    key holds the form key), which this screen no longer draws? Streamlit keeps the request's
+    widget states by element id, which ends with the widget's key. There is no public way to read
+    the state of a widget this run has not drawn: this reads Streamlit's session state (1.67),
+    and answers False (the value goes, as before) when that changes."""
+    if not form:
+        return False
+    named = re.compile(rf"(?:^|[:_-]){re.escape(form)}(?:$|[_-])")
+    try:
+        from streamlit.runtime.state import get_session_state
+
+        widgets = get_session_state()._state._new_widget_state
+        for widget_id, state in widgets.states.items():
+            if not named.search(widget_id):
+                continue
+            value = state.value  # a proto until the widget is drawn again, else its value
+            if isinstance(value, WidgetState):
+                pressed = value.WhichOneof("value") == "trigger_value" and value.trigger_value
+            else:
+                meta = widgets.widget_metadata.get(widget_id)
+                pressed = meta is not None and meta.value_type == "trigger_value" and value is True
+            if pressed:
+                return True
+    except Exception:  # Streamlit's internals changed
+        return False
+    return False
 
 
 def load_or_stop(read):
