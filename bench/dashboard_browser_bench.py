@@ -284,3 +284,10 @@ def bench_dashboard_browser(
     for label in labels:
         first = times[label]["打开看板（登录后）"][0]
         print(f"{label} 首轮打开（冷）：{first[0]:.2f} s（服务端 {first[1]:.2f} s）")
+    # A page whose figures are kept under the data version (周报) reads them only in the first
+    # round; that round is what the first supervisor sees after a write.
+    print("\n各页首轮（进程启动后第一次打开，尚无缓存）：")
+    for step in times["ours"]:
+        if step.startswith("页面："):
+            cells = "".join(f"{_fmt(times[label].get(step, [(0, 0)])[:1]):>32}" for label in labels)
+            print(f"{step:<24}{cells}")
