@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse
 
 from survey import db as store
 from survey.companyview import links
+from ui import cookies
 
 NO_REFERRER = [(b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store")]
 
@@ -29,10 +30,6 @@ def _address(request: Request) -> str:
     if forwarded.strip():
         return forwarded.split(",")[-1].strip()
     return request.client.host if request.client else "unknown"
-
-
-def _secure(request: Request) -> bool:
-    return request.headers.get("x-forwarded-proto", request.url.scheme) == "https"
 
 
 def is_company_view(path: str) -> bool:
@@ -47,18 +44,10 @@ def open_response(request: Request, token: str) -> RedirectResponse:
     target = request.url.path.rstrip("/")
     response = RedirectResponse(target, status_code=303)
     if opened is None:
-        response.delete_cookie(links.COOKIE, path="/", httponly=True, samesite="strict")
+        cookies.drop(response, links.COOKIE)
     else:
         cookie, max_age = opened
-        response.set_cookie(
-            links.COOKIE,
-            cookie,
-            max_age=max_age,
-            path="/",
-            httponly=True,
-            samesite="strict",
-            secure=_secure(request),
-        )
+        cookies.set_session(response, request, links.COOKIE, cookie, max_age)
     return response
 
 

@@ -23,6 +23,7 @@ from streamlit.runtime.pages_manager import PagesManager  # noqa: E402
 from api.app import ApiMount  # noqa: E402
 from survey import db as store  # noqa: E402
 from survey.access import auth  # noqa: E402
+from ui import cookies  # noqa: E402
 from ui.company_link import CompanyLinkMiddleware  # noqa: E402
 
 COOKIE = "zhy_session"
@@ -81,11 +82,6 @@ def is_same_origin_json(request: Request) -> bool:
     return origin == f"{scheme}://{host.split(',')[0].strip()}"
 
 
-def _secure(request: Request) -> bool:
-    proto = request.headers.get("x-forwarded-proto", request.url.scheme)
-    return proto == "https"
-
-
 async def exchange_code(request: Request) -> Response:
     if not is_same_origin_json(request):
         return Response(status_code=403)
@@ -102,15 +98,7 @@ async def exchange_code(request: Request) -> Response:
         return Response(status_code=403)
     token, max_age = redeemed
     response = Response(status_code=204)
-    response.set_cookie(
-        COOKIE,
-        token,
-        max_age=max_age,
-        path="/",
-        httponly=True,
-        samesite="strict",
-        secure=_secure(request),
-    )
+    cookies.set_session(response, request, COOKIE, token, max_age)
     return response
 
 
@@ -124,7 +112,7 @@ async def clear_cookie(request: Request) -> Response:
             if found:
                 auth.sign_out(db, found[1])
     response = Response(status_code=204)
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    cookies.drop(response, COOKIE)
     return response
 
 
