@@ -134,24 +134,27 @@ def _figures(filters) -> None:
     if st.button("生成 Excel（当前视图）", icon=":material/table:"):
         bar = st.progress(0.0, "准备导出…")
         target = Path(tempfile.mkstemp(suffix=".xlsx", prefix="dashboard-")[1])
-        with session.database() as db:
-            result = exports.write_dashboard(
-                db, actor, view, target, progress=lambda f, text: bar.progress(min(f, 1.0), text)
-            )
-        st.session_state["dash_export"] = (
-            str(target),
-            result["problems"],
-            f"{view.start}_{view.end}",
-        )
+        try:  # the file only carries the workbook to the download button: none left behind
+            with session.database() as db:
+                result = exports.write_dashboard(
+                    db,
+                    actor,
+                    view,
+                    target,
+                    progress=lambda f, text: bar.progress(min(f, 1.0), text),
+                )
+            workbook = target.read_bytes()
+        finally:
+            target.unlink(missing_ok=True)
+        st.session_state["dash_export"] = (workbook, result["problems"], f"{view.start}_{view.end}")
     if exported := st.session_state.get("dash_export"):
-        path, count, stem = exported
-        if Path(path).exists():
-            st.download_button(
-                f"下载 Excel（{count:,} 条问题）",
-                Path(path).read_bytes(),
-                f"统计看板_{stem}.xlsx",
-                icon=":material/download:",
-            )
+        workbook, count, stem = exported
+        st.download_button(
+            f"下载 Excel（{count:,} 条问题）",
+            workbook,
+            f"统计看板_{stem}.xlsx",
+            icon=":material/download:",
+        )
 
 
 figures(filters)

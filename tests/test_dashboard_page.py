@@ -4,6 +4,7 @@ domain's, the export produces a download, and the problem link opens the problem
 from __future__ import annotations
 
 import re
+import tempfile
 
 import pytest
 
@@ -43,7 +44,8 @@ def test_filters_come_from_the_address_and_figures_match(demo_db):
     assert metrics(at)["提出问题"] != shown["提出问题"]
 
 
-def test_league_lists_small_departments_apart_and_export_downloads(demo_db):
+def test_league_lists_small_departments_apart_and_export_downloads(demo_db, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the export's file goes
     at = open_page(demo_db, "supervisor", "pages/dashboard_page.py")
     at.number_input(key="dash_min_volume").set_value(40).run()
     assert any("问题少于 40 件，单列" in c.value for c in at.caption)
@@ -52,6 +54,7 @@ def test_league_lists_small_departments_apart_and_export_downloads(demo_db):
     assert not at.exception, at.exception
     downloads = [d for d in at.get("download_button") if "下载 Excel" in d.proto.label]
     assert downloads, "no download offered"
+    assert list(tmp_path.glob("dashboard-*.xlsx")) == []  # the workbook is not left on disk
 
 
 def test_handler_has_no_dashboard(demo_db):
