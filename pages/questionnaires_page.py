@@ -41,22 +41,28 @@ if versions:
 FORM_TYPES = ("xlsx", "xls", "xlsb", "ods")  # the questionnaire; the CSVs are its choice files
 # The load notes that say a question is not shown or a value not filled (see survey/xlsform).
 NOT_ASKED = ("不会显示", "留空", "按空值", "按未作答", "没有可在网页中填写")
+MADE = "form_version_made"  # the version 检查并保存 stored last: the select's choice after it
+
+session.flash("upload")
+# new after each saved version: the picker comes back empty, the select shows the new version
+upload_form = session.form_key("upload")
 picked = uploads.file_uploader(
     "上传新版本（.xlsx、.xls、.xlsb 或 .ods；题目从文件选项或用 pulldata 时，把 CSV 文件一并选上）",
     [*FORM_TYPES, "csv"],
-    "form_upload",
+    f"form_upload_{upload_form}",
     multiple=True,
 )
 workbooks = [f for f in picked or [] if f.name.lower().rsplit(".", 1)[-1] in FORM_TYPES]
 if picked and len(workbooks) != 1:
     st.error("请只选一个问卷文件（.xlsx、.xls、.xlsb 或 .ods；CSV 选项文件可以有多个）。")
-elif picked and st.button("检查并保存为新版本", type="primary"):
+elif picked and st.button("检查并保存为新版本", type="primary", key=f"save_{upload_form}"):
     upload = workbooks[0]
     files = {f.name: f.getvalue() for f in picked if f is not upload}
+    request = session.request_id("upload")  # a repeat of this tap finds the version it stored
     try:
         with session.database() as db:
             new_id, form = questionnaires.save_version(
-                db, actor, upload.getvalue(), upload.name, files
+                db, actor, upload.getvalue(), upload.name, files, request_id=request
             )
     except FormLoadError as exc:
         st.error(f"问卷有 {len(exc.problems)} 处问题，未保存：")
@@ -66,21 +72,25 @@ elif picked and st.button("检查并保存为新版本", type="primary"):
     except SurveyError as exc:
         st.error(md(str(exc)))
     else:
-        st.success(
-            f"已保存 {md(form.form_id)} 版本 {md(form.version)}（未发布），请在下方试填后发布。"
+        notes = f"（{len(form.warnings)} 条提示见下方）" if form.warnings else ""
+        st.session_state[MADE] = new_id  # the new version is the one shown
+        session.done(
+            "upload",
+            f"已保存 {md(form.form_id)} 版本 {md(form.version)}（未发布）{notes}，"
+            "请在下方试填后发布。",
         )
-        for warning in form.warnings:
-            st.warning(md(warning))
-        st.session_state["form_version"] = new_id
-        st.rerun()
 
 if not versions:
     st.stop()
 by_id = {v["id"]: v for v in versions}
+made = st.session_state.get(MADE)
 chosen = st.selectbox(
     "查看版本",
     list(by_id),
-    key="form_version",
+    index=list(by_id).index(made) if made in by_id else 0,
+    # a new key after each saved version, which it then shows: a second tap of 检查并保存 sent
+    # the select's old value, and with the old key that value would win over the new version
+    key=f"form_version_{upload_form}",
     format_func=lambda i: (
         f"{by_id[i]['form_id']} · {by_id[i]['version']} · {by_id[i]['title']}"
         + ("" if by_id[i]["published_at"] else "（未发布）")
@@ -109,11 +119,23 @@ if not_asked:  # what a browser form cannot do: the admin decides whether to pub
     )
 for name, data in attached.items():
     left.download_button(f"下载选项文件 {name}", data, file_name=name, key=f"download_{name}")
-if not by_id[chosen]["published_at"] and right.button("发布此版本", type="primary"):
-    with session.database() as db:
-        questionnaires.publish(db, actor, chosen)
-    st.success("已发布：新的答卷将使用此版本。")
-    st.rerun()
+publishing = f"publish_{chosen}"  # one form per version: its request id publishes only it
+pending = f"pending_{session.form_key(publishing)}"  # tapped, and done() not reached yet
+# Drawn while the version is unpublished, and after its publication until done() has recorded
+# the success: a second tap that cut off the run after the write presses it again with the same
+# request id, and survey/ answers with the first result, so the message shows. After done() its
+# key is new, and a later press of the old one is ignored.
+if (not by_id[chosen]["published_at"] or st.session_state.get(pending)) and right.button(
+    "发布此版本", type="primary", key=session.form_key(publishing)
+):
+    st.session_state[pending] = True  # before the write
+    request = session.request_id(publishing)
+    session.attempt(
+        lambda db: questionnaires.publish(db, actor, chosen, request_id=request),
+        "已发布：新的答卷将使用此版本。",
+        rerun=publishing,
+    )
+session.flash(publishing)
 st.caption("题型：" + "，".join(f"{t} {n}" for t, n in sorted(form.counts_by_type().items())))
 for warning in form.warnings:
     if warning not in not_asked:

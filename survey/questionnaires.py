@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from survey import clock, spreadsheets
+from survey import clock, repeats, spreadsheets
 from survey import db as store
 from survey.access import audit
 from survey.access.actor import Actor
@@ -24,13 +24,25 @@ FORMS_DIR = store.PROJECT_ROOT / "data" / "forms"
 
 
 def save_version(
-    db: Database, actor: Actor, data: bytes, filename: str, files: dict[str, bytes] | None = None
+    db: Database,
+    actor: Actor,
+    data: bytes,
+    filename: str,
+    files: dict[str, bytes] | None = None,
+    *,
+    request_id: str | None = None,
 ) -> tuple[int, Form]:
     """Store an uploaded form as an unpublished version, with the files uploaded beside it that
-    it reads (choices CSVs; the others are not kept). FormLoadError lists what is wrong."""
+    it reads (choices CSVs; the others are not kept). FormLoadError lists what is wrong. A repeat
+    of `request_id` (survey.repeats: a second tap) returns the version the first one stored."""
     require(actor, "questionnaires.manage")
     form = load_xlsform(data, filename, files)
     with store.transaction(db):
+        if repeat := repeats.first(db, actor, request_id, "save_questionnaire"):
+            stored = store.scalar(
+                db, "SELECT definition FROM questionnaires WHERE id = ?", (repeat.result,)
+            )
+            return repeat.result, _form(stored)
         if store.scalar(
             db,
             "SELECT 1 FROM questionnaires WHERE form_id = ? AND version = ?",
@@ -67,6 +79,7 @@ def save_version(
                 "files": form.files,
             },
         )
+        repeats.record(db, actor, request_id, "save_questionnaire", int(cursor.lastrowid))
     return cursor.lastrowid, form
 
 
@@ -87,10 +100,16 @@ def media_files(path: Path) -> dict[str, bytes]:
     return found
 
 
-def publish(db: Database, actor: Actor, questionnaire_id: int) -> None:
-    """Make a version the current one for new answers."""
+def publish(
+    db: Database, actor: Actor, questionnaire_id: int, *, request_id: str | None = None
+) -> None:
+    """Make a version the current one for new answers (publishing an earlier one again makes it
+    current again). A repeat of `request_id` (survey.repeats: a second tap that cut off the run
+    after this write) writes nothing: no second publication time, no second audit row."""
     require(actor, "questionnaires.manage")
     with store.transaction(db):
+        if repeats.first(db, actor, request_id, "publish_questionnaire"):
+            return
         row = store.query(
             db,
             "SELECT form_id, version, published_at FROM questionnaires WHERE id = ?",
@@ -111,6 +130,7 @@ def publish(db: Database, actor: Actor, questionnaire_id: int) -> None:
             before={"published_at": row[0]["published_at"]},
             note="发布",
         )
+        repeats.record(db, actor, request_id, "publish_questionnaire", int(questionnaire_id))
 
 
 def _form(definition: str) -> Form:

@@ -255,7 +255,7 @@ def _try_in_the_preview(at, path, qid) -> None:
     form = read(path)
     answers = good_answers(form)
     assert len(engine.evaluate_form(form, answers, TODAY)[0]) > 0
-    at.selectbox(key="form_version").set_value(qid).run()
+    at.selectbox(key="form_version_upload_0").set_value(qid).run()
     assert not at.exception, at.exception
     key = f"preview{qid}"
     bad = breaking(form, answers)

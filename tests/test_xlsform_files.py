@@ -189,7 +189,7 @@ def test_preview_offers_the_file_choices_and_submits(demo_db):
             {"companies.csv": long_list.encode()},
         )
     at = open_page(demo_db, "supervisor", "pages/questionnaires_page.py")
-    at.selectbox(key="form_version").set_value(qid).run()
+    at.selectbox(key="form_version_upload_0").set_value(qid).run()
     key = f"preview{qid}"
     box = at.selectbox(key=f"{key}|company")
     assert len(box.options) == 2000  # a long list is a searchable box, not 2,000 radios

@@ -167,6 +167,6 @@ def test_every_accepted_form_renders_in_the_preview(demo_db):
             )
     at = open_page(demo_db, "supervisor", "pages/questionnaires_page.py")
     for name, qid in ids.items():
-        at.selectbox(key="form_version").set_value(qid).run()
+        at.selectbox(key="form_version_upload_0").set_value(qid).run()
         assert not at.exception, (name, at.exception)
         assert at.button(key=f"preview{qid}#submit"), name
