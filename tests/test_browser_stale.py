@@ -256,3 +256,45 @@ def listed(page, label: str, option: str) -> None:
     box.press_sequentially(option[:6], delay=30)
     page.get_by_role("option", name=option).wait_for(timeout=30_000)
     page.keyboard.press("Escape")
+
+
+def test_a_double_tap_saves_and_publishes_one_questionnaire_version(template_db, tmp_path):
+    """问卷管理 (issue 28 item 4): a double tap on 检查并保存为新版本 stores one version, says so and
+    chooses it in 查看版本 (the select's old value, carried by the second tap, does not win); a
+    double tap on 发布此版本 publishes it once and says so."""
+    from tests.xlsform_corpus import FORMS, xlsx
+
+    require_chromium()
+    path = private_copy(template_db, tmp_path / "forms.db")
+    upload = tmp_path / "zzform.xlsx"  # its form_id sorts last: the select's first choice is older
+    upload.write_bytes(xlsx(FORMS / "simple_feedback.md"))
+    with streamlit_server(path) as url, chromium() as browser:
+        admin = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+        sign_in(admin, url, "admin")
+        admin.goto(url + "/forms")
+        wait_idle(admin)
+        version = admin.get_by_role("combobox", name="查看版本")
+        assert "zzform" not in version.input_value()
+        admin.locator("input[type=file]").first.set_input_files(str(upload))
+        wait_idle(admin)
+        admin.get_by_role("button", name="检查并保存为新版本").dblclick()
+        settled_after_double_tap(admin, "已保存 zzform 版本 1（未发布），请在下方试填后发布。")
+        assert "zzform" in version.input_value()  # the new version, chosen
+        assert admin.get_by_role("button", name="检查并保存为新版本").count() == 0  # empty picker
+        assert admin.locator("[data-testid=stAlertContentError]").count() == 0
+        admin.get_by_role("button", name="发布此版本").dblclick()
+        settled_after_double_tap(admin, "已发布：新的答卷将使用此版本。")
+        assert "zzform" in version.input_value()
+        assert admin.get_by_role("button", name="发布此版本").count() == 0
+        assert admin.locator("[data-testid=stAlertContentError]").count() == 0
+    with store.opened(path) as db:
+        versions = store.query(
+            db, "SELECT id, published_at FROM questionnaires WHERE form_id = 'zzform'"
+        )
+        published = store.scalar(
+            db,
+            "SELECT count(*) FROM audit_log WHERE table_name = 'questionnaires' AND row_id = ?"
+            " AND note = '发布'",
+            (str(versions[0]["id"]),),
+        )
+    assert len(versions) == 1 and versions[0]["published_at"] and published == 1
