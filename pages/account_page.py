@@ -4,7 +4,7 @@ import streamlit as st
 
 from survey.access import auth, users
 from survey.errors import SurveyError
-from ui import session
+from ui import session, signin
 from ui.text import md
 
 actor = session.require_actor("account.edit")
@@ -32,7 +32,8 @@ if changed:
             st.error(md(str(exc)))
         else:
             session.sign_out()
-            st.success("密码已修改，请用新密码重新登录。")
+            # said on the sign-in screen the rerun shows (an st.success here went with the rerun)
+            session.keep(signin.SIGNED_OUT, "密码已修改，请用新密码重新登录。")
             st.rerun()
 
 with session.database() as db:

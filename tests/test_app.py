@@ -105,6 +105,17 @@ def test_first_sign_in_must_change_password(demo_db):
     at.run()
     assert at.title[0].value == "我的账号"
     assert "首次登录" in at.warning[0].value
+    # issue 28 item 4: the result shows after the rerun, on the sign-in screen it leads to
+    fields = {t.label: t for t in at.text_input}
+    fields["原密码"].input("Initial2026")
+    fields["新密码"].input("Changed2026x")
+    fields["再输入一次新密码"].input("Changed2026x")
+    at.button(key="FormSubmitter:change_password-修改密码").click().run()
+    assert not at.exception and not at.error
+    assert [s.value for s in at.success] == ["密码已修改，请用新密码重新登录。"]
+    assert at.button(key="FormSubmitter:signin-登录")
+    at.run()
+    assert not at.success  # once
 
 
 def test_url_paths_differ_from_file_stems():
