@@ -180,6 +180,8 @@ def _signed_in(browser, server: Server, result: dict | None = None):
 
 def one_round(browser, server: Server, cell: tuple[float, float]) -> dict:
     """Every step of a supervisor's visit, timed: {step: (wall, server)}."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     result: dict[str, tuple[float, float]] = {}
     page = _signed_in(browser, server, result)
     try:
@@ -208,16 +210,25 @@ def one_round(browser, server: Server, cell: tuple[float, float]) -> dict:
                 continue
             name = text.split("\n")[-1].rstrip("0123456789 ")
             link = page.locator(f"[data-testid=stSidebarNav] a[href='{href}']")
-            result[f"页面：{name}"] = timed(page, link.click, server)
+            try:
+                result[f"页面：{name}"] = timed(page, link.click, server)
+            except PlaywrightTimeout:  # counted as missing, named, and the round goes on
+                state = page.evaluate("(window.__runs || []).slice(-3)")
+                print(
+                    f"  {server.label}：{name} 60 s 内未完成（最后的运行状态 {state}）", flush=True
+                )
+                result[f"页面：{name}"] = (float("nan"), float("nan"))
     finally:
         page.context.close()
     return result
 
 
 def _fmt(pairs: list[tuple[float, float]]) -> str:
-    wall = statistics.median(p[0] for p in pairs)
-    server = statistics.median(p[1] for p in pairs)
-    return f"{wall:6.2f} s（服务端 {server:5.2f} s）"
+    done = [p for p in pairs if p[0] == p[0]] or [(float("nan"), float("nan"))]  # not timed out
+    wall = statistics.median(p[0] for p in done)
+    server = statistics.median(p[1] for p in done)
+    missing = f" ×{len(pairs) - len(done)}" if len(done) < len(pairs) else ""
+    return f"{wall:6.2f} s（服务端 {server:5.2f} s）{missing}"
 
 
 def bench_dashboard_browser(
@@ -277,9 +288,11 @@ def bench_dashboard_browser(
         cells = "".join(f"{_fmt(times[label].get(step, [(0, 0)])):>32}" for label in labels)
         ratio = ""
         if baseline and step in times["baseline"]:
-            base = statistics.median(p[0] for p in times["baseline"][step])
-            ours = statistics.median(p[0] for p in times["ours"][step])
-            ratio = f"  {base / ours:.1f}x"
+            base, ours = (
+                statistics.median([p[0] for p in times[label][step] if p[0] == p[0]] or [0.0])
+                for label in ("baseline", "ours")
+            )
+            ratio = f"  {base / ours:.1f}x" if base and ours else ""
         print(f"{step:<24}{cells}{ratio}")
     for label in labels:
         first = times[label]["打开看板（登录后）"][0]
