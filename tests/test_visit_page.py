@@ -123,3 +123,76 @@ def test_message_slots_are_kept_per_session_not_in_module_state(demo_db):
             if any(isinstance(v, DeltaGenerator) for v in values):
                 held.append(f"{name}.{attr}")
     assert held == []
+
+
+NEW_COMPANY = "现场新增测试有限公司"
+
+
+def add_company_on_the_spot(at, sid) -> None:
+    import random
+
+    from seeds.generator import make_uscc
+
+    at.text_input(key=f"v|{sid}|newco_name").input(NEW_COMPANY)
+    at.text_input(key=f"v|{sid}|newco_uscc").input(make_uscc(random.Random(28), "321100"))
+    button(at, "新增并选中该企业").click()
+
+
+def added(demo_db) -> list[int]:
+    with store.opened(demo_db) as db:
+        return [
+            r[0] for r in db.conn.execute("SELECT id FROM companies WHERE name = ?", (NEW_COMPANY,))
+        ]
+
+
+def test_a_company_added_on_the_spot_is_chosen_with_its_message_after_a_late_second_tap(demo_db):
+    """Issue 28 item 4: 新增并选中该企业 says what it did in the run after it and chooses the new
+    company; a second tap's request sent from the screen before (the old button pressed, the
+    企业 select still empty) arrives after that run: the message stays, the company stays chosen
+    (the select's old value does not win), no second company and no 已登记 error."""
+    at, sid = start_visit(demo_db)
+    add_company_on_the_spot(at, sid)
+    screen = at._tree.get_widget_states()  # the screen the user tapped twice on
+    at.run()
+    assert not at.exception and not at.error, at.exception or at.error[0].value
+    said = [f"已新增并选中企业“{NEW_COMPANY}”。"]
+    assert [s.value for s in at.success] == said
+    [company] = added(demo_db)
+    assert at.selectbox(key=f"v|{sid}|company_id").value == company
+    at._run(widget_state=screen)  # the late second tap
+    assert not at.exception and not at.error, at.exception or at.error[0].value
+    assert [s.value for s in at.success] == said
+    assert at.selectbox(key=f"v|{sid}|company_id").value == company
+    at.run()  # the next interaction: the message has gone, the company stays chosen
+    assert not at.success
+    assert at.selectbox(key=f"v|{sid}|company_id").value == company
+    assert added(demo_db) == [company]
+
+
+def test_a_tap_that_cut_off_adding_a_company_after_its_write_adds_one(demo_db, monkeypatch):
+    """The race: the first run adds the company and is stopped before done() records it; the
+    second tap's request presses the button again with the same request id and gets the first
+    company back (survey.repeats), chosen, with the message, not 统一社会信用代码…已登记."""
+    import streamlit as st
+
+    from ui import session
+
+    real_done, calls = session.done, []
+
+    def cut_off(name, success, *notes):
+        calls.append(name)
+        if len(calls) == 1:
+            st.stop()  # the write committed, the success never recorded
+        real_done(name, success, *notes)
+
+    monkeypatch.setattr(session, "done", cut_off)
+    at, sid = start_visit(demo_db)
+    add_company_on_the_spot(at, sid)
+    screen = at._tree.get_widget_states()
+    at.run()
+    assert calls and not at.error and len(added(demo_db)) == 1  # cut off after the write
+    at._run(widget_state=screen)  # the second tap
+    assert not at.exception and not at.error, at.exception or at.error[0].value
+    assert [s.value for s in at.success] == [f"已新增并选中企业“{NEW_COMPANY}”。"]
+    [company] = added(demo_db)
+    assert at.selectbox(key=f"v|{sid}|company_id").value == company

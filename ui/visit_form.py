@@ -132,18 +132,26 @@ def _company_section(sid: str, actor: Actor) -> dict | None:
         placeholder="先在上方输入企业名称查找",
     )
     _slot("company")
+    adding = k(sid, "newco")  # its form: a new key after each company added, a new request id
+    session.flash(adding)
     with st.expander("企业尚未登记？在此新增"):
-        values = company_fields(k(sid, "newco"), {"department_code": actor.department_code})
-        if st.button("新增并选中该企业", key=k(sid, "newco_add")):
+        values = company_fields(adding, {"department_code": actor.department_code})
+        if st.button("新增并选中该企业", key=k(sid, f"newco_add_{session.form_key(adding)}")):
+            request = session.request_id(adding)  # a repeat of this tap finds its first company
             try:
                 with session.database() as db:
-                    new_id = registry.create_company(db, actor, values)
+                    new_id = registry.create_company(db, actor, values, request_id=request)
             except SurveyError as exc:
                 st.error(md(str(exc)))
             else:
-                st.session_state[k(sid, "company_q")] = values["name"]
-                st.session_state[k(sid, "company_pick")] = new_id
-                st.rerun()
+                # chosen by the runs that follow (render) until one that chose it has completed,
+                # and by a second tap's run, whose request carries the select's old value
+                session.keep(
+                    k(sid, "company_pick"),
+                    (new_id, values["name"]),
+                    made_by=session.form_key(adding),
+                )
+                session.done(adding, f"已新增并选中企业“{md(values['name'])}”。")
     company_id = st.session_state.get(k(sid, "company_id"))
     if not company_id:
         return None
@@ -203,8 +211,8 @@ def render(sid: str, actor: Actor, qid: int | None, form, attempted: bool) -> di
     """Draw the whole form; returns the payload (JSON-safe) for the draft and the submit. Places
     for messages are reserved under each field; show_errors fills them."""
     st.session_state[_SLOTS_KEY] = {}
-    if st.session_state.get(k(sid, "company_pick")):  # a company added on the spot
-        st.session_state[k(sid, "company_id")] = st.session_state.pop(k(sid, "company_pick"))
+    if picked := session.kept(k(sid, "company_pick")):  # a company added on the spot
+        st.session_state[k(sid, "company_id")], st.session_state[k(sid, "company_q")] = picked
     profile = _company_section(sid, actor)
     today = clock.today()
     left, right = st.columns(2)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 from sqlite_utils import Database
 
-from survey import clock, reference
+from survey import clock, reference, repeats
 from survey import db as store
 from survey.access import audit
 from survey.access.actor import Actor
@@ -242,13 +242,18 @@ def count_companies(db: Database) -> int:
     return store.scalar(db, "SELECT count(*) FROM companies WHERE active = 1")
 
 
-def create_company(db: Database, actor: Actor, values: dict) -> int:
-    """Add a company from form values (reference fields as codes); returns its id."""
+def create_company(
+    db: Database, actor: Actor, values: dict, *, request_id: str | None = None
+) -> int:
+    """Add a company from form values (reference fields as codes); returns its id. A repeat of
+    `request_id` (survey.repeats: a second tap) returns the first one's id."""
     require(actor, "companies.create")
     record, errors = clean_record(values, Lookups(db), by_name=False)
     _raise_first(errors)
     now = clock.now_iso()
     with store.transaction(db):
+        if repeat := repeats.first(db, actor, request_id, "create_company"):
+            return repeat.result
         existing = store.scalar(db, "SELECT name FROM companies WHERE uscc = ?", (record["uscc"],))
         if existing:
             raise ValidationError(
@@ -261,6 +266,7 @@ def create_company(db: Database, actor: Actor, values: dict) -> int:
         )
         bump_version(db)
         audit.record(db, actor, "insert", "companies", cursor.lastrowid, after=record)
+        repeats.record(db, actor, request_id, "create_company", int(cursor.lastrowid))
     return cursor.lastrowid
 
 
