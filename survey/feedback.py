@@ -273,6 +273,12 @@ def duty_progress(db: Database, actor: Actor, day: date | None = None) -> dict:
     return {"quarter": label, "target": target, "monitors": rows}
 
 
+def latest_feedback_id(db: Database) -> int:
+    """The newest feedback's id. Feedback and its ratings are only ever inserted (a restore moves
+    the data version), so what was read from them stays current while this stays the same."""
+    return int(store.scalar(db, "SELECT coalesce(max(id), 0) FROM feedback"))
+
+
 def rating_series(db: Database, actor: Actor, department_code: str | None = None) -> list[dict]:
     """Average score per month, department and dimension, with the number of ratings behind it."""
     require(actor, "feedback.review")

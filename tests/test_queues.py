@@ -116,3 +116,38 @@ def test_triage_suggests_the_departments_a_category_went_to_from_the_summary_tab
     lifecycle.assign(db, supervisor, pid, "GXJ", "standard")
     after = lifecycle.suggest_departments(db, category)
     assert after == _kept_by_department(db, category)  # the assignment counted at once
+
+
+def _scored(at) -> int:
+    line = next(c.value for c in at.caption if "项评分" in c.value)
+    return int(line.split("共 ")[1].split(" 项评分")[0])
+
+
+def test_the_department_ratings_are_kept_until_a_new_rating(demo_db):
+    import uuid
+
+    from survey import feedback
+
+    at = open_page(demo_db, "supervisor", "pages/feedback_review_page.py")
+    before = _scored(at)
+    at.run()  # read again from what was kept: the same
+    assert _scored(at) == before
+    with store.opened(demo_db) as db:
+        scores = dict.fromkeys(
+            r[0] for r in db.conn.execute("SELECT code FROM rating_dimensions WHERE active = 1")
+        )
+        feedback.submit_feedback(
+            db,
+            actor_for(db, "monitor"),
+            str(uuid.uuid4()),
+            {
+                "kind": "rating",
+                "department_code": "XZSP",
+                "body": "窗口办理效率较高，但一次性告知仍需改进。",
+                "ratings": {code: 4 for code in scores},
+            },
+        )
+        expected = store.scalar(db, "SELECT count(*) FROM feedback_ratings")
+    at.run()  # the next run shows it: feedback does not move the data version, its newest id does
+    assert not at.exception, at.exception
+    assert _scored(at) == before + len(scores) == expected
