@@ -19,11 +19,15 @@ problem_views.table(rows)
 chosen = problem_views.pick(rows, "dept_pick")
 problem = problem_views.detail(actor, chosen)
 
+session.flash("sign_for")  # after the rerun 签收 starts, so the list and the detail are current
 if problem["status"] == "assigned":
-    if st.button("签收", type="primary", key="accept") and session.attempt(
-        lambda db: lifecycle.accept(db, actor, chosen), "已签收，请在时限内答复。"
-    ):
-        st.rerun()
+    # a new key after each 签收: a second tap's press of the old one is ignored
+    if st.button("签收", type="primary", key=session.form_key("sign_for")):
+        session.attempt(
+            lambda db: lifecycle.accept(db, actor, chosen),
+            "已签收，请在时限内答复。",
+            rerun="sign_for",
+        )
 else:
     with st.form(f"reply_{chosen}", enter_to_submit=False):
         outcome = st.radio(

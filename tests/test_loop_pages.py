@@ -16,8 +16,11 @@ def reply_as_handler(demo_db, pid: int, text: str) -> None:
     at = open_page(demo_db, "handler", "pages/department_page.py")
     at.selectbox(key="dept_pick").set_value(pid).run()
     if status(demo_db, pid) == "assigned":
-        at.button(key="accept").click().run()
+        at.button(key="sign_for_0").click().run()
         assert not at.exception, at.exception
+        # shown after the rerun (issue 28 item 4), the same problem still chosen
+        assert [s.value for s in at.success] == ["已签收，请在时限内答复。"]
+        assert at.selectbox(key="dept_pick").value == pid
     assert status(demo_db, pid) == "in_progress"
     at.radio[0].set_value("resolved")
     at.text_area[0].input(text)
