@@ -12,6 +12,9 @@ st.title("部门办理")
 with session.database() as db:
     rows = listing.list_for_department(db, actor)
 st.caption(f"待办 {len(rows)} 条（逾期、预警在前；时限按工作日计算）")
+# 答复, 退回 and 申请延期 rerun the page, so the list above is current (an answered problem has
+# left it); their message shows here, above the list, whichever problem is chosen next
+session.flash("handled")
 if not rows:
     st.success("没有待办理的问题。")
     st.stop()
@@ -20,6 +23,7 @@ chosen = problem_views.pick(rows, "dept_pick")
 problem = problem_views.detail(actor, chosen)
 
 session.flash("sign_for")  # after the rerun 签收 starts, so the list and the detail are current
+handled = session.form_key("handled")  # new after each success: the forms come back empty
 if problem["status"] == "assigned":
     # a new key after each 签收: a second tap's press of the old one is ignored
     if st.button("签收", type="primary", key=session.form_key("sign_for")):
@@ -29,7 +33,7 @@ if problem["status"] == "assigned":
             rerun="sign_for",
         )
 else:
-    with st.form(f"reply_{chosen}", enter_to_submit=False):
+    with st.form(f"reply_{chosen}_{handled}", enter_to_submit=False):
         outcome = st.radio(
             "办理结果", list(OUTCOME_LABELS), format_func=OUTCOME_LABELS.get, horizontal=True
         )
@@ -38,19 +42,25 @@ else:
             session.attempt(
                 lambda db: lifecycle.reply(db, actor, chosen, outcome, text),
                 "已答复，等待营商办回访。",
+                rerun="handled",
             )
-with st.expander("不属于本部门职责？退回"), st.form(f"return_{chosen}", enter_to_submit=False):
+with (
+    st.expander("不属于本部门职责？退回"),
+    st.form(f"return_{chosen}_{handled}", enter_to_submit=False),
+):
     reason = st.text_input("退回理由")
     if st.form_submit_button("退回营商办"):
         session.attempt(
             lambda db: lifecycle.return_problem(db, actor, chosen, reason),
             "已退回，营商办将重新交办。",
+            rerun="handled",
         )
-with st.expander("申请延期"), st.form(f"extend_{chosen}", enter_to_submit=False):
+with st.expander("申请延期"), st.form(f"extend_{chosen}_{handled}", enter_to_submit=False):
     days = st.number_input("延长工作日", min_value=1, max_value=60, value=5, step=1)
     why = st.text_input("延期理由")
     if st.form_submit_button("提交申请"):
         session.attempt(
             lambda db: lifecycle.request_extension(db, actor, chosen, int(days), why),
             "已提交延期申请。",
+            rerun="handled",
         )

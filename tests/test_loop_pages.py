@@ -24,8 +24,11 @@ def reply_as_handler(demo_db, pid: int, text: str) -> None:
     assert status(demo_db, pid) == "in_progress"
     at.radio[0].set_value("resolved")
     at.text_area[0].input(text)
-    at.button(key=f"FormSubmitter:reply_{pid}-提交答复").click().run()
-    assert at.success[-1].value == "已答复，等待营商办回访。"
+    at.button(key=f"FormSubmitter:reply_{pid}_handled_0-提交答复").click().run()
+    assert not at.exception, at.exception
+    # shown after the rerun, which has taken the answered problem off the list
+    assert [s.value for s in at.success] == ["已答复，等待营商办回访。"]
+    assert not [o for o in at.selectbox(key="dept_pick").options if o.startswith(f"#{pid} ")]
 
 
 def callback(demo_db, pid: int, level: int) -> None:
