@@ -23,7 +23,8 @@ if permissions.can(actor, "companies.import"):
     tab_names.append("导入")
 if permissions.can(actor, "companies.export"):
     tab_names.append("导出")
-tabs = dict(zip(tab_names, st.tabs(tab_names), strict=True))
+# keyed: 新增企业 reruns the page, which would open the first tab again
+tabs = dict(zip(tab_names, st.tabs(tab_names, key="companies_tab", on_change="rerun"), strict=True))
 
 with tabs["查询"]:
     query = st.text_input(
@@ -69,16 +70,23 @@ with tabs["查询"]:
                         st.success("已保存。")
 
 if "新增企业" in tabs:
-    with tabs["新增企业"], st.form("add_company", enter_to_submit=False):
-        values = company_fields("add")
-        if st.form_submit_button("新增企业", type="primary"):
-            try:
-                with session.database() as db:
-                    new_id = registry.create_company(db, actor, values)
-            except SurveyError as exc:
-                st.error(md(str(exc)))
-            else:
-                st.success(f"已新增企业“{md(values['name'])}”（编号 {new_id}）。")
+    with tabs["新增企业"]:
+        session.flash("add_company")
+        adding = session.form_key("add_company")  # new after each company: the fields empty
+        request = session.request_id("add_company")  # a repeat of the tap finds its company
+        with st.form(adding, enter_to_submit=False):
+            values = company_fields(f"add_{adding}")
+            if st.form_submit_button("新增企业", type="primary"):
+                made: list[int] = []
+                if session.attempt(
+                    lambda db: made.append(
+                        registry.create_company(db, actor, values, request_id=request)
+                    ),
+                    "",
+                ):
+                    session.done(
+                        "add_company", f"已新增企业“{md(values['name'])}”（编号 {made[0]}）。"
+                    )
 
 if "导入" in tabs:
     with tabs["导入"]:

@@ -57,15 +57,18 @@ def test_company_search_and_edit(demo_db):
 
 def test_add_company_names_the_bad_field_and_keeps_input(demo_db):
     at = open_page(demo_db, "admin", "pages/companies_page.py")
-    at.text_input(key="add_name").input("镇江示例新材料有限公司")
-    at.text_input(key="add_uscc").input("91321102MA1XY2W3")
-    at.button(key="FormSubmitter:add_company-新增企业").click().run()
+    at.text_input(key="add_add_company_0_name").input("镇江示例新材料有限公司")
+    at.text_input(key="add_add_company_0_uscc").input("91321102MA1XY2W3")
+    at.button(key="FormSubmitter:add_company_0-新增企业").click().run()
     assert "应为 18 位" in at.error[0].value
-    assert at.text_input(key="add_name").value == "镇江示例新材料有限公司"
+    assert at.text_input(key="add_add_company_0_name").value == "镇江示例新材料有限公司"
     body = "91321102MA1XY2W30"
-    at.text_input(key="add_uscc").input(body + stdnum_uscc.calc_check_digit(body))
-    at.button(key="FormSubmitter:add_company-新增企业").click().run()
-    assert at.success[0].value.startswith("已新增企业“镇江示例新材料有限公司”")
+    at.text_input(key="add_add_company_0_uscc").input(body + stdnum_uscc.calc_check_digit(body))
+    at.button(key="FormSubmitter:add_company_0-新增企业").click().run()
+    assert not at.exception and not at.error
+    # after the rerun (issue 28 item 4): the message, and the form empty again under a new key
+    assert [s.value for s in at.success if s.value.startswith("已新增企业“镇江示例新材料有限公司”")]
+    assert at.text_input(key="add_add_company_1_name").value == ""
     with store.opened(demo_db) as db:
         assert (
             store.scalar(db, "SELECT count(*) FROM companies WHERE name = '镇江示例新材料有限公司'")
