@@ -1,10 +1,10 @@
 """`python -m tests.both_stores [pytest args]`: the whole suite on SQLite and, at the same time in
 another process, every test that touches the store again on PostgreSQL (README's test command).
 
-With no arguments the SQLite run is itself split in two processes, its browser tests and the rest,
-so three run side by side: a browser test spends much of its time waiting on a server or a page
-(measured: the 2 cores were 45% idle while the SQLite run went on alone), and the other lanes use
-that time. With arguments (a file, -k, -m ...) there are two processes, as a developer expects. A test
+With no arguments the SQLite run is itself split in three processes, its browser tests (in two
+halves) and the rest, so four run side by side: a browser test spends much of its time waiting on a
+server or a page (measured: the 2 cores were 45% idle while the SQLite run went on alone), and the
+other lanes use that time. With arguments (a file, -k, -m ...) there are two processes, as a developer expects. A test
 marked `pg_lane` (store-free and long) runs in the PostgreSQL process only, to even the lanes;
 `postgres_only` tests (two app hosts sharing one PostgreSQL) run there too.
 The SQLite run without browser tests prints as it goes; the others' output follows when all are
@@ -22,6 +22,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# The SQLite browser tests in two processes, about half the time each (durations of a clean run at
+# 41f2594): these files, and all the others. A browser test mostly waits (for its server's runs,
+# for Chromium to draw, for a page to settle), so a fourth process uses time the others leave.
+BROWSER_FIRST = [
+    "tests/test_browser_offline.py",
+    "tests/test_browser_stale.py",
+    "tests/test_browser_xss.py",
+    "tests/test_browser_review.py",
+]
+
+
 def lanes(argv: list[str]) -> list[tuple[str, dict, list[str]]]:
     """(title, extra environment, pytest arguments) of each process; the first prints live."""
     postgres = {"SURVEY_TEST_STORE": "postgresql"}
@@ -31,9 +42,11 @@ def lanes(argv: list[str]) -> list[tuple[str, dict, list[str]]]:
             ("SQLite", sqlite, argv),
             ("PostgreSQL (SURVEY_TEST_STORE=postgresql)", postgres, argv),
         ]
+    ignored = [f"--ignore={path}" for path in BROWSER_FIRST]
     return [
         ("SQLite, all but the browser tests", sqlite, ["-m", "not browser"]),
-        ("SQLite, the browser tests", sqlite, ["-m", "browser"]),
+        ("SQLite, browser tests (1 of 2)", sqlite, ["-m", "browser", *BROWSER_FIRST]),
+        ("SQLite, browser tests (2 of 2)", sqlite, ["-m", "browser", *ignored]),
         ("PostgreSQL (SURVEY_TEST_STORE=postgresql)", postgres, []),
     ]
 
