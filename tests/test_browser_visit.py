@@ -56,6 +56,9 @@ def test_two_taps_on_submit_give_one_visit(visit_db):
         )
 
 
+# Once, on SQLite: the draft a reload resumes is read by a new session as in
+# test_visit_page.test_visit_draft_survives_a_new_session_and_submits_once, which runs on both stores.
+@pytest.mark.store_independent
 def test_reload_mid_draft_brings_every_value_back(visit_db):
     with streamlit_server(visit_db) as url, chromium() as browser:
         context = browser.new_context(viewport={"width": 1024, "height": 768})
