@@ -13,6 +13,52 @@ actor = session.require_actor("problems.triage")
 st.title("交办")
 if not workdays.is_known_year(clock.today().year):
     st.warning(f"{clock.today().year} 年节假日安排尚未收录，工作日暂按周一至周五计算。")
+
+
+def assign(tap: dict) -> None:
+    """交办 the tapped problems, each in its own transaction with its own request id, and rerun
+    the page (attempt's pattern, README "Adding a page" 4): the queue below then no longer lists
+    them and the message shows above it. The tap is kept under the form key until done() has
+    recorded the result: a tap that cut this run off after a write finds those problems gone
+    from the queue, and the form with them, so its run finishes the kept tap first thing (a
+    repeated request id returns the first deadline: nothing is assigned twice) and shows the
+    message."""
+    pending = f"pending_{session.form_key('assign')}"
+    st.session_state[pending] = tap
+    made, failed = [], []
+    try:
+        for pid in tap["problems"]:
+            try:
+                with session.database() as db:
+                    deadline = lifecycle.assign(
+                        db,
+                        actor,
+                        pid,
+                        tap["lead"],
+                        tap["klass"],
+                        co_departments=tap["co"],
+                        note=tap["note"],
+                        request_id=f"{tap['request']}-{pid}",
+                    )
+                made.append(f"#{pid}（时限 {deadline or '长期推进'}）")
+            except SurveyError as exc:
+                failed.append(f"#{pid}：{exc}")
+    except Exception:
+        st.session_state.pop(pending, None)
+        raise
+    if made:
+        session.done("assign", "已交办：" + "，".join(made), *failed)
+    st.session_state.pop(pending, None)  # none assigned: nothing to finish
+    for line in failed:
+        st.error(md(line))
+
+
+assigning = session.form_key("assign")
+if tapped := st.session_state.get(f"pending_{assigning}"):
+    assign(tapped)
+if st.session_state.get("triage_pick_form") != assigning:  # after 交办: the first waiting chosen
+    st.session_state.pop("triage_pick", None)
+    st.session_state["triage_pick_form"] = assigning
 search = st.text_input(
     "查找待交办的问题",
     placeholder="编号或企业名称",
@@ -26,6 +72,7 @@ with session.database() as db:
     departments = reference.options(db, "departments")
     deadlines = reference.options(db, "deadline_classes")
 st.caption(problem_views.shown_of(total, found, len(waiting), "待交办"))
+session.flash("assign")  # after the rerun 交办 starts: the problems it assigned have left the queue
 if not waiting:
     st.success("没有找到这个问题。" if found < total else "没有待交办的问题。")
     st.stop()
@@ -63,7 +110,7 @@ if suggested:
 if len(chosen) == 1:
     problem_views.detail(actor, chosen[0])
 codes = list(departments)
-with st.form("assign", enter_to_submit=False):
+with st.form(assigning, enter_to_submit=False):  # a new key after each 交办: the form empty
     lead = st.selectbox(
         "牵头部门",
         codes,
@@ -79,17 +126,13 @@ with st.form("assign", enter_to_submit=False):
     )
     note = st.text_input("交办说明（可选）")
     if st.form_submit_button(f"交办 {len(chosen)} 条", type="primary"):
-        done, failed = [], []
-        for pid in chosen:
-            try:
-                with session.database() as db:
-                    deadline = lifecycle.assign(
-                        db, actor, pid, lead, klass, co_departments=co, note=note
-                    )
-                done.append(f"#{pid}（时限 {deadline or '长期推进'}）")
-            except SurveyError as exc:
-                failed.append(f"#{pid}：{exc}")
-        if done:
-            st.success("已交办：" + "，".join(done))
-        for line in failed:
-            st.error(md(line))
+        assign(
+            {
+                "problems": list(chosen),
+                "lead": lead,
+                "co": list(co),
+                "klass": klass,
+                "note": note,
+                "request": session.request_id("assign"),
+            }
+        )

@@ -4,7 +4,7 @@ reopening it, a second reply and a good review closing it."""
 from __future__ import annotations
 
 from survey import db as store
-from tests.helpers import open_page
+from tests.helpers import new_problems, open_page
 
 
 def status(demo_db, pid: int) -> str:
@@ -41,14 +41,19 @@ def callback(demo_db, pid: int, level: int) -> None:
 
 
 def test_the_loop_through_the_pages(demo_db):
+    with store.opened(demo_db) as db:
+        new_problems(db, 2)  # one left in the queue after the first is assigned
     at = open_page(demo_db, "supervisor", "pages/triage_page.py")
     pid = at.multiselect(key="triage_pick").value[0]
     at.selectbox[0].set_value("GXJ")
-    at.button(
-        key=next(b.key for b in at.button if b.key and b.key.startswith("FormSubmitter:assign"))
-    ).click().run()
+    at.button(key="FormSubmitter:assign_0-交办 1 条").click().run()
     assert not at.exception, at.exception
-    assert at.success[0].value.startswith(f"已交办：#{pid}")
+    # shown after the rerun (issue 28 item 4), which has taken the assigned problem off the queue
+    assert [s.value[: len(f"已交办：#{pid}（")] for s in at.success] == [f"已交办：#{pid}（"]
+    assert pid not in list(at.dataframe[0].value["编号"])
+    assert not [o for o in at.multiselect(key="triage_pick").options if o.startswith(f"#{pid} ")]
+    assert at.multiselect(key="triage_pick").value  # the first still waiting is chosen
+    assert at.button(key="FormSubmitter:assign_1-交办 1 条")  # a new form: a fresh request id
     assert status(demo_db, pid) == "assigned"
 
     reply_as_handler(demo_db, pid, "已协调解决企业反映的问题，并当面告知。")

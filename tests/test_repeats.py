@@ -373,3 +373,146 @@ def test_a_tap_arriving_after_the_run_that_showed_the_result_shows_it_again(demo
     assert [c.value for c in page.code] == [token] and not page.error
     page.run()
     assert not page.code
+
+
+def test_a_repeated_move_of_a_problem_writes_once(db):
+    """交办, 答复, 退回 and 申请延期 with a request id (issue 28 item 4): a repeat writes nothing (no
+    second event, no error for a move the problem has already made) and 交办's returns the first
+    deadline; the same id for another problem is refused."""
+    from survey.problems import lifecycle
+    from tests.helpers import new_problems
+
+    supervisor, handler = actor_for(db, "supervisor"), actor_for(db, "handler")
+    first, second, third = new_problems(db, 3)
+    start = store.scalar(db, "SELECT max(id) FROM problem_events")
+
+    def moves() -> int:
+        return store.scalar(db, "SELECT count(*) FROM problem_events")
+
+    def once(call):
+        request = f"move-{next(_ids)}-abcdefgh"
+        result = call(request)
+        before = moves(), store.scalar(db, "SELECT count(*) FROM form_requests")
+        assert call(request) == result
+        assert (moves(), store.scalar(db, "SELECT count(*) FROM form_requests")) == before
+        return request
+
+    assigned = once(
+        lambda r: lifecycle.assign(db, supervisor, first, "GXJ", "standard", request_id=r)
+    )
+    with pytest.raises(ValidationError, match="提交编号"):
+        lifecycle.assign(db, supervisor, second, "GXJ", "standard", request_id=assigned)
+    lifecycle.accept(db, handler, first)
+    once(
+        lambda r: lifecycle.request_extension(
+            db, handler, first, 3, "需要协调土地指标", request_id=r
+        )
+    )
+    once(
+        lambda r: lifecycle.reply(
+            db, handler, first, "resolved", "已协调解决，并当面告知。", request_id=r
+        )
+    )
+    for pid in (second, third):
+        lifecycle.assign(db, supervisor, pid, "GXJ", "standard")
+    once(lambda r: lifecycle.return_problem(db, handler, second, "不属于本部门职责", request_id=r))
+    status = {
+        r[0]: r[1]
+        for r in db.conn.execute(
+            "SELECT id, status FROM problems WHERE id IN (?, ?)", (first, second)
+        )
+    }
+    assert status == {first: "replied", second: "new"}
+    events = store.query(
+        db,
+        "SELECT action, count(*) AS n FROM problem_events WHERE problem_id IN (?, ?)"
+        " AND id > ? GROUP BY action ORDER BY action",
+        (first, second, start),
+    )
+    assert {e["action"]: e["n"] for e in events} == {
+        "accept": 1,
+        "assign": 2,
+        "extension_requested": 1,
+        "reply": 1,
+        "return": 1,
+    }
+
+
+def cut_off_once(monkeypatch) -> None:
+    """The first session.done() stops the run: the write has committed, its success is never
+    recorded (as a second tap interrupts the run there)."""
+    from ui import session
+
+    real_done, calls = session.done, []
+
+    def cut_off(name, success, *notes):
+        calls.append(name)
+        if len(calls) == 1:
+            st.stop()
+        real_done(name, success, *notes)
+
+    monkeypatch.setattr(session, "done", cut_off)
+
+
+def events_of(demo_db, pid: int, action: str) -> int:
+    with store.opened(demo_db) as db:
+        return store.scalar(
+            db,
+            "SELECT count(*) FROM problem_events WHERE problem_id = ? AND action = ?",
+            (pid, action),
+        )
+
+
+@pytest.mark.store_independent
+def test_a_tap_that_cut_off_triage_after_its_write_shows_the_success(demo_db, monkeypatch):
+    """交办's race (issue 28 item 4): the first run assigns and is stopped before done(); the
+    problem has left the queue, so the second tap's run finds no form for it, finishes the kept
+    tap with its request id (nothing assigned twice) and shows 已交办 with the queue current."""
+    from tests.helpers import new_problems
+
+    with store.opened(demo_db) as db:
+        new_problems(db, 2)
+    cut_off_once(monkeypatch)
+    at = open_page(demo_db, "supervisor", "pages/triage_page.py")
+    pid = at.multiselect(key="triage_pick").value[0]
+    at.selectbox[0].set_value("GXJ")
+    at.button(key="FormSubmitter:assign_0-交办 1 条").click().run()
+    assert not at.success and not at.error  # cut off after the write
+    assert events_of(demo_db, pid, "assign") == 1
+    at.button(key="FormSubmitter:assign_0-交办 1 条").click().run()  # the second tap
+    assert not at.exception, at.exception
+    assert not at.error, at.error[0].value
+    assert [s.value[: len(f"已交办：#{pid}（")] for s in at.success] == [f"已交办：#{pid}（"]
+    assert not [o for o in at.multiselect(key="triage_pick").options if o.startswith(f"#{pid} ")]
+    assert events_of(demo_db, pid, "assign") == 1
+    at.run()  # the next interaction: the message has gone, nothing more assigned
+    assert not at.success and events_of(demo_db, pid, "assign") == 1
+
+
+@pytest.mark.store_independent
+def test_a_tap_that_cut_off_a_reply_after_its_write_shows_the_success(demo_db, monkeypatch):
+    """部门办理's race: the answered problem has left the list (its form with it); the second
+    tap's run finishes the kept reply with its request id and shows 已答复, one reply stored."""
+    with store.opened(demo_db) as db:
+        handler = actor_for(db, "handler")
+        pid = store.scalar(
+            db,
+            "SELECT id FROM problems WHERE status = 'in_progress' AND lead_department_code = ?"
+            " ORDER BY id LIMIT 1",
+            (handler.department_code,),
+        )
+    cut_off_once(monkeypatch)
+    at = open_page(demo_db, "handler", "pages/department_page.py")
+    at.selectbox(key="dept_pick").set_value(pid).run()
+    at.radio[0].set_value("resolved")
+    at.text_area[0].input("已协调解决企业反映的问题，并当面告知。")
+    button = f"FormSubmitter:reply_{pid}_handled_0-提交答复"
+    at.button(key=button).click().run()
+    assert not at.success and not at.error  # cut off after the write
+    assert events_of(demo_db, pid, "reply") == 1
+    at.button(key=button).click().run()  # the second tap
+    assert not at.exception, at.exception
+    assert not at.error, at.error[0].value
+    assert [s.value for s in at.success] == ["已答复，等待营商办回访。"]
+    assert not [o for o in at.selectbox(key="dept_pick").options if o.startswith(f"#{pid} ")]
+    assert events_of(demo_db, pid, "reply") == 1

@@ -12,7 +12,7 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from survey import clock, workdays
+from survey import clock, repeats, workdays
 from survey import db as store
 from survey.access import audit
 from survey.access.actor import Actor
@@ -20,6 +20,19 @@ from survey.errors import ValidationError
 from survey.labels import OUTCOME_LABELS
 from survey.problems import register
 from survey.problems.register import IllegalTransitionError, check, load, transition
+
+
+def _repeat(
+    db: Database, actor: Actor, request_id: str | None, action: str, problem_id: int
+) -> repeats.Repeat | None:
+    """The first result of a repeated request for this move (survey.repeats), inside its
+    transaction before anything is read or written. Its result starts with the problem's id: the
+    same id for another problem (it cannot come from a form) is refused."""
+    repeat = repeats.first(db, actor, request_id, f"problem_{action}")
+    if repeat is not None and repeat.result[0] != int(problem_id):
+        raise ValidationError("提交编号已被使用，请刷新页面后重试。", "request_id")
+    return repeat
+
 
 # ---- supervisor ----------------------------------------------------------------------------------
 
@@ -33,9 +46,14 @@ def assign(
     *,
     co_departments: list[str] | None = None,
     note: str = "",
+    request_id: str | None = None,
 ) -> str | None:
-    """待交办 → 已交办: a lead department, co-departments and a deadline. Returns the deadline."""
+    """待交办 → 已交办: a lead department, co-departments and a deadline. Returns the deadline.
+    A repeat of `request_id` (survey.repeats: a second tap that cut off the page's run after this
+    write) writes nothing and returns the first deadline."""
     with store.transaction(db):
+        if repeat := _repeat(db, actor, request_id, "assign", problem_id):
+            return repeat.result[1]
         problem = load(db, problem_id)
         check(actor, problem, "assign")
         active = dict(db.conn.execute("SELECT code, name FROM departments WHERE active = 1"))
@@ -55,6 +73,7 @@ def assign(
         changes |= {"accepted_at": None, "escalated_at": None}
         note = note or f"交办{active[department_code]}，时限 {deadline or '长期推进'}"
         transition(db, actor, problem, "assign", note=note, changes=changes)
+        repeats.record(db, actor, request_id, "problem_assign", [int(problem_id), deadline])
     return deadline
 
 
@@ -134,13 +153,23 @@ def accept(db: Database, actor: Actor, problem_id: int) -> None:
     transition(db, actor, problem_id, "accept", changes={"accepted_at": clock.now_iso()})
 
 
-def reply(db: Database, actor: Actor, problem_id: int, outcome: str, text: str) -> None:
-    """办理中 → 已答复, with an outcome and the reply text."""
+def reply(
+    db: Database,
+    actor: Actor,
+    problem_id: int,
+    outcome: str,
+    text: str,
+    *,
+    request_id: str | None = None,
+) -> None:
+    """办理中 → 已答复, with an outcome and the reply text. A repeat of `request_id` writes nothing."""
     if outcome not in OUTCOME_LABELS:
         raise ValidationError("请选择办理结果。", "outcome")
     if len((text or "").strip()) < 10:
         raise ValidationError("答复内容至少 10 个字。", "text")
     with store.transaction(db):
+        if _repeat(db, actor, request_id, "reply", problem_id):
+            return
         problem = load(db, problem_id)
         check(actor, problem, "reply")
         worked = workdays.working_days_between(
@@ -152,13 +181,19 @@ def reply(db: Database, actor: Actor, problem_id: int, outcome: str, text: str) 
         # reply overwrites reply_text, but the timeline keeps every answer given.
         note = f"{OUTCOME_LABELS[outcome]}：{text.strip()}"
         transition(db, actor, problem, "reply", note=note, changes=changes)
+        repeats.record(db, actor, request_id, "problem_reply", [int(problem_id)])
 
 
-def return_problem(db: Database, actor: Actor, problem_id: int, reason: str) -> None:
-    """退回: not this department's matter; back to 待交办 with the reason, counted against nobody."""
+def return_problem(
+    db: Database, actor: Actor, problem_id: int, reason: str, *, request_id: str | None = None
+) -> None:
+    """退回: not this department's matter; back to 待交办 with the reason, counted against nobody.
+    A repeat of `request_id` writes nothing."""
     if len((reason or "").strip()) < 4:
         raise ValidationError("请写明退回理由（至少 4 个字）。", "reason")
     with store.transaction(db):
+        if _repeat(db, actor, request_id, "return", problem_id):
+            return
         problem = load(db, problem_id)
         check(actor, problem, "return")
         db.execute("DELETE FROM problem_co_departments WHERE problem_id = ?", (problem_id,))
@@ -166,15 +201,27 @@ def return_problem(db: Database, actor: Actor, problem_id: int, reason: str) -> 
         changes |= {"accepted_at": None, "return_count": problem["return_count"] + 1}
         changes |= {"extension_requested_days": None, "extension_reason": None}
         transition(db, actor, problem, "return", note=reason.strip(), changes=changes)
+        repeats.record(db, actor, request_id, "problem_return", [int(problem_id)])
 
 
-def request_extension(db: Database, actor: Actor, problem_id: int, days: int, reason: str) -> None:
-    """Ask the supervisor for more working days, with a reason."""
+def request_extension(
+    db: Database,
+    actor: Actor,
+    problem_id: int,
+    days: int,
+    reason: str,
+    *,
+    request_id: str | None = None,
+) -> None:
+    """Ask the supervisor for more working days, with a reason. A repeat of `request_id` writes
+    nothing."""
     if not 1 <= int(days) <= 60:
         raise ValidationError("延期天数须在 1–60 个工作日之间。", "days")
     if len((reason or "").strip()) < 4:
         raise ValidationError("请写明延期理由（至少 4 个字）。", "reason")
     with store.transaction(db):
+        if _repeat(db, actor, request_id, "extension_requested", problem_id):
+            return
         problem = load(db, problem_id)
         check(actor, problem, "extension_requested")
         if not problem["deadline_on"]:
@@ -184,6 +231,7 @@ def request_extension(db: Database, actor: Actor, problem_id: int, days: int, re
         changes = {"extension_requested_days": int(days), "extension_reason": reason.strip()}
         note = f"申请延期 {days} 个工作日：{reason.strip()}"
         transition(db, actor, problem, "extension_requested", note=note, changes=changes)
+        repeats.record(db, actor, request_id, "problem_extension_requested", [int(problem_id)])
 
 
 def suggest_departments(db: Database, category_code: str, limit: int = 3) -> list[tuple[str, int]]:
