@@ -7,7 +7,6 @@ import streamlit as st
 
 from survey.access import permissions
 from survey.companies import registry, transfer
-from survey.errors import SurveyError
 from survey.problems import columns, listing
 from ui import session
 from ui.company_form import company_fields
@@ -27,6 +26,8 @@ if permissions.can(actor, "companies.export"):
 tabs = dict(zip(tab_names, st.tabs(tab_names, key="companies_tab", on_change="rerun"), strict=True))
 
 with tabs["查询"]:
+    # 保存修改 and 导入 rerun the page: the table below then shows the stored names
+    session.flash("edit_company")
     query = st.text_input(
         "企业名称、简称或信用代码", key="company_query", placeholder="例如：恒顺、913211…"
     )
@@ -58,16 +59,17 @@ with tabs["查询"]:
             keys = ["id", "raised_on", "category", "status", "department"]
             st.dataframe(columns.frame(raised, keys), hide_index=True, width="stretch")
         if permissions.can(actor, "companies.edit"):
-            with st.form(f"edit_company_{chosen}", enter_to_submit=False):
-                values = company_fields(f"edit{chosen}", company)
+            # a new key after each save: the fields read the stored company again
+            editing = session.form_key("edit_company")
+            with st.form(f"edit_company_{chosen}_{editing}", enter_to_submit=False):
+                values = company_fields(f"edit{chosen}_{editing}", company)
                 if st.form_submit_button("保存修改", type="primary"):
-                    try:
-                        with session.database() as db:
-                            registry.update_company(db, actor, chosen, values)
-                    except SurveyError as exc:
-                        st.error(md(str(exc)))
-                    else:
-                        st.success("已保存。")
+                    # saving the same values again changes nothing: no request id needed
+                    session.attempt(
+                        lambda db: registry.update_company(db, actor, chosen, values),
+                        "已保存。",
+                        rerun="edit_company",
+                    )
 
 if "新增企业" in tabs:
     with tabs["新增企业"]:

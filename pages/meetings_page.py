@@ -12,6 +12,9 @@ from ui.text import md, md_table
 
 MADE = "meeting_made"  # the meeting 新建会议 made last: the select's first choice after it
 
+# 可列入议题的问题: the first by deadline (tens of thousands are held at a million problems)
+CANDIDATES = 200
+
 actor = session.require_actor("problems.triage")
 st.title("联审会办")
 
@@ -143,10 +146,11 @@ for item in items:
 
 st.header("可列入议题的问题")
 with session.database() as db:
-    found = meetings.candidates(db, actor)
+    found = meetings.candidates(db, actor, limit=CANDIDATES)
 if not found:
     st.info("没有逾期、已督办、差评重办或多家企业反映的在办问题。")
 else:
+    st.caption(f"列出时限最早的 {len(found)} 个（最多 {CANDIDATES} 个）")
     labels = {
         c["id"]: f"#{c['id']} {c['company']} · {c['category']} · "
         + "、".join(meetings.REASONS[r] for r in c["reasons"])

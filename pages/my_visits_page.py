@@ -8,7 +8,6 @@ import streamlit as st
 
 from survey import clock, visits
 from survey.access import permissions
-from survey.errors import SurveyError
 from survey.labels import VISIT_MODES
 from survey.problems.register import STATUS_LABELS
 from ui import params, session
@@ -80,10 +79,10 @@ if visit["answers"]:
     for q, repeat in form.walk():
         if repeat is None and q.name in answers and q.spec["input"]:
             value = answers[q.name]
-            if q.list_name:
+            if q.list_name and value is not None:  # None: not answered (hidden by relevance)
                 labels = {c.name: c.label(form.default_language) for c in form.choices[q.list_name]}
                 value = "、".join(
-                    labels.get(v, v) for v in (value if isinstance(value, list) else [value])
+                    str(labels.get(v, v)) for v in (value if isinstance(value, list) else [value])
                 )
             lines.append(
                 {
@@ -96,10 +95,12 @@ for p in visit["problems"]:
     st.write(f"问题 #{p['id']} · {md(p['category'])} · {STATUS_LABELS[p['status']]}")
     st.text(p["description"])
 
+session.flash("edit_visit")  # after the rerun 保存修改 starts: the list and the visit are current
 if visits.is_editable(visit, actor):
     with (
         st.expander("修改走访信息（提交后 7 天内）"),
-        st.form(f"edit_visit_{chosen}", enter_to_submit=False),
+        # a new key after each save: the fields read the stored visit again
+        st.form(f"edit_visit_{chosen}_{session.form_key('edit_visit')}", enter_to_submit=False),
     ):
         new_date = st.date_input(
             "走访日期", value=date.fromisoformat(visit["visit_date"]), max_value=clock.today()
@@ -109,19 +110,18 @@ if visits.is_editable(visit, actor):
         )
         new_summary = st.text_area("走访小结", value=visit["summary"])
         if st.form_submit_button("保存修改"):
-            try:
-                with session.database() as db:
-                    visits.edit_visit(
-                        db,
-                        actor,
-                        chosen,
-                        {
-                            "visit_date": new_date.isoformat(),
-                            "mode": new_mode,
-                            "summary": new_summary,
-                        },
-                    )
-            except SurveyError as exc:
-                st.error(md(str(exc)))
-            else:
-                st.success("已保存，修改前后内容已记入操作日志。")
+            # saving the same values again changes nothing: a repeated tap needs no request id
+            session.attempt(
+                lambda db: visits.edit_visit(
+                    db,
+                    actor,
+                    chosen,
+                    {
+                        "visit_date": new_date.isoformat(),
+                        "mode": new_mode,
+                        "summary": new_summary,
+                    },
+                ),
+                "已保存，修改前后内容已记入操作日志。",
+                rerun="edit_visit",
+            )

@@ -16,12 +16,18 @@ from ui.text import md
 
 
 def render(actor: Actor) -> None:
+    # 开始导入 reruns the page (README "Adding a page" 4): 查询's table shows the imported companies
+    # and the upload comes back empty under a new key; the message shows here
+    session.flash("import_companies")
+    importing = session.form_key("import_companies")
     st.caption(
         "支持 .xlsx、.xls、.xlsb、.ods 和 .csv/.txt（UTF-8 或 GBK）；表头上方可以有标题行。"
         "列名与导出文件相同（企业名称、统一社会信用代码、所属区县、所属行业……）时"
         "无需映射。任何一行有问题则整批不导入，并列出每一行的问题；按信用代码更新已有企业，不会重复。"
     )
-    table = uploads.table_upload("企业名录文件", "company_upload", transfer.HEADER_ROW_MARKS)
+    table = uploads.table_upload(
+        "企业名录文件", f"company_upload_{importing}", transfer.HEADER_ROW_MARKS
+    )
     if table is None:
         return
     upload, headers, rows = table
@@ -40,13 +46,14 @@ def render(actor: Actor) -> None:
             options,
             index=options.index(suggested[field.column]),
             format_func=lambda h: "（不导入）" if h is None else h,
-            key=f"map_{field.column}",
+            key=f"map_{field.column}_{importing}",
         )
     preview = pd.DataFrame(
         rows[:5], columns=headers if rows and len(rows[0]) == len(headers) else None
     )
     st.dataframe(preview, hide_index=True, width="stretch")
-    if not st.button("开始导入", type="primary", key="start_import"):
+    # keyed by the form: a second tap's press of the button before the success is ignored
+    if not st.button("开始导入", type="primary", key=f"start_import_{importing}"):
         return
     bar = st.progress(0.0, text="校验中…")
     try:
@@ -76,7 +83,8 @@ def render(actor: Actor) -> None:
     except SurveyError as exc:
         st.error(md(str(exc)))
     else:
-        st.success(
+        session.done(
+            "import_companies",
             f"导入完成：新增 {result['inserted']:,} 家，更新 {result['updated']:,} 家，"
-            f"未变 {result['unchanged']:,} 家。"
+            f"未变 {result['unchanged']:,} 家。",
         )
