@@ -43,48 +43,42 @@ def _figures(filters) -> None:
     kpis, cells, problems = data["kpis"], data["cells"], data["problems"]
 
     dashboard.kpi_cards(kpis)
-    spread, speed, league_tab, visits_tab, common_tab = st.tabs(
-        ["问题分布", "办理时效", "部门排行", "走访覆盖", "共性问题"]
-    )
-    with spread:
-        if cells.empty:
-            st.info("所选范围内没有问题。")
-        else:
-            dashboard.show_kept_chart(data, charts.heatmap, "cells", "cell", "行业类别热力图")
-            dashboard.show_kept_chart(data, charts.monthly, "months", "month", "每月问题数")
-            dashboard.show_kept_chart(data, charts.top_categories, "top", "topcat", "行业突出问题")
-    with speed:
-        if data["days"].empty:
-            st.info("所选范围内还没有已答复的问题。")
-        else:
-            dashboard.show_kept_chart(
-                data, charts.reply_days, "days", "replysector", "答复用时分布"
-            )
-    with league_tab:
-        st.number_input(
-            "问题数少于此数的部门单列（不参与排名）",
-            1,
-            1000,
-            key="dash_min_volume",
-            value=chart_data.DEFAULT_MIN_VOLUME,
-        )
-        departments = data["departments"]
-        if not departments.empty:
-            dashboard.show_kept_chart(data, charts.league, "departments", "dept", "部门办理情况")
-            for ranked, caption in ((True, "参与排名"), (False, f"问题少于 {min_volume} 件，单列")):
-                part = departments[departments["ranked"] == ranked]
-                if not part.empty:
-                    st.caption(caption)
-                    st.dataframe(dashboard.league_table(part), hide_index=True, width="stretch")
-    with visits_tab:
-        for by, name, stem in (
-            ("sector", "coversector", "行业"),
-            ("department", "coverdept", "部门"),
-        ):
-            build = partial(charts.coverage, by=by)
-            dashboard.show_kept_chart(data, build, f"cover_{by}", name, f"{stem}走访覆盖")
-    with common_tab:
-        dashboard.common_problems(actor, view, cells)
+    # Only the open tab is built and sent: the browser draws its charts alone (a hidden tab's Vega
+    # charts were laid out too), and a tab change reruns this fragment.
+    tabs = dashboard.chart_tabs()
+    spread, speed, league_tab, visits_tab, common_tab = tabs.values()
+    if spread.open:
+        with spread:
+            if cells.empty:
+                st.info("所选范围内没有问题。")
+            else:
+                dashboard.show_kept_chart(data, charts.heatmap, "cells", "cell", "行业类别热力图")
+                dashboard.show_kept_chart(data, charts.monthly, "months", "month", "每月问题数")
+                dashboard.show_kept_chart(
+                    data, charts.top_categories, "top", "topcat", "行业突出问题"
+                )
+    if speed.open:
+        with speed:
+            if data["days"].empty:
+                st.info("所选范围内还没有已答复的问题。")
+            else:
+                dashboard.show_kept_chart(
+                    data, charts.reply_days, "days", "replysector", "答复用时分布"
+                )
+    if league_tab.open:
+        with league_tab:
+            league(data, min_volume)
+    if visits_tab.open:
+        with visits_tab:
+            for by, name, stem in (
+                ("sector", "coversector", "行业"),
+                ("department", "coverdept", "部门"),
+            ):
+                build = partial(charts.coverage, by=by)
+                dashboard.show_kept_chart(data, build, f"cover_{by}", name, f"{stem}走访覆盖")
+    if common_tab.open:
+        with common_tab:
+            dashboard.common_problems(actor, view, cells)
 
     st.header("问题清单")
     total = next(k.value for k in kpis if k.key == "raised")
@@ -155,6 +149,25 @@ def _figures(filters) -> None:
             f"统计看板_{stem}.xlsx",
             icon=":material/download:",
         )
+
+
+def league(data: dict, min_volume: int) -> None:
+    st.number_input(
+        "问题数少于此数的部门单列（不参与排名）",
+        1,
+        1000,
+        key="dash_min_volume",
+        value=chart_data.DEFAULT_MIN_VOLUME,
+        persist_state="page",  # kept while another tab is open
+    )
+    departments = data["departments"]
+    if not departments.empty:
+        dashboard.show_kept_chart(data, charts.league, "departments", "dept", "部门办理情况")
+        for ranked, caption in ((True, "参与排名"), (False, f"问题少于 {min_volume} 件，单列")):
+            part = departments[departments["ranked"] == ranked]
+            if not part.empty:
+                st.caption(caption)
+                st.dataframe(dashboard.league_table(part), hide_index=True, width="stretch")
 
 
 figures(filters)

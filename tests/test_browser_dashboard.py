@@ -1,5 +1,6 @@
 """统计看板 in a real browser: a bookmarked address opens the same view, and a click on a heatmap cell
-filters the KPIs and the problem list below to that sector and category; a chart downloads as PNG."""
+filters the KPIs and the problem list below to that sector and category, also once another tab is
+open (only the open tab's charts are sent), which the address keeps; a chart downloads as PNG."""
 
 from __future__ import annotations
 
@@ -43,6 +44,16 @@ def count(path, sector_name: str, category_name: str) -> int:
         )
 
 
+def shown_charts(page) -> int:
+    """Charts drawn on the page (Vega has put its canvas or SVG in), waiting up to 30 s."""
+    selector = "[data-testid=stVegaLiteChart]"
+    page.wait_for_function(
+        f"[...document.querySelectorAll('{selector}')].every(c => c.querySelector('canvas, svg'))",
+        timeout=30_000,
+    )
+    return page.locator(selector).count()
+
+
 def test_heatmap_click_filters_the_list(template_db, tmp_path):
     require_chromium()
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -77,11 +88,26 @@ def test_heatmap_click_filters_the_list(template_db, tmp_path):
         shown = page.locator("[data-testid=stMetricValue]").first.inner_text()
         assert int(shown.replace(",", "")) == after  # the KPIs follow the click too
 
+        # Another tab: only its chart is built (a tab change reruns the charts' fragment), the
+        # heatmap's click still filters although the heatmap is no longer drawn, and the address
+        # keeps the tab.
+        page.get_by_role("tab", name="办理时效").click()
+        wait_idle(page)
+        assert shown_charts(page) == 1
+        assert note.count() and listed_total(page) == after
+        assert "tab=speed" in page.url
+
         page.get_by_role("button", name="清除图表筛选").click()
         wait_idle(page)
         assert listed_total(page) == before
+        assert shown_charts(page) == 1 and "tab=speed" in page.url  # the rerun kept the tab
+
+        page.reload()  # a new session opens the tab the address names
+        wait_idle(page)
+        assert page.get_by_role("tab", name="办理时效").get_attribute("aria-selected") == "true"
+        assert shown_charts(page) == 1 and listed_total(page) == before
 
         with page.expect_download(timeout=30_000) as png:  # rendered on the server when clicked
-            page.get_by_role("button", name="PNG").first.click()
+            page.get_by_role("button", name="PNG", exact=True).first.click()
         assert png.value.suggested_filename.endswith(".png")
         assert Path(png.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -3,6 +3,7 @@ domain's, the export produces a download, and the problem link opens the problem
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 
@@ -47,6 +48,8 @@ def test_filters_come_from_the_address_and_figures_match(demo_db):
 def test_league_lists_small_departments_apart_and_export_downloads(demo_db, tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the export's file goes
     at = open_page(demo_db, "supervisor", "pages/dashboard_page.py")
+    at.session_state["dash_tab"] = "部门排行"  # its widgets and tables are built only when open
+    at.run()
     at.number_input(key="dash_min_volume").set_value(40).run()
     assert any("问题少于 40 件，单列" in c.value for c in at.caption)
     export = next(b for b in at.button if b.label.startswith("生成 Excel"))
@@ -55,6 +58,42 @@ def test_league_lists_small_departments_apart_and_export_downloads(demo_db, tmp_
     downloads = [d for d in at.get("download_button") if "下载 Excel" in d.proto.label]
     assert downloads, "no download offered"
     assert list(tmp_path.glob("dashboard-*.xlsx")) == []  # the workbook is not left on disk
+
+
+def chart_titles(at) -> list[str]:
+    return [json.loads(c.proto.spec)["title"] for c in at.get("vega_lite_chart")]
+
+
+def test_only_the_open_tab_is_built_and_the_choice_is_kept(demo_db):
+    """The browser draws only the open tab's charts: the others are not sent. Another tab shows
+    its own chart; the choice survives a rerun, goes to the address and comes back from it, and
+    a tab's settings are kept while another is open."""
+    at = open_page(demo_db, "supervisor", "pages/dashboard_page.py")
+    assert len(chart_titles(at)) == 3 and "tab" not in at.query_params  # 问题分布
+    at.session_state["dash_tab"] = "部门排行"
+    at.run()
+    assert not at.exception, at.exception
+    assert chart_titles(at) == ["部门办理情况（圆越大问题越多）"]
+    assert at.query_params["tab"] in ("league", ["league"])
+    at.number_input(key="dash_min_volume").set_value(40).run()
+    at.run()  # a rerun keeps the tab
+    assert chart_titles(at) == ["部门办理情况（圆越大问题越多）"]
+    assert any("问题少于 40 件，单列" in c.value for c in at.caption)
+
+    at.session_state["dash_tab"] = "办理时效"
+    at.run()
+    assert [t.split("（")[0] for t in chart_titles(at)] == ["各行业答复用时分布"]
+    assert not at.number_input  # 部门排行's threshold is not drawn ...
+    at.session_state["dash_tab"] = "部门排行"
+    at.run()
+    assert at.number_input(key="dash_min_volume").value == 40  # ... but kept
+
+    bookmarked = signed_in(demo_db, "supervisor")  # the address opens the same tab
+    bookmarked.switch_page("pages/dashboard_page.py")
+    bookmarked.query_params["tab"] = "visits"
+    bookmarked.run()
+    assert not bookmarked.exception, bookmarked.exception
+    assert [t.split("（")[0] for t in chart_titles(bookmarked)] == ["走访覆盖"] * 2
 
 
 def test_handler_has_no_dashboard(demo_db):
@@ -109,6 +148,8 @@ def test_an_unexpected_error_shows_a_number_that_is_in_the_log(demo_db, monkeypa
 
 def test_similar_descriptions_on_request(demo_db):
     at = open_page(demo_db, "supervisor", "pages/dashboard_page.py")
+    at.session_state["dash_tab"] = "共性问题"
+    at.run()
     assert not at.expander  # nothing compared until asked
     at.toggle(key="dash_similar").set_value(True).run()
     assert not at.exception, at.exception
@@ -191,7 +232,12 @@ def test_a_render_keeps_to_28_statements_and_150_kb_of_chart_data(demo_db):
     selects = {s for s in statements if s.lstrip().upper().startswith("SELECT")}
     assert len(selects) <= 28, len(selects)
 
+    # Only the open tab's charts are sent: all five tabs' seven charts together stay within it.
     at = open_page(demo_db, "supervisor", "pages/dashboard_page.py")
-    charts = at.get("vega_lite_chart")
+    charts = []
+    for tab in ("问题分布", "办理时效", "部门排行", "走访覆盖", "共性问题"):
+        at.session_state["dash_tab"] = tab
+        at.run()
+        charts += at.get("vega_lite_chart")
     sent = sum(len(c.proto.spec) + sum(len(d.data.data) for d in c.proto.datasets) for c in charts)
     assert len(charts) == 7 and sent <= 150_000, (len(charts), sent)

@@ -41,6 +41,17 @@ _PARAMS = {  # widget key -> query parameter
     "dash_dept": "dept",
 }
 _LIST_KEYS = ("dash_area", "dash_sector", "dash_dept")
+# The chart tabs: query parameter value -> label. Only the open tab's charts and tables are built
+# and sent (st.tabs with a key and on_change="rerun": a hidden tab's content does not run).
+TABS = {
+    "spread": "问题分布",
+    "speed": "办理时效",
+    "league": "部门排行",
+    "visits": "走访覆盖",
+    "common": "共性问题",
+}
+TAB_KEY = "dash_tab"
+_TAB_PARAM = "tab"
 _PARAM_LABELS = {
     "dash_area": "区县/园区代码",
     "dash_cluster": "产业集群",
@@ -70,7 +81,8 @@ def _month_options(today_month: str) -> list[str]:
 def _seed_from_url(today_month: str, allowed: dict[str, object]) -> None:
     """Widgets start from the address (a bookmark or a link a colleague sent); afterwards the address
     follows the widgets. A value the widget does not offer is named and dropped."""
-    if "dash_preset" not in st.session_state:
+    if "dash_preset" not in st.session_state:  # the page opened anew: no chart click kept either
+        st.session_state.pop(_PICKS, None)
         options = _month_options(today_month)
         start = (params.known_values("from", options, "月份") or [None])[0]
         end = (params.known_values("to", options, "月份") or [None])[0]
@@ -81,6 +93,9 @@ def _seed_from_url(today_month: str, allowed: dict[str, object]) -> None:
         st.session_state["dash_preset"] = preset
         st.session_state["dash_from"] = start if start in options else options[11]
         st.session_state["dash_to"] = end if end in options else options[0]
+    if TAB_KEY not in st.session_state:
+        code = (params.known_values(_TAB_PARAM, TABS, "标签页") or ["spread"])[0]
+        st.session_state[TAB_KEY] = TABS[code]
     for key, name in _PARAMS.items():
         if key not in st.session_state:
             values = params.known_values(name, allowed[key], _PARAM_LABELS[key])
@@ -172,8 +187,31 @@ def _write_url(start: str, end: str, values: dict) -> None:
         text = ",".join(value) if isinstance(value, list) else (value or "")
         if text:
             wanted[name] = text
+    if tab := _tab_param():
+        wanted[_TAB_PARAM] = tab
     if dict(st.query_params) != wanted:
         st.query_params.from_dict(wanted)
+
+
+def _tab_param() -> str | None:
+    """The open tab's query parameter value, None for the first tab (the address stays short)."""
+    label = st.session_state.get(TAB_KEY)
+    code = next((c for c, name in TABS.items() if name == label), None)
+    return None if code in (None, next(iter(TABS))) else code
+
+
+def chart_tabs() -> dict:
+    """The chart tabs, {label: tab}, the open one (tab.open) kept in the session and the address.
+    A tab change reruns only the fragment that draws them: the address follows here."""
+    names = list(TABS.values())
+    tabs = dict(zip(names, st.tabs(names, key=TAB_KEY, on_change="rerun"), strict=True))
+    tab = _tab_param()
+    if st.query_params.get(_TAB_PARAM) != tab:
+        if tab:
+            st.query_params[_TAB_PARAM] = tab
+        else:
+            del st.query_params[_TAB_PARAM]
+    return tabs
 
 
 def kpi_cards(kpis: list[scorecard.Kpi]) -> None:
@@ -219,17 +257,28 @@ def chart_key(name: str) -> str:
     return f"chart_{name}"
 
 
+# Each chart's clicked points, kept apart from the charts' own widget state: a chart in a tab that
+# is not open is not drawn, and Streamlit drops the state of a widget a run did not draw. A click
+# (or a click beside the marks, which clears it) reaches _picked; a chart drawn again starts empty
+# without touching what was picked.
+_PICKS = "dash_picks"
+
+
+def _picked(name: str) -> None:
+    state = st.session_state.get(chart_key(name))
+    points = (state or {}).get("selection", {}).get(name) if state else None
+    picks = dict(st.session_state.get(_PICKS, {}))
+    if points:
+        picks[name] = list(points)
+    else:
+        picks.pop(name, None)
+    st.session_state[_PICKS] = picks
+
+
 def selections(exclude: str | None = None) -> dict[str, list[dict]]:
-    """Points clicked in each chart (read from widget state before the charts are drawn again)."""
-    chosen = {}
-    for name in charts.SELECTIONS:
-        if name == exclude:
-            continue
-        state = st.session_state.get(chart_key(name))
-        points = (state or {}).get("selection", {}).get(name) if state else None
-        if points:
-            chosen[name] = list(points)
-    return chosen
+    """Points clicked in each chart, whether or not its tab is open."""
+    picks = st.session_state.get(_PICKS, {})
+    return {name: points for name, points in picks.items() if name != exclude}
 
 
 def narrowed(filters: Filters, exclude: str | None = None) -> Filters:
@@ -308,6 +357,7 @@ def _weekly_data(key: tuple, _actor, _week, _city: Filters) -> dict:
 
 
 def clear_selections() -> None:
+    st.session_state.pop(_PICKS, None)
     for name in charts.SELECTIONS:
         st.session_state.pop(chart_key(name), None)
 
@@ -315,7 +365,9 @@ def clear_selections() -> None:
 def show_chart(chart: alt.Chart, name: str | None, file_stem: str) -> None:
     """The chart (clickable when it has a selection) and PNG/SVG downloads rendered on demand."""
     if name:
-        st.altair_chart(chart, key=chart_key(name), on_select="rerun", width="stretch")
+        st.altair_chart(
+            chart, key=chart_key(name), on_select=lambda: _picked(name), width="stretch"
+        )
     else:
         st.altair_chart(chart, width="stretch")
     _downloads(chart.to_dict, file_stem)
@@ -329,7 +381,7 @@ def show_kept_chart(data: dict, build, frame_name: str, name: str, file_stem: st
     if spec is None:
         show_chart(build(frame), name, file_stem)
         return
-    st.vega_lite_chart(spec, key=chart_key(name), on_select="rerun", width="stretch")
+    st.vega_lite_chart(spec, key=chart_key(name), on_select=lambda: _picked(name), width="stretch")
     _downloads(lambda: build(frame).to_dict(), file_stem)
 
 
@@ -396,7 +448,12 @@ def common_problems(actor, view: Filters, cells) -> None:
 
     left, right = st.columns(2)
     min_companies = left.number_input(
-        "至少有几家企业反映", 2, 500, common.DEFAULT_MIN_COMPANIES, key="dash_min_companies"
+        "至少有几家企业反映",
+        2,
+        500,
+        common.DEFAULT_MIN_COMPANIES,
+        key="dash_min_companies",
+        persist_state="page",  # kept while another tab is open
     )
     with session.database() as db:
         frame = common_categories(db, actor, view, int(min_companies), cells)
@@ -422,9 +479,15 @@ def common_problems(actor, view: Filters, cells) -> None:
         "相似描述：比较所选范围内最新问题的描述（按字符二元组相似度），找出多家企业反映的同一件事。"
     )
     threshold = right.slider(
-        "相似度阈值", 0.3, 0.95, common.DEFAULT_THRESHOLD, 0.05, key="dash_threshold"
+        "相似度阈值",
+        0.3,
+        0.95,
+        common.DEFAULT_THRESHOLD,
+        0.05,
+        key="dash_threshold",
+        persist_state="page",
     )
-    if st.toggle("分析相似描述", key="dash_similar"):
+    if st.toggle("分析相似描述", key="dash_similar", persist_state="page"):
         with st.spinner("正在比较描述…"), session.database() as db:
             groups = common.similar_groups(
                 db, actor, view, min_companies=int(min_companies), threshold=float(threshold)
