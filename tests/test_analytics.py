@@ -5,6 +5,7 @@ the .xlsx export whose totals equal the KPIs."""
 from __future__ import annotations
 
 import io
+import re
 import statistics
 from datetime import date, timedelta
 
@@ -294,3 +295,16 @@ def test_export_opens_in_openpyxl_and_its_totals_equal_the_kpis(db):
     assert sum(r[3] for r in heat) == kpis["提出问题"].value
     assert seen[-1] == 1.0 and seen == sorted(seen)
     assert store.scalar(db, "SELECT count(*) FROM audit_log WHERE note LIKE '导出统计看板%'") == 1
+
+
+def test_chart_labels_read_as_people_write_them(db):
+    """部门办理情况's labels: whole percents, and 当前逾期 (a count of problems) in distinct whole
+    numbers (it read 0.0, 0.2 … 1.0 where the most overdue department had one; in Streamlit's
+    Vega a bare "%" format showed 100.000000% where every department had the same rate)."""
+    data = overview.dashboard_data(db, actor_for(db, "supervisor"), VIEW, today=SEED_TODAY)
+    spec = charts.league(data["departments"]).to_dict()
+    encoding = spec["encoding"]
+    assert encoding["x"]["axis"]["format"] == encoding["y"]["axis"]["format"] == ".0%"
+    labels = re.findall(r"<text[^>]*>([^<]*)</text>", charts.to_image(spec, "svg"))
+    legend = labels[labels.index("满意率") + 1 : labels.index("当前逾期")]
+    assert legend and all(t.isdigit() for t in legend) and len(set(legend)) == len(legend), legend

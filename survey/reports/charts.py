@@ -135,19 +135,27 @@ def league(frame: pd.DataFrame) -> alt.Chart:
         ["department", "department_name", "volume", "on_time_rate", "satisfaction_rate", "overdue"]
     ]
     selection = _select("dept")
+    # 当前逾期 counts problems: whole numbers on its legend, at most five of them
+    top = int(data["overdue"].max()) if len(data) else 0
+    overdue_marks = list(range(0, top + 1, max(1, -(-top // 4))))
     chart = (
         alt.Chart(data)
         .mark_circle()
         .encode(
-            x=alt.X("on_time_rate:Q", title="按时办结率", axis=alt.Axis(format="%")),
+            x=alt.X("on_time_rate:Q", title="按时办结率", axis=alt.Axis(format=".0%")),
             y=alt.Y(
                 "satisfaction_rate:Q",
                 title="满意率",
-                axis=alt.Axis(format="%"),
+                axis=alt.Axis(format=".0%"),
                 scale=alt.Scale(zero=False),
             ),
             size=alt.Size("volume:Q", title="问题数"),
-            color=alt.Color("overdue:Q", title="当前逾期", scale=alt.Scale(scheme="reds")),
+            color=alt.Color(
+                "overdue:Q",
+                title="当前逾期",
+                scale=alt.Scale(scheme="reds"),
+                legend=alt.Legend(format="d", values=overdue_marks),
+            ),
             opacity=_highlight(selection),
             tooltip=[
                 alt.Tooltip("department_name:N", title="部门"),
