@@ -164,3 +164,23 @@ def rewrite_sheet(data: bytes, change) -> bytes:
                 content = change(content)
             target.writestr(info, content)
     return out.getvalue()
+
+
+def cut_off_first_done(monkeypatch) -> list:
+    """A double tap's race in AppTest: the first session.done() stops the run after its write
+    committed, as a new tap interrupts it (the success never recorded); later ones run as usual.
+    Returns the names done() was called with."""
+    import streamlit as st
+
+    from ui import session
+
+    real_done, calls = session.done, []
+
+    def cut_off(name, success, *notes):
+        calls.append(name)
+        if len(calls) == 1:
+            st.stop()
+        real_done(name, success, *notes)
+
+    monkeypatch.setattr(session, "done", cut_off)
+    return calls

@@ -8,7 +8,7 @@ import json
 from survey import db as store
 from survey import questionnaires
 from survey.access.actor import SYSTEM
-from tests.helpers import actor_for, open_page
+from tests.helpers import actor_for, cut_off_first_done, open_page
 from tests.xlsform_corpus import FORMS, xlsx
 
 
@@ -107,23 +107,12 @@ def test_a_tap_that_cut_off_the_publish_after_its_write_publishes_once(demo_db, 
     second tap interrupts it); the second tap's request presses 发布此版本 again with the same
     request id: survey/ answers with the first result, so the message shows, and the version is
     published once (one time, one audit row, one request kept)."""
-    import streamlit as st
-
-    from ui import session
 
     with store.opened(demo_db) as db:
         qid, _ = questionnaires.save_version(
             db, SYSTEM, xlsx(FORMS / "simple_feedback.md"), "s.xlsx"
         )
-    real_done, calls = session.done, []
-
-    def cut_off(name, success, *notes):
-        calls.append(name)
-        if len(calls) == 1:
-            st.stop()  # the write committed, the success never recorded
-        real_done(name, success, *notes)
-
-    monkeypatch.setattr(session, "done", cut_off)
+    calls = cut_off_first_done(monkeypatch)
     at = open_page(demo_db, "supervisor", "pages/questionnaires_page.py")
     at.selectbox(key="form_version_upload_0").set_value(qid).run()
     at.button(key=f"publish_{qid}_0").click()

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-import streamlit as st
 
 from survey import clock, repeats
 from survey import db as store
@@ -17,7 +16,7 @@ from survey.errors import ValidationError
 from survey.notify import robots
 from survey.plans import reports
 from survey.problems import meetings
-from tests.helpers import actor_for, open_page
+from tests.helpers import actor_for, cut_off_first_done, new_problems, open_page
 
 URL = "http://127.0.0.1:9/cgi-bin/webhook/send?key=repeat-key-12345678"
 TABLES = (
@@ -200,17 +199,8 @@ def test_a_tap_that_cut_off_the_first_run_after_its_write_shows_the_success(demo
     """The race in AppTest: the first run saves the robot and is stopped before done() records
     the success (as a new tap interrupts it); the tap's run presses the button again with the
     same fields and the same request id, and shows 已保存, not 这个地址已经登记过."""
-    from ui import session
 
-    real_done, calls = session.done, []
-
-    def cut_off(name, success, *notes):
-        calls.append(name)
-        if len(calls) == 1:
-            st.stop()  # the write committed, the success never recorded
-        real_done(name, success, *notes)
-
-    monkeypatch.setattr(session, "done", cut_off)
+    cut_off_first_done(monkeypatch)
     at = open_page(demo_db, "admin", "pages/notify_settings_page.py")
     field = {t.label: t for t in at.text_input}
     field["名称"].input("工信局工作群")
@@ -380,7 +370,6 @@ def test_a_repeated_move_of_a_problem_writes_once(db):
     second event, no error for a move the problem has already made) and 交办's returns the first
     deadline; the same id for another problem is refused."""
     from survey.problems import lifecycle
-    from tests.helpers import new_problems
 
     supervisor, handler = actor_for(db, "supervisor"), actor_for(db, "handler")
     first, second, third = new_problems(db, 3)
@@ -438,22 +427,6 @@ def test_a_repeated_move_of_a_problem_writes_once(db):
     }
 
 
-def cut_off_once(monkeypatch) -> None:
-    """The first session.done() stops the run: the write has committed, its success is never
-    recorded (as a second tap interrupts the run there)."""
-    from ui import session
-
-    real_done, calls = session.done, []
-
-    def cut_off(name, success, *notes):
-        calls.append(name)
-        if len(calls) == 1:
-            st.stop()
-        real_done(name, success, *notes)
-
-    monkeypatch.setattr(session, "done", cut_off)
-
-
 def events_of(demo_db, pid: int, action: str) -> int:
     with store.opened(demo_db) as db:
         return store.scalar(
@@ -468,11 +441,10 @@ def test_a_tap_that_cut_off_triage_after_its_write_shows_the_success(demo_db, mo
     """交办's race (issue 28 item 4): the first run assigns and is stopped before done(); the
     problem has left the queue, so the second tap's run finds no form for it, finishes the kept
     tap with its request id (nothing assigned twice) and shows 已交办 with the queue current."""
-    from tests.helpers import new_problems
 
     with store.opened(demo_db) as db:
         new_problems(db, 2)
-    cut_off_once(monkeypatch)
+    cut_off_first_done(monkeypatch)
     at = open_page(demo_db, "supervisor", "pages/triage_page.py")
     pid = at.multiselect(key="triage_pick").value[0]
     at.selectbox[0].set_value("GXJ")
@@ -501,7 +473,7 @@ def test_a_tap_that_cut_off_a_reply_after_its_write_shows_the_success(demo_db, m
             " ORDER BY id LIMIT 1",
             (handler.department_code,),
         )
-    cut_off_once(monkeypatch)
+    cut_off_first_done(monkeypatch)
     at = open_page(demo_db, "handler", "pages/department_page.py")
     at.selectbox(key="dept_pick").set_value(pid).run()
     at.radio[0].set_value("resolved")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from survey import db as store
 from survey.companies import registry
-from tests.helpers import open_page
+from tests.helpers import cut_off_first_done, open_page
 
 
 def start_visit(demo_db):
@@ -173,19 +173,8 @@ def test_a_tap_that_cut_off_adding_a_company_after_its_write_adds_one(demo_db, m
     """The race: the first run adds the company and is stopped before done() records it; the
     second tap's request presses the button again with the same request id and gets the first
     company back (survey.repeats), chosen, with the message, not 统一社会信用代码…已登记."""
-    import streamlit as st
 
-    from ui import session
-
-    real_done, calls = session.done, []
-
-    def cut_off(name, success, *notes):
-        calls.append(name)
-        if len(calls) == 1:
-            st.stop()  # the write committed, the success never recorded
-        real_done(name, success, *notes)
-
-    monkeypatch.setattr(session, "done", cut_off)
+    calls = cut_off_first_done(monkeypatch)
     at, sid = start_visit(demo_db)
     add_company_on_the_spot(at, sid)
     screen = at._tree.get_widget_states()
