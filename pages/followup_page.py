@@ -10,14 +10,18 @@ from ui.text import md
 
 actor = session.require_actor("problems.triage")
 st.title("督办回访")
+
+
+def new_search() -> None:
+    st.session_state["followup_searches"] = st.session_state.get("followup_searches", 0) + 1
+
+
 search = st.text_input(
-    "查找问题",
-    placeholder="编号或企业名称",
-    key="followup_search",
-    on_change=lambda: [  # each list then shows the first it found
-        st.session_state.pop(k, None) for k in ("callback_pick", "overdue_pick", "extension_pick")
-    ],
+    "查找问题", placeholder="编号或企业名称", key="followup_search", on_change=new_search
 )
+# Each list shows the first it found after a search: a new key for its picker (popping a keyed
+# widget's value resets it on the server only; the browser would keep showing the old choice).
+searches = st.session_state.get("followup_searches", 0)
 queues, captions = {}, {}
 with session.database() as db:
     for kind in ("replied", "overdue", "extension"):
@@ -41,7 +45,7 @@ with tabs[0]:
     st.caption(captions["replied"][1])
     if replied:
         problem_views.table(replied)
-        pid = problem_views.pick(replied, "callback_pick")
+        pid = problem_views.pick(replied, f"callback_pick_{searches}")
         problem_views.detail(actor, pid)
         with st.form(f"callback_{pid}", enter_to_submit=False):
             level = st.radio(
@@ -68,7 +72,7 @@ with tabs[1]:
     st.caption(captions["overdue"][1])
     if overdue:
         problem_views.table(overdue)
-        pid = problem_views.pick(overdue, "overdue_pick")
+        pid = problem_views.pick(overdue, f"overdue_pick_{searches}")
         with st.form(f"escalate_{pid}", enter_to_submit=False):
             note = st.text_input("督办意见（部门可见）")
             if st.form_submit_button("督办", type="primary"):
@@ -80,7 +84,7 @@ with tabs[2]:
     st.caption(captions["extension"][1])
     if extensions:
         problem_views.table(extensions)
-        pid = problem_views.pick(extensions, "extension_pick")
+        pid = problem_views.pick(extensions, f"extension_pick_{searches}")
         row = next(r for r in extensions if r["id"] == pid)
         st.write(
             f"申请延长 {row['extension_requested_days']} 个工作日：{md(row['extension_reason'])}"

@@ -56,15 +56,19 @@ def assign(tap: dict) -> None:
 assigning = session.form_key("assign")
 if tapped := st.session_state.get(f"pending_{assigning}"):
     assign(tapped)
-if st.session_state.get("triage_pick_form") != assigning:  # after 交办: the first waiting chosen
-    st.session_state.pop("triage_pick", None)
-    st.session_state["triage_pick_form"] = assigning
+
+
+def new_search() -> None:
+    st.session_state["triage_searches"] = st.session_state.get("triage_searches", 0) + 1
+
+
 search = st.text_input(
-    "查找待交办的问题",
-    placeholder="编号或企业名称",
-    key="triage_search",
-    on_change=lambda: st.session_state.pop("triage_pick", None),  # pick the first found
+    "查找待交办的问题", placeholder="编号或企业名称", key="triage_search", on_change=new_search
 )
+# A keyed widget keeps its identity (and the browser its shown value) whatever its options and
+# default: a new key after each 交办 and each search makes the picker start again on the first
+# waiting, in the browser as on the server; a second tap's old value goes to the old key.
+picking = f"triage_pick_{assigning}_{st.session_state.get('triage_searches', 0)}"
 with session.database() as db:
     total = listing.count_waiting(db, actor, "new")
     waiting = listing.list_waiting(db, actor, "new", limit=problem_views.PAGE, search=search)
@@ -81,7 +85,7 @@ by_id = {r["id"]: r for r in waiting}
 chosen = st.multiselect(
     "选择要交办的问题（可多选，批量交办给同一部门）",
     list(by_id),
-    key="triage_pick",
+    key=picking,
     default=[waiting[0]["id"]],
     format_func=lambda i: f"#{i} {by_id[i]['company'] or ''} · {by_id[i]['category']}",
 )

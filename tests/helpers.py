@@ -184,3 +184,8 @@ def cut_off_first_done(monkeypatch) -> list:
 
     monkeypatch.setattr(session, "done", cut_off)
     return calls
+
+
+def triage_picker(at: AppTest):
+    """交办's problem picker, whose key is new after each 交办 and each search (pages/triage_page)."""
+    return next(m for m in at.multiselect if (m.key or "").startswith("triage_pick_"))

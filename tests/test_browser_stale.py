@@ -298,3 +298,74 @@ def test_a_double_tap_saves_and_publishes_one_questionnaire_version(template_db,
             (str(versions[0]["id"]),),
         )
     assert len(versions) == 1 and versions[0]["published_at"] and published == 1
+
+
+def test_a_double_tap_on_assign_leaves_the_picker_and_the_detail_on_one_problem(
+    template_db, tmp_path
+):
+    """交办 on a tablet (issue 28 item 4): a double tap on 交办 1 条 assigns the chosen problem once,
+    and afterwards the picker and the detail below it show the same next problem. The picker's key
+    used to stay the same, so the browser kept showing the assigned problem's chip while the
+    server had moved on to the next one, whose detail was shown under it."""
+    require_chromium()
+    path = private_copy(template_db, tmp_path / "triage.db")
+    picker = "[data-testid=stMultiSelect]"
+    with streamlit_server(path) as url, chromium() as browser:
+        page = browser.new_context(viewport={"width": 768, "height": 1024}).new_page()
+        sign_in(page, url, "supervisor")
+        page.goto(url + "/triage")
+        wait_idle(page)
+        chip = page.locator(picker).first.locator("[data-tag]")
+        first = int(re.match(r"#(\d+)", chip.first.inner_text()).group(1))
+        page.get_by_text(f"问题 #{first} · 待交办").wait_for(timeout=30_000)
+        page.get_by_role("button", name="交办 1 条").dblclick()
+        settled_after_double_tap(page, f"已交办：#{first}")
+        chips = [c.inner_text() for c in chip.all()]
+        assert len(chips) == 1 and not chips[0].startswith(f"#{first} "), chips
+        following = int(re.match(r"#(\d+)", chips[0]).group(1))
+        page.get_by_text(f"问题 #{following} · 待交办").wait_for(timeout=30_000)
+        assert page.get_by_text(f"问题 #{first} ·").count() == 0
+        assert page.locator("[data-testid=stAlertContentError]").count() == 0
+    with store.opened(path) as db:
+        assigned = store.scalar(
+            db,
+            "SELECT count(*) FROM problem_events WHERE problem_id = ? AND action = 'assign'",
+            (first,),
+        )
+        rows = store.query(
+            db, "SELECT id, status FROM problems WHERE id IN (?, ?)", (first, following)
+        )
+    statuses = {r["id"]: r["status"] for r in rows}
+    assert assigned == 1 and statuses == {first: "assigned", following: "new"}
+
+
+def test_a_search_shows_the_first_found_in_the_picker_and_the_detail(template_db, tmp_path):
+    """督办回访 (交办 keys its picker the same way): after a search, the picker in the browser and the detail under it show the
+    same problem, the first found. Popping a keyed picker's value used to reset it on the server
+    only: the browser kept showing the problem chosen before the search."""
+    require_chromium()
+    path = private_copy(template_db, tmp_path / "search.db")
+    with store.opened(path) as db:
+        replied = [
+            r["id"]
+            for r in store.query(
+                db, "SELECT id FROM problems WHERE status = 'replied' ORDER BY id LIMIT 2"
+            )
+        ]
+    assert len(replied) == 2, "the demo has problems waiting for a callback"
+    wanted, other = replied
+    with streamlit_server(path) as url, chromium() as browser:
+        page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+        sign_in(page, url, "supervisor")
+        page.goto(url + "/followup")
+        wait_idle(page)
+        box = page.get_by_role("combobox", name="选择问题", exact=True).first
+        if box.input_value().startswith(f"#{other} "):
+            wanted, other = other, wanted
+        choose(page, "选择问题", f"#{other} ")
+        page.get_by_text(f"问题 #{other} ·").first.wait_for(timeout=30_000)
+        page.get_by_role("textbox", name="查找问题").fill(str(wanted))
+        page.get_by_role("textbox", name="查找问题").press("Enter")
+        wait_idle(page)
+        page.get_by_text(f"问题 #{wanted} ·").first.wait_for(timeout=30_000)
+        assert box.input_value().startswith(f"#{wanted} "), box.input_value()

@@ -4,7 +4,7 @@ reopening it, a second reply and a good review closing it."""
 from __future__ import annotations
 
 from survey import db as store
-from tests.helpers import new_problems, open_page
+from tests.helpers import new_problems, open_page, triage_picker
 
 
 def status(demo_db, pid: int) -> str:
@@ -33,7 +33,7 @@ def reply_as_handler(demo_db, pid: int, text: str) -> None:
 
 def callback(demo_db, pid: int, level: int) -> None:
     at = open_page(demo_db, "supervisor", "pages/followup_page.py")
-    at.selectbox(key="callback_pick").set_value(pid).run()
+    at.selectbox(key="callback_pick_0").set_value(pid).run()
     at.radio[0].set_value(level)
     at.button(key=f"FormSubmitter:callback_{pid}-保存回访").click().run()
     assert not at.exception, at.exception
@@ -44,15 +44,15 @@ def test_the_loop_through_the_pages(demo_db):
     with store.opened(demo_db) as db:
         new_problems(db, 2)  # one left in the queue after the first is assigned
     at = open_page(demo_db, "supervisor", "pages/triage_page.py")
-    pid = at.multiselect(key="triage_pick").value[0]
+    pid = triage_picker(at).value[0]
     at.selectbox[0].set_value("GXJ")
     at.button(key="FormSubmitter:assign_0-交办 1 条").click().run()
     assert not at.exception, at.exception
     # shown after the rerun (issue 28 item 4), which has taken the assigned problem off the queue
     assert [s.value[: len(f"已交办：#{pid}（")] for s in at.success] == [f"已交办：#{pid}（"]
     assert pid not in list(at.dataframe[0].value["编号"])
-    assert not [o for o in at.multiselect(key="triage_pick").options if o.startswith(f"#{pid} ")]
-    assert at.multiselect(key="triage_pick").value  # the first still waiting is chosen
+    assert not [o for o in triage_picker(at).options if o.startswith(f"#{pid} ")]
+    assert triage_picker(at).value  # the first still waiting is chosen
     assert at.button(key="FormSubmitter:assign_1-交办 1 条")  # a new form: a fresh request id
     assert status(demo_db, pid) == "assigned"
 

@@ -8,7 +8,7 @@ from datetime import date
 
 from survey import db as store
 from survey.problems import lifecycle, listing, meetings
-from tests.helpers import actor_for, new_problems, open_page
+from tests.helpers import actor_for, new_problems, open_page, triage_picker
 
 
 def _by_date(db, ids: list[int]) -> list[int]:
@@ -63,10 +63,10 @@ def test_the_triage_page_says_how_many_and_finds_one_beyond_its_page(demo_db, mo
     caption = next(c.value for c in at.caption if c.value.startswith("待交办"))
     assert caption.startswith(f"待交办 {total} 条") and "列出最早的 2 条" in caption
     assert len(at.dataframe[0].value) == 2
-    assert not any(o.startswith(f"#{beyond} ") for o in at.multiselect(key="triage_pick").options)
+    assert not any(o.startswith(f"#{beyond} ") for o in triage_picker(at).options)
     at.text_input(key="triage_search").input(str(beyond)).run()
     assert not at.exception, at.exception
-    assert at.multiselect(key="triage_pick").value == [beyond]
+    assert triage_picker(at).value == [beyond]
     assert any(c.value.startswith(f"待交办 {total} 条，查找到 1 条") for c in at.caption)
 
 

@@ -16,7 +16,7 @@ from survey.errors import ValidationError
 from survey.notify import robots
 from survey.plans import reports
 from survey.problems import meetings
-from tests.helpers import actor_for, cut_off_first_done, new_problems, open_page
+from tests.helpers import actor_for, cut_off_first_done, new_problems, open_page, triage_picker
 
 URL = "http://127.0.0.1:9/cgi-bin/webhook/send?key=repeat-key-12345678"
 TABLES = (
@@ -446,7 +446,7 @@ def test_a_tap_that_cut_off_triage_after_its_write_shows_the_success(demo_db, mo
         new_problems(db, 2)
     cut_off_first_done(monkeypatch)
     at = open_page(demo_db, "supervisor", "pages/triage_page.py")
-    pid = at.multiselect(key="triage_pick").value[0]
+    pid = triage_picker(at).value[0]
     at.selectbox[0].set_value("GXJ")
     at.button(key="FormSubmitter:assign_0-交办 1 条").click().run()
     assert not at.success and not at.error  # cut off after the write
@@ -455,7 +455,7 @@ def test_a_tap_that_cut_off_triage_after_its_write_shows_the_success(demo_db, mo
     assert not at.exception, at.exception
     assert not at.error, at.error[0].value
     assert [s.value[: len(f"已交办：#{pid}（")] for s in at.success] == [f"已交办：#{pid}（"]
-    assert not [o for o in at.multiselect(key="triage_pick").options if o.startswith(f"#{pid} ")]
+    assert not [o for o in triage_picker(at).options if o.startswith(f"#{pid} ")]
     assert events_of(demo_db, pid, "assign") == 1
     at.run()  # the next interaction: the message has gone, nothing more assigned
     assert not at.success and events_of(demo_db, pid, "assign") == 1
