@@ -45,6 +45,7 @@ http {{
             proxy_set_header Connection "upgrade";
             proxy_read_timeout 86400;
             proxy_connect_timeout 2s;
+{extra}
         }}
     }}
 }}
@@ -56,8 +57,9 @@ def require_nginx() -> None:
 
 
 @contextmanager
-def nginx(ports: list[int]):
-    """nginx on a free port proxying to 127.0.0.1:<ports>; yields its URL."""
+def nginx(ports: list[int], set_headers: dict[str, str] | None = None):
+    """nginx on a free port proxying to 127.0.0.1:<ports>; yields its URL. `set_headers`: headers
+    nginx sets on every request it passes on (name: nginx value, e.g. "$cookie_sso")."""
     require_nginx()
     base = Path(tempfile.mkdtemp(prefix="zhy-nginx-"))
     port = free_port()
@@ -66,7 +68,11 @@ def nginx(ports: list[int]):
     )
     user = "user root root;" if os.geteuid() == 0 else ""  # workers keep the folder's owner
     conf = base / "nginx.conf"
-    conf.write_text(CONF.format(base=base, port=port, servers=servers, user=user))
+    extra = "\n".join(
+        f"            proxy_set_header {name} {value};"
+        for name, value in (set_headers or {}).items()
+    )
+    conf.write_text(CONF.format(base=base, port=port, servers=servers, user=user, extra=extra))
     proc = subprocess.Popen(
         [NGINX, "-p", str(base), "-c", str(conf), "-g", "daemon off;"],
         stdout=subprocess.DEVNULL,
