@@ -196,15 +196,19 @@ def test_a_second_tap_that_cuts_off_the_run_showing_the_result_leaves_it_shown(
     require_chromium()
     path = private_copy(template_db, tmp_path / "race.db")
     message = "已新建会议。".encode()
+    tap = b"FormSubmitter:"  # in the id of the submit button a tap presses
     wire = {"state": "idle", "held": None}
 
     def relay(ws) -> None:  # between the page and Streamlit's socket
         server = ws.connect_to_server()
 
         def from_page(frame) -> None:
-            if wire["state"] == "armed":
+            data = frame.encode() if isinstance(frame, str) else frame
+            # a tap's request names the form's submit button; any other frame (the page's
+            # heartbeat) goes on: holding one of those held the first tap, and no message came
+            if tap in data and wire["state"] == "armed":
                 wire["state"] = "holding"  # the first tap's request goes on
-            elif wire["state"] == "holding" and wire["held"] is None:
+            elif tap in data and wire["state"] == "holding" and wire["held"] is None:
                 wire["held"] = frame  # the second tap's waits
                 return
             server.send(frame)
