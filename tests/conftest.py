@@ -35,23 +35,14 @@ def _allow_loopback(target) -> None:
 STORE_FIXTURES = {"template_db", "demo_db", "empty_db", "db", "pg_server"}
 
 
-# tests.both_stores runs a PostgreSQL process beside the SQLite ones and sets this in the SQLite
-# ones: a `pg_lane` test (store-free and long) then runs in the PostgreSQL process alone, which has
-# time to spare, instead of lengthening the longest SQLite one.
-PG_LANE_ELSEWHERE = os.environ.get("SURVEY_TEST_PG_LANE") == "1"
-
-
 def pytest_collection_modifyitems(config, items):
     """On PostgreSQL, run what touches the store: a test with none of its fixtures has already
     run on SQLite and would only repeat itself. `postgres_only` tests run on PostgreSQL alone."""
     if STORE != "postgresql":
         postgres_only = pytest.mark.skip(reason="needs PostgreSQL: SURVEY_TEST_STORE=postgresql")
-        moved = pytest.mark.skip(reason="runs in the PostgreSQL process of this run (pg_lane)")
         for item in items:
             if item.get_closest_marker("postgres_only"):
                 item.add_marker(postgres_only)
-            elif PG_LANE_ELSEWHERE and item.get_closest_marker("pg_lane"):
-                item.add_marker(moved)
         return
     sqlite_only = pytest.mark.skip(reason="needs a SQLite file (SURVEY_TEST_STORE=postgresql)")
     storeless = pytest.mark.skip(reason="does not use the store: run once, on SQLite")
@@ -59,7 +50,7 @@ def pytest_collection_modifyitems(config, items):
         reason="what it checks does not depend on the store: once, on SQLite"
     )
     for item in items:
-        if item.get_closest_marker("postgres_only") or item.get_closest_marker("pg_lane"):
+        if item.get_closest_marker("postgres_only"):
             continue
         if item.get_closest_marker("sqlite_only"):
             item.add_marker(sqlite_only)

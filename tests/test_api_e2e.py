@@ -21,7 +21,7 @@ from tests.browser import streamlit_server
 from tests.helpers import ROOT, actor_for
 from tests.hookserver import Hooks
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.spare_lane]  # long: beside the first browser half
 N = 1000
 
 

@@ -21,7 +21,7 @@ from tests.helpers import ROOT, actor_for
 from tests.mailserver import smtp_server
 from tests.robotserver import robot_server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.spare_lane]  # long: beside the first browser half
 
 # 20 kills at random moments are enough to land in every phase of a send (claimed, sent, marked);
 # 50 took a minute and a half of the suite for no case 20 does not reach.

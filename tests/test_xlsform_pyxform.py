@@ -247,7 +247,7 @@ def ours(data: bytes) -> list[str] | None:
 
 
 @pytest.mark.slow
-@pytest.mark.pg_lane  # store-free and ~90 s: in the full run, the PostgreSQL process has the time
+@pytest.mark.spare_lane  # ~40 s: in the full run, beside the first half of the browser tests
 def test_pyxform_and_we_agree_on_generated_forms():
     tally: Counter = Counter()
     started = time.perf_counter()
