@@ -1,6 +1,7 @@
 """`python -m bench dashboard-browser`: 统计看板 as a supervisor sees it, in Debian's Chromium at 1366x768.
 
-Starts a real Streamlit server of this checkout (or `--checkout DIR`) on the database (`--db`, else the
+Starts a real Streamlit server of this checkout (or `--checkout DIR`) on the database (`--db`, a SQLite
+file or a postgresql:// URL, else the
 dashboard bench's million-problem demo) and, with `--baseline DIR` (a checkout of older code, e.g.
 `git worktree add /tmp/zhy-base <commit>`), a second one running that code on the same file, or on
 `--baseline-db` (a copy of the file from before our migrations, so the older code runs without the
@@ -21,6 +22,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -64,18 +66,24 @@ SETTLED = """
 class Server:
     """`streamlit run ui/server.py` of one checkout on the database."""
 
-    def __init__(self, checkout: Path, db_path: Path, label: str):
+    def __init__(self, checkout: Path, db_path: Path | str, label: str):
         self.checkout, self.db_path, self.label = checkout, db_path, label
         self.url = f"http://127.0.0.1:{_free_port()}"
+        # the logs beside a SQLite file; for a postgresql:// URL, in the temp folder
+        self.folder = (
+            Path(tempfile.gettempdir())
+            if str(db_path).startswith("postgresql://")
+            else Path(db_path).parent
+        )
 
     def __enter__(self) -> Server:
-        self.runs = self.db_path.parent / f"runs-{self.label}.txt"
+        self.runs = self.folder / f"runs-{self.label}.txt"
         self.runs.unlink(missing_ok=True)
         timer = str(Path(__file__).resolve().parent / "runtimer")
         path = os.pathsep.join(p for p in (timer, os.environ.get("PYTHONPATH")) if p)
         env = {**os.environ, "SURVEY_DB": str(self.db_path), "ZHY_RUN_LOG": str(self.runs)}
         env["PYTHONPATH"] = path
-        log_path = self.db_path.parent / f"server-{self.label}.log"
+        log_path = self.folder / f"server-{self.label}.log"
         self.log = open(log_path, "w")  # noqa: SIM115 - closed in __exit__
         self.proc = subprocess.Popen(
             [str(Path(sys.executable).parent / "streamlit"), "run", "ui/server.py"]
@@ -249,7 +257,8 @@ def bench_dashboard_browser(
 ) -> None:
     from playwright.sync_api import sync_playwright
 
-    target = _database(path, problems)
+    # a postgresql:// URL as it is (Path would fold its "//")
+    target = path if path and path.startswith("postgresql://") else _database(path, problems)
     checkouts = [("ours", Path(checkout).resolve() if checkout else ROOT)]
     if baseline:
         checkouts.insert(0, ("baseline", Path(baseline).resolve()))
@@ -262,7 +271,7 @@ def bench_dashboard_browser(
     servers = {}
     # `baseline_db`: a copy of the file before our migrations, so the older code runs without the
     # indexes ours brings (else it gains from them too and the ratio hides what they did).
-    files = {"ours": target, "baseline": Path(baseline_db) if baseline_db else target}
+    files = {"ours": target, "baseline": baseline_db or target}
     for label, checkout in reversed(checkouts):
         servers[label] = Server(checkout, files[label], label).__enter__()
     times: dict[str, dict[str, list]] = {label: {} for label, _ in checkouts}
