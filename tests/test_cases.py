@@ -316,6 +316,9 @@ def test_a_panel_member_scores_on_the_page(demo_db):
         criterion = store.scalar(db, "SELECT id FROM case_criteria WHERE round_id = ?", (round_id,))
     at = open_page(demo_db, "handler", "pages/cases_page.py")
     assert [t.label for t in at.tabs] == ["案例库", "推荐", "评选"]
+    assert not at.number_input  # only the open tab is built (案例库)
+    at.session_state["cases_tab"] = "评选"
+    at.run()
     at.number_input(key=f"s_{round_id}_{case_id}_{criterion}").set_value(88)
     at.button(key=f"FormSubmitter:score_{round_id}_{case_id}-保存评分").click().run()
     assert at.success[0].value == "已保存。"
@@ -336,6 +339,8 @@ def test_a_round_started_and_closed_on_the_page_shows_at_once(demo_db):
             db, supervisor, problem["id"], write_up(problem["company"])
         )
     at = open_page(demo_db, "supervisor", "pages/cases_page.py")
+    at.session_state["cases_tab"] = "评选"  # only the open tab is built
+    at.run()
     form = "new_round_0"
     title = next(t for t in at.text_input if t.label == "名称（可留空）")
     title.input("页面试评")
@@ -385,6 +390,8 @@ def test_a_department_finds_its_problem_to_nominate_by_number_or_words(demo_db):
         assert library.nominable(db, handler, f"#{other['id']}") == []  # not its own
         assert mine["id"] in [p["id"] for p in library.nominable(db, handler, words[:15])]
     at = open_page(demo_db, "handler", "pages/cases_page.py")
+    at.session_state["cases_tab"] = "推荐"
+    at.run()
     at.text_input(key="nominate_find").input(str(mine["id"])).run()
     at.selectbox(key="nominate_problem").select(mine["id"]).run()
     for key, value in write_up(mine["company"]).items():
