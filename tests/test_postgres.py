@@ -64,10 +64,67 @@ def pg(server, request):
         ),
         ("SELECT group_concat(name, '、') FROM t", "SELECT STRING_AGG(name, '、') FROM t"),
         ("SAVEPOINT s", "SAVEPOINT s"),
+        # primary keys alone keep PostgreSQL's own NULL order, so their index gives the order
+        (
+            "SELECT p.id FROM problems p WHERE p.status = 'closed' ORDER BY p.id DESC LIMIT ?",
+            "SELECT p.id FROM problems AS p WHERE p.status = 'closed' ORDER BY p.id DESC LIMIT %s",
+        ),
+        ("SELECT id FROM t ORDER BY id", "SELECT id FROM t ORDER BY id"),
+        # SQLite's NULL order spelled out: other keys (as the translated indexes have it), a key
+        # an outer join may leave NULL, an output column of that name, and an unqualified key
+        # beside an outer join
+        (
+            "SELECT id FROM t ORDER BY raised_on DESC, id DESC",
+            "SELECT id FROM t ORDER BY raised_on DESC NULLS LAST, id DESC NULLS LAST",
+        ),
+        (
+            "SELECT p.id FROM problems p LEFT JOIN companies c ON c.id = p.company_id"
+            " ORDER BY c.id DESC",
+            "SELECT p.id FROM problems AS p LEFT JOIN companies AS c ON c.id = p.company_id"
+            " ORDER BY c.id DESC NULLS LAST",
+        ),
+        (
+            "SELECT max(x) AS id FROM t GROUP BY y ORDER BY id DESC",
+            "SELECT MAX(x) AS id FROM t GROUP BY y ORDER BY id DESC NULLS LAST",
+        ),
+        (
+            "SELECT a.id FROM a LEFT JOIN b ON b.a_id = a.id ORDER BY id",
+            "SELECT a.id FROM a LEFT JOIN b ON b.a_id = a.id ORDER BY id NULLS FIRST",
+        ),
     ],
 )
 def test_statements_are_translated(sqlite, postgres):
     assert translate(sqlite) == postgres
+
+
+def test_the_sort_keys_left_in_postgresqls_null_order_are_never_null(db):
+    """translation.NOT_NULL_KEYS: every table of the migrated schema that has a column of one of
+    these names declares it NOT NULL (or it is the table's INTEGER PRIMARY KEY), on both stores."""
+    from survey.postgres.translation import NOT_NULL_KEYS
+
+    if store.dialect(db) == "postgresql":
+        rows = store.query(
+            db,
+            "SELECT table_name AS t, column_name AS c, is_nullable = 'NO' AS never"
+            " FROM information_schema.columns WHERE table_schema = current_schema()",
+        )
+    else:
+        tables = [
+            r["name"]
+            for r in store.query(db, "SELECT name FROM sqlite_master WHERE type = 'table'")
+        ]
+        rows = [
+            {
+                "t": t,
+                "c": c["name"],
+                "never": bool(c["notnull"] or c["pk"] and c["type"] == "INTEGER"),
+            }
+            for t in tables
+            for c in store.query(db, f'PRAGMA table_info("{t}")')
+        ]
+    having = [r for r in rows if r["c"] in NOT_NULL_KEYS]
+    assert {r["c"] for r in having} == NOT_NULL_KEYS  # each name is still in the schema
+    assert [f"{r['t']}.{r['c']}" for r in having if not r["never"]] == []
 
 
 def test_what_has_no_translation_says_so():

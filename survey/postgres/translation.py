@@ -40,6 +40,41 @@ def _plain_conflict_target(node):
     return node
 
 
+# Columns that are NOT NULL in every table that has one: each table's INTEGER PRIMARY KEY
+# (tests/test_postgres.py checks it against the migrated schema on both stores).
+NOT_NULL_KEYS = frozenset({"id"})
+
+
+def _sortable_key(ordered, select) -> bool:
+    column = ordered.this
+    if not isinstance(column, exp.Column) or column.name not in NOT_NULL_KEYS:
+        return False
+    outer = [j for j in (select.args.get("joins") or []) if j.args.get("side")] if select else []
+    if outer and (not column.table or column.table in {j.alias_or_name for j in outer}):
+        return False  # a column an outer join may fill with NULL (or one we cannot place)
+    # an output column of that name is an expression that may be NULL
+    return not (
+        select and not column.table and column.name in {e.alias for e in select.expressions}
+    )
+
+
+def _index_order(node):
+    """sqlglot spells SQLite's NULL ordering out (ORDER BY id DESC NULLS LAST), and PostgreSQL can
+    then not read a primary key's index in that order: the newest 30 of a million problems sorted
+    all of them (0.8 s instead of 0.4 ms). An ORDER BY of primary keys alone (never NULL) keeps
+    PostgreSQL's own order. Other keys keep the spelled-out order: the indexes our migrations
+    made on PostgreSQL were translated the same way (raised_on NULLS FIRST), and a query's order
+    must match theirs for the planner to use them."""
+    if not isinstance(node, exp.Order) or node.find_ancestor(exp.OnConflict) is not None:
+        return node
+    select = node.parent if isinstance(node.parent, exp.Select) else None
+    keys = node.expressions
+    if keys and all(isinstance(k, exp.Ordered) and _sortable_key(k, select) for k in keys):
+        for key in keys:
+            key.set("nulls_first", bool(key.args.get("desc")))  # PostgreSQL's default
+    return node
+
+
 def _qualified_upsert(node):
     """In ON CONFLICT ... DO UPDATE SET n = n + 1 PostgreSQL finds `n` ambiguous (the row or
     EXCLUDED); SQLite means the row: name its table."""
@@ -144,6 +179,7 @@ def translate(sql: str) -> str:
         raise NotTranslatable(f"{exc}: {text[:200]}") from None
     tree = tree.transform(_escape_percent).transform(_truth_as_number)
     tree = tree.transform(_plain_conflict_target).transform(_round_as_sqlite)
+    tree = tree.transform(_index_order)
     tree = tree.transform(_qualified_upsert).transform(_truth_literals)
     if DDL.match(text):
         tree = tree.transform(_ddl_types)
