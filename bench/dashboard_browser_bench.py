@@ -189,33 +189,29 @@ def _signed_in(browser, server: Server, result: dict | None = None):
     return page
 
 
-def one_round(browser, server: Server, cell: tuple[float, float]) -> dict:
-    """Every step of a supervisor's visit, timed: {step: (wall, server)}."""
+def _step(result: dict, key: str, page, action, server: Server, **options) -> bool:
+    """Time one step into result[key]; a step that does not settle within 60 s is counted as
+    missing (nan), named with the page's last script states, and the round goes on."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+    try:
+        result[key] = timed(page, action, server, **options)
+        return True
+    except PlaywrightTimeout:
+        state = page.evaluate("(window.__runs || []).slice(-3)")
+        print(f"  {server.label}：{key} 60 s 内未完成（最后的运行状态 {state}）", flush=True)
+        result[key] = (float("nan"), float("nan"))
+        return False
+
+
+def one_round(browser, server: Server, cell: tuple[float, float]) -> dict:
+    """Every step of a supervisor's visit, timed: {step: (wall, server)}. A dashboard step that
+    does not settle ends the dashboard's part of the round (the next step needs its screen);
+    the other pages are timed all the same."""
     result: dict[str, tuple[float, float]] = {}
     page = _signed_in(browser, server, result)
     try:
-        result["重新载入"] = timed(page, page.reload, server, metrics=9, navigates=True)
-        point = _point(page, cell)
-        result["点击热力图单元格"] = timed(
-            page, lambda: page.mouse.click(*point), server, metrics=9
-        )
-        if not page.get_by_text("图表筛选：").count():
-            raise RuntimeError("the heatmap click did not filter")
-        clear = page.get_by_role("button", name="清除图表筛选").click
-        result["清除图表筛选"] = timed(page, clear, server, metrics=9)
-        page.mouse.wheel(0, -5000)
-        page.get_by_test_id("stSelectbox").filter(has_text="来源").locator(
-            "[role=combobox], input"
-        ).first.click()
-        option = page.get_by_role("option").nth(1)
-        result["改筛选框（来源）"] = timed(page, option.click, server, metrics=9)
-        # Our tabs rerun the charts' fragment to build the tab opened (their container has the
-        # key's class); the older code's tabs were all sent already and switch in the browser.
-        reruns = page.locator(".st-key-dash_tab").count() > 0
-        tab = page.get_by_role("tab", name="部门排行").click
-        result["换标签页（部门排行）"] = timed(page, tab, server, metrics=9, ran=reruns)
+        _dashboard_steps(page, server, cell, result)
         links = page.locator("[data-testid=stSidebarNav] a")
         entries = [
             (links.nth(i).get_attribute("href"), links.nth(i).inner_text().strip())
@@ -226,17 +222,36 @@ def one_round(browser, server: Server, cell: tuple[float, float]) -> dict:
                 continue
             name = text.split("\n")[-1].rstrip("0123456789 ")
             link = page.locator(f"[data-testid=stSidebarNav] a[href='{href}']")
-            try:
-                result[f"页面：{name}"] = timed(page, link.click, server)
-            except PlaywrightTimeout:  # counted as missing, named, and the round goes on
-                state = page.evaluate("(window.__runs || []).slice(-3)")
-                print(
-                    f"  {server.label}：{name} 60 s 内未完成（最后的运行状态 {state}）", flush=True
-                )
-                result[f"页面：{name}"] = (float("nan"), float("nan"))
+            _step(result, f"页面：{name}", page, link.click, server)
     finally:
         page.context.close()
     return result
+
+
+def _dashboard_steps(page, server: Server, cell: tuple[float, float], result: dict) -> None:
+    if not _step(result, "重新载入", page, page.reload, server, metrics=9, navigates=True):
+        return
+    point = _point(page, cell)
+    click = lambda: page.mouse.click(*point)  # noqa: E731 - the step's action
+    if not _step(result, "点击热力图单元格", page, click, server, metrics=9):
+        return
+    if not page.get_by_text("图表筛选：").count():
+        raise RuntimeError("the heatmap click did not filter")
+    clear = page.get_by_role("button", name="清除图表筛选").click
+    if not _step(result, "清除图表筛选", page, clear, server, metrics=9):
+        return
+    page.mouse.wheel(0, -5000)
+    page.get_by_test_id("stSelectbox").filter(has_text="来源").locator(
+        "[role=combobox], input"
+    ).first.click()
+    option = page.get_by_role("option").nth(1)
+    if not _step(result, "改筛选框（来源）", page, option.click, server, metrics=9):
+        return
+    # Our tabs rerun the charts' fragment to build the tab opened (their container has the
+    # key's class); the older code's tabs were all sent already and switch in the browser.
+    reruns = page.locator(".st-key-dash_tab").count() > 0
+    tab = page.get_by_role("tab", name="部门排行").click
+    _step(result, "换标签页（部门排行）", page, tab, server, metrics=9, ran=reruns)
 
 
 def _fmt(pairs: list[tuple[float, float]]) -> str:
@@ -288,7 +303,7 @@ def bench_dashboard_browser(
                     first = result["打开看板（登录后）"]
                     print(
                         f"  第 {n + 1} 轮 {label}：打开 {first[0]:.2f} s，"
-                        f"点击 {result['点击热力图单元格'][0]:.2f} s",
+                        f"点击 {result.get('点击热力图单元格', (float('nan'),))[0]:.2f} s",
                         flush=True,
                     )
             browser.close()
