@@ -10,18 +10,16 @@ from ui.text import md
 
 actor = session.require_actor("problems.triage")
 st.title("督办回访")
-
-
-def new_search() -> None:
-    st.session_state["followup_searches"] = st.session_state.get("followup_searches", 0) + 1
-
-
 search = st.text_input(
-    "查找问题", placeholder="编号或企业名称", key="followup_search", on_change=new_search
+    "查找问题",
+    placeholder="编号或企业名称",
+    key="followup_search",
+    on_change=session.renew,
+    args=("followup_search",),
 )
 # Each list shows the first it found after a search: a new key for its picker (popping a keyed
 # widget's value resets it on the server only; the browser would keep showing the old choice).
-searches = st.session_state.get("followup_searches", 0)
+searches = session.form_key("followup_search")
 queues, captions = {}, {}
 with session.database() as db:
     for kind in ("replied", "overdue", "extension"):

@@ -56,19 +56,17 @@ def assign(tap: dict) -> None:
 assigning = session.form_key("assign")
 if tapped := st.session_state.get(f"pending_{assigning}"):
     assign(tapped)
-
-
-def new_search() -> None:
-    st.session_state["triage_searches"] = st.session_state.get("triage_searches", 0) + 1
-
-
 search = st.text_input(
-    "查找待交办的问题", placeholder="编号或企业名称", key="triage_search", on_change=new_search
+    "查找待交办的问题",
+    placeholder="编号或企业名称",
+    key="triage_search",
+    on_change=session.renew,
+    args=("triage_search",),
 )
 # A keyed widget keeps its identity (and the browser its shown value) whatever its options and
 # default: a new key after each 交办 and each search makes the picker start again on the first
 # waiting, in the browser as on the server; a second tap's old value goes to the old key.
-picking = f"triage_pick_{assigning}_{st.session_state.get('triage_searches', 0)}"
+picking = f"triage_pick_{assigning}_{session.form_key('triage_search')}"
 with session.database() as db:
     total = listing.count_waiting(db, actor, "new")
     waiting = listing.list_waiting(db, actor, "new", limit=problem_views.PAGE, search=search)

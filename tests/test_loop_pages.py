@@ -33,7 +33,7 @@ def reply_as_handler(demo_db, pid: int, text: str) -> None:
 
 def callback(demo_db, pid: int, level: int) -> None:
     at = open_page(demo_db, "supervisor", "pages/followup_page.py")
-    at.selectbox(key="callback_pick_0").set_value(pid).run()
+    at.selectbox(key="callback_pick_followup_search_0").set_value(pid).run()
     at.radio[0].set_value(level)
     at.button(key=f"FormSubmitter:callback_{pid}-保存回访").click().run()
     assert not at.exception, at.exception

@@ -239,9 +239,15 @@ def done(name: str, success: str, *notes: str) -> None:
     if success or notes:
         keep(f"_flash_{name}", (success, notes), made_by=form_key(name))
     old = f"_request_{form_key(name)}"
-    st.session_state[f"_form_{name}"] = st.session_state.get(f"_form_{name}", 0) + 1
+    renew(name)
     st.session_state.pop(old, None)
     st.rerun()
+
+
+def renew(name: str) -> None:
+    """Give `name` a new form_key. Also a widget's on_change (交办's search: its picker's key takes
+    the search's form_key, so the browser draws the picker anew with the first found)."""
+    st.session_state[f"_form_{name}"] = st.session_state.get(f"_form_{name}", 0) + 1
 
 
 def form_key(name: str) -> str:
