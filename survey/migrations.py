@@ -528,3 +528,21 @@ def m026_list_indexes(db: Database) -> None:
     if store.dialect(db) == "sqlite":  # PostgreSQL's statistics are per column, kept by autovacuum
         for table in ("problems", "visits", "feedback", "feedback_ratings"):
             db.execute(f"ANALYZE {table}")
+
+
+@migrations()
+def m027_held_raised_index(db: Database) -> None:
+    """督办回访's 逾期督办 list at a million problems on PostgreSQL (issue 29: the page 0.91 s): the
+    planner took "held and past the deadline" for 38,000 rows where there were 4,200, and so walked
+    the date index from the oldest problem, filtering out 768,000 rows (0.82 s), to find the first
+    50. The held problems in date order, a partial index as small as the held problems themselves,
+    give the list in order whatever the estimate (0.1 ms; SQLite sorted them, 17 ms -> 1 ms). As in
+    m026, SQLite measures the table again so that its planner weighs the new index rightly."""
+    from survey.problems.register import HELD_SQL
+
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS idx_problems_held_raised ON problems (raised_on, id)"
+        f" WHERE status IN {HELD_SQL}"
+    )
+    if store.dialect(db) == "sqlite":
+        db.execute("ANALYZE problems")

@@ -151,3 +151,27 @@ def test_the_department_ratings_are_kept_until_a_new_rating(demo_db):
     at.run()  # the next run shows it: feedback does not move the data version, its newest id does
     assert not at.exception, at.exception
     assert _scored(at) == before + len(scores) == expected
+
+
+def test_the_overdue_queue_lists_the_oldest_held_past_their_deadline(db):
+    """逾期督办 reads the held problems in date order (from their own index at a million problems,
+    m027) and keeps those past the deadline: the same problems, count and order as a plain query."""
+    from survey import clock
+    from survey.problems.register import HELD_SQL
+
+    supervisor = actor_for(db, "supervisor")
+    today = clock.today().isoformat()
+    expected = [
+        r[0]
+        for r in db.conn.execute(
+            f"SELECT id FROM problems WHERE status IN {HELD_SQL} AND deadline_on < ?"
+            " ORDER BY raised_on, id",
+            (today,),
+        )
+    ]
+    assert expected, "the demo holds overdue problems"
+    listed = listing.list_waiting(db, supervisor, "overdue", limit=len(expected) + 1)
+    assert [r["id"] for r in listed] == expected
+    assert listing.count_waiting(db, supervisor, "overdue") == len(expected)
+    first = listing.list_waiting(db, supervisor, "overdue", limit=3)
+    assert [r["id"] for r in first] == expected[:3]
