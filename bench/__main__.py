@@ -41,7 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("name", choices=sorted(BENCHES))
     parser.add_argument("--companies", type=int, default=50_000)
     parser.add_argument("--problems", type=int, default=1_000_000, help="dashboard: demo size")
-    parser.add_argument("--db", help="dashboard: an existing database to read")
+    parser.add_argument(
+        "--db",
+        help="dashboard: an existing database to read (postgres: a seeded postgresql:// one)",
+    )
     parser.add_argument(
         "--pg",
         help="postgres: a server's URL (its databases are created here), else a throwaway one",
@@ -82,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         api_bench.bench_api(args.problems, args.db)
     elif args.name == "postgres" and args.copy:
         postgres_bench.bench_postgres_copy(args.problems, args.pg)
+    elif args.name == "postgres" and (args.db or "").startswith("postgresql://"):
+        postgres_bench.bench_statements(args.db)
     elif args.name == "postgres":
         postgres_bench.bench_postgres(args.problems, args.db, args.pg)
     elif args.name == "concurrency":
