@@ -228,6 +228,16 @@ def test_common_categories_count_distinct_companies_across_years(db):
     assert len(frame) == min(len(expected), 100) > 0
     got = frame.set_index(["sector", "category"])["companies"]
     assert got.to_dict() == expected.loc[got.index].to_dict()
+    # the most widespread first, then by sector and sub-category: the first 100 of that order
+    order = (
+        expected.rename("companies")
+        .reset_index()
+        .sort_values(["companies", "sector", "category"], ascending=[False, True, True])
+        .head(100)
+    )
+    assert list(zip(frame["sector"], frame["category"], strict=True)) == list(
+        zip(order["sector"], order["category"], strict=True)
+    )
     assert frame["examples"].iloc[0]
 
 

@@ -166,3 +166,19 @@ def test_the_kept_first_release_file_upgrades_with_its_data(tmp_path):
         assert (
             store.scalar(db, "SELECT count(*) FROM rating_dimensions") > 0
         )  # reference lists completed
+
+
+def test_the_examples_index_is_read_backward_in_the_order_the_examples_ask(db):
+    """常见问题's examples ask ORDER BY p.id DESC, which PostgreSQL keeps as its own order (NULLS
+    FIRST); their index must give that order scanned backward, so it is made as written there,
+    without the translation's id NULLS FIRST (m024, m028)."""
+    if store.dialect(db) == "postgresql":
+        definition = db.native(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_problems_sector_category_id'"
+        ).fetchone()[0]
+        assert definition.endswith("(sector_code, category_code, id)"), definition
+    else:
+        columns = [
+            r[2] for r in db.conn.execute("PRAGMA index_info(idx_problems_sector_category_id)")
+        ]
+        assert columns == ["sector_code", "category_code", "id"]

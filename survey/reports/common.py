@@ -23,6 +23,7 @@ DEFAULT_MIN_COMPANIES = 3
 DEFAULT_SAMPLE = 1500  # newest problems of the view compared pairwise
 DEFAULT_THRESHOLD = 0.55
 EXAMPLE_ROWS = 10  # the most widespread rows get example descriptions
+MAX_ROWS = 100  # the most widespread sub-categories listed
 
 
 def _year_masks(filters: Filters) -> dict[str, int]:
@@ -61,14 +62,22 @@ def common_categories(
         if values:
             clauses.append(f"{dim} IN ({', '.join('?' for _ in values)})")
             params += list(values)
+    # No ORDER BY: at most one row per sector and sub-category comes back, sorted here. PostgreSQL,
+    # given the order (with SQLite's NULL order spelled out), sorted the 313,000 rows of the
+    # period to group them instead of reading them in its index's order (10M problems: 197 ms;
+    # without it 67 ms).
     rows = store.query(
         db,
         f"SELECT sector, category, count(DISTINCT company_id) AS companies FROM {cubes.COMPANY_TABLE}"
-        f" WHERE {' AND '.join(clauses)} GROUP BY sector, category HAVING count(DISTINCT company_id) >= ?"
-        f" ORDER BY companies DESC, sector, category LIMIT 100",
+        f" WHERE {' AND '.join(clauses)} GROUP BY sector, category HAVING count(DISTINCT company_id) >= ?",
         [*params, int(min_companies)],
     )
-    frame = pd.DataFrame(rows, columns=["sector", "category", "companies"])
+    frame = (
+        pd.DataFrame(rows, columns=["sector", "category", "companies"])
+        .sort_values(["companies", "sector", "category"], ascending=[False, True, True])
+        .head(MAX_ROWS)
+        .reset_index(drop=True)
+    )
     if frame.empty:
         return frame.assign(
             sector_name=[], category_name=[], group_name=[], problems=[], examples=[]
