@@ -733,5 +733,6 @@ def generate(
             ):
                 settings.set_setting(db, SYSTEM, key, value)
             audit.record(db, None, "import", "demo", note=f"演示数据 seed={seed} {gen.stats}")
+        bulk.in_date_order(db)
         store.optimize(db)
     return gen.stats

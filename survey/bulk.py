@@ -104,3 +104,23 @@ def fast_load(db: Database) -> Iterator[None]:
         yield
     finally:
         db.conn.execute("PRAGMA synchronous = NORMAL")
+
+
+def in_date_order(db: Database) -> None:
+    """PostgreSQL: store the problems in the order of the day they were raised, then VACUUM
+    ANALYZE them. The generator writes a year's problems in random date order; a real register
+    writes each on the day it is raised, so a week's problems sit together on disk. In random
+    order the weekly report's reads of one week at ten million problems touched 117,000 pages
+    instead of about 5,000 (周报 rendered in 2.8 s instead of 1.0 s): the demo would measure a
+    table no office has. SQLite keeps its rows in id order and is left as it is. Outside a
+    transaction (VACUUM cannot run in one)."""
+    if store.dialect(db) != "postgresql":
+        return
+    db.native(
+        "SET maintenance_work_mem = '1GB'"
+    )  # the sort of the rows (the server's default: 64 MB)
+    try:
+        db.native("CLUSTER problems USING idx_problems_raised_on")
+    finally:
+        db.native("RESET maintenance_work_mem")
+    db.native("VACUUM (ANALYZE) problems")

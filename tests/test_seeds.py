@@ -119,3 +119,16 @@ def test_the_seeded_database_passes_check(db, demo_db, capsys):
         taken = store.scalar(db, f"SELECT max(id) FROM {table}")
         following = db.native(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))")
         assert following.fetchone()[0] == taken + 1
+
+
+def test_the_problems_are_stored_in_the_order_they_were_raised(db):
+    """As a real register writes them, day by day: on PostgreSQL the generator stores the year's
+    problems in date order (bulk.in_date_order), so a week's reads touch that week's pages;
+    the planner's statistics say so. SQLite keeps them in id order."""
+    if store.dialect(db) != "postgresql":
+        pytest.skip("SQLite stores rows in id order")
+    correlation = store.scalar(
+        db,
+        "SELECT correlation FROM pg_stats WHERE tablename = 'problems' AND attname = 'raised_on'",
+    )
+    assert correlation is not None and correlation > 0.99, correlation
