@@ -60,7 +60,23 @@ def test_missing_rating_scores_are_named(demo_db):
 
 
 def test_review_page_renders_ratings_and_duties(demo_db):
+    """Each tab is built only when open: the page opens on the list, reading neither the ratings
+    nor the duties (over every feedback); each of those tabs then draws its own, and a filter set
+    on the list is still there when the list is opened again."""
     at = open_page(demo_db, "supervisor", "pages/feedback_review_page.py")
     assert not at.exception
+    assert any(c.value.endswith(" 条") for c in at.caption)  # the list's count
+    assert not at.get("vega_lite_chart")
+    assert not any("每位监督员每季度" in c.value for c in at.caption)
+    at.selectbox(key="feedback_kind").set_value("lead").run()
+    at.session_state["feedback_tab"] = "部门评价"
+    at.run()
+    assert not at.exception
     assert len(at.get("vega_lite_chart")) == 1  # the ratings chart (Altair)
+    at.session_state["feedback_tab"] = "履职情况"
+    at.run()
     assert any("每位监督员每季度" in c.value for c in at.caption)
+    assert not at.get("vega_lite_chart")
+    at.session_state["feedback_tab"] = "全部反馈"
+    at.run()
+    assert at.selectbox(key="feedback_kind").value == "lead"

@@ -129,6 +129,8 @@ def test_the_department_ratings_are_kept_until_a_new_rating(demo_db):
     from survey import feedback
 
     at = open_page(demo_db, "supervisor", "pages/feedback_review_page.py")
+    at.session_state["feedback_tab"] = "部门评价"  # built only when open
+    at.run()
     before = _scored(at)
     at.run()  # read again from what was kept: the same
     assert _scored(at) == before
