@@ -241,3 +241,30 @@ def test_a_render_keeps_to_28_statements_and_150_kb_of_chart_data(demo_db):
         charts += at.get("vega_lite_chart")
     sent = sum(len(c.proto.spec) + sum(len(d.data.data) for d in c.proto.datasets) for c in charts)
     assert len(charts) == 7 and sent <= 150_000, (len(charts), sent)
+
+
+def test_side_by_side_runs_the_reads_at_once_and_raises_a_failure(demo_db):
+    """周报's reads run at once (ui.session.side_by_side): three reads meet at a barrier, which
+    only happens when they run at the same time, each on its own connection; a failing read's
+    error reaches the page."""
+    import threading
+
+    from ui import session
+
+    meeting = threading.Barrier(3)
+
+    def read(db):
+        meeting.wait(timeout=60)
+        return store.scalar(db, "SELECT count(*) FROM problems"), id(db)
+
+    found = session.side_by_side({"a": read, "b": read, "c": read})
+    with store.opened(demo_db) as db:
+        total = store.scalar(db, "SELECT count(*) FROM problems")
+    assert {name: n for name, (n, _) in found.items()} == {"a": total, "b": total, "c": total}
+    assert len({connection for _, connection in found.values()}) == 3
+
+    def broken(db):
+        raise ValueError("读取失败")
+
+    with pytest.raises(ValueError, match="读取失败"):
+        session.side_by_side({"a": lambda db: 1, "b": broken})

@@ -94,8 +94,10 @@ def test_a_repeat_returns_the_first_result_and_writes_nothing(db):
     meeting = twice(
         db, lambda r: meetings.create_meeting(db, supervisor, "2026-07-01", "重复", request_id=r)
     )
-    pid = store.scalar(
-        db, "SELECT id FROM problems WHERE status IN ('assigned', 'in_progress') LIMIT 1"
+    pid = store.scalar(  # one not on an agenda yet: the new meeting carries the open items over
+        db,
+        "SELECT id FROM problems WHERE status IN ('assigned', 'in_progress')"
+        " AND id NOT IN (SELECT problem_id FROM meeting_items) ORDER BY id LIMIT 1",
     )
     item = meetings.add_item(db, supervisor, meeting, pid, ["overdue"])
     twice(
@@ -124,7 +126,7 @@ def test_a_repeat_returns_the_first_result_and_writes_nothing(db):
     )
     twice(db, lambda r: reports.review(db, supervisor, report, True, request_id=r))
     assert store.scalar(db, "SELECT status FROM task_reports WHERE id = ?", (report,)) == "accepted"
-    closed = store.scalar(db, "SELECT id FROM problems WHERE status = 'closed' LIMIT 1")
+    closed = store.scalar(db, "SELECT id FROM problems WHERE status = 'closed' ORDER BY id LIMIT 1")
     write_up = {
         "title": "一日办结",
         "background": "企业急需",

@@ -346,14 +346,15 @@ def weekly_data(db, actor, week, city: Filters) -> dict:
 def _weekly_data(key: tuple, _actor, _week, _city: Filters) -> dict:
     from ui import session
 
-    with session.database() as db:
-        return {
-            "kpis": weekly.kpis(db, _actor, _week, _city),
-            "sectors": weekly.by_sector(db, _actor, _week, _city),
-            "trend": weekly.trend(db, _actor, _week, _city),
-            "departments": weekly.departments(db, _actor, _week, _city),
-            "overdue": weekly.oldest_overdue(db, _actor, _city),
+    return session.side_by_side(
+        {
+            "kpis": lambda db: weekly.kpis(db, _actor, _week, _city),
+            "sectors": lambda db: weekly.by_sector(db, _actor, _week, _city),
+            "trend": lambda db: weekly.trend(db, _actor, _week, _city),
+            "departments": lambda db: weekly.departments(db, _actor, _week, _city),
+            "overdue": lambda db: weekly.oldest_overdue(db, _actor, _city),
         }
+    )
 
 
 def clear_selections() -> None:
