@@ -29,14 +29,14 @@ if list_tab.open:
         c1, c2, c3 = st.columns(3)
         kind = c1.selectbox(
             "类型",
-            [None, *FEEDBACK_KIND_LABELS],
+            ["", *FEEDBACK_KIND_LABELS],  # "" (全部), not None: a kept None shows as no choice
             format_func=lambda v: FEEDBACK_KIND_LABELS.get(v, "全部"),
             key="feedback_kind",
             persist_state="page",  # kept while another tab is open
         )
         dept = c2.selectbox(
             "部门",
-            [None, *departments],
+            ["", *departments],
             format_func=lambda v: departments.get(v, "全部"),
             key="feedback_department",
             persist_state="page",
@@ -51,8 +51,8 @@ if list_tab.open:
             rows = feedback.list_feedback(
                 db,
                 actor,
-                kind=kind,
-                department_code=dept,
+                kind=kind or None,
+                department_code=dept or None,
                 since=since.isoformat() if since else None,
             )
         st.caption(f"{len(rows)} 条")
@@ -87,7 +87,7 @@ if rating_tab.open:
     with rating_tab:
         rated = st.selectbox(
             "被评价部门",
-            [None, *departments],
+            ["", *departments],
             format_func=lambda v: departments.get(v, "全部部门"),
             key="rated",
             persist_state="page",
@@ -95,7 +95,7 @@ if rating_tab.open:
         with session.database() as db:
             named = tuple(reference.options(db, "rating_dimensions").items())
             key = dataversion.key(db, actor, "ratings", feedback.latest_feedback_id(db), named)
-        series = _rating_series(key, actor, rated)
+        series = _rating_series(key, actor, rated or None)
         if not series:
             st.info("暂无部门评价。")
         else:

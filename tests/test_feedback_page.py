@@ -80,3 +80,5 @@ def test_review_page_renders_ratings_and_duties(demo_db):
     at.session_state["feedback_tab"] = "全部反馈"
     at.run()
     assert at.selectbox(key="feedback_kind").value == "lead"
+    # 全部 is a choice (""), not None: a kept None is drawn as no choice ("Choose an option")
+    assert at.selectbox(key="feedback_department").value == ""
