@@ -12,6 +12,7 @@ from survey import outbound
 from survey.cases import masking
 from tests.browser import (
     chromium,
+    double_tap,
     private_copy,
     require_chromium,
     settled_after_double_tap,
@@ -94,12 +95,12 @@ def test_minutes_on_a_tablet_and_a_masked_case_on_a_laptop(template_db, tmp_path
         admin.get_by_role("textbox", name="名称（可留空）").fill("浏览器试评")
         pick(admin, "评审组成员", judge)
         pick(admin, "参评案例", entry[:4])
-        admin.get_by_role("button", name="发起", exact=True).dblclick()
+        double_tap(admin.get_by_role("button", name="发起", exact=True))
         settled_after_double_tap(admin, "已发起评选，见下方列表。")
         assert admin.get_by_role("tab", selected=True).inner_text() == "评选"
         assert admin.get_by_role("textbox", name="名称（可留空）").input_value() == ""
         admin.get_by_text("浏览器试评（进行中）").wait_for(timeout=30_000)
-        admin.get_by_role("button", name="结束评选并公布排名").first.dblclick()
+        double_tap(admin.get_by_role("button", name="结束评选并公布排名").first)
         settled_after_double_tap(admin, "评选已结束，排名如下。")
         assert admin.get_by_text("浏览器试评（已结束）").count() == 1
         assert admin.get_by_role("button", name="保存评分").count() == 0
@@ -117,7 +118,7 @@ def test_minutes_on_a_tablet_and_a_masked_case_on_a_laptop(template_db, tmp_path
         settings.get_by_role("textbox", name="Webhook 地址", exact=True).fill(ROBOT_URL)
         secret = settings.get_by_role("textbox", name="加签密钥（钉钉，SEC 开头，可留空）")
         secret.fill("SECabc")
-        settings.get_by_role("button", name="保存机器人").dblclick()
+        double_tap(settings.get_by_role("button", name="保存机器人"))
         settled_after_double_tap(settings, "已保存。")
         wait_idle(settings)
         assert settings.get_by_role("tab", selected=True).inner_text() == "群机器人"

@@ -14,6 +14,7 @@ from survey import db as store
 from tests.browser import (
     choose,
     chromium,
+    double_tap,
     private_copy,
     require_chromium,
     settled_after_double_tap,
@@ -46,7 +47,7 @@ def test_one_tap_shows_the_result_and_a_second_makes_nothing(template_db, tmp_pa
         wait_idle(handler)
         done = handler.get_by_label("本月完成情况")
         done.fill("走访重点企业 30 家，协调解决用电增容 2 项。")
-        handler.get_by_role("button", name="报送", exact=True).dblclick()
+        double_tap(handler.get_by_role("button", name="报送", exact=True))
         settled_after_double_tap(handler, "已报送，等待审核。")
         wait_idle(handler)
         assert handler.get_by_role("tab", selected=True).inner_text() == "报送进展"
@@ -70,7 +71,7 @@ def test_one_tap_shows_the_result_and_a_second_makes_nothing(template_db, tmp_pa
             report = store.scalar(db, "SELECT max(id) FROM task_reports")
         accept = admin.locator(f".st-key-accept_{report} button")  # keyed: its own class
         waiting = admin.get_by_role("button", name="通过").count()
-        accept.dblclick()
+        double_tap(accept)
         settled_after_double_tap(admin, "已通过。")
         wait_idle(admin)
         assert admin.get_by_role("tab", selected=True).inner_text() == "审核"
@@ -84,7 +85,7 @@ def test_one_tap_shows_the_result_and_a_second_makes_nothing(template_db, tmp_pa
         admin.get_by_text("新建会议（上次会议未办结的议题自动列入）").click()
         title = admin.get_by_role("textbox", name="会议名称（可留空）")
         title.fill("浏览器联审会")
-        admin.get_by_role("button", name="新建会议").dblclick()
+        double_tap(admin.get_by_role("button", name="新建会议"))
         settled_after_double_tap(admin, "已新建会议。")
         wait_idle(admin)
         # chosen at once: the select's key is new after 新建会议, so the old value a second tap's
@@ -97,7 +98,7 @@ def test_one_tap_shows_the_result_and_a_second_makes_nothing(template_db, tmp_pa
         minutes.get_by_label("会议决定").fill(DECISION)
         minutes.get_by_label("主持人").fill("分管副市长")
         pick(minutes, "责任单位", "市工业和信息化局")
-        minutes.get_by_role("button", name="记录决定").dblclick()
+        double_tap(minutes.get_by_role("button", name="记录决定"))
         settled_after_double_tap(admin, "已记录，决定已写入问题的办理过程，时限已更新。")
         wait_idle(admin)
         admin.get_by_text("决定：" + DECISION).wait_for(timeout=30_000)
@@ -121,7 +122,7 @@ def test_one_tap_shows_the_result_and_a_second_makes_nothing(template_db, tmp_pa
         # Streamlit's own English names ("Show password", "Clear value", "Select all"...) are Chinese
         assert admin.evaluate(ENGLISH_NAMES) == []
         admin.get_by_role("textbox", name="初始密码（首次登录须修改）").fill("Browser2026")
-        admin.get_by_role("button", name="创建用户").dblclick()
+        double_tap(admin.get_by_role("button", name="创建用户"))
         settled_after_double_tap(admin, "已创建用户 browser_new。")
         wait_idle(admin)
         assert admin.get_by_role("tab", selected=True).inner_text() == "新建用户"
@@ -136,7 +137,7 @@ def test_one_tap_shows_the_result_and_a_second_makes_nothing(template_db, tmp_pa
         wait_idle(admin)
         admin.get_by_role("textbox", name="名称").fill("浏览器测试平台")
         pick(admin, "权限", "报送问题")
-        admin.get_by_role("button", name="创建并生成令牌").dblclick()
+        double_tap(admin.get_by_role("button", name="创建并生成令牌"))
         settled_after_double_tap(admin, "令牌如下，只显示这一次")
         token = admin.locator("[data-testid=stCode]").inner_text().strip()
         assert admin.get_by_role("textbox", name="名称").input_value() == ""
@@ -153,7 +154,7 @@ def test_one_tap_shows_the_result_and_a_second_makes_nothing(template_db, tmp_pa
         box.press_sequentially("浏览器测试", delay=30)
         admin.get_by_role("option", name="浏览器测试平台").click()
         wait_idle(admin)
-        admin.get_by_role("button", name="更换令牌（旧令牌立即失效）").dblclick()
+        double_tap(admin.get_by_role("button", name="更换令牌（旧令牌立即失效）"))
         shown = admin.locator("[data-testid=stCode]").filter(has_not_text=token)
         shown.wait_for(timeout=30_000)
         settled_after_double_tap(admin, "令牌如下，只显示这一次")
@@ -233,7 +234,7 @@ def test_a_second_tap_that_cuts_off_the_run_showing_the_result_leaves_it_shown(
         admin.get_by_text("新建会议（上次会议未办结的议题自动列入）").click()
         admin.get_by_role("textbox", name="会议名称（可留空）").fill("浏览器双击联审会")
         wire["state"] = "armed"
-        admin.get_by_role("button", name="新建会议").dblclick()
+        double_tap(admin.get_by_role("button", name="新建会议"))
         settled_after_double_tap(admin, "已新建会议。")
         assert wire["state"] == "let go", wire["state"]  # the race happened
         assert "浏览器双击联审会" in admin.get_by_role("combobox", name="会议").input_value()
@@ -281,12 +282,12 @@ def test_a_double_tap_saves_and_publishes_one_questionnaire_version(template_db,
         assert "zzform" not in version.input_value()
         admin.locator("input[type=file]").first.set_input_files(str(upload))
         wait_idle(admin)
-        admin.get_by_role("button", name="检查并保存为新版本").dblclick()
+        double_tap(admin.get_by_role("button", name="检查并保存为新版本"))
         settled_after_double_tap(admin, "已保存 zzform 版本 1（未发布），请在下方试填后发布。")
         assert "zzform" in version.input_value()  # the new version, chosen
         assert admin.get_by_role("button", name="检查并保存为新版本").count() == 0  # empty picker
         assert admin.locator("[data-testid=stAlertContentError]").count() == 0
-        admin.get_by_role("button", name="发布此版本").dblclick()
+        double_tap(admin.get_by_role("button", name="发布此版本"))
         settled_after_double_tap(admin, "已发布：新的答卷将使用此版本。")
         assert "zzform" in version.input_value()
         assert admin.get_by_role("button", name="发布此版本").count() == 0
@@ -322,7 +323,7 @@ def test_a_double_tap_on_assign_leaves_the_picker_and_the_detail_on_one_problem(
         chip = page.locator(picker).first.locator("[data-tag]")
         first = int(re.match(r"#(\d+)", chip.first.inner_text()).group(1))
         page.get_by_text(f"问题 #{first} · 待交办").wait_for(timeout=30_000)
-        page.get_by_role("button", name="交办 1 条").dblclick()
+        double_tap(page.get_by_role("button", name="交办 1 条"))
         settled_after_double_tap(page, f"已交办：#{first}")
         chips = [c.inner_text() for c in chip.all()]
         assert len(chips) == 1 and not chips[0].startswith(f"#{first} "), chips
