@@ -10,8 +10,9 @@ problem answered, reopened and answered again counts once, with its latest ratin
 The gap is the company's share satisfied minus the phone's, in percentage points: negative when
 companies, asked by no person, say they are less satisfied than the calls recorded.
 
-For whole months (the dashboard) the phone side comes from the summary tables (a million problems
-cost milliseconds); the company side reads only its own small tables and the problems they name.
+The phone side comes from the summary tables, monthly for the dashboard and by day for the weekly
+report (ten million problems cost milliseconds); the company side reads only its own small tables
+and the problems they name.
 """
 
 from __future__ import annotations
@@ -136,55 +137,46 @@ def _rows(db: Database, by: str, counts: dict) -> list[dict]:
 def for_days(db: Database, actor: Actor, first: str, last: str, by: str) -> list[dict]:
     """Problems raised from `first` to `last` (ISO days, both included: the weekly report), one row
     per sector or department, then 合计: the six counts, each side's share satisfied (%) and the
-    gap (company minus phone, points)."""
+    gap (company minus phone, points). The phone side from the day cube."""
+    from survey.reports import aggregates, cubes, periods
+
     require(actor, "dashboard.read")
-    key = KEYS[by][0]
-    period, params = "p.raised_on BETWEEN ? AND ?", [first, last]
-    counts: dict = {}
-    good = ", ".join(str(level) for level in _good_levels(db)) or "NULL"
-    _add(
-        counts,
-        db.conn.execute(
-            f"SELECT {key}, sum(CASE WHEN p.replied_at IS NOT NULL THEN 1 ELSE 0 END),"
-            " sum(CASE WHEN p.satisfaction_level IS NOT NULL THEN 1 ELSE 0 END),"
-            f" sum(CASE WHEN p.satisfaction_level IN ({good}) THEN 1 ELSE 0 END)"
-            f" FROM problems p WHERE {period} GROUP BY {key}",
-            params,
-        ),
-        0,
-    )
-    _company_side(db, key[2:], lambda p: first <= p["raised_on"] <= last, counts)
-    return _rows(db, by, counts)
+    phone = ("replied", *cubes.SATISFACTION_COLUMNS)
+    view = periods.Filters(first[:7], last[:7])
+    sums = aggregates.day_sums(db, actor, first, last, view, (by,), measures=phone)
+    return _compared(db, by, sums, lambda p: first <= p["raised_on"] <= last)
 
 
 def for_months(db: Database, actor: Actor, start: str, end: str, by: str) -> list[dict]:
     """As for_days, for problems raised in the months `start` to `end` (YYYY-MM, the dashboard's
-    period): the phone side from the summary tables."""
+    period): the phone side from the monthly summary tables."""
     from survey.reports import aggregates, cubes, periods
 
     require(actor, "dashboard.read")
-    key = KEYS[by][0]
+    phone = ("replied", *cubes.SATISFACTION_COLUMNS)
+    sums = aggregates.measure_sums(db, actor, periods.Filters(start, end), (by,), measures=phone)
+    return _compared(db, by, sums, lambda p: start <= p["raised_month"] <= end)
+
+
+def _compared(db: Database, by: str, sums, inside) -> list[dict]:
+    """The rows of for_days and for_months from the phone side's sums (`sums`: problems answered
+    and their ratings by level, by `by`) and the company side of the problems `inside` the period."""
+    from survey.reports import cubes
+
     good = [f"sat_{level}" for level in _good_levels(db)]
-    frame = aggregates.measure_sums(
-        db,
-        actor,
-        periods.Filters(start, end),
-        (by,),
-        measures=("replied", *cubes.SATISFACTION_COLUMNS),
-    )
     counts: dict = {}
     _add(
         counts,
         zip(
-            frame[by],
-            frame["replied"],
-            frame[cubes.SATISFACTION_COLUMNS].sum(axis=1),
-            frame[good].sum(axis=1) if good else [0] * len(frame),
+            sums[by],
+            sums["replied"],
+            sums[cubes.SATISFACTION_COLUMNS].sum(axis=1),
+            sums[good].sum(axis=1) if good else [0] * len(sums),
             strict=True,
         ),
         0,
     )
-    _company_side(db, key[2:], lambda p: start <= p["raised_month"] <= end, counts)
+    _company_side(db, KEYS[by][0][2:], inside, counts)
     return _rows(db, by, counts)
 
 

@@ -1,5 +1,6 @@
-"""Measure sums over the filtered view: from the summary tables (survey.reports.cubes) by month,
-or live from `problems` for date ranges and for what depends on today (overdue).
+"""Measure sums over the filtered view: from the summary tables (survey.reports.cubes) by month or
+by day, or live from `problems` for what depends on today (overdue) and for filters no day cube
+holds.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from survey.reports.periods import (
     where_clause,
 )
 
-# The measures the KPIs read (the weekly report sums them live from `problems`).
+# The measures the KPIs read.
 KPI_MEASURES = (
     "n",
     "st_new",
@@ -72,18 +73,38 @@ def measure_sums(
     return frame
 
 
-def raw_measure_sums(
-    db: Database, actor: Actor, first_day: str, last_day: str, filters: Filters
-) -> dict:
-    """The same measures straight from `problems` for a date range (the weekly report's days do not
-    fall on month boundaries). Month bounds in `filters` are ignored."""
+def day_sums(
+    db: Database,
+    actor: Actor,
+    first_day: str,
+    last_day: str,
+    filters: Filters,
+    group_by: tuple[str, ...] = (),
+    *,
+    measures: tuple[str, ...] = KPI_MEASURES,
+    raw: bool = False,
+) -> pd.DataFrame:
+    """Measures summed over the problems raised from `first_day` to `last_day` (ISO days, both
+    included: the weekly report's days do not fall on month boundaries), grouped by dimensions; the
+    month bounds in `filters` are ignored. Read from the day cube when it holds every dimension
+    filtered or grouped on, else (or with `raw`, which the tests compare it with) from `problems`."""
     require(actor, "dashboard.read")
-    clauses, params = problem_conditions(filters)
-    clauses, params = ["p.raised_on BETWEEN ? AND ?", *clauses], [first_day, last_day, *params]
-    sums = ", ".join(f"coalesce(sum({MEASURES[m].format(p='p')}), 0) AS {m}" for m in KPI_MEASURES)
-    return store.query(db, f"SELECT {sums} FROM problems p WHERE {' AND '.join(clauses)}", params)[
-        0
-    ]
+    wanted = list(measures)
+    if not raw and cubes.DAY_CUBE.covers(active_dims(filters) | set(group_by)):
+        where, params = where_clause(filters, cube_column, days=(first_day, last_day))
+        sums = ", ".join(f"sum({m}) AS {m}" for m in wanted)
+        sql = f"SELECT {', '.join([*group_by, sums])} FROM {cubes.DAY_CUBE.table} WHERE {where}"
+    else:
+        clauses, params = problem_conditions(filters)
+        clauses, params = ["p.raised_on BETWEEN ? AND ?", *clauses], [first_day, last_day, *params]
+        keys = [f"coalesce(p.{cubes.DIMENSIONS[d]}, '') AS {d}" for d in group_by]
+        sums = ", ".join(f"sum({MEASURES[m].format(p='p')}) AS {m}" for m in wanted)
+        sql = f"SELECT {', '.join([*keys, sums])} FROM problems p WHERE {' AND '.join(clauses)}"
+    if group_by:
+        sql += f" GROUP BY {', '.join(str(k + 1) for k in range(len(group_by)))}"
+    frame = pd.DataFrame(store.query(db, sql, params), columns=[*group_by, *wanted])
+    frame[wanted] = frame[wanted].fillna(0).astype("int64")
+    return frame
 
 
 def overdue_now(

@@ -78,10 +78,22 @@ def active_dims(filters: Filters) -> set[str]:
     return {dim for field, dim in FILTER_DIMS.items() if getattr(filters, field)}
 
 
-def where_clause(filters: Filters, column, *, start: str | None = None) -> tuple[str, list]:
-    """Conditions on month and the code lists; `column(dim)` names the column in the table read."""
-    clauses = [f"{column('month')} BETWEEN ? AND ?"]
-    params: list = [start or filters.start, filters.end]
+def where_clause(
+    filters: Filters,
+    column,
+    *,
+    start: str | None = None,
+    days: tuple[str, str] | None = None,
+) -> tuple[str, list]:
+    """Conditions on month (or on `days`, first and last, for the day cube) and the code lists;
+    `column(dim)` names the column in the table read."""
+    if days:
+        clauses, params = [f"{column('day')} BETWEEN ? AND ?"], list(days)
+    else:
+        clauses, params = (
+            [f"{column('month')} BETWEEN ? AND ?"],
+            [start or filters.start, filters.end],
+        )
     for field, dim in FILTER_DIMS.items():
         values = getattr(filters, field)
         if values:

@@ -1,6 +1,7 @@
 """周报: one week's KPIs against the week before, the week by sector and category group, the trend
 of the last twelve weeks, the departments and the oldest overdue problems. Weeks do not fall on month
-boundaries, so these read `problems` by date through its raised_on index (a week is a small slice)."""
+boundaries: what the day cube holds (by day, sector and department) is read from it, the rest from
+`problems` by date through its raised_on index (a week is a small slice)."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def kpis(
     values = []
     for w, seen in ((week, visited[0]), (previous, visited[1])):
         first, last = w.bounds()
-        sums = aggregates.raw_measure_sums(db, actor, first, last, filters)
+        sums = aggregates.day_sums(db, actor, first, last, filters).iloc[0].to_dict()
         overdue = aggregates.overdue_now(
             db, actor, filters, first_day=first, last_day=last, today=today
         )
@@ -92,17 +93,13 @@ def by_sector(db: Database, actor: Actor, week: Week, filters: Filters) -> pd.Da
 
 def trend(db: Database, actor: Actor, week: Week, filters: Filters) -> pd.DataFrame:
     """Problems raised per week over the last twelve weeks (ending with `week`)."""
-    require(actor, "dashboard.read")
     first = week.monday - timedelta(days=7 * (TREND_WEEKS - 1))
-    clauses, params = _conditions(filters)
-    rows = db.conn.execute(
-        "SELECT p.raised_on, count(*) FROM problems p"
-        f" WHERE {' AND '.join(['p.raised_on BETWEEN ? AND ?', *clauses])} GROUP BY p.raised_on",
-        [first.isoformat(), week.sunday.isoformat(), *params],
-    ).fetchall()
+    days = aggregates.day_sums(
+        db, actor, first.isoformat(), week.sunday.isoformat(), filters, ("day",), measures=("n",)
+    )
     counts = {first + timedelta(days=7 * k): 0 for k in range(TREND_WEEKS)}
-    for day, n in rows:
-        counts[week_of(date.fromisoformat(day))] += n
+    for day, n in zip(days["day"], days["n"], strict=True):
+        counts[week_of(date.fromisoformat(day))] += int(n)
     return pd.DataFrame({"week": [d.isoformat() for d in counts], "n": list(counts.values())})
 
 
@@ -120,7 +117,8 @@ def departments(db: Database, actor: Actor, week: Week, filters: Filters) -> pd.
             [*values, *params],
         ).fetchall()
 
-    raised = grouped("p.raised_on BETWEEN ? AND ?", [first, last], "count(*)")
+    raised = aggregates.day_sums(db, actor, first, last, filters, ("department",), measures=("n",))
+    raised = raised[raised["department"] != ""].itertuples(index=False)
     replied = grouped(
         "p.replied_at BETWEEN ? AND ?",
         [first, last + " 99"],
