@@ -478,3 +478,37 @@ def test_a_visit_problem_tells_its_company_a_monitors_lead_does_not(db, gateway)
     )
     after = store.scalar(db, "SELECT count(*) FROM deliveries WHERE company_id = ?", (company,))
     assert after == before
+
+
+def test_a_company_rating_shows_at_once_on_the_dashboard_and_the_weekly_report(
+    demo_db, db, gateway
+):
+    """企业自评与电话回访 is kept between runs under the data version, like the figures beside it:
+    a rerun with no write shows the same table, and a company's rating (written in the transaction
+    of its callback move) shows on the very next run of 统计看板 and of 周报."""
+    _configure(db, gateway)
+    company, pid = _company_with_visit_problem(db)
+    _answered(db, pid)
+    raised = date.fromisoformat(register.load(db, pid)["raised_on"])
+
+    def rated(at) -> int:
+        by_sector, by_department = [t.value for t in at.table if "企业自评" in t.value.columns]
+        assert by_sector.loc["合计", "企业自评"] == by_department.loc["合计", "企业自评"]
+        return int(by_sector.loc["合计", "企业自评"])
+
+    dashboard = open_page(demo_db, "supervisor", "pages/dashboard_page.py")
+    monday = raised - timedelta(days=raised.weekday())
+    weekly = open_page(demo_db, "supervisor", "pages/report_page.py")
+    weekly.query_params["week"] = monday.isoformat()
+    weekly.run()
+    assert not weekly.exception, weekly.exception
+    before = {"dashboard": rated(dashboard), "weekly": rated(weekly)}
+    for at in (dashboard, weekly):
+        at.run()
+    assert {"dashboard": rated(dashboard), "weekly": rated(weekly)} == before
+    assert view.rate(db, _company(db, company), pid, "满意") == "closed"
+    for at in (dashboard, weekly):
+        at.run()
+        assert not at.exception, at.exception
+    assert rated(dashboard) == before["dashboard"] + 1
+    assert rated(weekly) == before["weekly"] + 1
