@@ -301,60 +301,127 @@ DAY_VIEWS = {
 }
 
 
+GROUPINGS = [
+    ("raised", ()),
+    ("raised", ("day",)),
+    ("raised", ("sector",)),
+    ("raised", ("department",)),
+    ("replied", ()),
+    ("replied", ("department",)),
+]
+
+
 @pytest.mark.parametrize("view", DAY_VIEWS)
-@pytest.mark.parametrize("group_by", [(), ("day",), ("sector",), ("department",)])
-def test_the_day_cube_sums_what_the_problems_sum(db, view, group_by):
-    """周报 reads its days from the day cube (m029); every measure, grouped or not, filtered or
-    not, equals the same sums taken from `problems` row by row."""
+@pytest.mark.parametrize(("days_of", "group_by"), GROUPINGS)
+def test_the_day_cubes_sum_what_the_problems_sum(db, view, days_of, group_by):
+    """周报 reads its days from the day cubes (m029: by day raised; m030: by day of the latest
+    reply); every measure, grouped or not, filtered or not, equals the same sums taken from
+    `problems` row by row."""
     supervisor = actor_for(db, "supervisor")
     week = weekly.Week(weekly.week_of(SEED_TODAY) - timedelta(days=35))
     first, last = week.monday.isoformat(), (week.sunday + timedelta(days=14)).isoformat()
     filters = Filters("2026-05", "2026-06").narrowed(**DAY_VIEWS[view])
     measures = tuple(cubes.MEASURES)
-    found = aggregates.day_sums(db, supervisor, first, last, filters, group_by, measures=measures)
-    raw = aggregates.day_sums(
-        db, supervisor, first, last, filters, group_by, measures=measures, raw=True
-    )
+
+    def sums(raw: bool) -> pd.DataFrame:
+        found = aggregates.day_sums(
+            db,
+            supervisor,
+            first,
+            last,
+            filters,
+            group_by,
+            measures=measures,
+            days_of=days_of,
+            raw=raw,
+        )
+        return found.sort_values(list(group_by) or ["n"], ignore_index=True)
+
+    found = sums(raw=False)
     assert found["n"].sum() > 0
-    order = list(group_by) or ["n"]
+    pd.testing.assert_frame_equal(found, sums(raw=True))
+
+
+def test_the_weekly_departments_equal_a_naive_count(db):
+    """周报's 部门办理: raised in the week, replied in the week (on time: by the deadline or with
+    none), overdue today, per lead department, as pandas counts them from every problem."""
+    supervisor = actor_for(db, "supervisor")
+    today = clock.today().isoformat()
+    week = weekly.Week(weekly.week_of(SEED_TODAY) - timedelta(days=14))
+    first, last = week.bounds()
+    frame = pd.DataFrame(store.query(db, "SELECT * FROM problems"))
+    frame = frame[frame["lead_department_code"].notna()]
+    replied_on = frame["replied_at"].str[:10]
+    replied = frame[(replied_on >= first) & (replied_on <= last)]
+    held = frame["status"].isin(["assigned", "in_progress"]) & (frame["deadline_on"] < today)
+    expected = (
+        pd.DataFrame(
+            {
+                "raised": frame[frame["raised_on"].between(first, last)]
+                .groupby("lead_department_code")
+                .size(),
+                "replied": replied.groupby("lead_department_code").size(),
+                "on_time": replied[
+                    replied["replied_at"].str[:10] <= replied["deadline_on"].fillna("9999")
+                ]
+                .groupby("lead_department_code")
+                .size(),
+                "overdue": frame[held].groupby("lead_department_code").size(),
+            }
+        )
+        .fillna(0)
+        .astype("int64")
+    )
+    found = weekly.departments(db, supervisor, week, Filters("2026-05", "2026-06"))
+    found = found.set_index("department")[["raised", "replied", "on_time", "overdue"]]
+    assert found["replied"].sum() > 0 and found["raised"].sum() > 0
     pd.testing.assert_frame_equal(
-        found.sort_values(order, ignore_index=True), raw.sort_values(order, ignore_index=True)
+        found.sort_index(), expected.sort_index(), check_names=False, check_like=True
     )
 
 
-def test_the_day_cube_migration_fills_a_store_made_before_it(db, monkeypatch):
-    """m029 on a store whose cubes and triggers predate the day cube (a million problems in
-    production): it makes the table, fills it from the problems, and the triggers it puts back
-    keep it exact through the next writes."""
+def test_the_day_cube_migrations_fill_a_store_made_before_them(db, monkeypatch):
+    """m029 and m030 on a store whose cubes and triggers predate the day cubes (a million problems
+    in production): they make the tables, fill them from the problems, and the triggers they put
+    back keep them exact through the next writes."""
     from survey import schema
     from survey.migrations import migrations
 
-    before = cubes.CUBES[:-1]
-    assert cubes.DAY_CUBE not in before
+    new = (cubes.DAY_CUBE, cubes.REPLY_DAY_CUBE)
+    before = tuple(c for c in cubes.CUBES if c not in new)
+    added = ["m029_day_cube", "m030_reply_day_cube"]
     with store.transaction(db):
         for name in cubes.TRIGGERS:
             db.execute(f"DROP TRIGGER IF EXISTS {name}{cubes._on_problems(db)}")
-        db.execute("DROP TABLE cube_day")
+        for cube in new:
+            db.execute(f"DROP TABLE {cube.table}")
         monkeypatch.setattr(cubes, "CUBES", before)
         for statement in cubes._trigger_sql(db):  # the triggers as the code before m029 made them
             db.execute(statement)
-        db.execute(f"DELETE FROM {migrations.migrations_table} WHERE name = ?", ["m029_day_cube"])
+        for name in added:
+            db.execute(f"DELETE FROM {migrations.migrations_table} WHERE name = ?", [name])
     monkeypatch.undo()
-    visits.submit_visit(
-        db, actor_for(db, "officer"), "before-m029", payload(db, actor_for(db, "officer"))
-    )
-    assert "cube_day" not in store.table_names(db)
-    assert schema.migrate(db) == ["m029_day_cube"]
-    raised = store.scalar(db, "SELECT count(*) FROM problems")
-    assert store.scalar(db, "SELECT sum(n) FROM cube_day") == raised
-    assert cubes.mismatches(db) == []
     officer, supervisor = actor_for(db, "officer"), actor_for(db, "supervisor")
+    visits.submit_visit(db, officer, "before-m029", payload(db, officer))
+    assert not {c.table for c in new} & store.table_names(db)
+    assert schema.migrate(db) == added
+
+    def counted(table: str, where: str = "1 = 1") -> int:
+        return store.scalar(db, f"SELECT coalesce(sum(n), 0) FROM {table} WHERE {where}")
+
+    def problems(where: str = "1 = 1") -> int:
+        return store.scalar(db, f"SELECT count(*) FROM problems WHERE {where}")
+
+    assert counted("cube_day") == problems() and cubes.mismatches(db) == []
+    assert counted("cube_reply_day", "reply_day <> ''") == problems("replied_at IS NOT NULL") > 0
     first = visits.submit_visit(db, officer, "after-m029", payload(db, officer)).problem_ids[0]
-    lifecycle.assign(db, supervisor, first, actor_for(db, "handler").department_code, "short")
-    assert store.scalar(db, "SELECT count(*) FROM problems") > raised
-    assert store.scalar(db, "SELECT sum(n) FROM cube_day") == store.scalar(
-        db, "SELECT count(*) FROM problems"
-    )
+    handler = actor_for(db, "handler")
+    lifecycle.assign(db, supervisor, first, handler.department_code, "short")
+    lifecycle.accept(db, handler, first)
+    replies = problems("replied_at IS NOT NULL")
+    lifecycle.reply(db, handler, first, "resolved", "已协调供地部门落实用地指标。")
+    assert counted("cube_day") == problems()
+    assert counted("cube_reply_day", "reply_day <> ''") == replies + 1
     assert cubes.mismatches(db) == []
 
 

@@ -73,6 +73,14 @@ def measure_sums(
     return frame
 
 
+# Which day a day cube counts a problem on, and the same condition on `problems`: raised on it, or
+# its latest reply made on it (replied_at is a timestamp: the last day's replies run to its end).
+DAYS_OF = {
+    "raised": (cubes.DAY_CUBE, "day", "p.raised_on BETWEEN ? AND ?", ""),
+    "replied": (cubes.REPLY_DAY_CUBE, "reply_day", "p.replied_at BETWEEN ? AND ?", " 99"),
+}
+
+
 def day_sums(
     db: Database,
     actor: Actor,
@@ -82,22 +90,27 @@ def day_sums(
     group_by: tuple[str, ...] = (),
     *,
     measures: tuple[str, ...] = KPI_MEASURES,
+    days_of: str = "raised",
     raw: bool = False,
 ) -> pd.DataFrame:
-    """Measures summed over the problems raised from `first_day` to `last_day` (ISO days, both
-    included: the weekly report's days do not fall on month boundaries), grouped by dimensions; the
-    month bounds in `filters` are ignored. Read from the day cube when it holds every dimension
-    filtered or grouped on, else (or with `raw`, which the tests compare it with) from `problems`."""
+    """Measures summed over the problems raised (or, with `days_of="replied"`, last replied to)
+    from `first_day` to `last_day` (ISO days, both included: the weekly report's days do not fall
+    on month boundaries), grouped by dimensions; the month bounds in `filters` are ignored. Read
+    from that day cube when it holds every dimension filtered or grouped on, else (or with `raw`,
+    which the tests compare it with) from `problems`."""
     require(actor, "dashboard.read")
+    cube, day, condition, end_of_day = DAYS_OF[days_of]
     wanted = list(measures)
-    if not raw and cubes.DAY_CUBE.covers(active_dims(filters) | set(group_by)):
-        where, params = where_clause(filters, cube_column, days=(first_day, last_day))
+    if not raw and cube.covers(active_dims(filters) | set(group_by)):
+        column = lambda dim: day if dim == "day" else dim  # noqa: E731 - where_clause's names
+        where, params = where_clause(filters, column, days=(first_day, last_day))
         sums = ", ".join(f"sum({m}) AS {m}" for m in wanted)
-        sql = f"SELECT {', '.join([*group_by, sums])} FROM {cubes.DAY_CUBE.table} WHERE {where}"
+        sql = f"SELECT {', '.join([*group_by, sums])} FROM {cube.table} WHERE {where}"
     else:
         clauses, params = problem_conditions(filters)
-        clauses, params = ["p.raised_on BETWEEN ? AND ?", *clauses], [first_day, last_day, *params]
-        keys = [f"coalesce(p.{cubes.DIMENSIONS[d]}, '') AS {d}" for d in group_by]
+        clauses = [condition, *clauses]
+        params = [first_day, last_day + end_of_day, *params]
+        keys = [f"{cubes.key_of(d, 'p')} AS {d}" for d in group_by]
         sums = ", ".join(f"sum({MEASURES[m].format(p='p')}) AS {m}" for m in wanted)
         sql = f"SELECT {', '.join([*keys, sums])} FROM problems p WHERE {' AND '.join(clauses)}"
     if group_by:
@@ -132,7 +145,7 @@ def overdue_now(
         params += [filters.start, filters.end]
     codes, code_params = problem_conditions(filters)
     clauses, params = clauses + codes, params + code_params
-    key = f"coalesce(p.{cubes.DIMENSIONS[group_by]}, '')" if group_by else "NULL"
+    key = cubes.key_of(group_by, "p") if group_by else "NULL"
     rows = db.conn.execute(
         f"SELECT {key}, count(*) FROM problems p WHERE {' AND '.join(clauses)} GROUP BY 1", params
     ).fetchall()

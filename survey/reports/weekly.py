@@ -117,21 +117,28 @@ def departments(db: Database, actor: Actor, week: Week, filters: Filters) -> pd.
             [*values, *params],
         ).fetchall()
 
-    raised = aggregates.day_sums(db, actor, first, last, filters, ("department",), measures=("n",))
-    raised = raised[raised["department"] != ""].itertuples(index=False)
-    replied = grouped(
-        "p.replied_at BETWEEN ? AND ?",
-        [first, last + " 99"],
-        "count(*), sum(substr(p.replied_at, 1, 10) <= coalesce(p.deadline_on, '9999'))",
-    )
+    def by_department(days_of: str, measures: tuple[str, ...]) -> pd.DataFrame:
+        sums = aggregates.day_sums(
+            db, actor, first, last, filters, ("department",), measures=measures, days_of=days_of
+        )
+        return sums[sums["department"] != ""].set_index("department")
+
+    raised = by_department("raised", ("n",))["n"]
+    replied = by_department("replied", ("replied", "on_time", "due_replied"))
+    # On time: by the deadline, or with none to keep.
+    on_time = replied["on_time"] + replied["replied"] - replied["due_replied"]
     overdue = grouped(
         f"p.status IN {HELD_SQL} AND p.deadline_on < ?",
         [clock.today().isoformat()],
         "count(*)",
     )
     frame = pd.DataFrame(
-        {"raised": dict(raised), "overdue": dict(overdue)}
-        | {"replied": {d: r[0] for d, *r in replied}, "on_time": {d: r[1] for d, *r in replied}}
+        {
+            "raised": raised,
+            "overdue": pd.Series(dict(overdue), dtype="int64"),
+            "replied": replied["replied"],
+            "on_time": on_time,
+        }
     )
     frame = frame.fillna(0).astype("int64").rename_axis("department").reset_index()
     frame["department_name"] = frame["department"].map(reference.names(db, "departments"))
