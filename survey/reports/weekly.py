@@ -1,7 +1,8 @@
 """周报: one week's KPIs against the week before, the week by sector and category group, the trend
 of the last twelve weeks, the departments and the oldest overdue problems. Weeks do not fall on month
-boundaries: what the day cube holds (by day, sector and department) is read from it, the rest from
-`problems` by date through its raised_on index (a week is a small slice)."""
+boundaries: what the day cubes hold (by day raised, sector and department; by day of the latest
+reply and department) is read from them, the rest from `problems` through its indexes (a week is a
+small slice)."""
 
 from __future__ import annotations
 
@@ -93,6 +94,7 @@ def by_sector(db: Database, actor: Actor, week: Week, filters: Filters) -> pd.Da
 
 def trend(db: Database, actor: Actor, week: Week, filters: Filters) -> pd.DataFrame:
     """Problems raised per week over the last twelve weeks (ending with `week`)."""
+    require(actor, "dashboard.read")
     first = week.monday - timedelta(days=7 * (TREND_WEEKS - 1))
     days = aggregates.day_sums(
         db, actor, first.isoformat(), week.sunday.isoformat(), filters, ("day",), measures=("n",)
