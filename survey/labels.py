@@ -10,6 +10,10 @@ ROLE_LABELS = {
     "admin": "管理员",
 }
 
+# A problem's missing sector or lead department, in figures grouped by them.
+NO_SECTOR = "（未指明行业）"
+NO_DEPARTMENT = "（未交办）"
+
 DELIVERY_STATUS_LABELS = {"pending": "待发送", "sent": "已发送", "parked": "已搁置"}
 CHANNEL_LABELS = {
     "email": "邮件",

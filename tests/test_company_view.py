@@ -512,3 +512,15 @@ def test_a_company_rating_shows_at_once_on_the_dashboard_and_the_weekly_report(
         assert not at.exception, at.exception
     assert rated(dashboard) == before["dashboard"] + 1
     assert rated(weekly) == before["weekly"] + 1
+
+
+def test_the_ratings_name_a_missing_sector_as_such(db):
+    """企业自评与电话回访 by sector named the problems without a sector （未交办）, the department
+    table's word; they are （未指明行业）, as in the weekly report's chart."""
+    supervisor = actor_for(db, "supervisor")
+    for by, missing in (("sector", "（未指明行业）"), ("department", "（未交办）")):
+        *rows, total = satisfaction.for_days(db, supervisor, "2000-01-01", "2100-01-01", by)
+        assert total["name"] == "合计"
+        assert {r["name"] for r in rows if not r["code"]} <= {missing}
+    sectors = satisfaction.for_days(db, supervisor, "2000-01-01", "2100-01-01", "sector")
+    assert any(r["name"] == "（未指明行业）" for r in sectors)

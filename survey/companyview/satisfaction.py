@@ -22,10 +22,11 @@ from sqlite_utils import Database
 from survey import db as store
 from survey.access.actor import Actor
 from survey.access.permissions import require
+from survey.labels import NO_DEPARTMENT, NO_SECTOR
 
-KEYS = {
-    "sector": ("p.sector_code", "sectors"),
-    "department": ("p.lead_department_code", "departments"),
+KEYS = {  # column, reference table, the name of a missing code
+    "sector": ("p.sector_code", "sectors", NO_SECTOR),
+    "department": ("p.lead_department_code", "departments", NO_DEPARTMENT),
 }
 FIELDS = (
     "phone_asked",
@@ -115,10 +116,10 @@ def _company_side(db: Database, column: str, inside, counts: dict) -> None:
 
 
 def _rows(db: Database, by: str, counts: dict) -> list[dict]:
-    table = KEYS[by][1]
+    _, table, missing = KEYS[by]
     names = dict(db.conn.execute(f"SELECT code, name FROM {table}"))
     rows = [
-        {"code": code, "name": names.get(code, "（未交办）") if code else "（未交办）"}
+        {"code": code, "name": names.get(code, missing) if code else missing}
         | dict(zip(FIELDS, values, strict=True))
         for code, values in sorted(counts.items(), key=lambda kv: (-kv[1][0], str(kv[0])))
         if any(values)

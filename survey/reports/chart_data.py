@@ -12,6 +12,7 @@ from sqlite_utils import Database
 from survey import db as store
 from survey import reference
 from survey.access.actor import Actor
+from survey.labels import NO_SECTOR
 from survey.problems.register import bad_review_levels
 from survey.reports.aggregates import KPI_MEASURES, measure_sums, overdue_now
 from survey.reports.cubes import DAY_BUCKETS, MAX_EXACT_DAYS
@@ -42,7 +43,7 @@ def sector_category(db: Database, actor: Actor, filters: Filters) -> pd.DataFram
     names = {s["code"]: s["name"] for s in sectors}
     clusters = {s["code"]: s["cluster"] for s in sectors}
     frame = sums.merge(category_frame(db), on="category", how="left")
-    frame["sector_name"] = frame["sector"].map(names).fillna("（未指明行业）")
+    frame["sector_name"] = frame["sector"].map(names).fillna(NO_SECTOR)
     frame["cluster"] = frame["sector"].map(clusters).fillna("")
     return frame[frame["n"] > 0].reset_index(drop=True)
 
@@ -87,7 +88,7 @@ def reply_days(db: Database, actor: Actor, filters: Filters) -> pd.DataFrame:
         rows.append(
             {
                 "sector": record["sector"],
-                "sector_name": names.get(record["sector"], "（未指明行业）"),
+                "sector_name": names.get(record["sector"], NO_SECTOR),
                 "replied": sum(counts),
                 "p25": _quantile(counts, 0.25),
                 "median": median_days(record),

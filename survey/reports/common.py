@@ -16,6 +16,7 @@ from survey import db as store
 from survey import reference
 from survey.access.actor import Actor
 from survey.access.permissions import require
+from survey.labels import NO_SECTOR
 from survey.reports import chart_data, cubes, periods, problem_list
 from survey.reports.periods import Filters
 
@@ -89,9 +90,7 @@ def common_categories(
         counts.rename(columns={"n": "problems"}), on=["sector", "category"], how="left"
     )
     frame = frame.merge(chart_data.category_frame(db), on="category", how="left")
-    frame["sector_name"] = (
-        frame["sector"].map(reference.names(db, "sectors")).fillna("（未指明行业）")
-    )
+    frame["sector_name"] = frame["sector"].map(reference.names(db, "sectors")).fillna(NO_SECTOR)
     frame["examples"] = [
         _examples(db, filters, sector, category, examples) if rank < EXAMPLE_ROWS else []
         for rank, (sector, category) in enumerate(

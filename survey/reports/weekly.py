@@ -16,6 +16,7 @@ from survey import clock, reference
 from survey import db as store
 from survey.access.actor import Actor
 from survey.access.permissions import require
+from survey.labels import NO_SECTOR
 from survey.problems import register
 from survey.problems.register import HELD_SQL
 from survey.reports import aggregates, periods, scorecard, visit_coverage
@@ -83,7 +84,7 @@ def by_sector(db: Database, actor: Actor, week: Week, filters: Filters) -> pd.Da
     clauses, params = _conditions(filters)
     rows = store.query(
         db,
-        "SELECT coalesce(s.name, '（未指明行业）') AS sector_name, coalesce(g.name, pc.name) AS group_name,"
+        f"SELECT coalesce(s.name, '{NO_SECTOR}') AS sector_name, coalesce(g.name, pc.name) AS group_name,"
         " count(*) AS n FROM problems p JOIN problem_categories pc ON pc.code = p.category_code"
         " LEFT JOIN problem_categories g ON g.code = pc.parent LEFT JOIN sectors s ON s.code = p.sector_code"
         f" WHERE {' AND '.join(['p.raised_on BETWEEN ? AND ?', *clauses])} GROUP BY 1, 2",
