@@ -290,14 +290,34 @@ def test_weekly_kpis_equal_a_naive_count(db):
     assert values["raised"] > 0
     trend = weekly.trend(db, supervisor, week, city)
     assert len(trend) == weekly.TREND_WEEKS and trend["n"].iloc[-1] == values["raised"]
-    assert weekly.by_sector(db, supervisor, week, city)["n"].sum() == values["raised"]
+    by_sector = weekly.by_sector(db, supervisor, week, city)
+    assert by_sector["n"].sum() == values["raised"]
+    naive = pd.DataFrame(
+        store.query(
+            db,
+            "SELECT coalesce(s.name, '（未指明行业）') AS sector_name,"
+            " coalesce(g.name, c.name) AS group_name, count(*) AS n FROM problems p"
+            " JOIN problem_categories c ON c.code = p.category_code"
+            " LEFT JOIN problem_categories g ON g.code = c.parent"
+            " LEFT JOIN sectors s ON s.code = p.sector_code"
+            " WHERE p.raised_on BETWEEN ? AND ? GROUP BY 1, 2",
+            [first, last],
+        )
+    )
+    columns = ["sector_name", "group_name"]
+    pd.testing.assert_frame_equal(
+        by_sector.sort_values(columns, ignore_index=True),
+        naive.sort_values(columns, ignore_index=True),
+        check_dtype=False,
+    )
 
 
 DAY_VIEWS = {
     "all": {},
     "sectors": {"sectors": ("EQ-POWER", "TR-EYE")},
     "departments and none": {"departments": ("GXJ", "")},
-    "a category (not in the day cube: read from problems)": {"categories": ("A1", "B1")},
+    "categories": {"categories": ("A1", "B1")},
+    "an area (in no day cube: read from problems)": {"areas": ("321181", "321102")},
 }
 
 
@@ -306,6 +326,7 @@ GROUPINGS = [
     ("raised", ("day",)),
     ("raised", ("sector",)),
     ("raised", ("department",)),
+    ("raised", ("sector", "category")),
     ("replied", ()),
     ("replied", ("department",)),
 ]
@@ -314,7 +335,7 @@ GROUPINGS = [
 @pytest.mark.parametrize("view", DAY_VIEWS)
 @pytest.mark.parametrize(("days_of", "group_by"), GROUPINGS)
 def test_the_day_cubes_sum_what_the_problems_sum(db, view, days_of, group_by):
-    """周报 reads its days from the day cubes (m029: by day raised; m030: by day of the latest
+    """周报 reads its days from the day cubes (m029, m031: by day raised; m030: by day of the latest
     reply); every measure, grouped or not, filtered or not, equals the same sums taken from
     `problems` row by row."""
     supervisor = actor_for(db, "supervisor")
@@ -381,15 +402,15 @@ def test_the_weekly_departments_equal_a_naive_count(db):
 
 
 def test_the_day_cube_migrations_fill_a_store_made_before_them(db, monkeypatch):
-    """m029 and m030 on a store whose cubes and triggers predate the day cubes (a million problems
+    """m029 to m031 on a store whose cubes and triggers predate the day cubes (a million problems
     in production): they make the tables, fill them from the problems, and the triggers they put
     back keep them exact through the next writes."""
     from survey import schema
     from survey.migrations import migrations
 
-    new = (cubes.DAY_CUBE, cubes.REPLY_DAY_CUBE)
+    new = (cubes.DAY_CUBE, cubes.DAY_CATEGORY_CUBE, cubes.REPLY_DAY_CUBE)
     before = tuple(c for c in cubes.CUBES if c not in new)
-    added = ["m029_day_cube", "m030_reply_day_cube"]
+    added = ["m029_day_cube", "m030_reply_day_cube", "m031_day_category_cube"]
     with store.transaction(db):
         for name in cubes.TRIGGERS:
             db.execute(f"DROP TRIGGER IF EXISTS {name}{cubes._on_problems(db)}")
@@ -412,7 +433,8 @@ def test_the_day_cube_migrations_fill_a_store_made_before_them(db, monkeypatch):
     def problems(where: str = "1 = 1") -> int:
         return store.scalar(db, f"SELECT count(*) FROM problems WHERE {where}")
 
-    assert counted("cube_day") == problems() and cubes.mismatches(db) == []
+    assert counted("cube_day") == counted("cube_day_category") == problems()
+    assert cubes.mismatches(db) == []
     assert counted("cube_reply_day", "reply_day <> ''") == problems("replied_at IS NOT NULL") > 0
     first = visits.submit_visit(db, officer, "after-m029", payload(db, officer)).problem_ids[0]
     handler = actor_for(db, "handler")
@@ -420,7 +442,7 @@ def test_the_day_cube_migrations_fill_a_store_made_before_them(db, monkeypatch):
     lifecycle.accept(db, handler, first)
     replies = problems("replied_at IS NOT NULL")
     lifecycle.reply(db, handler, first, "resolved", "已协调供地部门落实用地指标。")
-    assert counted("cube_day") == problems()
+    assert counted("cube_day") == counted("cube_day_category") == problems()
     assert counted("cube_reply_day", "reply_day <> ''") == replies + 1
     assert cubes.mismatches(db) == []
 

@@ -75,9 +75,15 @@ def measure_sums(
 
 # Which day a day cube counts a problem on, and the same condition on `problems`: raised on it, or
 # its latest reply made on it (replied_at is a timestamp: the last day's replies run to its end).
+# The cubes of each, smallest first.
 DAYS_OF = {
-    "raised": (cubes.DAY_CUBE, "day", "p.raised_on BETWEEN ? AND ?", ""),
-    "replied": (cubes.REPLY_DAY_CUBE, "reply_day", "p.replied_at BETWEEN ? AND ?", " 99"),
+    "raised": (
+        (cubes.DAY_CUBE, cubes.DAY_CATEGORY_CUBE),
+        "day",
+        "p.raised_on BETWEEN ? AND ?",
+        "",
+    ),
+    "replied": ((cubes.REPLY_DAY_CUBE,), "reply_day", "p.replied_at BETWEEN ? AND ?", " 99"),
 }
 
 
@@ -96,12 +102,14 @@ def day_sums(
     """Measures summed over the problems raised (or, with `days_of="replied"`, last replied to)
     from `first_day` to `last_day` (ISO days, both included: the weekly report's days do not fall
     on month boundaries), grouped by dimensions; the month bounds in `filters` are ignored. Read
-    from that day cube when it holds every dimension filtered or grouped on, else (or with `raw`,
+    from the smallest day cube holding every dimension filtered or grouped on, else (or with `raw`,
     which the tests compare it with) from `problems`."""
     require(actor, "dashboard.read")
-    cube, day, condition, end_of_day = DAYS_OF[days_of]
+    day_cubes, day, condition, end_of_day = DAYS_OF[days_of]
+    needed = active_dims(filters) | set(group_by)
+    cube = next((c for c in day_cubes if c.covers(needed)), None)
     wanted = list(measures)
-    if not raw and cube.covers(active_dims(filters) | set(group_by)):
+    if cube and not raw:
         column = lambda dim: day if dim == "day" else dim  # noqa: E731 - where_clause's names
         where, params = where_clause(filters, column, days=(first_day, last_day))
         sums = ", ".join(f"sum({m}) AS {m}" for m in wanted)

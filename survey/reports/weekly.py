@@ -19,7 +19,7 @@ from survey.access.permissions import require
 from survey.labels import NO_SECTOR
 from survey.problems import register
 from survey.problems.register import HELD_SQL
-from survey.reports import aggregates, periods, scorecard, visit_coverage
+from survey.reports import aggregates, chart_data, periods, scorecard, visit_coverage
 from survey.reports.periods import Filters
 from survey.reports.scorecard import KPI_SPECS, Kpi
 
@@ -81,16 +81,14 @@ def _conditions(filters: Filters) -> tuple[list[str], list]:
 def by_sector(db: Database, actor: Actor, week: Week, filters: Filters) -> pd.DataFrame:
     """Problems raised in the week per sector and category group."""
     require(actor, "dashboard.read")
-    clauses, params = _conditions(filters)
-    rows = store.query(
-        db,
-        f"SELECT coalesce(s.name, '{NO_SECTOR}') AS sector_name, coalesce(g.name, pc.name) AS group_name,"
-        " count(*) AS n FROM problems p JOIN problem_categories pc ON pc.code = p.category_code"
-        " LEFT JOIN problem_categories g ON g.code = pc.parent LEFT JOIN sectors s ON s.code = p.sector_code"
-        f" WHERE {' AND '.join(['p.raised_on BETWEEN ? AND ?', *clauses])} GROUP BY 1, 2",
-        [*week.bounds(), *params],
+    first, last = week.bounds()
+    sums = aggregates.day_sums(
+        db, actor, first, last, filters, ("sector", "category"), measures=("n",)
     )
-    return pd.DataFrame(rows, columns=["sector_name", "group_name", "n"])
+    frame = sums[sums["n"] > 0].merge(chart_data.category_frame(db), on="category")
+    frame["sector_name"] = frame["sector"].map(reference.names(db, "sectors")).fillna(NO_SECTOR)
+    grouped = frame.groupby(["sector_name", "group_name"], as_index=False)["n"].sum()
+    return grouped.reindex(columns=["sector_name", "group_name", "n"])
 
 
 def trend(db: Database, actor: Actor, week: Week, filters: Filters) -> pd.DataFrame:
