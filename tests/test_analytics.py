@@ -328,6 +328,7 @@ GROUPINGS = [
     ("raised", ("department",)),
     ("raised", ("sector", "category")),
     ("replied", ()),
+    ("replied", ("day",)),
     ("replied", ("department",)),
 ]
 
@@ -360,6 +361,8 @@ def test_the_day_cubes_sum_what_the_problems_sum(db, view, days_of, group_by):
 
     found = sums(raw=False)
     assert found["n"].sum() > 0
+    if "day" in group_by:  # the day of its kind: raised, or replied, within the range
+        assert found["day"].between(first, last).all()
     pd.testing.assert_frame_equal(found, sums(raw=True))
 
 

@@ -99,26 +99,27 @@ def day_sums(
     days_of: str = "raised",
     raw: bool = False,
 ) -> pd.DataFrame:
-    """Measures summed over the problems raised (or, with `days_of="replied"`, last replied to)
-    from `first_day` to `last_day` (ISO days, both included: the weekly report's days do not fall
+    """Measures summed over the problems raised (or, with `days_of="replied"`, last replied to;
+    grouping by "day" is by that day too) from `first_day` to `last_day` (ISO days, both included: the weekly report's days do not fall
     on month boundaries), grouped by dimensions; the month bounds in `filters` are ignored. Read
     from the smallest day cube holding every dimension filtered or grouped on, else (or with `raw`,
     which the tests compare it with) from `problems`."""
     require(actor, "dashboard.read")
     day_cubes, day, condition, end_of_day = DAYS_OF[days_of]
-    needed = active_dims(filters) | set(group_by)
-    cube = next((c for c in day_cubes if c.covers(needed)), None)
+    column = lambda dim: day if dim == "day" else dim  # noqa: E731 - "day" is that kind's day
+    dims = [column(d) for d in group_by]
+    cube = next((c for c in day_cubes if c.covers(active_dims(filters) | set(dims))), None)
     wanted = list(measures)
     if cube and not raw:
-        column = lambda dim: day if dim == "day" else dim  # noqa: E731 - where_clause's names
         where, params = where_clause(filters, column, days=(first_day, last_day))
         sums = ", ".join(f"sum({m}) AS {m}" for m in wanted)
-        sql = f"SELECT {', '.join([*group_by, sums])} FROM {cube.table} WHERE {where}"
+        keys = [f"{d} AS {g}" for d, g in zip(dims, group_by, strict=True)]
+        sql = f"SELECT {', '.join([*keys, sums])} FROM {cube.table} WHERE {where}"
     else:
         clauses, params = problem_conditions(filters)
         clauses = [condition, *clauses]
         params = [first_day, last_day + end_of_day, *params]
-        keys = [f"{cubes.key_of(d, 'p')} AS {d}" for d in group_by]
+        keys = [f"{cubes.key_of(d, 'p')} AS {g}" for d, g in zip(dims, group_by, strict=True)]
         sums = ", ".join(f"sum({MEASURES[m].format(p='p')}) AS {m}" for m in wanted)
         sql = f"SELECT {', '.join([*keys, sums])} FROM problems p WHERE {' AND '.join(clauses)}"
     if group_by:

@@ -26,7 +26,7 @@ DIMENSIONS = {
     "source": "source",
     "department": "lead_department_code",
     "day": "raised_on",
-    "reply_day": "replied_at",  # its day: see _key
+    "reply_day": "replied_at",  # its day: see key_of
 }
 
 MAX_EXACT_DAYS = 30  # reply times up to 30 working days are kept exactly; longer ones in one bucket
