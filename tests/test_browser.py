@@ -200,11 +200,18 @@ def test_fill_and_submit_a_form_on_a_tablet(server, browser):
     count.fill("2")
     count.press("Tab")
     wait_idle(page)
-    assert page.get_by_text("检查来自哪些部门").count() == 1  # shown because there were inspections
+    # Each answer's rerun may begin after wait_idle has looked (a loaded CI machine: finalH4 saw
+    # the hidden question still drawn), so wait for the screen the answer makes, then check it.
+    shown = page.get_by_text("检查来自哪些部门")
+    shown.wait_for(state="visible", timeout=30_000)
+    assert shown.count() == 1  # shown because there were inspections
+    satisfaction = page.get_by_text("对此前问题办理情况的满意度")
     radio("此前是否向政府部门反映过问题", "是")
-    assert page.get_by_text("对此前问题办理情况的满意度").count() == 1
+    satisfaction.wait_for(state="visible", timeout=30_000)
+    assert satisfaction.count() == 1
     radio("此前是否向政府部门反映过问题", "否")
-    assert page.get_by_text("对此前问题办理情况的满意度").count() == 0  # hidden by relevant
+    satisfaction.wait_for(state="detached", timeout=30_000)
+    assert satisfaction.count() == 0  # hidden by relevant
     page.get_by_role("button", name="＋ 添加在建或拟建项目").click()
     wait_idle(page)
     name = page.get_by_label("项目名称 *")
